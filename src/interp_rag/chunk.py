@@ -1,0 +1,169 @@
+"""Token-bounded chunks with stable ids, heading paths and character offsets.
+
+The embedding model silently truncates input beyond 256 word pieces, so chunks are measured with the
+model's own tokenizer, never in characters.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from .types import Chunk, Document
+
+MODEL_MAX_TOKENS = 256
+# [CLS] and [SEP] take two of the model's 256 positions.
+CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
+SPLITTER_NAME = "langchain RecursiveCharacterTextSplitter (markdown separators), model word pieces"
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+_FENCE = re.compile(r"^(```|~~~)", re.M)
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
+_FOOTREF = re.compile(r"\[\^?[0-9]{1,3}\]")
+_TAG = re.compile(r"</?[a-zA-Z][^>]{0,300}>")
+_URL = re.compile(r"https?://\S+")
+_EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")
+_HASHES = re.compile(r"^#{1,6}\s*", re.M)
+_SPACE = re.compile(r"\s+")
+
+
+def clean_for_embedding(text: str) -> str:
+    """Markdown minus what the model would only waste word pieces on (URLs, markup)."""
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _FOOTREF.sub("", text)
+    text = _TAG.sub(" ", text)
+    text = _URL.sub("", text)
+    text = _EMPH.sub("", text)
+    text = _HASHES.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
+    """For each markdown heading outside code fences: its offset and the heading path up to it."""
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    offsets: list[int] = []
+    paths: list[list[str]] = []
+    stack: list[tuple[int, str]] = []
+    for m in _HEADING.finditer(text):
+        if bisect.bisect_right(fences, m.start()) % 2:  # inside a ``` block: a comment, not a heading
+            continue
+        level = len(m.group(1))
+        title = clean_for_embedding(m.group(2))[:120]
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, title))
+        offsets.append(m.start())
+        paths.append([t for _, t in stack])
+    return offsets, paths
+
+
+@dataclass
+class Chunker:
+    tokenizer_path: Path
+    chunk_tokens: int = 160
+    chunk_overlap: int = 32
+
+    @cached_property
+    def tokenizer(self):  # noqa: ANN201 - tokenizers.Tokenizer, imported lazily
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.tokenizer_path))
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def _splitter(self, size: int, overlap: int):  # noqa: ANN202
+        from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+
+        return RecursiveCharacterTextSplitter(
+            chunk_size=size,
+            chunk_overlap=min(overlap, size // 2),
+            length_function=self.count,
+            separators=RecursiveCharacterTextSplitter.get_separators_for_language(Language.MARKDOWN),
+            is_separator_regex=True,
+            keep_separator="start",
+        )
+
+    def split(self, text: str) -> list[str]:
+        """Pieces of at most `chunk_tokens` word pieces each (re-split where merging overshoots)."""
+        pieces = self._splitter(self.chunk_tokens, self.chunk_overlap).split_text(text)
+        out: list[str] = []
+        for piece, n in zip(pieces, self.count_many(pieces), strict=True):
+            if n <= self.chunk_tokens:
+                out.append(piece)
+                continue
+            # Word pieces of joined text are not the sum of the parts' counts; shrink until it fits.
+            size = self.chunk_tokens
+            while size > 8:
+                size = int(size * 0.85)
+                sub = self._splitter(size, 0).split_text(piece)
+                if all(c <= self.chunk_tokens for c in self.count_many(sub)):
+                    out.extend(sub)
+                    break
+        return [p for p in out if p.strip()]
+
+    def chunk(self, doc: Document) -> list[Chunk]:
+        text = doc.text
+        fm = _FRONT_MATTER.match(text)
+        body_start = fm.end() if fm else 0
+        h_offsets, h_paths = headings_index(text)
+        chunks: list[Chunk] = []
+        pos = body_start
+        for piece in self.split(text[body_start:]):
+            start = text.find(piece, pos)
+            if start < 0:  # cannot happen for substrings, but never mis-point a citation
+                start = text.find(piece, body_start)
+            end = start + len(piece)
+            pos = start + 1
+            if not clean_for_embedding(piece):  # a lone rule or image link says nothing
+                continue
+            i = bisect.bisect_right(h_offsets, start) - 1
+            headings = h_paths[i] if i >= 0 else []
+            chunks.append(
+                Chunk(
+                    id=f"{doc.source.id}:{len(chunks)}",
+                    source_id=doc.source.id,
+                    n=len(chunks),
+                    text=piece,
+                    start=start,
+                    end=end,
+                    headings=list(headings),
+                )
+            )
+        for c in chunks:
+            c.hash = text_hash(self.embed_text(c, doc.source.title))
+        return chunks
+
+    def embed_text(self, chunk: Chunk, title: str) -> str:
+        """What the model reads: the title and section as context, then the cleaned chunk text.
+
+        The context is cut (never the passage) so the whole input stays within the model's window."""
+        body = clean_for_embedding(chunk.text)
+        context = title
+        if chunk.headings and chunk.headings[-1] != title:
+            context += " — " + chunk.headings[-1]
+        budget = CONTENT_MAX_TOKENS - self.count(body) - 1
+        if budget <= 2:
+            return body
+        ctx_ids = self.tokenizer.encode(context, add_special_tokens=False)
+        if len(ctx_ids.ids) > budget:
+            end = ctx_ids.offsets[budget - 1][1]
+            context = context[:end]
+        return f"{context}: {body}"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]

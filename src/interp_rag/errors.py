@@ -1,0 +1,31 @@
+"""Errors a user can act on. Every message says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+
+class InterpRagError(Exception):
+    """Base class: the CLI and the UI show these messages as they are, without a traceback."""
+
+
+class SourceError(InterpRagError):
+    """A source could not be read, fetched or parsed."""
+
+
+class IndexMissingError(InterpRagError):
+    """No index has been built yet."""
+
+
+class StaleIndexError(InterpRagError):
+    """The index on disk was built with other settings or an older format."""
+
+
+class QuestionError(InterpRagError, ValueError):
+    """The question is empty or otherwise unusable."""
+
+
+class LLMError(InterpRagError):
+    """The configured LLM could not produce an answer (down, slow, HTTP error, garbage)."""
+
+
+class ConfigError(InterpRagError):
+    """A setting or argument has an invalid value."""

@@ -1,0 +1,131 @@
+"""`interp-rag eval`: the metrics of ../shared/eval/README.md, computed exactly as its score.py does.
+
+A shown passage matches a gold item when it is from the same document and contains at least half of the
+gold quote's word 4-grams.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    if len(words) < n:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def matches(passage: dict[str, Any], gold: dict[str, Any]) -> bool:
+    if passage.get("doc") != gold["doc"]:
+        return False
+    g = grams(gold["quote"])
+    return bool(g) and len(g & grams(passage.get("text", ""))) / len(g) >= 0.5
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def score_run(questions: list[dict[str, Any]], run: list[dict[str, Any]], k: int = 8) -> dict[str, Any]:
+    by_id = {r["id"]: r for r in run}
+    n = len(questions)
+    hits = doc_hits = found = total = contested = both = 0
+    rr = 0.0
+    per_kind: dict[str, list[int]] = {}
+    for q in questions:
+        shown = by_id.get(q["id"], {}).get("passages", [])[:k]
+        docs = {p.get("doc") for p in shown}
+        rank = next((i for i, p in enumerate(shown) if any(matches(p, g) for g in q["gold"])), None)
+        hits += rank is not None
+        rr += 1.0 / (rank + 1) if rank is not None else 0.0
+        doc_hits += any(g["doc"] in docs for g in q["gold"])
+        for g in q["gold"]:
+            total += 1
+            found += any(matches(p, g) for p in shown)
+        per_kind.setdefault(q["kind"], []).append(int(rank is not None))
+        if q["kind"] == "contested":
+            contested += 1
+            sides = {g["side"] for g in q["gold"] if g["doc"] in docs}
+            both += {"enthusiastic", "skeptical"} <= sides
+    return {
+        "questions": n,
+        "k": k,
+        "passage_recall": round(hits / n, 3) if n else 0.0,
+        "mrr": round(rr / n, 3) if n else 0.0,
+        "doc_recall": round(doc_hits / n, 3) if n else 0.0,
+        "gold_coverage": round(found / total, 3) if total else 0.0,
+        "both_sides_on_contested": round(both / contested, 3) if contested else None,
+        "passage_recall_by_kind": {kd: round(sum(v) / len(v), 3) for kd, v in sorted(per_kind.items())},
+    }
+
+
+def score_stance(labeled: list[dict[str, Any]], predicted: dict[str, str]) -> dict[str, Any]:
+    per: dict[str, list[int]] = {}
+    correct = 0
+    for row in labeled:
+        ok = int(predicted.get(row["id"]) == row["label"])
+        correct += ok
+        per.setdefault(row["label"], []).append(ok)
+    return {
+        "passages": len(labeled),
+        "accuracy": round(correct / len(labeled), 3) if labeled else 0.0,
+        "recall_by_label": {k: round(sum(v) / len(v), 3) for k, v in sorted(per.items())},
+    }
+
+
+def evaluate(
+    questions: Path,
+    *,
+    k: int = 8,
+    stance_file: Path | None = None,
+    run_out: Path | None = None,
+    index: Any = None,
+    settings: Any = None,
+) -> dict[str, Any]:
+    """Run every question through answer() (extractive, so only retrieval is measured) and score it."""
+    from .answer import answer
+    from .index import load_index
+    from .retrieve import retrieve
+    from .settings import get_settings
+    from .stance import classify_stance
+
+    settings = settings or get_settings()
+    index = index or load_index(settings=settings)
+    qs = load_jsonl(questions)
+    retrieve(index, "warm-up question about interpretability", k=k)
+    answer("warm-up question about interpretability", k=k, index=index, llm=False)
+    run, ret_ms, ans_ms = [], [], []
+    for q in qs:
+        t = time.perf_counter()
+        retrieve(index, q["question"], k=k)
+        ret_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        a = answer(q["question"], k=k, index=index, llm=False)
+        ans_ms.append((time.perf_counter() - t) * 1000)
+        run.append({"id": q["id"], "passages": [
+            {"doc": p.source_id, "text": p.text, "stance": p.stance, "chunk_id": p.chunk_id}
+            for p in a.passages]})
+    if run_out:
+        Path(run_out).write_text(json.dumps(run, indent=1, ensure_ascii=False), encoding="utf-8")
+    result: dict[str, Any] = {
+        "retrieval": score_run(qs, run, k),
+        "latency_ms": {
+            "retrieval_p50": round(statistics.median(ret_ms), 2),
+            "answer_p50": round(statistics.median(ans_ms), 2),
+            "answer_p95": round(sorted(ans_ms)[int(0.95 * (len(ans_ms) - 1))], 2),
+        },
+    }
+    if stance_file:
+        rows = load_jsonl(stance_file)
+        labels = classify_stance([r["quote"] for r in rows], source_ids=[r.get("doc") for r in rows],
+                                 index=index)
+        result["stance"] = score_stance(rows, {r["id"]: lab for r, lab in zip(rows, labels, strict=True)})
+    return result

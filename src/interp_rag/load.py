@@ -1,0 +1,123 @@
+"""Bytes of a file or a download -> plain (markdown-ish) text. Markdown and text stay byte-identical,
+so character offsets of chunks point into exactly what the author wrote."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from .errors import SourceError
+
+FORMATS = ("markdown", "html", "text", "latex", "pdf")
+_SUFFIX = {
+    ".md": "markdown", ".markdown": "markdown", ".mdx": "markdown", ".rst": "text", ".txt": "text",
+    ".text": "text", ".html": "html", ".htm": "html", ".xhtml": "html", ".tex": "latex",
+    ".latex": "latex", ".pdf": "pdf",
+}  # fmt: skip
+
+
+def guess_format(name: str, data: bytes) -> str:
+    head = data[:1024].lstrip()
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    fmt = _SUFFIX.get(Path(name).suffix.lower())
+    if fmt:
+        return fmt
+    low = head.lower()
+    if low.startswith((b"<!doctype html", b"<html")) or b"<body" in low:
+        return "html"
+    return "text"
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM) first; otherwise the most likely legacy encoding."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None:
+        return str(best)
+    return data.decode("cp1252", errors="replace")
+
+
+def extract_text(data: bytes, fmt: str) -> str:
+    if not data.strip():
+        raise SourceError("the file is empty")
+    if fmt == "pdf":
+        text = _pdf_text(data)
+    elif fmt == "html":
+        text = _html_text(decode(data))
+    elif fmt == "latex":
+        text = _latex_text(decode(data))
+    else:
+        text = decode(data).replace("\r\n", "\n")
+    if not text.strip():
+        raise SourceError(f"no text could be extracted ({fmt})")
+    return text
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError) as e:
+        raise SourceError(f"not a readable PDF ({type(e).__name__}: {e})") from e
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise SourceError("the PDF has no extractable text (scanned images?)")
+    # PDF extraction breaks words across lines with hyphens; rejoin them so search and reading work.
+    return re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+
+
+def _html_text(html: str) -> str:
+    import trafilatura
+
+    text = trafilatura.extract(
+        html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
+    )
+    if text and text.strip():
+        title = trafilatura.extract_metadata(html)
+        if title is not None and title.title and not text.lstrip().startswith("#"):
+            text = f"# {title.title}\n\n{text}"
+        return text
+    # Pages too short for trafilatura's main-text heuristics: take the visible text.
+    from lxml import html as lh
+
+    try:
+        tree = lh.fromstring(html)
+    except Exception as e:  # lxml raises several unrelated types on junk
+        raise SourceError(f"not parseable HTML ({e})") from e
+    for bad in tree.xpath("//script|//style|//noscript"):
+        bad.drop_tree()
+    return re.sub(r"\n\s*\n+", "\n\n", tree.text_content()).strip()
+
+
+_LATEX_SECTIONS = {"part": "#", "chapter": "#", "section": "##", "subsection": "###", "subsubsection": "####"}
+
+
+def _latex_text(tex: str) -> str:
+    """A readable approximation of a LaTeX source: sections become markdown headings, markup goes."""
+    tex = re.sub(r"(?<!\\)%.*", "", tex)
+    body = re.search(r"\\begin\{document\}(.*?)(\\end\{document\}|$)", tex, re.S)
+    if body:
+        tex = body.group(1)
+    tex = re.sub(r"\\begin\{(figure|table|equation|align)\*?\}.*?\\end\{\1\*?\}", "", tex, flags=re.S)
+
+    def heading(m: re.Match[str]) -> str:
+        return f"\n{_LATEX_SECTIONS[m.group(1)]} {m.group(2)}\n"
+
+    tex = re.sub(r"\\(part|chapter|section|subsection|subsubsection)\*?\{([^}]*)\}", heading, tex)
+    tex = re.sub(r"\\(emph|textbf|textit|texttt|underline)\{([^}]*)\}", r"\2", tex)
+    tex = re.sub(r"\\(cite|citep|citet|ref|eqref|label)\{[^}]*\}", "", tex)
+    tex = re.sub(r"\\(begin|end)\{[^}]*\}", "", tex)
+    tex = re.sub(r"\\item\s*", "- ", tex)
+    tex = re.sub(r"\\[a-zA-Z]+\*?(\[[^\]]*\])?", "", tex)
+    tex = tex.replace("{", "").replace("}", "").replace("~", " ")
+    return re.sub(r"\n\s*\n+", "\n\n", tex).strip()

@@ -1,0 +1,294 @@
+"""Hybrid retrieval (dense + BM25, fused), filters, and the stance-balanced, diverse choice of passages.
+
+Scores are fused after per-question normalisation: each retriever's scores are scaled so that the
+median candidate is 0 and the best is 1; the fused score weights dense against BM25.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, QuestionError
+from .types import Passage
+
+SIDES = ("enthusiastic", "skeptical")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Constants chosen on the tuning questions (bench/tune_retrieval.py), not per-question options."""
+
+    candidates: int = 120  # per retriever
+    dense_weight: float = 0.4  # BM25 gets the rest
+    min_cosine: float = 0.30  # below this dense similarity a passage does not address the question
+    side_floor: float = 0.35  # a side counts as present with a passage at this share of the best score
+    mmr_lambda: float = 0.8  # relevance vs novelty
+    neighbour_penalty: float = 0.3  # adjacent chunks of one document overlap: rarely worth two slots
+    per_source: int = 3  # at most this many passages of one document among the k
+    per_side: int = 2  # when both sides are present, at least this many of each (when available)
+
+
+DEFAULT_TUNING = Tuning()
+
+
+@dataclass
+class Retrieval:
+    passages: list[Passage]
+    missing_sides: list[str]
+    candidates: list[int] = field(default_factory=list)  # chunk positions, best first
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Arrays:
+    source_of: np.ndarray  # chunk -> source position
+    stance_of: np.ndarray  # chunk -> stance code
+    n_of: np.ndarray  # chunk -> ordinal within its document
+    source_ids: list[str]
+    years: np.ndarray
+    types: np.ndarray
+
+
+_STANCE_CODES = {"enthusiastic": 0, "skeptical": 1, "neutral": 2}
+
+
+def _arrays(index: Any) -> _Arrays:
+    cached = getattr(index, "_arrays", None)
+    if cached is None:
+        ids = list(index.sources)
+        pos = {s: i for i, s in enumerate(ids)}
+        cached = _Arrays(
+            source_of=np.array([pos[c.source_id] for c in index.chunks], dtype=np.int32),
+            stance_of=np.array([_STANCE_CODES.get(c.stance, 2) for c in index.chunks], dtype=np.int8),
+            n_of=np.array([c.n for c in index.chunks], dtype=np.int32),
+            source_ids=ids,
+            years=np.array([index.sources[s].year or -1 for s in ids], dtype=np.int32),
+            types=np.array([index.sources[s].type for s in ids], dtype=object),
+        )
+        index._arrays = cached
+    return cached
+
+
+def filter_mask(
+    index: Any,
+    *,
+    stance: list[str] | str | None = None,
+    years: tuple[int | None, int | None] | None = None,
+    types: list[str] | str | None = None,
+    sources: list[str] | str | None = None,
+) -> np.ndarray | None:
+    """Boolean mask over chunks, or None when nothing is filtered."""
+    if not (stance or years or types or sources):
+        return None
+    a = _arrays(index)
+    keep_src = np.ones(len(a.source_ids), dtype=bool)
+    if years:
+        lo, hi = years
+        if lo is not None and hi is not None and lo > hi:
+            raise ConfigError(f"Year range {lo}-{hi} is empty: the first year is after the last.")
+        if lo is not None:
+            keep_src &= a.years >= lo
+        if hi is not None:
+            keep_src &= (a.years <= hi) & (a.years >= 0)
+    if types:
+        keep_src &= np.isin(a.types, [types] if isinstance(types, str) else list(types))
+    if sources:
+        wanted = [sources] if isinstance(sources, str) else list(sources)
+        unknown = [s for s in wanted if s not in index.sources]
+        if unknown:
+            raise ConfigError(f"Unknown source id(s): {', '.join(unknown)}. `interp-rag stats` lists sources.")
+        keep_src &= np.isin(np.array(a.source_ids, dtype=object), wanted)
+    mask = keep_src[a.source_of]
+    if stance:
+        wanted_st = [stance] if isinstance(stance, str) else list(stance)
+        bad = [s for s in wanted_st if s not in _STANCE_CODES]
+        if bad:
+            raise ConfigError(f"Unknown stance {bad[0]!r}: use enthusiastic, skeptical or neutral.")
+        mask &= np.isin(a.stance_of, [_STANCE_CODES[s] for s in wanted_st])
+    return mask
+
+
+def _normalise(scores: np.ndarray) -> np.ndarray:
+    if scores.size == 0:
+        return scores
+    mid, top = float(np.median(scores)), float(scores.max())
+    if top - mid <= 1e-9:
+        return np.zeros_like(scores)
+    return np.clip((scores - mid) / (top - mid), 0.0, None)
+
+
+@lru_cache(maxsize=2048)
+def _query_vector_cached(question: str) -> bytes:
+    from .embed import encode
+
+    return encode([question])[0].tobytes()
+
+
+def query_vector(question: str) -> np.ndarray:
+    return np.frombuffer(_query_vector_cached(question), dtype=np.float32)
+
+
+def candidates(
+    index: Any, question: str, *, mask: np.ndarray | None = None, tuning: Tuning = DEFAULT_TUNING
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate chunk positions with fused relevance and dense cosine, best first."""
+    from .index import bm25_tokens
+
+    n = len(index.chunks)
+    if n == 0:
+        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+    q = query_vector(question)
+    allowed = np.flatnonzero(mask) if mask is not None else None
+    if allowed is not None and allowed.size == 0:
+        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+    m = min(tuning.candidates, n if allowed is None else allowed.size)
+
+    # Dense: exact scores over every allowed chunk when the index is exact, else the ANN's top m.
+    if getattr(index.dense, "is_trained", True) and type(index.dense).__name__ == "IndexFlatIP":
+        rows = allowed if allowed is not None else slice(None)
+        dense_all = index.vectors[rows] @ q
+        ids_pool = allowed if allowed is not None else np.arange(n)
+        top = np.argpartition(-dense_all, m - 1)[:m] if m < dense_all.size else np.arange(dense_all.size)
+        dense_ids, dense_scores = ids_pool[top], dense_all[top]
+    else:
+        import faiss
+
+        params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
+        d, ids = index.dense.search(q[None, :], m, params=params)
+        keep = ids[0] >= 0
+        dense_ids, dense_scores = ids[0][keep], d[0][keep]
+
+    # BM25 over the same chunks.
+    tokens = [t for t in bm25_tokens(question) if t in index.bm25.vocab_dict]
+    if tokens:
+        bm_all = index.bm25.get_scores(tokens)
+        if mask is not None:
+            bm_all = np.where(mask, bm_all, 0.0)
+        bm_ids = np.argpartition(-bm_all, m - 1)[:m] if m < n else np.arange(n)
+        bm_ids = bm_ids[bm_all[bm_ids] > 0]
+    else:
+        bm_all, bm_ids = None, np.zeros(0, int)
+
+    pool = np.union1d(dense_ids, bm_ids)
+    cos = index.vectors[pool] @ q
+    dn = _normalise(cos)
+    fused = tuning.dense_weight * dn
+    if bm_all is not None:
+        fused = fused + (1 - tuning.dense_weight) * _normalise(bm_all[pool])
+    order = np.argsort(-fused, kind="stable")
+    return pool[order], fused[order], cos[order]
+
+
+def select(
+    index: Any,
+    pool: np.ndarray,
+    rel: np.ndarray,
+    cos: np.ndarray,
+    k: int,
+    tuning: Tuning = DEFAULT_TUNING,
+) -> tuple[list[int], list[str]]:
+    """k passages: relevant, diverse (MMR, a cap per document), and showing both sides when both exist.
+
+    Returns positions into `pool` in display order and the sides with nothing relevant."""
+    if pool.size == 0:
+        return [], list(SIDES)
+    a = _arrays(index)
+    top = float(rel[0]) if rel.size else 0.0
+    relevant = (rel >= tuning.side_floor * top) & (cos >= tuning.min_cosine)
+    stance = a.stance_of[pool]
+    side_ok = {s: bool(np.any(relevant & (stance == _STANCE_CODES[s]))) for s in SIDES}
+    missing = [s for s in SIDES if not side_ok[s]]
+
+    # Greedy MMR over the candidates, respecting the per-document cap.
+    limit = min(pool.size, max(4 * k, 40))
+    vecs = index.vectors[pool[:limit]]
+    src = a.source_of[pool[:limit]]
+    nth = a.n_of[pool[:limit]]
+    chosen: list[int] = []
+    per_src: dict[int, int] = {}
+    max_sim = np.zeros(limit)
+    avail = np.ones(limit, dtype=bool)
+    while len(chosen) < min(k, limit) and avail.any():
+        score = tuning.mmr_lambda * rel[:limit] - (1 - tuning.mmr_lambda) * max_sim
+        score = np.where(avail, score, -np.inf)
+        j = int(np.argmax(score))
+        avail[j] = False
+        if per_src.get(int(src[j]), 0) >= tuning.per_source:
+            continue
+        chosen.append(j)
+        per_src[int(src[j])] = per_src.get(int(src[j]), 0) + 1
+        sim = vecs @ vecs[j]
+        adjacent = (src == src[j]) & (np.abs(nth - nth[j]) <= 1)
+        max_sim = np.maximum(max_sim, sim + tuning.neighbour_penalty * adjacent)
+
+    # Both sides: when each side has relevant passages, show at least `per_side` of each.
+    if not missing:
+        for s in SIDES:
+            code = _STANCE_CODES[s]
+            have = [j for j in chosen if stance[j] == code]
+            extra = [j for j in range(limit) if j not in chosen and stance[j] == code and relevant[j]]
+            need = min(tuning.per_side, len(have) + len(extra)) - len(have)
+            for j in extra[: max(need, 0)]:
+                # replace the weakest passage that is not the last of its own side
+                counts = {c: sum(1 for i in chosen if stance[i] == c) for c in (0, 1, 2)}
+                drop = next((i for i in reversed(chosen) if stance[i] != code
+                             and (stance[i] == 2 or counts[int(stance[i])] > tuning.per_side)), None)
+                if drop is None:
+                    break
+                chosen.remove(drop)
+                chosen.append(j)
+        chosen.sort(key=lambda j: -rel[j])
+        # each side's best passage near the top: within the first three
+        for s in SIDES:
+            code = _STANCE_CODES[s]
+            first = next((p for p, j in enumerate(chosen) if stance[j] == code), None)
+            if first is not None and first > 2:
+                chosen.insert(2, chosen.pop(first))
+    else:
+        chosen.sort(key=lambda j: -rel[j])
+    return chosen, missing
+
+
+def retrieve(
+    index: Any,
+    question: str,
+    *,
+    k: int = 8,
+    stance: list[str] | str | None = None,
+    years: tuple[int | None, int | None] | None = None,
+    types: list[str] | str | None = None,
+    sources: list[str] | str | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
+) -> Retrieval:
+    """The k passages to show for a question, in display order, and which side (if any) is missing."""
+    import time
+
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError("The question is empty: type a question about interpretability.")
+    if k < 1:
+        raise ConfigError(f"k must be at least 1 (got {k}).")
+    t = time.perf_counter()
+    mask = filter_mask(index, stance=stance, years=years, types=types, sources=sources)
+    pool, rel, cos = candidates(index, question, mask=mask, tuning=tuning)
+    chosen, missing = select(index, pool, rel, cos, k, tuning)
+    if stance:  # a stance filter asks for one side; the other being absent is the point, not a gap
+        wanted = {stance} if isinstance(stance, str) else set(stance)
+        missing = [s for s in missing if s in wanted]
+    passages = [to_passage(index, int(pool[j]), float(rel[j])) for j in chosen]
+    return Retrieval(passages, missing, [int(i) for i in pool],
+                     {"retrieve_ms": round((time.perf_counter() - t) * 1000, 2)})
+
+
+def to_passage(index: Any, pos: int, score: float) -> Passage:
+    c = index.chunks[pos]
+    s = index.sources[c.source_id]
+    return Passage(
+        source_id=c.source_id, chunk_id=c.id, title=s.title, authors=list(s.authors), year=s.year, url=s.url,
+        text=c.text, stance=c.stance, stance_confidence=c.stance_confidence, score=round(score, 4),
+        type=s.type, headings=list(c.headings), start=c.start, end=c.end,
+    )

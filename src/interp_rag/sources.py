@@ -1,0 +1,218 @@
+"""The source list (`corpus/sources.toml`) and resolving an entry to its text.
+
+Resolution order: a local mirror directory, the cache of earlier fetches, then the URL itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+import tomli_w
+
+from .errors import ConfigError, SourceError
+from .load import extract_text, guess_format
+from .types import DOC_STANCES, Document, Source
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+ARXIV_ABS = re.compile(r"^https?://(?:www\.)?arxiv\.org/abs/([^?#]+)")
+
+_HEADER = """\
+# Sources of the interp-rag corpus: metadata only, never the texts.
+# Each [[source]] is resolved at build time from a mirror directory (INTERP_RAG_MIRROR / --mirror,
+# file named by `file`), from corpus/cache/, or by fetching `url`.
+# stance is the document-level label: enthusiastic | skeptical | mixed | neutral.
+"""
+
+
+def load_sources(path: Path) -> list[Source]:
+    """Read and validate the source list. A malformed list is a ConfigError naming the entry."""
+    if not path.exists():
+        raise ConfigError(f"Source list {path} not found. Create it, or run `interp-rag add URL_OR_PATH`.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"Source list {path} is not valid TOML: {e}") from e
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(data.get("source", []), 1):
+        try:
+            src = Source(**entry)
+        except TypeError as e:
+            raise ConfigError(f"{path}: entry #{i} has an unknown or missing field: {e}") from e
+        validate_source(src, where=f"{path}: entry #{i}")
+        if src.id in seen:
+            raise ConfigError(f"{path}: id {src.id!r} appears twice; ids must be unique.")
+        seen.add(src.id)
+        sources.append(src)
+    return sources
+
+
+def validate_source(src: Source, where: str = "source") -> None:
+    if not ID_RE.match(src.id or ""):
+        raise ConfigError(f"{where}: id {src.id!r} must be lowercase letters, digits, '.', '_' or '-'.")
+    if not src.title:
+        raise ConfigError(f"{where} ({src.id}): title is empty.")
+    if src.stance not in DOC_STANCES:
+        raise ConfigError(f"{where} ({src.id}): stance {src.stance!r} is not one of {', '.join(DOC_STANCES)}.")
+    if not (src.url or src.file):
+        raise ConfigError(f"{where} ({src.id}): needs a url or a file.")
+
+
+def write_sources(path: Path, sources: list[Source]) -> None:
+    """Write the whole list (used to create it); `append_source` keeps a hand-edited file as it is."""
+    body = "\n".join(_toml_entry(s) for s in sources)
+    _atomic_write(path, _HEADER + "\n" + body)
+
+
+def append_source(path: Path, src: Source) -> None:
+    existing = path.read_text(encoding="utf-8") if path.exists() else _HEADER
+    sep = "" if existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
+    _atomic_write(path, existing + sep + _toml_entry(src))
+
+
+def _toml_entry(src: Source) -> str:
+    d = {k: v for k, v in src.to_dict().items() if v not in ("", None, [])}
+    return tomli_w.dumps({"source": [d]})
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:60].strip("-") or "source"
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def local_path(src: Source) -> Path | None:
+    """The local file a `file://` url points at (sources added from the user's disk)."""
+    if src.url.startswith("file://"):
+        return Path(unquote(urlparse(src.url).path))
+    return None
+
+
+def resolve(
+    src: Source,
+    *,
+    mirror: Path | None,
+    cache_dir: Path | None,
+    client: httpx.Client | None = None,
+    timeout: float = 30.0,
+) -> Document:
+    """Text of a source: from the mirror, a local file, the cache, or its URL (cached on success)."""
+    if mirror is not None and src.file:
+        p = mirror / src.file
+        if p.is_file():
+            return _document(src, p.read_bytes(), p.name, f"mirror:{p}")
+    lp = local_path(src)
+    if lp is not None:
+        if not lp.is_file():
+            raise SourceError(f"{src.id}: local file {lp} does not exist.")
+        return _document(src, lp.read_bytes(), lp.name, f"file:{lp}")
+    if cache_dir is not None:
+        cached = cache_dir / f"{src.id}.txt"
+        if cached.is_file():
+            text = cached.read_text(encoding="utf-8")
+            return Document(src, text, f"cache:{cached}", content_hash(text))
+    if not src.url:
+        where = f"mirror {mirror}" if mirror else "a mirror (--mirror DIR)"
+        raise SourceError(f"{src.id}: no url, and {src.file!r} is not in {where}.")
+    data, name = fetch(src.url, client=client, timeout=timeout)
+    doc = _document(src, data, name, f"url:{src.url}")
+    if cache_dir is not None:
+        write_cache(cache_dir, src.id, src.url, doc.text)
+    return doc
+
+
+def write_cache(cache_dir: Path, source_id: str, url: str, text: str) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(cache_dir / f"{source_id}.txt", text)
+    meta = {"url": url, "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    _atomic_write(cache_dir / f"{source_id}.json", json.dumps(meta))
+
+
+def _document(src: Source, data: bytes, name: str, origin: str) -> Document:
+    try:
+        text = extract_text(data, guess_format(name, data))
+    except SourceError as e:
+        raise SourceError(f"{src.id}: {e}") from e
+    return Document(src, text, origin, content_hash(text))
+
+
+def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0) -> tuple[bytes, str]:
+    """Download a URL; returns the body and a file-like name whose suffix tells the format."""
+    m = ARXIV_ABS.match(url)
+    if m:  # the abs page is a landing page; the paper is the PDF
+        url = f"https://arxiv.org/pdf/{m.group(1)}"
+    if not url.startswith(("http://", "https://")):
+        raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
+    own = client is None
+    client = client or make_client(timeout)
+    try:
+        resp = client.get(url)
+    except httpx.TimeoutException as e:
+        raise SourceError(f"timed out after {timeout:g} s fetching {url}") from e
+    except httpx.HTTPError as e:
+        raise SourceError(f"could not fetch {url}: {type(e).__name__}: {e}") from e
+    finally:
+        if own:
+            client.close()
+    if resp.status_code >= 400:
+        raise SourceError(f"HTTP {resp.status_code} fetching {url}")
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    suffix = {
+        "application/pdf": ".pdf",
+        "text/html": ".html",
+        "application/xhtml+xml": ".html",
+        "text/markdown": ".md",
+        "text/plain": ".txt",
+        "application/x-tex": ".tex",
+        "text/x-tex": ".tex",
+    }.get(ctype, Path(urlparse(str(resp.url)).path).suffix or ".html")
+    return resp.content, "download" + suffix
+
+
+def make_client(timeout: float, user_agent: str = "interp-rag/0.1") -> httpx.Client:
+    return httpx.Client(
+        follow_redirects=True,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        headers={"User-Agent": user_agent},
+    )
+
+
+def resolve_all(
+    sources: list[Source],
+    *,
+    mirror: Path | None,
+    cache_dir: Path | None,
+    timeout: float,
+    user_agent: str = "interp-rag/0.1",
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[list[Document], dict[str, str]]:
+    """Resolve every source; failures are collected with their reason instead of stopping the build."""
+    docs: list[Document] = []
+    failed: dict[str, str] = {}
+    with make_client(timeout, user_agent) as client:
+        for i, src in enumerate(sources, 1):
+            try:
+                docs.append(resolve(src, mirror=mirror, cache_dir=cache_dir, client=client, timeout=timeout))
+            except SourceError as e:
+                failed[src.id] = str(e).removeprefix(f"{src.id}: ")
+            if on_progress:
+                on_progress(i, len(sources), src.id)
+    return docs, failed

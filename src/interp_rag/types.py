@@ -1,0 +1,135 @@
+"""The nouns of the pipeline. Chunk ids (`<source-id>:<n>`) double as citation keys."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Stance = Literal["enthusiastic", "skeptical", "neutral"]
+STANCES: tuple[Stance, ...] = ("enthusiastic", "skeptical", "neutral")
+# Document-level labels in the manifest also include "mixed".
+DOC_STANCES = ("enthusiastic", "skeptical", "mixed", "neutral")
+SOURCE_TYPES = ("essay", "blog", "paper", "docs", "review", "transcript", "other")
+
+
+@dataclass
+class Source:
+    """One entry of the source list (metadata only; the text is resolved at build time)."""
+
+    id: str
+    title: str
+    url: str = ""
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    type: str = "other"
+    stance: str = "neutral"
+    stance_note: str = ""
+    file: str = ""  # file name inside a mirror directory, or a local path for `add`ed files
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Document:
+    source: Source
+    text: str
+    origin: str  # where the text came from: "mirror:<path>", "cache:<path>", "url:<url>", "file:<path>"
+    content_hash: str
+
+
+@dataclass
+class Chunk:
+    id: str  # "<source-id>:<n>"
+    source_id: str
+    n: int
+    text: str  # exact slice text[start:end] of the extracted document text
+    start: int
+    end: int
+    headings: list[str] = field(default_factory=list)
+    hash: str = ""  # hash of what is embedded (context + text): the embedding-cache key
+    stance: str = "neutral"
+    stance_confidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Passage:
+    """A chunk as shown to a user: chunk text plus its source's metadata and its retrieval score."""
+
+    source_id: str
+    chunk_id: str
+    title: str
+    authors: list[str]
+    year: int | None
+    url: str
+    text: str
+    stance: str
+    stance_confidence: float
+    score: float
+    type: str = "other"
+    headings: list[str] = field(default_factory=list)
+    start: int = 0
+    end: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Citation:
+    """Marker `[number]` in an answer's text points at `passages[number - 1]`."""
+
+    number: int
+    chunk_id: str
+    source_id: str
+    title: str
+    url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    passages: list[Passage]
+    citations: list[Citation]
+    mode: Literal["llm", "extractive"]
+    missing_sides: list[str] = field(default_factory=list)
+    notice: str = ""
+    model: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SourceResult:
+    """Outcome of resolving one source during a build."""
+
+    source_id: str
+    ok: bool
+    origin: str = ""
+    reason: str = ""
+    chunks: int = 0
+
+
+@dataclass
+class BuildReport:
+    sources_ok: list[str] = field(default_factory=list)
+    sources_failed: dict[str, str] = field(default_factory=dict)
+    sources_removed: list[str] = field(default_factory=list)
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+    index_dir: str = ""
+    changed: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
