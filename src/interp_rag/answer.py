@@ -85,7 +85,8 @@ def validate_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
         return "".join(f"[{n}]" for n in dict.fromkeys(good))
 
     fixed = _MARKER.sub(fix, text)
-    fixed = re.sub(r"[ \t]+([.,;:])", r"\1", fixed)  # a removed marker leaves no stray space
+    # a removed marker leaves no stray space
+    fixed = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", re.sub(r"[ \t]+([.,;:])", r"\1", fixed))
     return fixed.strip(), cited
 
 

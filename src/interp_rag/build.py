@@ -16,7 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import InterpRagError, SourceError
+from .expansions import attach, expansion_file, file_hash, load_spans
 from .index import CACHE_FILE, config_mismatch, current_dir, expected_config, read_chunks, read_meta
 from .settings import Settings, get_settings
 from .sources import (
@@ -62,7 +65,7 @@ def build_index(
 
     `full` ignores the previous index (every source re-resolved and re-chunked; vectors still come from
     the embedding cache). Sources that cannot be read are reported in the result, not raised."""
-    from .chunk import Chunker
+    from .chunk import Chunker, clean_for_embedding, text_hash
     from .embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
     from .index import write_version
     from .stance import classify_vectors
@@ -91,7 +94,9 @@ def build_index(
             on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
         )
         by_id = {s.id: s for s in sources}
-        new_state = {d.source.id: {"hash": d.content_hash, "meta": _meta_hash(d.source), "origin": d.origin}
+        exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
+        new_state = {d.source.id: {"hash": d.content_hash, "meta": _meta_hash(d.source), "origin": d.origin,
+                                   "expansions": file_hash(exp_files[d.source.id])}
                      for d in docs}
         # A source that fails now but was indexed before keeps its previous text: a flaky network
         # should not silently shrink the corpus.
@@ -105,6 +110,7 @@ def build_index(
             sid for sid, st in new_state.items()
             if sid in prev_sources and prev_sources[sid]["hash"] == st["hash"]
             and prev_sources[sid]["meta"] == st["meta"]
+            and prev_sources[sid].get("expansions", "") == st["expansions"]
         }
         if reusable and not report.sources_removed and len(unchanged) == len(new_state) and (
             set(prev_sources) == set(new_state) | set(kept)
@@ -126,7 +132,11 @@ def build_index(
         state: dict[str, Any] = {}
         for i, doc in enumerate(docs, 1):
             sid = doc.source.id
-            cs = prev_chunks[sid] if sid in unchanged else chunker.chunk(doc)
+            if sid in unchanged:
+                cs = prev_chunks[sid]
+            else:
+                cs = chunker.chunk(doc)
+                attach(cs, load_spans(exp_files[sid], doc.text))
             _add(chunks, embed_texts, cs, doc.source, chunker)
             indexed_sources.append(doc.source)
             state[sid] = {**new_state[sid], "chunks": len(cs), "title": doc.source.title}
@@ -144,16 +154,23 @@ def build_index(
                 + "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:5])
                 + ". Pass --mirror DIR with the sources' files, or check the network."
             )
+        questions = [(i, q) for i, c in enumerate(chunks) for q in c.questions]
         cache = EmbeddingCache(index_dir / CACHE_FILE, model_id())
         try:
             vectors, embedded = embed_with_cache(
                 [c.hash for c in chunks], embed_texts, cache, batch_size=settings.embed_batch_size,
                 on_progress=lambda d, n: progress("embed", d, n, ""),
             )
+            q_texts = [q for _, q in questions]
+            q_vectors, _ = embed_with_cache(
+                [text_hash(q) for q in q_texts], q_texts, cache, batch_size=settings.embed_batch_size * 2,
+                on_progress=lambda d, n: progress("expansions", d, n, ""),
+            )
         finally:
             cache.close()
         stance_of = {s.id: s.stance for s in indexed_sources}
-        labels, confs = classify_vectors(vectors, [stance_of[c.source_id] for c in chunks])
+        labels, confs = classify_vectors(vectors, [clean_for_embedding(c.text) for c in chunks],
+                                         [stance_of[c.source_id] for c in chunks])
         chunks = [replace(c, stance=lab, stance_confidence=conf)
                   for c, lab, conf in zip(chunks, labels, confs, strict=True)]
         progress("write", 0, 1, "")
@@ -166,7 +183,9 @@ def build_index(
             "sources": state,
             "failed": report.sources_failed,
         }
-        write_version(index_dir, meta, chunks, indexed_sources, vectors, settings.approx_threshold)
+        q_owner = np.array([i for i, _ in questions], dtype=np.int32)
+        write_version(index_dir, meta, chunks, indexed_sources, vectors, settings.approx_threshold,
+                      q_vectors=q_vectors, q_owner=q_owner)
         progress("write", 1, 1, "")
     report.sources_ok = sorted(new_state)
     report.chunks_total = len(chunks)

@@ -10,7 +10,7 @@ import bisect
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from .types import Chunk, Document
@@ -18,7 +18,7 @@ from .types import Chunk, Document
 MODEL_MAX_TOKENS = 256
 # [CLS] and [SEP] take two of the model's 256 positions.
 CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
-SPLITTER_NAME = "langchain RecursiveCharacterTextSplitter (markdown separators), model word pieces"
+SPLITTER_NAME = "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), model word pieces; title context"
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FENCE = re.compile(r"^(```|~~~)", re.M)
@@ -30,6 +30,7 @@ _TAG = re.compile(r"</?[a-zA-Z][^>]{0,300}>")
 _URL = re.compile(r"https?://\S+")
 _EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")
 _HASHES = re.compile(r"^#{1,6}\s*", re.M)
+_TIMESTAMP = re.compile(r"\(\d{1,2}:\d{2}(?::\d{2})?\)")  # transcript turns: "Daniel Filan (01:11:24):"
 _SPACE = re.compile(r"\s+")
 
 
@@ -42,6 +43,7 @@ def clean_for_embedding(text: str) -> str:
     text = _URL.sub("", text)
     text = _EMPH.sub("", text)
     text = _HASHES.sub("", text)
+    text = _TIMESTAMP.sub("", text)
     return _SPACE.sub(" ", text).strip()
 
 
@@ -62,6 +64,13 @@ def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
         offsets.append(m.start())
         paths.append([t for _, t in stack])
     return offsets, paths
+
+
+# Markdown structure first, then paragraphs, lines and sentences; words only when a sentence is too long.
+SEPARATORS = [
+    r"\n#{1,6} ", "```\n", r"\n\*\*\*+\n", r"\n---+\n", r"\n___+\n", r"\n\n", r"\n",
+    r"(?<=[.!?])\s+(?=[A-Z\"“(\[*])", r"(?<=[;:])\s+", " ", "",
+]
 
 
 @dataclass
@@ -86,13 +95,13 @@ class Chunker:
         return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
     def _splitter(self, size: int, overlap: int):  # noqa: ANN202
-        from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         return RecursiveCharacterTextSplitter(
             chunk_size=size,
             chunk_overlap=min(overlap, size // 2),
             length_function=self.count,
-            separators=RecursiveCharacterTextSplitter.get_separators_for_language(Language.MARKDOWN),
+            separators=SEPARATORS,
             is_separator_regex=True,
             keep_separator="start",
         )
@@ -148,21 +157,31 @@ class Chunker:
         return chunks
 
     def embed_text(self, chunk: Chunk, title: str) -> str:
-        """What the model reads: the title and section as context, then the cleaned chunk text.
+        return embed_input(clean_for_embedding(chunk.text), title, self)
 
-        The context is cut (never the passage) so the whole input stays within the model's window."""
-        body = clean_for_embedding(chunk.text)
-        context = title
-        if chunk.headings and chunk.headings[-1] != title:
-            context += " — " + chunk.headings[-1]
-        budget = CONTENT_MAX_TOKENS - self.count(body) - 1
-        if budget <= 2:
-            return body
-        ctx_ids = self.tokenizer.encode(context, add_special_tokens=False)
-        if len(ctx_ids.ids) > budget:
-            end = ctx_ids.offsets[budget - 1][1]
-            context = context[:end]
-        return f"{context}: {body}"
+
+def embed_input(body: str, title: str, chunker: Chunker | None = None) -> str:
+    """What the model reads for a passage: its source's title as context, then the cleaned text.
+
+    The context is cut (never the passage) so the whole input stays within the model's window. Chunks at
+    build time and passages given to classify_stance() go through this same function."""
+    if not title:
+        return body
+    chunker = chunker or _default_chunker()
+    budget = CONTENT_MAX_TOKENS - chunker.count(body) - 1
+    if budget <= 2:
+        return body
+    ids = chunker.tokenizer.encode(title, add_special_tokens=False)
+    if len(ids.ids) > budget:
+        title = title[: ids.offsets[budget - 1][1]]
+    return f"{title}: {body}"
+
+
+@cache
+def _default_chunker() -> Chunker:
+    from .embed import tokenizer_path
+
+    return Chunker(tokenizer_path())
 
 
 def text_hash(text: str) -> str:

@@ -21,7 +21,8 @@ from .settings import Settings, get_settings
 console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 
-STAGE_LABEL = {"resolve": "reading sources", "chunk": "chunking", "embed": "embedding", "write": "writing index"}
+STAGE_LABEL = {"resolve": "reading sources", "chunk": "chunking", "embed": "embedding",
+               "expansions": "embedding questions", "write": "writing index"}
 
 
 @contextmanager
@@ -44,9 +45,11 @@ def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
         tasks: dict[str, Any] = {}
 
         def update(stage: str, done: int, total: int, detail: str) -> None:
+            if total == 0:  # nothing to do in this stage (all cached): show it as done
+                done, total, detail = 1, 1, "all cached"
             if stage not in tasks:
-                tasks[stage] = bar.add_task(STAGE_LABEL.get(stage, stage), total=max(total, 1), detail="")
-            bar.update(tasks[stage], completed=done, total=max(total, 1), detail=escape(detail[:40]))
+                tasks[stage] = bar.add_task(STAGE_LABEL.get(stage, stage), total=total, detail="")
+            bar.update(tasks[stage], completed=done, total=total, detail=escape(detail[:40]))
 
         yield update
 

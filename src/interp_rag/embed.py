@@ -107,6 +107,9 @@ def embed_with_cache(
     found = cache.get_many(hashes)
     todo = [i for i, h in enumerate(hashes) if h not in found]
     todo = list({hashes[i]: i for i in todo}.values())  # identical texts are encoded once
+    # Longest first across the whole build, as one model.encode call would: batches of similar length
+    # waste no time on padding.
+    todo.sort(key=lambda i: -len(texts[i]))
     done = 0
     if on_progress:
         on_progress(0, len(todo))

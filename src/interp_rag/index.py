@@ -45,6 +45,8 @@ class Index:
     dense: Any  # faiss.Index
     bm25: Any  # bm25s.BM25 over bm25_tokens() of each chunk
     vectors: np.ndarray
+    q_vectors: np.ndarray | None = None  # question expansions: one row per question
+    q_owner: np.ndarray | None = None  # the chunk position each question belongs to
     by_id: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -58,6 +60,7 @@ def expected_config(settings: Any) -> dict[str, Any]:
     """What an index must have been built with to be usable with these settings and this code."""
     from .chunk import CONTENT_MAX_TOKENS, SPLITTER_NAME
     from .embed import DIM, model_id
+    from .expansions import ATTACH_RULE
     from .stance import model_version
 
     return {
@@ -73,6 +76,7 @@ def expected_config(settings: Any) -> dict[str, Any]:
         },
         "stance_model": model_version(),
         "bm25": {"k1": BM25_K1, "b": BM25_B, "tokens": "snowball-english, stop words removed"},
+        "expansions": ATTACH_RULE,
     }
 
 
@@ -139,7 +143,12 @@ def load_index(index_dir: Path | str | None = None, *, settings: Any = None, che
     dense = faiss.read_index(str(cur / "dense.faiss"))
     vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, meta["dims"]), "float32")
     bm25 = bm25s.BM25.load(str(cur / "bm25"))
-    return Index(cur, meta, chunks, sources, dense, bm25, np.ascontiguousarray(vectors, "float32"))
+    q_vectors = q_owner = None
+    if (cur / "questions.npy").is_file():
+        q_vectors = np.load(cur / "questions.npy")
+        q_owner = np.load(cur / "question_owner.npy")
+    return Index(cur, meta, chunks, sources, dense, bm25, np.ascontiguousarray(vectors, "float32"),
+                 q_vectors, q_owner)
 
 
 def make_dense(vectors: np.ndarray, approx_threshold: int) -> tuple[Any, str]:
@@ -164,7 +173,8 @@ def bm25_text(chunk: Chunk, src: Source) -> str:
     from .chunk import clean_for_embedding
 
     heads = " ".join(chunk.headings[-2:])
-    return f"{src.title} {' '.join(src.authors)} {heads} {clean_for_embedding(chunk.text)}"
+    questions = " ".join(chunk.questions)
+    return f"{src.title} {' '.join(src.authors)} {heads} {clean_for_embedding(chunk.text)} {questions}"
 
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -194,6 +204,9 @@ def write_version(
     sources: list[Source],
     vectors: np.ndarray,
     approx_threshold: int,
+    *,
+    q_vectors: np.ndarray | None = None,
+    q_owner: np.ndarray | None = None,
 ) -> Path:
     """Write a complete version under a temporary name, then make it current with two renames."""
     import bm25s
@@ -208,11 +221,15 @@ def write_version(
     bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     bm25.index([bm25_tokens(bm25_text(c, by_id[c.source_id])) or ["_"] for c in chunks], show_progress=False)
     bm25.save(str(tmp / "bm25"))
+    if q_vectors is not None and len(q_vectors):
+        np.save(tmp / "questions.npy", np.ascontiguousarray(q_vectors, dtype=np.float32))
+        np.save(tmp / "question_owner.npy", np.asarray(q_owner, dtype=np.int32))
     with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
     (tmp / "sources.json").write_text(json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=1))
-    meta = {**meta, "dense_index": kind, "chunks": len(chunks)}
+    meta = {**meta, "dense_index": kind, "chunks": len(chunks),
+            "expansion_questions": 0 if q_vectors is None else len(q_vectors)}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
     _fsync_tree(tmp)
     final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
+import re
+
 import numpy as np
 
 from .errors import ConfigError, QuestionError
@@ -24,11 +26,11 @@ class Tuning:
 
     candidates: int = 120  # per retriever
     dense_weight: float = 0.4  # BM25 gets the rest
+    question_weight: float = 1.0  # how far a close expansion question lifts its chunk's dense score
     min_cosine: float = 0.30  # below this dense similarity a passage does not address the question
     side_floor: float = 0.35  # a side counts as present with a passage at this share of the best score
-    mmr_lambda: float = 0.8  # relevance vs novelty
-    neighbour_penalty: float = 0.3  # adjacent chunks of one document overlap: rarely worth two slots
-    per_source: int = 3  # at most this many passages of one document among the k
+    per_source: int = 5  # at most this many passages of one document among the k
+    per_source_judgement: int = 2  # ... for yes/no questions of judgement, where more voices matter
     per_side: int = 2  # when both sides are present, at least this many of each (when available)
 
 
@@ -173,8 +175,21 @@ def candidates(
     else:
         bm_all, bm_ids = None, np.zeros(0, int)
 
+    # Question expansions: a chunk is as close as its closest question (weighted), see expansions.py.
+    q_best = None
+    if index.q_vectors is not None and tuning.question_weight > 0:
+        q_cos = index.q_vectors @ q
+        q_best = np.full(n, -1.0, dtype=np.float32)
+        np.maximum.at(q_best, index.q_owner, q_cos)
+        if mask is not None:
+            q_best = np.where(mask, q_best, -1.0)
+        q_ids = np.argpartition(-q_best, m - 1)[:m] if m < n else np.arange(n)
+        dense_ids = np.union1d(dense_ids, q_ids[q_best[q_ids] > 0])
+
     pool = np.union1d(dense_ids, bm_ids)
     cos = index.vectors[pool] @ q
+    if q_best is not None:
+        cos = cos + tuning.question_weight * np.maximum(q_best[pool] - cos, 0.0)
     dn = _normalise(cos)
     fused = tuning.dense_weight * dn
     if bm_all is not None:
@@ -183,15 +198,33 @@ def candidates(
     return pool[order], fused[order], cos[order]
 
 
+def _makes_run(j: int, chosen: list[int], src: np.ndarray, nth: np.ndarray) -> bool:
+    """Would j make three neighbouring chunks of one document? (Neighbours overlap; a third adds little.)"""
+    near = {int(nth[i]) for i in chosen if src[i] == src[j] and abs(int(nth[i]) - int(nth[j])) <= 2}
+    n = int(nth[j])
+    return {n - 1, n - 2} <= near or {n - 1, n + 1} <= near or {n + 1, n + 2} <= near
+
+
+_JUDGEMENT = re.compile(
+    r"(^|[.;:,]\s+)(is|are|can|could|does|do|did|should|will|would|has|have|was|were)\s", re.IGNORECASE
+)
+
+
+def is_judgement(question: str) -> bool:
+    """A yes/no question ("Are SAEs useful?", "..., is that explanation unique?"): a call for a verdict."""
+    return bool(_JUDGEMENT.search(question.strip()))
+
+
 def select(
     index: Any,
+    question: str,
     pool: np.ndarray,
     rel: np.ndarray,
     cos: np.ndarray,
     k: int,
     tuning: Tuning = DEFAULT_TUNING,
 ) -> tuple[list[int], list[str]]:
-    """k passages: relevant, diverse (MMR, a cap per document), and showing both sides when both exist.
+    """k passages: relevant, varied (a cap per document, no runs of neighbours), both sides when both exist.
 
     Returns positions into `pool` in display order and the sides with nothing relevant."""
     if pool.size == 0:
@@ -203,44 +236,45 @@ def select(
     side_ok = {s: bool(np.any(relevant & (stance == _STANCE_CODES[s]))) for s in SIDES}
     missing = [s for s in SIDES if not side_ok[s]]
 
-    # Greedy MMR over the candidates, respecting the per-document cap.
+    # A yes/no question of judgement ("Is X reliable?") is where the two sides matter most: draw on more
+    # documents. A question of fact may take more passages from the one document that answers it.
+    cap = tuning.per_source_judgement if is_judgement(question) else tuning.per_source
+    # Best first, with a cap per document and never three neighbouring chunks (they overlap): measured
+    # on the tuning questions, MMR-style novelty only cost relevance (bench/tune_retrieval.py).
     limit = min(pool.size, max(4 * k, 40))
-    vecs = index.vectors[pool[:limit]]
     src = a.source_of[pool[:limit]]
     nth = a.n_of[pool[:limit]]
     chosen: list[int] = []
     per_src: dict[int, int] = {}
-    max_sim = np.zeros(limit)
-    avail = np.ones(limit, dtype=bool)
-    while len(chosen) < min(k, limit) and avail.any():
-        score = tuning.mmr_lambda * rel[:limit] - (1 - tuning.mmr_lambda) * max_sim
-        score = np.where(avail, score, -np.inf)
-        j = int(np.argmax(score))
-        avail[j] = False
-        if per_src.get(int(src[j]), 0) >= tuning.per_source:
+    for j in range(limit):
+        if len(chosen) == k:
+            break
+        if per_src.get(int(src[j]), 0) >= cap or _makes_run(j, chosen, src, nth):
             continue
         chosen.append(j)
         per_src[int(src[j])] = per_src.get(int(src[j]), 0) + 1
-        sim = vecs @ vecs[j]
-        adjacent = (src == src[j]) & (np.abs(nth - nth[j]) <= 1)
-        max_sim = np.maximum(max_sim, sim + tuning.neighbour_penalty * adjacent)
 
     # Both sides: when each side has relevant passages, show at least `per_side` of each.
     if not missing:
         for s in SIDES:
             code = _STANCE_CODES[s]
-            have = [j for j in chosen if stance[j] == code]
-            extra = [j for j in range(limit) if j not in chosen and stance[j] == code and relevant[j]]
-            need = min(tuning.per_side, len(have) + len(extra)) - len(have)
-            for j in extra[: max(need, 0)]:
-                # replace the weakest passage that is not the last of its own side
+            for _ in range(tuning.per_side):
+                if sum(1 for j in chosen if stance[j] == code) >= tuning.per_side:
+                    break
                 counts = {c: sum(1 for i in chosen if stance[i] == c) for c in (0, 1, 2)}
+                # the weakest passage that is neutral or beyond its own side's quota makes room
                 drop = next((i for i in reversed(chosen) if stance[i] != code
                              and (stance[i] == 2 or counts[int(stance[i])] > tuning.per_side)), None)
                 if drop is None:
                     break
+                left = {**per_src, int(src[drop]): per_src[int(src[drop])] - 1}
+                add = next((j for j in range(limit) if j not in chosen and stance[j] == code and relevant[j]
+                            and left.get(int(src[j]), 0) < cap and not _makes_run(j, chosen, src, nth)), None)
+                if add is None:
+                    break
                 chosen.remove(drop)
-                chosen.append(j)
+                chosen.append(add)
+                per_src = {**left, int(src[add]): left.get(int(src[add]), 0) + 1}
         chosen.sort(key=lambda j: -rel[j])
         # each side's best passage near the top: within the first three
         for s in SIDES:
@@ -275,7 +309,7 @@ def retrieve(
     t = time.perf_counter()
     mask = filter_mask(index, stance=stance, years=years, types=types, sources=sources)
     pool, rel, cos = candidates(index, question, mask=mask, tuning=tuning)
-    chosen, missing = select(index, pool, rel, cos, k, tuning)
+    chosen, missing = select(index, question, pool, rel, cos, k, tuning)
     if stance:  # a stance filter asks for one side; the other being absent is the point, not a gap
         wanted = {stance} if isinstance(stance, str) else set(stance)
         missing = [s for s in missing if s in wanted]

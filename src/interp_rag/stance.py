@@ -1,118 +1,153 @@
 """Passage-level stance: enthusiastic, skeptical or neutral toward interpretability research.
 
 A passage's stance is its own (a limitations paragraph in an enthusiastic paper is skeptical). The model
-is a softmax regression over the passage's sentence embedding plus its document's label as a prior,
-trained by `scripts/train_stance.py` on passages the team labelled (by reference to the corpus) or wrote;
-its weights ship in `data/stance_model.json`.
+is a logistic regression over three views of a passage: its sentence embedding (what it is about and how
+it reads), TF-IDF word and bigram weights (the hedges and verdicts that carry stance: "fails", "promising",
+"we were unable to"), and its document's label as a prior. `scripts/train_stance.py` fits it on passages
+the team labelled (by reference to the corpus) or wrote; the weights ship in `data/stance_model.json`.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections import Counter
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .types import DOC_STANCES, STANCES
 
 MODEL_FILE = Path(__file__).parent / "data" / "stance_model.json"
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
-def features(vectors: np.ndarray, doc_stances: list[str | None]) -> np.ndarray:
-    """Embedding ⊕ one-hot document label (all zeros when the document's label is unknown)."""
-    prior = np.zeros((len(vectors), len(DOC_STANCES)), dtype=np.float32)
+def prior_features(doc_stances: list[str | None]) -> np.ndarray:
+    """One-hot document label (all zeros when unknown)."""
+    prior = np.zeros((len(doc_stances), len(DOC_STANCES)), dtype=np.float32)
     for i, s in enumerate(doc_stances):
         if s in DOC_STANCES:
             prior[i, DOC_STANCES.index(s)] = 1.0
-    return np.hstack([np.asarray(vectors, dtype=np.float32), prior])
+    return prior
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+def ngrams(text: str) -> Counter[str]:
+    words = _TOKEN.findall(text.lower())
+    return Counter(words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)])
 
 
-def fit(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-3, steps: int = 600, lr: float = 0.1,
-        weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression, full-batch Adam; deterministic (zero init, no sampling)."""
-    n, d = x.shape
-    k = len(STANCES)
-    w = np.zeros((d, k))
-    b = np.zeros(k)
-    onehot = np.eye(k)[y]
-    sw = np.ones(n) if weights is None else weights
-    sw = sw / sw.sum()
-    m = [np.zeros_like(w), np.zeros_like(b)]
-    v = [np.zeros_like(w), np.zeros_like(b)]
-    for t in range(1, steps + 1):
-        p = softmax(x @ w + b)
-        g = (p - onehot) * sw[:, None]
-        grads = [x.T @ g + l2 * w, g.sum(axis=0)]
-        for j, (param, grad) in enumerate(zip((w, b), grads, strict=True)):
-            m[j] = 0.9 * m[j] + 0.1 * grad
-            v[j] = 0.999 * v[j] + 0.001 * grad**2
-            param -= lr * (m[j] / (1 - 0.9**t)) / (np.sqrt(v[j] / (1 - 0.999**t)) + 1e-8)
-    return w.astype(np.float32), b.astype(np.float32)
+class TfIdf:
+    """Sublinear-tf, smooth-idf, L2-normalised TF-IDF: the same as scikit-learn's TfidfVectorizer with
+    ngram_range=(1, 2), sublinear_tf=True and its default token pattern, so weights trained there apply."""
+
+    def __init__(self, vocab: list[str], idf: list[float]):
+        self.index = {t: i for i, t in enumerate(vocab)}
+        self.idf = np.asarray(idf, dtype=np.float32)
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), len(self.index)), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term, count in ngrams(text).items():
+                j = self.index.get(term)
+                if j is not None:
+                    out[row, j] = (1.0 + math.log(count)) * self.idf[j]
+            norm = float(np.linalg.norm(out[row]))
+            if norm > 0:
+                out[row] /= norm
+        return out
 
 
 @cache
-def _model() -> tuple[np.ndarray, np.ndarray, str]:
+def _model() -> dict[str, Any]:
     data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
-    return np.asarray(data["w"], dtype=np.float32), np.asarray(data["b"], dtype=np.float32), data["version"]
+    data["coef"] = np.asarray(data["coef"], dtype=np.float32)
+    data["intercept"] = np.asarray(data["intercept"], dtype=np.float32)
+    data["tfidf"] = TfIdf(data["vocab"], data["idf"])
+    return data
 
 
 def model_version() -> str:
-    return _model()[2]
+    return _model()["version"]
 
 
-def classify_vectors(vectors: np.ndarray, doc_stances: list[str | None]) -> tuple[list[str], list[float]]:
-    """Labels and confidences (the winning class's probability) for embedded passages."""
+def features(vectors: np.ndarray, texts: list[str], doc_stances: list[str | None], *,
+             tfidf: TfIdf, tfidf_weight: float) -> np.ndarray:
+    return np.hstack([
+        np.asarray(vectors, dtype=np.float32),
+        tfidf_weight * tfidf.transform(texts),
+        prior_features(doc_stances),
+    ])
+
+
+def classify_vectors(
+    vectors: np.ndarray, texts: list[str], doc_stances: list[str | None]
+) -> tuple[list[str], list[float]]:
+    """Labels and confidences (the winning class's probability) for embedded passages.
+
+    `vectors` are the passages' embeddings (as built by `embed_input`), `texts` their cleaned text."""
     if len(vectors) == 0:
         return [], []
-    w, b, _ = _model()
-    p = softmax(features(vectors, doc_stances) @ w + b)
+    m = _model()
+    x = features(vectors, texts, doc_stances, tfidf=m["tfidf"], tfidf_weight=m["tfidf_weight"])
+    z = x @ m["coef"].T + m["intercept"]
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
     best = p.argmax(axis=1)
-    return [STANCES[i] for i in best], [round(float(p[i, j]), 3) for i, j in enumerate(best)]
+    labels = [m["labels"][i] for i in best]
+    return labels, [round(float(p[i, j]), 3) for i, j in enumerate(best)]
 
 
 def classify_stance(
-    texts: list[str], *, doc_stances: list[str | None] | None = None, source_ids: list[str] | None = None,
-    index: object = None,
+    texts: list[str],
+    *,
+    source_ids: list[str | None] | None = None,
+    doc_stances: list[str | None] | None = None,
+    index: Any = None,
 ) -> list[str]:
-    """Stance labels for passages, the same labels the index stores for its chunks.
+    """Stance labels of passages: the same labels, by the same model, that the index stores for its chunks.
 
-    Without `doc_stances`, each passage's document label is taken from `source_ids` via the index's
-    source list when given, else treated as unknown (the text alone decides)."""
-    return classify_stance_with_confidence(texts, doc_stances=doc_stances, source_ids=source_ids,
+    Give `source_ids` (ids from the source list / index) so each passage is read, as in the index, with
+    its document's title and stance; without them the text alone decides."""
+    return classify_stance_with_confidence(texts, source_ids=source_ids, doc_stances=doc_stances,
                                            index=index)[0]
 
 
 def classify_stance_with_confidence(
-    texts: list[str], *, doc_stances: list[str | None] | None = None, source_ids: list[str] | None = None,
-    index: object = None,
+    texts: list[str],
+    *,
+    source_ids: list[str | None] | None = None,
+    doc_stances: list[str | None] | None = None,
+    index: Any = None,
 ) -> tuple[list[str], list[float]]:
-    from .chunk import clean_for_embedding
+    from .chunk import clean_for_embedding, embed_input
     from .embed import encode
 
+    if not texts:
+        return [], []
+    known = _sources(index) if source_ids is not None else {}
+    ids = source_ids or [None] * len(texts)
+    titles = [known[s].title if s in known else "" for s in ids]
     if doc_stances is None:
-        doc_stances = [None] * len(texts)
-        if source_ids is not None:
-            known = _source_stances(index)
-            doc_stances = [known.get(s) for s in source_ids]
-    vectors = encode([clean_for_embedding(t) for t in texts])
-    return classify_vectors(vectors, doc_stances)
+        doc_stances = [known[s].stance if s in known else None for s in ids]
+    cleaned = [clean_for_embedding(t) for t in texts]
+    vectors = encode([embed_input(c, t) for c, t in zip(cleaned, titles, strict=True)])
+    return classify_vectors(vectors, cleaned, list(doc_stances))
 
 
-def _source_stances(index: object) -> dict[str, str]:
+def _sources(index: Any) -> dict[str, Any]:
     if index is not None:
-        return {sid: s.stance for sid, s in index.sources.items()}  # type: ignore[attr-defined]
+        return dict(index.sources)
     from .settings import get_settings
     from .sources import load_sources
 
-    settings = get_settings()
     try:
-        return {s.id: s.stance for s in load_sources(settings.sources_file)}
+        return {s.id: s for s in load_sources(get_settings().sources_file)}
     except Exception:  # no source list here: the text alone decides
         return {}
+
+
+STANCE_LABELS = STANCES

@@ -50,6 +50,7 @@ class Chunk:
     hash: str = ""  # hash of what is embedded (context + text): the embedding-cache key
     stance: str = "neutral"
     stance_confidence: float = 0.0
+    questions: list[str] = field(default_factory=list)  # question expansions this chunk answers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,102 @@
+"""Search latency: the real index at corpus size (retrieve() end to end and the dense search alone), and
+1M synthetic 384-d vectors, exact (IndexFlatIP) against approximate (HNSW, as the index uses above
+`approx_threshold`), with recall@10 of the approximate one against the exact answers.
+
+    python bench/search_latency.py [--index-dir index] [--n 1000000] [--queries 200]
+
+Synthetic vectors are real chunk embeddings plus Gaussian noise, renormalised, so they cluster like real
+text embeddings; queries are real question embeddings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from interp_rag.embed import encode  # noqa: E402
+from interp_rag.index import load_index, make_dense  # noqa: E402
+from interp_rag.retrieve import retrieve  # noqa: E402
+from interp_rag.settings import get_settings  # noqa: E402
+
+QUESTIONS = [
+    "Are sparse autoencoders actually useful?", "Can interpretability detect a deceptive model?",
+    "What are induction heads?", "Is activation steering reliable?", "Why do saliency maps fail sanity checks?",
+    "What is superposition?", "How do curve detectors work?", "Should we stop explaining black box models?",
+    "What is the pragmatic vision for interpretability?", "How are circuits found in vision models?",
+]
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(p * len(xs)))], 3)
+
+
+def timed(fn, reps: int) -> list[float]:  # noqa: ANN001
+    out = []
+    for i in range(reps):
+        t = time.perf_counter()
+        fn(i)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--index-dir", type=Path, default=None)
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args()
+    import faiss
+
+    result: dict = {"threads": faiss.omp_get_max_threads()}
+    index = load_index(settings=get_settings(index_dir=args.index_dir))
+    for q in QUESTIONS:  # warm-up (and fills the query-vector cache, as repeated questions would)
+        retrieve(index, q)
+    # Cold queries: each question text is new to the process, so the embedding is computed every time.
+    novel = [f"{q} (variant {i})" for i in range(args.queries // len(QUESTIONS) + 1) for q in QUESTIONS]
+    ms = timed(lambda i: retrieve(index, novel[i]), args.queries)
+    result["corpus"] = {"chunks": len(index.chunks), "retrieve_ms_p50": pct(ms, 0.5), "retrieve_ms_p95": pct(ms, 0.95)}
+    qv = encode(QUESTIONS)
+    ms = timed(lambda i: index.dense.search(qv[i % len(qv)][None, :], 100), args.queries)
+    result["corpus"]["dense_search_ms_p50"] = pct(ms, 0.5)
+    ms = timed(lambda i: encode([novel[i]]), args.queries)
+    result["corpus"]["query_embedding_ms_p50"] = pct(ms, 0.5)
+
+    rng = np.random.default_rng(0)
+    base = index.vectors
+    n = args.n
+    synth = np.empty((n, base.shape[1]), dtype=np.float32)
+    for s in range(0, n, 100_000):
+        e = min(n, s + 100_000)
+        synth[s:e] = base[rng.integers(0, len(base), e - s)] + rng.normal(0, 0.06, (e - s, base.shape[1]))
+    synth /= np.linalg.norm(synth, axis=1, keepdims=True)
+    queries = encode([f"{q} {w}" for q in QUESTIONS for w in ("", "in practice", "according to critics")])
+    reps = max(args.queries // 4, 30)
+    exact, _ = make_dense(synth, approx_threshold=n)
+    t = time.perf_counter()
+    approx, kind = make_dense(synth, approx_threshold=n - 1)
+    build_s = time.perf_counter() - t
+    _, truth = exact.search(queries, 10)
+    _, found = approx.search(queries, 10)
+    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)]))
+    ex_ms = timed(lambda i: exact.search(queries[i % len(queries)][None, :], 10), reps)
+    ap_ms = timed(lambda i: approx.search(queries[i % len(queries)][None, :], 10), reps)
+    result["synthetic"] = {
+        "vectors": n, "approx_index": kind, "approx_build_s": round(build_s, 1),
+        "exact_ms_p50": pct(ex_ms, 0.5), "exact_ms_p95": pct(ex_ms, 0.95),
+        "approx_ms_p50": pct(ap_ms, 0.5), "approx_ms_p95": pct(ap_ms, 0.95),
+        "approx_recall_at_10": round(recall, 4),
+    }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The CLI: each command parses, calls the library, renders; errors are one readable line, exit status 1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from interp_rag.cli import main
+from tests.conftest import MINI
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(MINI, tmp_path / "mirror")
+    shutil.copy(MINI / "sources.toml", tmp_path / "sources.toml")
+    monkeypatch.setenv("INTERP_RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("INTERP_RAG_SOURCES_FILE", str(tmp_path / "sources.toml"))
+    monkeypatch.setenv("INTERP_RAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("INTERP_RAG_LLM_BASE_URL", raising=False)
+    return tmp_path
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_build_stats_ask(workdir: Path) -> None:
+    r = run("build", "--mirror", str(workdir / "mirror"))
+    assert r.exit_code == 0, r.output
+    assert "3 sources ok, 0 failed" in r.output and "embedded" in r.output
+    r = run("build", "--mirror", str(workdir / "mirror"))
+    assert r.exit_code == 0 and "Index up to date" in r.output and "nothing to embed" in r.output
+    r = run("stats", "--json")
+    stats = json.loads(r.output)
+    assert stats["sources"] == 3 and stats["chunks"] > 3 and stats["dims"] == 384
+    assert stats["sources_by_stance"] == {"enthusiastic": 1, "skeptical": 1, "neutral": 1}
+    r = run("stats")
+    assert "sources by stance" in r.output and "MB" in r.output
+    r = run("ask", "Are linear probes useful?", "--k", "3")
+    assert r.exit_code == 0 and "Sources" in r.output and "[1]" in r.output
+    assert "https://example.org/" in r.output
+    r = run("ask", "Are linear probes useful?", "--json", "--stance", "skeptical")
+    data = json.loads(r.output)
+    assert data["mode"] == "extractive" and {p["stance"] for p in data["passages"]} == {"skeptical"}
+
+
+def test_errors_are_one_line_without_traceback(workdir: Path) -> None:
+    r = run("ask", "Are probes useful?")
+    assert r.exit_code == 1 and "interp-rag build" in r.output and "Traceback" not in r.output
+    run("build", "--mirror", str(workdir / "mirror"))
+    r = run("ask", "   ")
+    assert r.exit_code == 1 and "empty" in r.output
+    r = run("ask", "Are probes useful?", "--year-from", "2030", "--year-to", "2020")
+    assert r.exit_code == 1 and "empty" in r.output
+    r = run("build", "--mirror", str(workdir / "no-such-dir"))
+    assert r.exit_code != 0
+
+
+def test_add_bad_url_changes_nothing(workdir: Path) -> None:
+    run("build", "--mirror", str(workdir / "mirror"))
+    listing = (workdir / "sources.toml").read_text()
+    r = run("add", "http://127.0.0.1:9/paper.pdf")
+    assert r.exit_code == 1 and "could not fetch" in r.output
+    r = run("add", str(workdir / "missing.md"))
+    assert r.exit_code == 1 and "neither an http(s) URL nor an existing file" in r.output
+    assert (workdir / "sources.toml").read_text() == listing
+
+
+def test_add_local_file(workdir: Path) -> None:
+    run("build", "--mirror", str(workdir / "mirror"))
+    doc = workdir / "note.txt"
+    doc.write_text("Attention patterns are easy to plot and easy to over-read; a head that attends to the "
+                   "previous token may still do something else entirely with what it reads.\n")
+    r = run("add", str(doc), "--id", "attention-note", "--title", "A note on attention", "--authors",
+            "A. Writer, B. Writer", "--year", "2024", "--type", "blog", "--stance", "skeptical")
+    assert r.exit_code == 0, r.output
+    assert "1 embedded" in r.output or "embedded" in r.output
+    text = (workdir / "sources.toml").read_text()
+    assert 'id = "attention-note"' in text and '"B. Writer"' in text
+    stats = json.loads(run("stats", "--json").output)
+    assert stats["sources"] == 4
+
+
+def test_eval_reports_the_shared_metrics(workdir: Path) -> None:
+    run("build", "--mirror", str(workdir / "mirror"))
+    qs = workdir / "qs.jsonl"
+    rows = [
+        {"id": "m1", "question": "Why are linear probes cheap?", "kind": "factual",
+         "gold": [{"doc": "probes-optimist", "quote": "Probes are cheap. Training one takes minutes on a laptop"}],
+         "expect_stances": []},
+        {"id": "m2", "question": "Do probing results show what a model uses?", "kind": "contested",
+         "gold": [{"doc": "probes-optimist", "quote": "which suggests the representation is used and not merely "
+                   "present", "side": "enthusiastic"},
+                  {"doc": "probes-skeptic", "quote": "It does not show that the network relies on it.",
+                   "side": "skeptical"}],
+         "expect_stances": ["enthusiastic", "skeptical"]},
+    ]
+    qs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = workdir / "run.json"
+    r = run("eval", str(qs), "--k", "4", "--json", "--run-out", str(out))
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output)["retrieval"]
+    assert result["questions"] == 2 and result["passage_recall"] == 1.0
+    assert result["both_sides_on_contested"] == 1.0
+    run_rows = json.loads(out.read_text())
+    assert [x["id"] for x in run_rows] == ["m1", "m2"] and run_rows[0]["passages"][0]["doc"]

@@ -1,0 +1,157 @@
+"""Loaders on every format, and fetching from a real local HTTP server (404, timeout, refused)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from interp_rag.errors import SourceError
+from interp_rag.load import extract_text, guess_format
+from interp_rag.sources import fetch, resolve
+from interp_rag.types import Source
+from tests.support.http import Route, serve
+from tests.support.pdf import make_pdf
+
+HTML = b"""<!doctype html><html><head><title>Circuits in Practice</title>
+<script>var tracking = "do not index me";</script></head><body>
+<nav>Home | About | Archive</nav>
+<article><h1>Circuits in Practice</h1>
+<p>Reverse engineering a small vision model taught us that curve detectors are assembled from earlier edge
+detectors, and that the weights between them follow a tidy geometric pattern across orientations.</p>
+<h2>What surprised us</h2>
+<p>The same motif appeared again in a second model trained from a different random seed, which suggests the
+circuit reflects the task rather than an accident of one training run.</p>
+</article><footer>Copyright notice and cookie banner</footer></body></html>"""
+
+
+def load_file(path: Path) -> str:
+    data = path.read_bytes()
+    return extract_text(data, guess_format(path.name, data))
+
+
+def test_markdown_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    text = "# Title\n\nSome *markdown* with a [link](https://example.org).\n"
+    (tmp_path / "a.md").write_text(text)
+    assert load_file(tmp_path / "a.md") == text
+
+
+def test_html_main_text_without_boilerplate() -> None:
+    text = extract_text(HTML, "html")
+    assert "curve detectors are assembled" in text
+    assert "What surprised us" in text
+    assert "do not index me" not in text
+
+
+def test_latex_sections_become_headings(tmp_path: Path) -> None:
+    tex = r"""\documentclass{article}
+\begin{document}
+\section{Introduction}
+We study \emph{induction heads} in small transformers. % a comment that must vanish
+\subsection{Setup}
+Two-layer attention-only models~\cite{elhage}.
+\end{document}"""
+    (tmp_path / "p.tex").write_text(tex)
+    text = load_file(tmp_path / "p.tex")
+    assert "## Introduction" in text and "### Setup" in text
+    assert "induction heads" in text
+    assert "comment" not in text and "\\emph" not in text
+
+
+def test_pdf_text_is_extracted(tmp_path: Path) -> None:
+    (tmp_path / "paper.pdf").write_bytes(make_pdf(["Sparse autoencoders find features.", "Second line."]))
+    text = load_file(tmp_path / "paper.pdf")
+    assert "Sparse autoencoders find features." in text
+    assert "Second line." in text
+
+
+def test_pdf_detected_by_magic_bytes_not_suffix() -> None:
+    data = make_pdf(["Hello from a PDF without a suffix."])
+    assert guess_format("download", data) == "pdf"
+
+
+def test_broken_pdf_is_a_clear_error() -> None:
+    data = make_pdf(["Sparse autoencoders find features."])[:120]
+    with pytest.raises(SourceError, match="PDF"):
+        extract_text(data, "pdf")
+    with pytest.raises(SourceError, match="PDF"):
+        extract_text(b"%PDF-1.4\nthis is not really a pdf\n%%EOF", "pdf")
+
+
+def test_empty_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "empty.md").write_bytes(b"")
+    with pytest.raises(SourceError, match="empty"):
+        load_file(tmp_path / "empty.md")
+    (tmp_path / "blank.txt").write_bytes(b"  \n\n ")
+    with pytest.raises(SourceError, match="empty"):
+        load_file(tmp_path / "blank.txt")
+
+
+def test_non_utf8_text_is_decoded(tmp_path: Path) -> None:
+    text = "Die Interpretierbarkeit neuronaler Netze ist schwierig, sagt Müller; Größe zählt nicht. " * 3
+    (tmp_path / "latin.txt").write_bytes(text.encode("cp1252"))
+    assert load_file(tmp_path / "latin.txt") == text
+    (tmp_path / "bom.txt").write_bytes("\ufeffcafé au lait".encode())
+    assert load_file(tmp_path / "bom.txt") == "café au lait"
+
+
+def test_fetch_html_pdf_and_text_from_a_real_server() -> None:
+    routes = {
+        "/post": Route(body=HTML),
+        "/paper": Route(body=make_pdf(["A fetched PDF about circuits."]), content_type="application/pdf"),
+        "/notes.txt": Route(body=b"Plain notes about probes.", content_type="text/plain"),
+    }
+    with serve(routes) as base:
+        src = Source(id="post", title="Circuits in Practice", url=f"{base}/post")
+        assert "curve detectors" in resolve(src, mirror=None, cache_dir=None).text
+        src = Source(id="paper", title="A paper", url=f"{base}/paper")
+        assert "A fetched PDF about circuits." in resolve(src, mirror=None, cache_dir=None).text
+        assert fetch(f"{base}/notes.txt")[0] == b"Plain notes about probes."
+
+
+def test_fetched_text_is_cached_and_reused(tmp_path: Path) -> None:
+    with serve({"/post": Route(body=HTML)}) as base:
+        src = Source(id="post", title="Circuits in Practice", url=f"{base}/post")
+        first = resolve(src, mirror=None, cache_dir=tmp_path)
+    # the server is gone: the cache answers
+    again = resolve(src, mirror=None, cache_dir=tmp_path)
+    assert again.text == first.text and again.origin.startswith("cache:")
+
+
+def test_404_is_reported_with_the_status() -> None:
+    with serve({}) as base:
+        src = Source(id="gone", title="Gone", url=f"{base}/missing")
+        with pytest.raises(SourceError, match="HTTP 404"):
+            resolve(src, mirror=None, cache_dir=None)
+
+
+def test_timeout_is_reported() -> None:
+    with serve({"/slow": Route(body=HTML, delay=3.0)}) as base:
+        src = Source(id="slow", title="Slow", url=f"{base}/slow")
+        with pytest.raises(SourceError, match="timed out"):
+            resolve(src, mirror=None, cache_dir=None, timeout=0.5)
+
+
+def test_connection_refused_is_reported() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = Source(id="down", title="Down", url=f"http://127.0.0.1:{port}/x")
+    with pytest.raises(SourceError, match="could not fetch"):
+        resolve(src, mirror=None, cache_dir=None, timeout=2)
+
+
+def test_mirror_is_read_before_the_url(tmp_path: Path) -> None:
+    (tmp_path / "doc.md").write_text("# Mirrored\n\nText from the mirror.\n")
+    src = Source(id="doc", title="Doc", url="http://127.0.0.1:9/never-fetched", file="doc.md")
+    doc = resolve(src, mirror=tmp_path, cache_dir=None)
+    assert doc.origin.startswith("mirror:") and "Text from the mirror." in doc.text
+
+
+def test_arxiv_abs_pages_resolve_to_the_pdf() -> None:
+    from interp_rag.sources import pdf_url_for
+
+    assert pdf_url_for("https://arxiv.org/abs/1810.03292") == "https://arxiv.org/pdf/1810.03292"
+    assert pdf_url_for("https://arxiv.org/abs/2502.20914v2") == "https://arxiv.org/pdf/2502.20914v2"
+    assert pdf_url_for("https://distill.pub/2020/circuits/") == "https://distill.pub/2020/circuits/"

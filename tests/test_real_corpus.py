@@ -1,0 +1,102 @@
+"""The real 61-piece corpus (from the mirror), built once per session: token bounds, offsets, stable ids,
+stance labels, and retrieval that shows both sides of a contested question."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from interp_rag import answer, classify_stance
+from interp_rag.chunk import CONTENT_MAX_TOKENS, Chunker
+from interp_rag.embed import tokenizer_path
+from interp_rag.retrieve import DEFAULT_TUNING, retrieve
+from interp_rag.sources import load_sources, resolve
+
+
+@pytest.fixture(scope="module")
+def chunker(real_index_settings) -> Chunker:
+    s = real_index_settings
+    return Chunker(tokenizer_path(), s.chunk_tokens, s.chunk_overlap)
+
+
+def test_every_source_of_the_corpus_is_indexed(real_index, real_index_settings) -> None:
+    ids = {s.id for s in load_sources(real_index_settings.sources_file)}
+    assert len(ids) == 61 and set(real_index.sources) == ids
+    assert {c.source_id for c in real_index.chunks} == ids
+    assert real_index.dense.ntotal == len(real_index.chunks) > 3000
+
+
+def test_no_chunk_exceeds_the_model_window(real_index, chunker) -> None:
+    texts = [c.text for c in real_index.chunks]
+    assert max(chunker.count_many(texts)) <= chunker.chunk_tokens
+    titles = {sid: s.title for sid, s in real_index.sources.items()}
+    inputs = [chunker.embed_text(c, titles[c.source_id]) for c in real_index.chunks]
+    assert max(chunker.count_many(inputs)) <= CONTENT_MAX_TOKENS
+
+
+def test_offsets_point_at_the_exact_passage(real_index, mirror) -> None:
+    texts = {sid: (mirror / s.file).read_text() for sid, s in real_index.sources.items()}
+    for c in real_index.chunks:
+        assert texts[c.source_id][c.start : c.end] == c.text
+    ids = [c.id for c in real_index.chunks]
+    assert len(set(ids)) == len(ids)
+
+
+def test_chunk_ids_are_stable(real_index, chunker, mirror) -> None:
+    for sid in ("hendrycks-misguided-quest-mech-interp", "distill-zoom-in-circuits"):
+        doc = resolve(real_index.sources[sid], mirror=mirror, cache_dir=None)
+        again = [(c.id, c.start, c.end, c.hash) for c in chunker.chunk(doc)]
+        stored = [(c.id, c.start, c.end, c.hash) for c in real_index.chunks if c.source_id == sid]
+        assert again == stored
+
+
+def test_passage_stance_is_stored_per_chunk_and_matches_classify_stance(real_index) -> None:
+    counts = Counter(c.stance for c in real_index.chunks)
+    assert set(counts) == {"enthusiastic", "skeptical", "neutral"} and min(counts.values()) > 300
+    # a limitations passage inside an enthusiastic document is labelled on its own
+    by_doc = Counter((real_index.sources[c.source_id].stance, c.stance) for c in real_index.chunks)
+    assert by_doc[("enthusiastic", "skeptical")] > 50 and by_doc[("skeptical", "enthusiastic")] > 20
+    sample = real_index.chunks[::97]
+    got = classify_stance([c.text for c in sample], source_ids=[c.source_id for c in sample], index=real_index)
+    assert got == [c.stance for c in sample]
+
+
+@pytest.mark.parametrize("question", [
+    "Are sparse autoencoders actually useful?",
+    "Can interpretability detect a deceptive model?",
+    "Is mechanistic interpretability a promising path to AI safety?",
+])
+def test_contested_questions_show_both_sides_near_the_top(real_index, question: str) -> None:
+    r = retrieve(real_index, question, k=8)
+    stances = [p.stance for p in r.passages]
+    assert len(r.passages) == 8 and r.missing_sides == []
+    assert stances.count("enthusiastic") >= 2 and stances.count("skeptical") >= 2
+    assert "enthusiastic" in stances[:3] and "skeptical" in stances[:3]
+
+
+def test_passages_are_diverse(real_index) -> None:
+    for question in ("What are induction heads?", "How does SAELens train sparse autoencoders?",
+                     "What is superposition in neural networks?"):
+        r = retrieve(real_index, question, k=8)
+        per_doc = Counter(p.source_id for p in r.passages)
+        assert max(per_doc.values()) <= DEFAULT_TUNING.per_source
+        shown = {(p.source_id, int(p.chunk_id.rsplit(":", 1)[1])) for p in r.passages}
+        runs = [(sid, n) for sid, n in shown if (sid, n + 1) in shown and (sid, n + 2) in shown]
+        assert not runs, f"three neighbouring chunks of one document for {question!r}: {runs}"
+
+
+def test_missing_side_on_a_one_sided_question(real_index) -> None:
+    a = answer("How do I load a pretrained SAE from disk with SAELens?", index=real_index, llm=False)
+    assert a.passages[0].source_id.startswith("saelens")
+    if a.missing_sides:
+        side = a.missing_sides[0]
+        assert f"No {side} source in the corpus addresses this directly." in a.text
+
+
+def test_filters_on_the_real_corpus(real_index) -> None:
+    r = retrieve(real_index, "Are saliency maps reliable?", k=8, years=(2018, 2019), types=["paper"])
+    assert r.passages and all(real_index.sources[p.source_id].year in (2018, 2019) for p in r.passages)
+    assert all(p.type == "paper" for p in r.passages)
+    r = retrieve(real_index, "Are saliency maps reliable?", k=5, sources=["adebayo-sanity-checks-saliency-maps"])
+    assert {p.source_id for p in r.passages} == {"adebayo-sanity-checks-saliency-maps"}
