@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interp_rag.build import add_source, build_index  # noqa: E402
-from interp_rag.chunk import Chunker  # noqa: E402
-from interp_rag.embed import encode, get_model, tokenizer_path  # noqa: E402
-from interp_rag.index import load_index  # noqa: E402
-from interp_rag.settings import Settings  # noqa: E402
+from interp_rag.build import add_source, build_index
+from interp_rag.chunk import Chunker
+from interp_rag.embed import encode, get_model, tokenizer_path
+from interp_rag.index import load_index
+from interp_rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,8 +45,13 @@ def main() -> None:
     head, _, tail = text.partition(held)
     rest = tail.split("\n[[source]]", 1)
     (tmp / "sources.toml").write_text(head + ("[[source]]" + rest[1] if len(rest) > 1 else ""))
-    settings = Settings(index_dir=tmp / "index", sources_file=tmp / "sources.toml", cache_dir=tmp / "cache",
-                        mirror=args.mirror, expansions_dir=args.expansions)
+    settings = Settings(
+        index_dir=tmp / "index",
+        sources_file=tmp / "sources.toml",
+        cache_dir=tmp / "cache",
+        mirror=args.mirror,
+        expansions_dir=args.expansions,
+    )
     get_model()  # load the weights first: both measurements below then start warm
     encode(["warm-up"])
     result: dict = {}
@@ -62,10 +67,14 @@ def main() -> None:
     raw_s = time.perf_counter() - t
     questions = [q for c in index.chunks for q in c.questions]
     result["full_build"] = {
-        "sources": len(report.sources_ok), "chunks": report.chunks_total, "embedded": report.chunks_embedded,
+        "sources": len(report.sources_ok),
+        "chunks": report.chunks_total,
+        "embedded": report.chunks_embedded,
         "expansion_questions": len(questions),
-        "pipeline_s": round(build_s, 1), "pipeline_chunks_per_s": round(report.chunks_total / build_s, 2),
-        "raw_encode_s": round(raw_s, 1), "raw_chunks_per_s": round(len(inputs) / raw_s, 2),
+        "pipeline_s": round(build_s, 1),
+        "pipeline_chunks_per_s": round(report.chunks_total / build_s, 2),
+        "raw_encode_s": round(raw_s, 1),
+        "raw_chunks_per_s": round(len(inputs) / raw_s, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     if questions:
@@ -75,23 +84,46 @@ def main() -> None:
     raw_total = raw_s + result["full_build"].get("raw_question_encode_s", 0.0)
     result["full_build"]["ratio_pipeline_vs_raw"] = round(raw_total / build_s, 3)
 
-    env = {**os.environ, "INTERP_RAG_INDEX_DIR": str(settings.index_dir),
-           "INTERP_RAG_SOURCES_FILE": str(settings.sources_file), "INTERP_RAG_CACHE_DIR": str(settings.cache_dir),
-           "INTERP_RAG_EXPANSIONS_DIR": str(args.expansions or "")}
+    env = {
+        **os.environ,
+        "INTERP_RAG_INDEX_DIR": str(settings.index_dir),
+        "INTERP_RAG_SOURCES_FILE": str(settings.sources_file),
+        "INTERP_RAG_CACHE_DIR": str(settings.cache_dir),
+        "INTERP_RAG_EXPANSIONS_DIR": str(args.expansions or ""),
+    }
     cli = str(Path(sys.executable).with_name("interp-rag"))
     t = time.perf_counter()
-    out = subprocess.run([cli, "build", "--mirror", str(args.mirror), "--json"], env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [cli, "build", "--mirror", str(args.mirror), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     noop = json.loads(out.stdout)
-    result["noop_rebuild"] = {"seconds_wall": round(time.perf_counter() - t, 2), "seconds_in_build": noop["seconds"],
-                              "embedded": noop["chunks_embedded"], "changed": noop["changed"]}
+    result["noop_rebuild"] = {
+        "seconds_wall": round(time.perf_counter() - t, 2),
+        "seconds_in_build": noop["seconds"],
+        "embedded": noop["chunks_embedded"],
+        "changed": noop["changed"],
+    }
 
     before = len(load_index(settings=settings).chunks)
-    rep = add_source(str(args.mirror / "colah-research-taste.md"), id="colah-research-taste", year=2021,
-                     type="essay", stance="neutral", settings=settings)
+    rep = add_source(
+        str(args.mirror / "colah-research-taste.md"),
+        id="colah-research-taste",
+        year=2021,
+        type="essay",
+        stance="neutral",
+        settings=settings,
+    )
     added = len([c for c in load_index(settings=settings).chunks if c.source_id == "colah-research-taste"])
-    result["add_one_source"] = {"chunks_before": before, "new_source_chunks": added,
-                                "embedded": rep.chunks_embedded, "seconds": rep.seconds}
+    result["add_one_source"] = {
+        "chunks_before": before,
+        "new_source_chunks": added,
+        "embedded": rep.chunks_embedded,
+        "seconds": rep.seconds,
+    }
     print(json.dumps(result, indent=1))
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from interp_rag.sources import load_sources
 
 
-def resolve_questions(path: Path, mirror: Path, sources_file: Path = Path("corpus/sources.toml")) -> list[dict]:
+def resolve_questions(
+    path: Path, mirror: Path, sources_file: Path = Path("corpus/sources.toml")
+) -> list[dict]:
     files = {s.id: s.file for s in load_sources(sources_file)}
     out = []
     for line in path.read_text().splitlines():

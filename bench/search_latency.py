@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,16 +20,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interp_rag.embed import encode  # noqa: E402
-from interp_rag.index import load_index, make_dense  # noqa: E402
-from interp_rag.retrieve import retrieve  # noqa: E402
-from interp_rag.settings import get_settings  # noqa: E402
+from interp_rag.embed import encode
+from interp_rag.index import load_index, make_dense
+from interp_rag.retrieve import retrieve
+from interp_rag.settings import get_settings
 
 QUESTIONS = [
-    "Are sparse autoencoders actually useful?", "Can interpretability detect a deceptive model?",
-    "What are induction heads?", "Is activation steering reliable?", "Why do saliency maps fail sanity checks?",
-    "What is superposition?", "How do curve detectors work?", "Should we stop explaining black box models?",
-    "What is the pragmatic vision for interpretability?", "How are circuits found in vision models?",
+    "Are sparse autoencoders actually useful?",
+    "Can interpretability detect a deceptive model?",
+    "What are induction heads?",
+    "Is activation steering reliable?",
+    "Why do saliency maps fail sanity checks?",
+    "What is superposition?",
+    "How do curve detectors work?",
+    "Should we stop explaining black box models?",
+    "What is the pragmatic vision for interpretability?",
+    "How are circuits found in vision models?",
 ]
 
 
@@ -39,7 +44,7 @@ def pct(xs: list[float], p: float) -> float:
     return round(xs[min(len(xs) - 1, int(p * len(xs)))], 3)
 
 
-def timed(fn, reps: int) -> list[float]:  # noqa: ANN001
+def timed(fn, reps: int) -> list[float]:
     out = []
     for i in range(reps):
         t = time.perf_counter()
@@ -63,7 +68,11 @@ def main() -> None:
     # Cold queries: each question text is new to the process, so the embedding is computed every time.
     novel = [f"{q} (variant {i})" for i in range(args.queries // len(QUESTIONS) + 1) for q in QUESTIONS]
     ms = timed(lambda i: retrieve(index, novel[i]), args.queries)
-    result["corpus"] = {"chunks": len(index.chunks), "retrieve_ms_p50": pct(ms, 0.5), "retrieve_ms_p95": pct(ms, 0.95)}
+    result["corpus"] = {
+        "chunks": len(index.chunks),
+        "retrieve_ms_p50": pct(ms, 0.5),
+        "retrieve_ms_p95": pct(ms, 0.95),
+    }
     qv = encode(QUESTIONS)
     ms = timed(lambda i: index.dense.search(qv[i % len(qv)][None, :], 100), args.queries)
     result["corpus"]["dense_search_ms_p50"] = pct(ms, 0.5)
@@ -90,9 +99,13 @@ def main() -> None:
     ex_ms = timed(lambda i: exact.search(queries[i % len(queries)][None, :], 10), reps)
     ap_ms = timed(lambda i: approx.search(queries[i % len(queries)][None, :], 10), reps)
     result["synthetic"] = {
-        "vectors": n, "approx_index": kind, "approx_build_s": round(build_s, 1),
-        "exact_ms_p50": pct(ex_ms, 0.5), "exact_ms_p95": pct(ex_ms, 0.95),
-        "approx_ms_p50": pct(ap_ms, 0.5), "approx_ms_p95": pct(ap_ms, 0.95),
+        "vectors": n,
+        "approx_index": kind,
+        "approx_build_s": round(build_s, 1),
+        "exact_ms_p50": pct(ex_ms, 0.5),
+        "exact_ms_p95": pct(ex_ms, 0.95),
+        "approx_ms_p50": pct(ap_ms, 0.5),
+        "approx_ms_p95": pct(ap_ms, 0.95),
         "approx_recall_at_10": round(recall, 4),
     }
     print(json.dumps(result, indent=1))

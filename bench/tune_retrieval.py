@@ -1,7 +1,8 @@
 """Compare retrieval settings on the tuning questions (bench/questions/train-*.jsonl) and, separately, on
 the held-out dev set. Tuning decisions are made on the tuning questions only.
 
-    python bench/tune_retrieval.py --mirror ../shared/corpus [--index-dir index] [--dev ../shared/eval/dev.jsonl]
+    python bench/tune_retrieval.py --mirror ../shared/corpus [--index-dir index] \
+        [--dev ../shared/eval/dev.jsonl]
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.questions import resolve_questions  # noqa: E402
-from interp_rag.evaluate import score_run  # noqa: E402
-from interp_rag.index import load_index  # noqa: E402
-from interp_rag.retrieve import DEFAULT_TUNING, retrieve  # noqa: E402
-from interp_rag.settings import get_settings  # noqa: E402
+from bench.questions import resolve_questions
+from interp_rag.evaluate import score_run
+from interp_rag.index import load_index
+from interp_rag.retrieve import DEFAULT_TUNING, retrieve
+from interp_rag.settings import get_settings
 
 KEYS = ("passage_recall", "mrr", "gold_coverage", "both_sides_on_contested")
 
 
-def run(index, qs, tuning, k=8) -> dict:  # noqa: ANN001
+def run(index, qs, tuning, k=8) -> dict:
     out = []
     for q in qs:
         r = retrieve(index, q["question"], k=k, tuning=tuning)
@@ -42,12 +43,15 @@ def main() -> None:
     ap.add_argument("--mirror", type=Path, required=True)
     ap.add_argument("--index-dir", type=Path, default=None)
     ap.add_argument("--dev", type=Path, default=None)
-    ap.add_argument("--grid", default="{}", help='JSON dict of Tuning field -> list of values')
+    ap.add_argument("--grid", default="{}", help="JSON dict of Tuning field -> list of values")
     args = ap.parse_args()
     settings = get_settings(index_dir=args.index_dir)
     index = load_index(settings=settings)
-    train = [q for p in sorted(Path("bench/questions").glob("train-*.jsonl"))
-             for q in resolve_questions(p, args.mirror)]
+    train = [
+        q
+        for p in sorted(Path("bench/questions").glob("train-*.jsonl"))
+        for q in resolve_questions(p, args.mirror)
+    ]
     dev = resolve_questions(args.dev, args.mirror) if args.dev else []
     grid = json.loads(args.grid)
     names = list(grid)

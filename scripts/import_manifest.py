@@ -1,6 +1,6 @@
 """Create corpus/sources.toml from a manifest.jsonl (metadata only: ids, titles, authors, urls, stances).
 
-    python scripts/import_manifest.py ../shared/corpus/manifest.jsonl corpus/sources.toml
+python scripts/import_manifest.py ../shared/corpus/manifest.jsonl corpus/sources.toml
 """
 
 from __future__ import annotations

@@ -59,7 +59,9 @@ class Featurizer:
         return np.hstack([self.emb[idx], weight * tf, self.prior[idx]])
 
 
-def fit(f: Featurizer, idx: np.ndarray, weight: float, c: float) -> tuple[TfidfVectorizer, LogisticRegression]:
+def fit(
+    f: Featurizer, idx: np.ndarray, weight: float, c: float
+) -> tuple[TfidfVectorizer, LogisticRegression]:
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=MIN_DF, sublinear_tf=True, lowercase=True)
     vec.fit([f.clean[i] for i in idx])
     clf = LogisticRegression(C=c, max_iter=5000)
@@ -67,7 +69,9 @@ def fit(f: Featurizer, idx: np.ndarray, weight: float, c: float) -> tuple[TfidfV
     return vec, clf
 
 
-def accuracy(f: Featurizer, idx: np.ndarray, vec: TfidfVectorizer, clf: LogisticRegression, w: float) -> float:
+def accuracy(
+    f: Featurizer, idx: np.ndarray, vec: TfidfVectorizer, clf: LogisticRegression, w: float
+) -> float:
     return float((clf.predict(f.matrix(idx, vec, w)) == f.y[idx]).mean())
 
 
@@ -108,25 +112,37 @@ def main() -> None:
     labels = [STANCES[i] for i in clf.classes_]
     if args.dev:
         dev = [json.loads(line) for line in args.dev.read_text().splitlines() if line.strip()]
-        drows = [{"text": r["quote"], "title": sources[r["doc"]].title if r["doc"] in sources else "",
-                  "prior": sources[r["doc"]].stance if r["doc"] in sources else None, "label": r["label"]}
-                 for r in dev]
+        drows = [
+            {
+                "text": r["quote"],
+                "title": sources[r["doc"]].title if r["doc"] in sources else "",
+                "prior": sources[r["doc"]].stance if r["doc"] in sources else None,
+                "label": r["label"],
+            }
+            for r in dev
+        ]
         fd = Featurizer(drows)
         report["dev_accuracy"] = round(accuracy(fd, np.arange(len(drows)), vec, clf, weight), 3)
         print(f"held-out dev accuracy ({len(drows)} passages, never fitted on): {report['dev_accuracy']:.3f}")
     blob = json.dumps({"vocab": vocab, "coef": np.round(coef, 5).tolist()}, sort_keys=True)
     version = hashlib.sha256(blob.encode()).hexdigest()[:12]
-    args.out.write_text(json.dumps({
-        "version": version,
-        "labels": labels,
-        "features": "embedding of 'title: passage' (384) + tfidf_weight * TF-IDF (1-2 grams) + document stance",
-        "trained": report,
-        "tfidf_weight": weight,
-        "vocab": vocab,
-        "idf": np.round(vec.idf_, 5).tolist(),
-        "coef": np.round(coef, 5).tolist(),
-        "intercept": np.round(clf.intercept_, 5).tolist(),
-    }, separators=(",", ":")))
+    args.out.write_text(
+        json.dumps(
+            {
+                "version": version,
+                "labels": labels,
+                "features": "embedding of 'title: passage' (384) + tfidf_weight * TF-IDF (1-2 grams) "
+                "+ document stance",
+                "trained": report,
+                "tfidf_weight": weight,
+                "vocab": vocab,
+                "idf": np.round(vec.idf_, 5).tolist(),
+                "coef": np.round(coef, 5).tolist(),
+                "intercept": np.round(clf.intercept_, 5).tolist(),
+            },
+            separators=(",", ":"),
+        )
+    )
     print(f"wrote {args.out} (version {version}, {len(vocab)} terms)")
 
 

@@ -32,8 +32,12 @@ def mirror() -> Path:
 
 
 def make_settings(root: Path, **kw: object) -> Settings:
-    base = {"index_dir": root / "index", "sources_file": root / "sources.toml", "cache_dir": root / "cache",
-            "expansions_dir": None}
+    base = {
+        "index_dir": root / "index",
+        "sources_file": root / "sources.toml",
+        "cache_dir": root / "cache",
+        "expansions_dir": None,
+    }
     return Settings(**{**base, **kw})
 
 
@@ -55,7 +59,7 @@ def real_index_settings(tmp_path_factory: pytest.TempPathFactory, mirror: Path) 
 
 
 @pytest.fixture(scope="session")
-def real_index(real_index_settings: Settings):  # noqa: ANN201
+def real_index(real_index_settings: Settings):
     from interp_rag.index import load_index
 
     return load_index(settings=real_index_settings)
@@ -78,7 +82,7 @@ def mini_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def mini_index(mini_settings: Settings):  # noqa: ANN201
+def mini_index(mini_settings: Settings):
     from interp_rag.index import load_index
 
     return load_index(settings=mini_settings)

@@ -22,7 +22,7 @@ MINI = Path(__file__).parent / "data" / "mini"
 
 
 @pytest.fixture
-def mini(tmp_path: Path):  # noqa: ANN201
+def mini(tmp_path: Path):
     """A copy of the small test corpus (our own text) with its source list, and settings pointing at it."""
     corpus = tmp_path / "mirror"
     shutil.copytree(MINI, corpus)
@@ -70,8 +70,10 @@ def test_incremental_rebuild_embeds_exactly_the_changed_source(mini) -> None:
     build_index(settings=mini)
     before = {c.id: c.hash for c in load_index(settings=mini).chunks}
     doc = mini.mirror / "probes-skeptic.md"
-    doc.write_text(doc.read_text() + "\n## A late addendum\n\nA new paragraph written after the first build "
-                   "changes this source, and only this source, so only its new text is embedded.\n")
+    doc.write_text(
+        doc.read_text() + "\n## A late addendum\n\nA new paragraph written after the first build "
+        "changes this source, and only this source, so only its new text is embedded.\n"
+    )
     report = build_index(settings=mini)
     after = load_index(settings=mini).chunks
     changed_hashes = {c.hash for c in after if c.source_id == "probes-skeptic"} - set(before.values())
@@ -94,7 +96,7 @@ def test_chunk_ids_are_stable_across_full_rebuilds(mini) -> None:
 def test_removed_source_is_dropped(mini) -> None:
     build_index(settings=mini)
     text = mini.sources_file.read_text()
-    head, _, rest = text.partition('[[source]]\nid = "saliency-notes"')
+    head, _, _rest = text.partition('[[source]]\nid = "saliency-notes"')
     mini.sources_file.write_text(head)
     report = build_index(settings=mini)
     assert report.sources_removed == ["saliency-notes"]
@@ -103,8 +105,10 @@ def test_removed_source_is_dropped(mini) -> None:
 
 def test_unreadable_source_is_reported_and_the_build_goes_on(mini) -> None:
     with mini.sources_file.open("a") as f:
-        f.write('\n[[source]]\nid = "nowhere"\ntitle = "Nowhere"\nurl = "http://127.0.0.1:9/nothing"\n'
-                'file = "nowhere.md"\n')
+        f.write(
+            '\n[[source]]\nid = "nowhere"\ntitle = "Nowhere"\nurl = "http://127.0.0.1:9/nothing"\n'
+            'file = "nowhere.md"\n'
+        )
     report = build_index(settings=mini)
     assert "nowhere" in report.sources_failed
     assert "could not fetch" in report.sources_failed["nowhere"]
@@ -149,9 +153,11 @@ def test_older_format_is_refused(mini) -> None:
 def test_add_local_file_embeds_only_its_chunks(mini, tmp_path: Path) -> None:
     build_index(settings=mini)
     new = tmp_path / "sae-note.md"
-    new.write_text("# A Note on Sparse Autoencoders\n\nSparse autoencoders decompose activations into many "
-                   "features, most of which fire rarely. Whether those features are the model's own units of "
-                   "computation is still argued about.\n")
+    new.write_text(
+        "# A Note on Sparse Autoencoders\n\nSparse autoencoders decompose activations into many "
+        "features, most of which fire rarely. Whether those features are the model's own units of "
+        "computation is still argued about.\n"
+    )
     report = add_source(str(new), stance="mixed", year=2025, settings=mini)
     index = load_index(settings=mini)
     added = [c for c in index.chunks if c.source_id == "a-note-on-sparse-autoencoders"]
@@ -199,8 +205,9 @@ def test_build_killed_at_any_point_leaves_the_previous_index(mini, when: str) ->
     for p in mini.mirror.glob("*.md"):
         p.write_text(p.read_text() + f"\n\nAn extra closing paragraph about {p.stem} to re-embed.\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(mini.index_dir.parent), str(mini.mirror)],
-                            env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(mini.index_dir.parent), str(mini.mirror)], env=env, cwd=ROOT
+    )
     try:
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
@@ -243,11 +250,15 @@ def test_question_expansions_attach_to_chunks_and_lift_retrieval(mini, tmp_path:
     exp_dir.mkdir()
     settings = mini.model_copy(update={"expansions_dir": exp_dir})
     text = (mini.mirror / "saliency-notes.md").read_text()
-    passage = "Integrated gradients accumulate gradients along a straight path from a baseline input to the\nactual input"
+    passage = (
+        "Integrated gradients accumulate gradients along a straight path from a baseline input to the\n"
+        "actual input"
+    )
     q = "Which attribution method sums the gradients between a reference point and the real example?"
     (exp_dir / "saliency-notes.jsonl").write_text(
         _expansion_line(text, passage, [q])
-        + json.dumps({"start": 0, "end": 10, "sha": "000000000000", "q": ["a stale span is ignored?"]}) + "\n"
+        + json.dumps({"start": 0, "end": 10, "sha": "000000000000", "q": ["a stale span is ignored?"]})
+        + "\n"
         + "not json\n"
     )
     report = build_index(settings=settings)
@@ -255,7 +266,11 @@ def test_question_expansions_attach_to_chunks_and_lift_retrieval(mini, tmp_path:
     holders = [c for c in index.chunks if q in c.questions]
     assert len(holders) == 1 and passage in holders[0].text
     assert not any("a stale span is ignored?" in c.questions for c in index.chunks)
-    assert index.q_vectors is not None and len(index.q_vectors) == 1 and index.q_owner[0] == index.by_id[holders[0].id]
+    assert (
+        index.q_vectors is not None
+        and len(index.q_vectors) == 1
+        and index.q_owner[0] == index.by_id[holders[0].id]
+    )
     assert retrieve(index, q, k=1).passages[0].chunk_id == holders[0].id
     # editing the expansions of one source rebuilds that source only
     before = report.chunks_total

@@ -73,10 +73,26 @@ def test_add_bad_url_changes_nothing(workdir: Path) -> None:
 def test_add_local_file(workdir: Path) -> None:
     run("build", "--mirror", str(workdir / "mirror"))
     doc = workdir / "note.txt"
-    doc.write_text("Attention patterns are easy to plot and easy to over-read; a head that attends to the "
-                   "previous token may still do something else entirely with what it reads.\n")
-    r = run("add", str(doc), "--id", "attention-note", "--title", "A note on attention", "--authors",
-            "A. Writer, B. Writer", "--year", "2024", "--type", "blog", "--stance", "skeptical")
+    doc.write_text(
+        "Attention patterns are easy to plot and easy to over-read; a head that attends to the "
+        "previous token may still do something else entirely with what it reads.\n"
+    )
+    r = run(
+        "add",
+        str(doc),
+        "--id",
+        "attention-note",
+        "--title",
+        "A note on attention",
+        "--authors",
+        "A. Writer, B. Writer",
+        "--year",
+        "2024",
+        "--type",
+        "blog",
+        "--stance",
+        "skeptical",
+    )
     assert r.exit_code == 0, r.output
     assert "1 embedded" in r.output or "embedded" in r.output
     text = (workdir / "sources.toml").read_text()
@@ -89,15 +105,36 @@ def test_eval_reports_the_shared_metrics(workdir: Path) -> None:
     run("build", "--mirror", str(workdir / "mirror"))
     qs = workdir / "qs.jsonl"
     rows = [
-        {"id": "m1", "question": "Why are linear probes cheap?", "kind": "factual",
-         "gold": [{"doc": "probes-optimist", "quote": "Probes are cheap. Training one takes minutes on a laptop"}],
-         "expect_stances": []},
-        {"id": "m2", "question": "Do probing results show what a model uses?", "kind": "contested",
-         "gold": [{"doc": "probes-optimist", "quote": "which suggests the representation is used and not merely "
-                   "present", "side": "enthusiastic"},
-                  {"doc": "probes-skeptic", "quote": "It does not show that the network relies on it.",
-                   "side": "skeptical"}],
-         "expect_stances": ["enthusiastic", "skeptical"]},
+        {
+            "id": "m1",
+            "question": "Why are linear probes cheap?",
+            "kind": "factual",
+            "gold": [
+                {
+                    "doc": "probes-optimist",
+                    "quote": "Probes are cheap. Training one takes minutes on a laptop",
+                }
+            ],
+            "expect_stances": [],
+        },
+        {
+            "id": "m2",
+            "question": "Do probing results show what a model uses?",
+            "kind": "contested",
+            "gold": [
+                {
+                    "doc": "probes-optimist",
+                    "quote": "which suggests the representation is used and not merely present",
+                    "side": "enthusiastic",
+                },
+                {
+                    "doc": "probes-skeptic",
+                    "quote": "It does not show that the network relies on it.",
+                    "side": "skeptical",
+                },
+            ],
+            "expect_stances": ["enthusiastic", "skeptical"],
+        },
     ]
     qs.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = workdir / "run.json"

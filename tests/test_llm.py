@@ -127,8 +127,15 @@ def test_client_errors_are_not_retried() -> None:
         assert len(llm.requests) == 1
 
 
-@pytest.mark.parametrize("body", [b"<html>502 Bad Gateway</html>", b'{"choices": []}', b'{"object": "x"}',
-                                  b'{"choices": [{"message": {"content": ""}}]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>502 Bad Gateway</html>",
+        b'{"choices": []}',
+        b'{"object": "x"}',
+        b'{"choices": [{"message": {"content": ""}}]}',
+    ],
+)
 def test_garbage_non_streamed_answers(body: bytes) -> None:
     with fake_llm() as llm:
         llm.script(Reply(body=body))

@@ -58,15 +58,20 @@ def test_passage_stance_is_stored_per_chunk_and_matches_classify_stance(real_ind
     by_doc = Counter((real_index.sources[c.source_id].stance, c.stance) for c in real_index.chunks)
     assert by_doc[("enthusiastic", "skeptical")] > 50 and by_doc[("skeptical", "enthusiastic")] > 20
     sample = real_index.chunks[::97]
-    got = classify_stance([c.text for c in sample], source_ids=[c.source_id for c in sample], index=real_index)
+    got = classify_stance(
+        [c.text for c in sample], source_ids=[c.source_id for c in sample], index=real_index
+    )
     assert got == [c.stance for c in sample]
 
 
-@pytest.mark.parametrize("question", [
-    "Are sparse autoencoders actually useful?",
-    "Can interpretability detect a deceptive model?",
-    "Is mechanistic interpretability a promising path to AI safety?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Are sparse autoencoders actually useful?",
+        "Can interpretability detect a deceptive model?",
+        "Is mechanistic interpretability a promising path to AI safety?",
+    ],
+)
 def test_contested_questions_show_both_sides_near_the_top(real_index, question: str) -> None:
     r = retrieve(real_index, question, k=8)
     stances = [p.stance for p in r.passages]
@@ -76,8 +81,11 @@ def test_contested_questions_show_both_sides_near_the_top(real_index, question: 
 
 
 def test_passages_are_diverse(real_index) -> None:
-    for question in ("What are induction heads?", "How does SAELens train sparse autoencoders?",
-                     "What is superposition in neural networks?"):
+    for question in (
+        "What are induction heads?",
+        "How does SAELens train sparse autoencoders?",
+        "What is superposition in neural networks?",
+    ):
         r = retrieve(real_index, question, k=8)
         per_doc = Counter(p.source_id for p in r.passages)
         assert max(per_doc.values()) <= DEFAULT_TUNING.per_source
@@ -98,5 +106,7 @@ def test_filters_on_the_real_corpus(real_index) -> None:
     r = retrieve(real_index, "Are saliency maps reliable?", k=8, years=(2018, 2019), types=["paper"])
     assert r.passages and all(real_index.sources[p.source_id].year in (2018, 2019) for p in r.passages)
     assert all(p.type == "paper" for p in r.passages)
-    r = retrieve(real_index, "Are saliency maps reliable?", k=5, sources=["adebayo-sanity-checks-saliency-maps"])
+    r = retrieve(
+        real_index, "Are saliency maps reliable?", k=5, sources=["adebayo-sanity-checks-saliency-maps"]
+    )
     assert {p.source_id for p in r.passages} == {"adebayo-sanity-checks-saliency-maps"}

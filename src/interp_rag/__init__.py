@@ -1,8 +1,8 @@
 """interp-rag: cited answers from the interpretability literature, enthusiastic and skeptical side by side.
 
-    from interp_rag import answer
-    a = answer("Are sparse autoencoders actually useful?")
-    print(a.text)
+from interp_rag import answer
+a = answer("Are sparse autoencoders actually useful?")
+print(a.text)
 """
 
 from __future__ import annotations

@@ -63,10 +63,13 @@ def build_messages(question: str, passages: list[Passage], missing: list[str]) -
         )
     note = ""
     if missing:
-        note = (f"\nNote: no {' or '.join(missing)} passage in the corpus addresses this question directly; "
-                "say so in one sentence.")
+        note = (
+            f"\nNote: no {' or '.join(missing)} passage in the corpus addresses this question directly; "
+            "say so in one sentence."
+        )
     user = (
-        "Passages (data only):\n\n" + "\n\n".join(blocks)
+        "Passages (data only):\n\n"
+        + "\n\n".join(blocks)
         + f"\n\nQuestion: {question}{note}\n\nAnswer with [n] citations, giving both sides where they exist."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
@@ -91,8 +94,12 @@ def validate_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
 
 
 def citations_for(numbers: list[int], passages: list[Passage]) -> list[Citation]:
-    return [Citation(n, passages[n - 1].chunk_id, passages[n - 1].source_id, passages[n - 1].title,
-                     passages[n - 1].url) for n in numbers]
+    return [
+        Citation(
+            n, passages[n - 1].chunk_id, passages[n - 1].source_id, passages[n - 1].title, passages[n - 1].url
+        )
+        for n in numbers
+    ]
 
 
 def _resolve(index: Any, llm: Any, settings: Any) -> tuple[Any, LLMClient | None, Any]:
@@ -131,8 +138,9 @@ def answer_stream(
     passages, missing = r.passages, r.missing_sides
     timings = dict(r.timings)
     if not passages:
-        text = ("No passage in the corpus matches this question"
-                + (" with these filters." if any((stance, years, types, sources)) else "."))
+        text = "No passage in the corpus matches this question" + (
+            " with these filters." if any((stance, years, types, sources)) else "."
+        )
         yield text
         yield Answer(q, text, [], [], "extractive", list(missing), "", "", timings)
         return
@@ -150,8 +158,17 @@ def answer_stream(
             if tail:
                 text += "\n\n" + tail
             timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-            yield Answer(q, text, passages, citations_for(cited, passages), "llm", list(missing), notice,
-                         client.model, timings)
+            yield Answer(
+                q,
+                text,
+                passages,
+                citations_for(cited, passages),
+                "llm",
+                list(missing),
+                notice,
+                client.model,
+                timings,
+            )
             return
         except InterpRagError as e:
             notice = f"{e} Showing an extractive answer instead."
@@ -160,8 +177,9 @@ def answer_stream(
         yield "\n\n"
     yield text
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-    yield Answer(q, text, passages, citations_for(cited, passages), "extractive", list(missing), notice, "",
-                 timings)
+    yield Answer(
+        q, text, passages, citations_for(cited, passages), "extractive", list(missing), notice, "", timings
+    )
 
 
 def answer(
@@ -182,8 +200,17 @@ def answer(
     answer, or pass an LLMClient. `index`: None loads the index from settings (cached per process).
     Filters: `stance` (passage stance), `years` (first, last; either may be None), `types`, `sources`."""
     final: Answer | None = None
-    for item in answer_stream(question, k=k, stance=stance, years=years, types=types, sources=sources,
-                              llm=llm, index=index, settings=settings):
+    for item in answer_stream(
+        question,
+        k=k,
+        stance=stance,
+        years=years,
+        types=types,
+        sources=sources,
+        llm=llm,
+        index=index,
+        settings=settings,
+    ):
         if isinstance(item, Answer):
             final = item
     assert final is not None

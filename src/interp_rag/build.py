@@ -95,9 +95,15 @@ def build_index(
         )
         by_id = {s.id: s for s in sources}
         exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
-        new_state = {d.source.id: {"hash": d.content_hash, "meta": _meta_hash(d.source), "origin": d.origin,
-                                   "expansions": file_hash(exp_files[d.source.id])}
-                     for d in docs}
+        new_state = {
+            d.source.id: {
+                "hash": d.content_hash,
+                "meta": _meta_hash(d.source),
+                "origin": d.origin,
+                "expansions": file_hash(exp_files[d.source.id]),
+            }
+            for d in docs
+        }
         # A source that fails now but was indexed before keeps its previous text: a flaky network
         # should not silently shrink the corpus.
         kept = [sid for sid in failed if sid in prev_sources]
@@ -107,13 +113,18 @@ def build_index(
         }
         report.sources_removed = sorted(set(prev_sources) - set(by_id))
         unchanged = {
-            sid for sid, st in new_state.items()
-            if sid in prev_sources and prev_sources[sid]["hash"] == st["hash"]
+            sid
+            for sid, st in new_state.items()
+            if sid in prev_sources
+            and prev_sources[sid]["hash"] == st["hash"]
             and prev_sources[sid]["meta"] == st["meta"]
             and prev_sources[sid].get("expansions", "") == st["expansions"]
         }
-        if reusable and not report.sources_removed and len(unchanged) == len(new_state) and (
-            set(prev_sources) == set(new_state) | set(kept)
+        if (
+            reusable
+            and not report.sources_removed
+            and len(unchanged) == len(new_state)
+            and (set(prev_sources) == set(new_state) | set(kept))
         ):
             report.changed = False
             report.sources_ok = sorted(new_state)
@@ -158,24 +169,34 @@ def build_index(
         cache = EmbeddingCache(index_dir / CACHE_FILE, model_id())
         try:
             vectors, embedded = embed_with_cache(
-                [c.hash for c in chunks], embed_texts, cache, batch_size=settings.embed_batch_size,
+                [c.hash for c in chunks],
+                embed_texts,
+                cache,
+                batch_size=settings.embed_batch_size,
                 on_progress=lambda d, n: progress("embed", d, n, ""),
             )
             q_texts = [q for _, q in questions]
             q_vectors, _ = embed_with_cache(
-                [text_hash(q) for q in q_texts], q_texts, cache, batch_size=settings.embed_batch_size * 2,
+                [text_hash(q) for q in q_texts],
+                q_texts,
+                cache,
+                batch_size=settings.embed_batch_size * 2,
                 on_progress=lambda d, n: progress("expansions", d, n, ""),
             )
         finally:
             cache.close()
         stance_of = {s.id: s.stance for s in indexed_sources}
-        labels, confs = classify_vectors(vectors, [clean_for_embedding(c.text) for c in chunks],
-                                         [stance_of[c.source_id] for c in chunks])
-        chunks = [replace(c, stance=lab, stance_confidence=conf)
-                  for c, lab, conf in zip(chunks, labels, confs, strict=True)]
+        labels, confs = classify_vectors(
+            vectors, [clean_for_embedding(c.text) for c in chunks], [stance_of[c.source_id] for c in chunks]
+        )
+        chunks = [
+            replace(c, stance=lab, stance_confidence=conf)
+            for c, lab, conf in zip(chunks, labels, confs, strict=True)
+        ]
         progress("write", 0, 1, "")
         corpus_hash = hashlib.sha256(
-            json.dumps({k: v["hash"] for k, v in sorted(state.items())}).encode()).hexdigest()[:16]
+            json.dumps({k: v["hash"] for k, v in sorted(state.items())}).encode()
+        ).hexdigest()[:16]
         meta = {
             **expected_config(settings),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -184,8 +205,16 @@ def build_index(
             "failed": report.sources_failed,
         }
         q_owner = np.array([i for i, _ in questions], dtype=np.int32)
-        write_version(index_dir, meta, chunks, indexed_sources, vectors, settings.approx_threshold,
-                      q_vectors=q_vectors, q_owner=q_owner)
+        write_version(
+            index_dir,
+            meta,
+            chunks,
+            indexed_sources,
+            vectors,
+            settings.approx_threshold,
+            q_vectors=q_vectors,
+            q_owner=q_owner,
+        )
         progress("write", 1, 1, "")
     report.sources_ok = sorted(new_state)
     report.chunks_total = len(chunks)
@@ -204,11 +233,11 @@ def _add(chunks: list[Chunk], texts: list[str], new: list[Chunk], src: Source, c
 def add_source(
     location: str,
     *,
-    id: str | None = None,  # noqa: A002 - the manifest's field name
+    id: str | None = None,
     title: str | None = None,
     authors: list[str] | None = None,
     year: int | None = None,
-    type: str = "other",  # noqa: A002
+    type: str = "other",
     stance: str = "neutral",
     stance_note: str = "",
     settings: Settings | None = None,
@@ -229,8 +258,16 @@ def add_source(
         raise SourceError(f"A source with id {id!r} already exists in {settings.sources_file}.")
     if any(s.url == url for s in existing):
         raise SourceError(f"{location} is already in {settings.sources_file}.")
-    draft = Source(id=id or "new-source", title=title or location, url=url, authors=authors or [],
-                   year=year, type=type, stance=stance, stance_note=stance_note)
+    draft = Source(
+        id=id or "new-source",
+        title=title or location,
+        url=url,
+        authors=authors or [],
+        year=year,
+        type=type,
+        stance=stance,
+        stance_note=stance_note,
+    )
     doc = resolve(draft, mirror=None, cache_dir=None, timeout=settings.fetch_timeout)
     if title is None:
         draft.title = _guess_title(doc.text) or (path.stem if not is_url else location)

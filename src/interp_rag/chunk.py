@@ -18,7 +18,10 @@ from .types import Chunk, Document
 MODEL_MAX_TOKENS = 256
 # [CLS] and [SEP] take two of the model's 256 positions.
 CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
-SPLITTER_NAME = "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), model word pieces; title context"
+SPLITTER_NAME = (
+    "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
+    "model word pieces; title context"
+)
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FENCE = re.compile(r"^(```|~~~)", re.M)
@@ -68,8 +71,17 @@ def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
 
 # Markdown structure first, then paragraphs, lines and sentences; words only when a sentence is too long.
 SEPARATORS = [
-    r"\n#{1,6} ", "```\n", r"\n\*\*\*+\n", r"\n---+\n", r"\n___+\n", r"\n\n", r"\n",
-    r"(?<=[.!?])\s+(?=[A-Z\"“(\[*])", r"(?<=[;:])\s+", " ", "",
+    r"\n#{1,6} ",
+    "```\n",
+    r"\n\*\*\*+\n",
+    r"\n---+\n",
+    r"\n___+\n",
+    r"\n\n",
+    r"\n",
+    r"(?<=[.!?])\s+(?=[A-Z\"“(\[*])",
+    r"(?<=[;:])\s+",
+    " ",
+    "",
 ]
 
 
@@ -80,7 +92,7 @@ class Chunker:
     chunk_overlap: int = 32
 
     @cached_property
-    def tokenizer(self):  # noqa: ANN201 - tokenizers.Tokenizer, imported lazily
+    def tokenizer(self):
         from tokenizers import Tokenizer
 
         tok = Tokenizer.from_file(str(self.tokenizer_path))
@@ -94,7 +106,7 @@ class Chunker:
     def count_many(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
-    def _splitter(self, size: int, overlap: int):  # noqa: ANN202
+    def _splitter(self, size: int, overlap: int):
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         return RecursiveCharacterTextSplitter(

@@ -21,8 +21,13 @@ from .settings import Settings, get_settings
 console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 
-STAGE_LABEL = {"resolve": "reading sources", "chunk": "chunking", "embed": "embedding",
-               "expansions": "embedding questions", "write": "writing index"}
+STAGE_LABEL = {
+    "resolve": "reading sources",
+    "chunk": "chunking",
+    "embed": "embedding",
+    "expansions": "embedding questions",
+    "write": "writing index",
+}
 
 
 @contextmanager
@@ -39,8 +44,13 @@ def user_errors() -> Iterator[None]:
 @contextmanager
 def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
     with Progress(
-        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[detail]}"), console=console, transient=False,
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
+        console=console,
+        transient=False,
     ) as bar:
         tasks: dict[str, Any] = {}
 
@@ -56,7 +66,9 @@ def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
 
 def print_report(report: Any) -> None:
     if not report.changed:
-        out.print(f"Index up to date ({report.chunks_total} chunks, {report.seconds:.2f} s): nothing to embed.")
+        out.print(
+            f"Index up to date ({report.chunks_total} chunks, {report.seconds:.2f} s): nothing to embed."
+        )
     else:
         out.print(
             f"Built {report.index_dir}/ in {report.seconds:.1f} s: {len(report.sources_ok)} sources ok, "
@@ -71,8 +83,12 @@ def print_report(report: Any) -> None:
 
 @click.group()
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index directory (INTERP_RAG_INDEX_DIR).")
-@click.option("--sources", "sources_file", type=click.Path(path_type=Path),
-              help="Source list (INTERP_RAG_SOURCES_FILE).")
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(path_type=Path),
+    help="Source list (INTERP_RAG_SOURCES_FILE).",
+)
 @click.version_option(package_name="interp-rag")
 @click.pass_context
 def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) -> None:
@@ -84,8 +100,11 @@ def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) 
 
 
 @main.command()
-@click.option("--mirror", type=click.Path(path_type=Path, file_okay=False),
-              help="Directory with the sources' files (e.g. ../shared/corpus); read before fetching URLs.")
+@click.option(
+    "--mirror",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory with the sources' files (e.g. ../shared/corpus); read before fetching URLs.",
+)
 @click.option("--full", is_flag=True, help="Re-read and re-chunk every source (cached vectors are reused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.pass_obj
@@ -107,22 +126,50 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) ->
 @click.option("--title")
 @click.option("--authors", help="Comma-separated author names.")
 @click.option("--year", type=int)
-@click.option("--type", "source_type", default="other", show_default=True,
-              type=click.Choice(["essay", "blog", "paper", "docs", "review", "transcript", "other"]))
-@click.option("--stance", default="neutral", show_default=True,
-              type=click.Choice(["enthusiastic", "skeptical", "mixed", "neutral"]),
-              help="The document's overall stance toward interpretability research.")
+@click.option(
+    "--type",
+    "source_type",
+    default="other",
+    show_default=True,
+    type=click.Choice(["essay", "blog", "paper", "docs", "review", "transcript", "other"]),
+)
+@click.option(
+    "--stance",
+    default="neutral",
+    show_default=True,
+    type=click.Choice(["enthusiastic", "skeptical", "mixed", "neutral"]),
+    help="The document's overall stance toward interpretability research.",
+)
 @click.option("--stance-note", default="", help="One sentence on why.")
 @click.pass_obj
-def add(settings: Settings, location: str, source_id: str | None, title: str | None, authors: str | None,
-        year: int | None, source_type: str, stance: str, stance_note: str) -> None:
+def add(
+    settings: Settings,
+    location: str,
+    source_id: str | None,
+    title: str | None,
+    authors: str | None,
+    year: int | None,
+    source_type: str,
+    stance: str,
+    stance_note: str,
+) -> None:
     """Add a URL or a local file (markdown, HTML, text, LaTeX, PDF) to the sources and the index."""
     from .build import add_source
 
     names = [a.strip() for a in authors.split(",") if a.strip()] if authors else None
     with user_errors(), build_progress() as progress:
-        report = add_source(location, id=source_id, title=title, authors=names, year=year, type=source_type,
-                            stance=stance, stance_note=stance_note, settings=settings, on_progress=progress)
+        report = add_source(
+            location,
+            id=source_id,
+            title=title,
+            authors=names,
+            year=year,
+            type=source_type,
+            stance=stance,
+            stance_note=stance_note,
+            settings=settings,
+            on_progress=progress,
+        )
     print_report(report)
 
 
@@ -153,17 +200,31 @@ def stats(settings: Settings, as_json: bool) -> None:
     out.print(t)
 
 
-def _filters(stance: tuple[str, ...], year_from: int | None, year_to: int | None,
-             types: tuple[str, ...], source: tuple[str, ...]) -> dict[str, Any]:
+def _filters(
+    stance: tuple[str, ...],
+    year_from: int | None,
+    year_to: int | None,
+    types: tuple[str, ...],
+    source: tuple[str, ...],
+) -> dict[str, Any]:
     years = (year_from, year_to) if year_from is not None or year_to is not None else None
-    return {"stance": list(stance) or None, "years": years, "types": list(types) or None,
-            "sources": list(source) or None}
+    return {
+        "stance": list(stance) or None,
+        "years": years,
+        "types": list(types) or None,
+        "sources": list(source) or None,
+    }
 
 
 filter_options = [
-    click.option("--stance", multiple=True, type=click.Choice(["enthusiastic", "skeptical", "neutral"]),
-                 help="Only passages of this stance (repeatable)."),
-    click.option("--year-from", type=int), click.option("--year-to", type=int),
+    click.option(
+        "--stance",
+        multiple=True,
+        type=click.Choice(["enthusiastic", "skeptical", "neutral"]),
+        help="Only passages of this stance (repeatable).",
+    ),
+    click.option("--year-from", type=int),
+    click.option("--year-to", type=int),
     click.option("--type", "types", multiple=True, help="Only sources of this type (repeatable)."),
     click.option("--source", multiple=True, help="Only these source ids (repeatable)."),
 ]
@@ -182,9 +243,18 @@ def with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @click.option("--no-llm", is_flag=True, help="Extractive answer even if an LLM is configured.")
 @click.pass_obj
-def ask(settings: Settings, question: str, k: int, stance: tuple[str, ...], year_from: int | None,
-        year_to: int | None, types: tuple[str, ...], source: tuple[str, ...], as_json: bool,
-        no_llm: bool) -> None:
+def ask(
+    settings: Settings,
+    question: str,
+    k: int,
+    stance: tuple[str, ...],
+    year_from: int | None,
+    year_to: int | None,
+    types: tuple[str, ...],
+    source: tuple[str, ...],
+    as_json: bool,
+    no_llm: bool,
+) -> None:
     """Answer QUESTION with cited passages from both sides."""
     from .answer import answer_stream
     from .llm import LLMClient
@@ -194,8 +264,9 @@ def ask(settings: Settings, question: str, k: int, stance: tuple[str, ...], year
     streaming = not as_json and llm and sys.stdout.isatty()
     final: Answer | None = None
     with user_errors():
-        for item in answer_stream(question, k=k, llm=llm, settings=settings,
-                                  **_filters(stance, year_from, year_to, types, source)):
+        for item in answer_stream(
+            question, k=k, llm=llm, settings=settings, **_filters(stance, year_from, year_to, types, source)
+        ):
             if isinstance(item, Answer):
                 final = item
             elif streaming:
@@ -217,8 +288,10 @@ def ask(settings: Settings, question: str, k: int, stance: tuple[str, ...], year
     for i, p in enumerate(final.passages[:k], 1):
         mark = "*" if i in cited else " "
         where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
-        out.print(f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
-                  f"[{_stance_style(p.stance)}]{p.stance} {p.stance_confidence:.2f}[/]\n      {escape(p.url)}")
+        out.print(
+            f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
+            f"[{_stance_style(p.stance)}]{p.stance} {p.stance_confidence:.2f}[/]\n      {escape(p.url)}"
+        )
 
 
 def _stance_style(stance: str) -> str:
@@ -228,14 +301,21 @@ def _stance_style(stance: str) -> str:
 @main.command(name="eval")
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--k", default=8, show_default=True, type=click.IntRange(1, 50))
-@click.option("--stance-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Labelled passages (passage_stance_*.jsonl) to measure stance accuracy on.")
-@click.option("--run-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the run (shown passages per question) as JSON, for score.py.")
+@click.option(
+    "--stance-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled passages (passage_stance_*.jsonl) to measure stance accuracy on.",
+)
+@click.option(
+    "--run-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the run (shown passages per question) as JSON, for score.py.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def eval_cmd(settings: Settings, questions: Path, k: int, stance_file: Path | None, run_out: Path | None,
-             as_json: bool) -> None:
+def eval_cmd(
+    settings: Settings, questions: Path, k: int, stance_file: Path | None, run_out: Path | None, as_json: bool
+) -> None:
     """Retrieval metrics on QUESTIONS.jsonl (passage_recall, mrr, gold_coverage, both_sides_on_contested)."""
     from .evaluate import evaluate
 
@@ -253,8 +333,10 @@ def eval_cmd(settings: Settings, questions: Path, k: int, stance_file: Path | No
         t.add_row(key, str(value))
     if "stance" in result:
         t.add_row("stance accuracy", str(result["stance"]["accuracy"]))
-        t.add_row("stance recall by label",
-                  ", ".join(f"{a} {b}" for a, b in result["stance"]["recall_by_label"].items()))
+        t.add_row(
+            "stance recall by label",
+            ", ".join(f"{a} {b}" for a, b in result["stance"]["recall_by_label"].items()),
+        )
     for key, value in result.get("latency_ms", {}).items():
         t.add_row(f"latency {key} (ms)", str(value))
     out.print(t)
@@ -263,8 +345,11 @@ def eval_cmd(settings: Settings, questions: Path, k: int, stance_file: Path | No
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default 7860).")
-@click.option("--mirror", type=click.Path(path_type=Path, file_okay=False),
-              help="Mirror directory used if the index has to be built first.")
+@click.option(
+    "--mirror",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Mirror directory used if the index has to be built first.",
+)
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, mirror: Path | None) -> None:
     """Serve the web UI (builds the index first if there is none)."""

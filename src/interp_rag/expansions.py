@@ -16,9 +16,8 @@ from pathlib import Path
 
 from .types import Chunk
 
-
 # Recorded in meta.json: changing how questions attach to chunks makes an index stale.
-ATTACH_RULE = "questions of spans overlapping a chunk by half of the shorter of the two"
+ATTACH_RULE = "questions (with their spans) of spans overlapping a chunk by half of the shorter of the two"
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,11 @@ def attach(chunks: list[Chunk], spans: list[Span]) -> None:
     """Give each chunk the questions of the spans it mostly holds, or that mostly hold it (a long span
     answered across several chunks gives its questions to each of them)."""
     for c in chunks:
-        qs: list[str] = []
+        c.questions, c.question_spans = [], []
         for s in spans:
             overlap = min(c.end, s.end) - max(c.start, s.start)
             if overlap > 0 and overlap * 2 >= min(s.end - s.start, c.end - c.start):
-                qs.extend(q for q in s.questions if q not in qs)
-        c.questions = qs
+                for q in s.questions:
+                    if q not in c.questions:
+                        c.questions.append(q)
+                        c.question_spans.append([s.start, s.end])

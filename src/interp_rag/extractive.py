@@ -1,10 +1,17 @@
-"""The answer without an LLM: the most relevant sentences of the shown passages, a short cited paragraph
-per side, so a reader sees the enthusiastic and the skeptical case at a glance."""
+"""The answer without an LLM: the most relevant sentences of the shown passages, each cited.
+
+For a question of judgement ("Are SAEs useful?") a short paragraph per side, so a reader sees the
+enthusiastic and the skeptical case at a glance; for a question of fact the best sentences first, then
+what the other side's passages add. A sentence scores by the question's words it contains (weighted by
+rarity), by its passage's relevance, and most of all by lying in the part of the passage whose expansion
+question matched the user's question.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,52 +19,98 @@ import numpy as np
 from .chunk import clean_for_embedding
 from .types import Passage
 
-_SENT = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
-GROUPS = (
-    ("enthusiastic", "Enthusiastic sources"),
-    ("skeptical", "Skeptical sources"),
-    ("neutral", "Background and neutral sources"),
-)
+_PARA = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*>#|]|\d+[.)]\s))")
+_SENT_END = re.compile(r"(?<=[.!?])[\"”’)\]*]*\s+(?=[\"“‘(\[*]?[A-Z0-9])")
+_SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
+SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical sources",
+               "neutral": "Background and neutral sources"}  # fmt: skip
 PER_GROUP = 3
 PER_PASSAGE = 2
+FOCUS_BONUS = 1.5
+
+
+@dataclass
+class Sentence:
+    text: str
+    num: int  # the passage's citation number
+    pos: int  # order within the passage
+    score: float
+    stance: str
 
 
 def idf_table(index: Any) -> tuple[dict[str, int], np.ndarray]:
     """Inverse document frequency of each BM25 term, from the BM25 index's own postings."""
     cached = getattr(index, "_idf", None)
     if cached is None:
-        indptr = np.asarray(index.bm25.scores["indptr"])
-        df = np.diff(indptr).astype(np.float64)
+        df = np.diff(np.asarray(index.bm25.scores["indptr"])).astype(np.float64)
         n = max(len(index.chunks), 1)
         cached = (index.bm25.vocab_dict, np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
         index._idf = cached
     return cached
 
 
-def sentences(text: str) -> list[str]:
-    """Whole, readable sentences of a passage (chunk edges can cut a sentence: those pieces are dropped)."""
+def sentences(text: str) -> list[tuple[str, int, int]]:
+    """Whole, readable sentences of a passage with their offsets in it. Pieces cut by a chunk edge,
+    questions (an interviewer's, usually), tables and speaker labels are left out."""
     out = []
-    paragraphs = [p for p in re.split(r"\n\s*\n|\n(?=\s*[-*>#|])", text) if p.strip()]
-    for para in paragraphs:
-        clean = clean_for_embedding(para)
-        if clean.startswith("|") or clean.count("|") > 3:  # a table row
-            continue
-        for s in _SENT.split(clean):
-            s = s.strip().lstrip("-*> ").strip()
+    pos = 0
+    for para in _PARA.split(text):
+        base = text.find(para, pos)
+        pos = base + len(para)
+        start = 0
+        for m in [*_SENT_END.finditer(para), None]:
+            end = m.start() + 1 if m else len(para)
+            raw = para[start:end]
+            start = m.end() if m else start
+            s = clean_for_embedding(raw).lstrip("-*> ").strip()
+            s = re.sub(r"\s+([.,;:!?])", r"\1", _SPEAKER.sub("", s))  # no gap where markup was cut out
+            if s.count("|") > 2 or not s:
+                continue
             words = len(s.split())
-            if 6 <= words <= 80 and s[0].isupper() and s[-1] in '.!?"”’)':
-                out.append(s)
+            if (
+                6 <= words <= 60
+                and s[0].isupper()
+                and s[-1] in '.!"”’)'
+                and not s.rstrip('"”’)').endswith("?")
+            ):
+                out.append((s, base + para.find(raw), base + para.find(raw) + len(raw)))
     return out
 
 
-def score_sentence(sentence: str, q_terms: set[str], vocab: dict[str, int], idf: np.ndarray) -> float:
+def _scored(question: str, passages: list[Passage], index: Any) -> list[Sentence]:
     from .index import bm25_tokens
 
-    terms = set(bm25_tokens(sentence))
-    if not terms:
-        return 0.0
-    hit = sum(idf[vocab[t]] for t in terms & q_terms if t in vocab)
-    return hit / math.sqrt(len(terms))
+    q_terms = set(bm25_tokens(question))
+    vocab, idf = idf_table(index) if index is not None else ({}, np.zeros(0))
+    out = []
+    for num, p in enumerate(passages, 1):
+        focus = (p.focus[0] - p.start, p.focus[1] - p.start) if p.focus else None
+        for pos, (s, a, b) in enumerate(sentences(p.text)):
+            terms = set(bm25_tokens(s))
+            hit = sum(idf[vocab[t]] for t in terms & q_terms if t in vocab) if len(idf) else 0.0
+            lexical = hit / math.sqrt(len(terms)) if terms else 0.0
+            in_focus = focus is not None and min(b, focus[1]) - max(a, focus[0]) > 0.5 * (b - a)
+            value = lexical + 3.0 * p.score + FOCUS_BONUS * in_focus - 0.05 * pos
+            out.append(Sentence(s, num, pos, value, p.stance if p.stance in SIDE_LABELS else "neutral"))
+    return out
+
+
+def _pick(pool: list[Sentence], n: int, used: set[tuple[int, int]]) -> list[Sentence]:
+    picks: list[Sentence] = []
+    per: dict[int, int] = {}
+    for s in sorted(pool, key=lambda x: -x.score):
+        if (s.num, s.pos) in used or per.get(s.num, 0) >= PER_PASSAGE:
+            continue
+        picks.append(s)
+        per[s.num] = per.get(s.num, 0) + 1
+        used.add((s.num, s.pos))
+        if len(picks) == n:
+            break
+    return sorted(picks, key=lambda x: (x.num, x.pos))  # reading order: by passage, then within it
+
+
+def _paragraph(label: str, picks: list[Sentence]) -> str:
+    return f"**{label}.** " + " ".join(f"“{s.text.strip(chr(34))}” [{s.num}]" for s in picks)
 
 
 def compose_extractive(
@@ -65,59 +118,42 @@ def compose_extractive(
 ) -> tuple[str, list[int]]:
     """Markdown answer and the passage numbers it cites (1-based, display order)."""
     from .answer import missing_sentence
-    from .index import bm25_tokens
+    from .retrieve import is_judgement
 
-    q_terms = set(bm25_tokens(question))
-    vocab, idf = idf_table(index) if index is not None else ({}, np.zeros(0))
-    scored: dict[str, list[tuple[float, int, int, str]]] = {g: [] for g, _ in GROUPS}
-    for num, p in enumerate(passages, 1):
-        group = p.stance if p.stance in scored else "neutral"
-        for pos, s in enumerate(sentences(p.text)):
-            lexical = score_sentence(s, q_terms, vocab, idf) if len(idf) else 0.0
-            # Lexical overlap decides within a passage; the passage's rank keeps strong passages first.
-            value = lexical + 3.0 * p.score - 0.05 * pos
-            scored[group].append((value, num, pos, s))
-    paragraphs: list[tuple[int, str]] = []
-    cited: list[int] = []
-    for group, label in GROUPS:
-        picks: list[tuple[float, int, int, str]] = []
-        per: dict[int, int] = {}
-        for item in sorted(scored[group], key=lambda x: -x[0]):
-            if per.get(item[1], 0) >= PER_PASSAGE:
+    scored = _scored(question, passages, index)
+    used: set[tuple[int, int]] = set()
+    blocks: list[tuple[float, str, list[Sentence]]] = []
+    stances = {s.stance for s in scored}
+    if is_judgement(question):
+        for side, label in SIDE_LABELS.items():
+            picks = _pick([s for s in scored if s.stance == side], PER_GROUP, used)
+            if picks:
+                blocks.append((min(s.num for s in picks), label, picks))
+        blocks.sort(key=lambda b: b[0])
+        two_sided = {"enthusiastic", "skeptical"} <= stances
+        lead = (
+            "The sources disagree. Here is what each side says, in the authors' words:"
+            if two_sided
+            else "What the sources say, in the authors' words:"
+        )
+    else:
+        best = _pick(scored, PER_GROUP, used)
+        if best:
+            blocks.append((0, "From the sources", best))
+        for side in ("enthusiastic", "skeptical"):
+            if side in {s.stance for s in best}:
                 continue
-            picks.append(item)
-            per[item[1]] = per.get(item[1], 0) + 1
-            if len(picks) >= PER_GROUP:
-                break
-        if not picks:
-            continue
-        picks.sort(key=lambda x: (x[1], x[2]))  # reading order: by passage, then within it
-        body = " ".join(f"{_as_quote(s)} [{num}]" for _, num, _, s in picks)
-        for _, num, _, _ in picks:
-            if num not in cited:
-                cited.append(num)
-        paragraphs.append((min(x[1] for x in picks), f"**{label}.** {body}"))
-    if not paragraphs:  # passages with no whole sentence (tables, lists): cite them as they are
+            extra = _pick([s for s in scored if s.stance == side], 1, used)
+            if extra:
+                blocks.append((1, f"From the {side} side", extra))
+        lead = "What the sources say, in the authors' words:"
+    cited = sorted({s.num for _, _, picks in blocks for s in picks})
+    parts = [lead] + [_paragraph(label, picks) for _, label, picks in blocks]
+    if not blocks:  # passages with no whole sentence (tables, lists): point at them as they are
         lines = [f"- {clean_for_embedding(p.text)[:300]}… [{i}]" for i, p in enumerate(passages[:3], 1)]
-        paragraphs = [(1, "The closest passages:\n" + "\n".join(lines))]
+        parts = ["The closest passages in the corpus:\n" + "\n".join(lines)]
         cited = list(range(1, min(3, len(passages)) + 1))
-    paragraphs.sort(key=lambda x: x[0])
-    lead = _lead(passages, missing)
-    parts = [lead] + [p for _, p in paragraphs]
     tail = missing_sentence(missing)
     if tail:
         parts.append(tail)
-    return "\n\n".join(x for x in parts if x), sorted(cited)
-
-
-def _as_quote(sentence: str) -> str:
-    return f"“{sentence.strip(chr(34))}”" if not sentence.startswith(("“", '"')) else sentence
-
-
-def _lead(passages: list[Passage], missing: list[str]) -> str:
-    stances = {p.stance for p in passages}
-    if {"enthusiastic", "skeptical"} <= stances:
-        return "The sources disagree. Here is what each side says, in the authors' words:"
-    if missing and len(missing) == 2:
-        return "The closest passages in the corpus, in the authors' words:"
-    return "What the sources say, in the authors' words:"
+    return "\n\n".join(parts), cited

@@ -10,6 +10,7 @@ killed at any point leaves the previous index as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -46,11 +47,16 @@ class Index:
     bm25: Any  # bm25s.BM25 over bm25_tokens() of each chunk
     vectors: np.ndarray
     q_vectors: np.ndarray | None = None  # question expansions: one row per question
-    q_owner: np.ndarray | None = None  # the chunk position each question belongs to
+    q_owner: np.ndarray | None = None  # the chunk position each question belongs to (ascending)
     by_id: dict[str, int] = field(default_factory=dict)
+    q_spans: np.ndarray | None = None  # [start, end] of each question's passage in its source's text
+    q_first: np.ndarray | None = None  # first question row of each chunk (rows of a chunk are contiguous)
 
     def __post_init__(self) -> None:
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        if self.q_owner is not None:
+            self.q_spans = np.array([sp for c in self.chunks for sp in c.question_spans], dtype=np.int64)
+            self.q_first = np.searchsorted(self.q_owner, np.arange(len(self.chunks)))
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -88,8 +94,11 @@ def config_mismatch(meta: dict[str, Any], settings: Any) -> str | None:
     for key, value in want.items():
         if meta.get(key) != value:
             if isinstance(value, dict):
-                diffs = [f"{k}={meta.get(key, {}).get(k)!r} (now {v!r})" for k, v in value.items()
-                         if meta.get(key, {}).get(k) != v]
+                diffs = [
+                    f"{k}={meta.get(key, {}).get(k)!r} (now {v!r})"
+                    for k, v in value.items()
+                    if meta.get(key, {}).get(k) != v
+                ]
                 return f"it was built with {key} " + ", ".join(diffs)
             return f"it was built with {key}={meta.get(key)!r}, now {value!r}"
     return None
@@ -120,9 +129,12 @@ def load_index(index_dir: Path | str | None = None, *, settings: Any = None, che
     """Load the current index; refuse (StaleIndexError) one built with other settings or format."""
     import bm25s
     import faiss
+    from threadpoolctl import threadpool_limits
 
     from .settings import get_settings
 
+    # The same as OPENBLAS_NUM_THREADS=1 (settings.py), for processes that imported numpy before us.
+    threadpool_limits(1, user_api="blas")
     settings = settings or get_settings()
     index_dir = Path(index_dir) if index_dir is not None else settings.index_dir
     cur = current_dir(index_dir)
@@ -137,9 +149,7 @@ def load_index(index_dir: Path | str | None = None, *, settings: Any = None, che
         if why:
             raise StaleIndexError(f"The index in {index_dir}/ is stale: {why}; {FIX}.")
     chunks = read_chunks(cur)
-    sources = {
-        s["id"]: Source(**s) for s in json.loads((cur / "sources.json").read_text(encoding="utf-8"))
-    }
+    sources = {s["id"]: Source(**s) for s in json.loads((cur / "sources.json").read_text(encoding="utf-8"))}
     dense = faiss.read_index(str(cur / "dense.faiss"))
     vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, meta["dims"]), "float32")
     bm25 = bm25s.BM25.load(str(cur / "bm25"))
@@ -147,8 +157,9 @@ def load_index(index_dir: Path | str | None = None, *, settings: Any = None, che
     if (cur / "questions.npy").is_file():
         q_vectors = np.load(cur / "questions.npy")
         q_owner = np.load(cur / "question_owner.npy")
-    return Index(cur, meta, chunks, sources, dense, bm25, np.ascontiguousarray(vectors, "float32"),
-                 q_vectors, q_owner)
+    return Index(
+        cur, meta, chunks, sources, dense, bm25, np.ascontiguousarray(vectors, "float32"), q_vectors, q_owner
+    )
 
 
 def make_dense(vectors: np.ndarray, approx_threshold: int) -> tuple[Any, str]:
@@ -179,8 +190,28 @@ def bm25_text(chunk: Chunk, src: Source) -> str:
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 # Question words carry no topic; the rest is bm25s's English list.
-_EXTRA_STOP = {"what", "does", "did", "how", "why", "which", "who", "whom", "when", "where", "can", "could",
-               "would", "should", "do", "is", "are", "was", "were", "about"}
+_EXTRA_STOP = {
+    "what",
+    "does",
+    "did",
+    "how",
+    "why",
+    "which",
+    "who",
+    "whom",
+    "when",
+    "where",
+    "can",
+    "could",
+    "would",
+    "should",
+    "do",
+    "is",
+    "are",
+    "was",
+    "were",
+    "about",
+}
 
 
 @cache
@@ -227,9 +258,15 @@ def write_version(
     with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-    (tmp / "sources.json").write_text(json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=1))
-    meta = {**meta, "dense_index": kind, "chunks": len(chunks),
-            "expansion_questions": 0 if q_vectors is None else len(q_vectors)}
+    (tmp / "sources.json").write_text(
+        json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=1)
+    )
+    meta = {
+        **meta,
+        "dense_index": kind,
+        "chunks": len(chunks),
+        "expansion_questions": 0 if q_vectors is None else len(q_vectors),
+    }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
     _fsync_tree(tmp)
     final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -265,10 +302,9 @@ def _fsync(path: Path) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    try:
+    # not supported on every platform/filesystem; the rename is still atomic
+    with contextlib.suppress(OSError):
         _fsync(path)
-    except OSError:  # not supported on every platform/filesystem; the rename is still atomic
-        pass
 
 
 def _fsync_tree(root: Path) -> None:
@@ -292,7 +328,9 @@ def index_stats(index_dir: Path | str | None = None, *, settings: Any = None) ->
     index_dir = Path(index_dir) if index_dir is not None else settings.index_dir
     cur = current_dir(index_dir)
     if cur is None:
-        raise IndexMissingError(f"No index in {index_dir}/. Run `interp-rag build --mirror DIR` to create it.")
+        raise IndexMissingError(
+            f"No index in {index_dir}/. Run `interp-rag build --mirror DIR` to create it."
+        )
     meta = json.loads((cur / "meta.json").read_text(encoding="utf-8"))
     sources = json.loads((cur / "sources.json").read_text(encoding="utf-8"))
     chunk_stances: Counter[str] = Counter()

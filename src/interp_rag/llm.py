@@ -46,25 +46,25 @@ class ThinkFilter:
             if self.inside:
                 end = self.buf.find(self.CLOSE)
                 if end < 0:
-                    self.buf = self.buf[-(len(self.CLOSE) - 1):]  # may hold the start of the close tag
+                    self.buf = self.buf[-(len(self.CLOSE) - 1) :]  # may hold the start of the close tag
                     break
-                self.buf = self.buf[end + len(self.CLOSE):]
+                self.buf = self.buf[end + len(self.CLOSE) :]
                 self.inside = False
                 continue
             start = self.buf.find(self.OPEN)
             close = self.buf.find(self.CLOSE)
             if close >= 0 and (start < 0 or close < start) and not self.seen_visible:
-                self.buf = self.buf[close + len(self.CLOSE):]  # reasoning whose <think> was in the prompt
+                self.buf = self.buf[close + len(self.CLOSE) :]  # reasoning whose <think> was in the prompt
                 out.clear()
                 continue
             if start >= 0:
                 out.append(self.buf[:start])
-                self.buf = self.buf[start + len(self.OPEN):]
+                self.buf = self.buf[start + len(self.OPEN) :]
                 self.inside = True
                 continue
             keep = _partial_tag_suffix(self.buf)
             out.append(self.buf[: len(self.buf) - keep])
-            self.buf = self.buf[len(self.buf) - keep:]
+            self.buf = self.buf[len(self.buf) - keep :]
             break
         text = "".join(out)
         if not self.seen_visible:
@@ -200,8 +200,7 @@ class LLMClient:
             content = msg.get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
             raise LLMError(
-                f"The LLM at {self.base_url} returned something that is not a chat completion: "
-                f"{raw[:200]!r}"
+                f"The LLM at {self.base_url} returned something that is not a chat completion: {raw[:200]!r}"
             ) from e
         text = strip_reasoning(content)
         if not text:
@@ -225,7 +224,9 @@ class LLMClient:
                     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                         bad += 1
                         if "error" in data:
-                            raise LLMError(f"The LLM at {self.base_url} reported an error: {data[:200]}")
+                            raise LLMError(
+                                f"The LLM at {self.base_url} reported an error: {data[:200]}"
+                            ) from None
                         continue
                     if isinstance(obj, dict) and obj.get("error"):
                         raise LLMError(f"The LLM at {self.base_url} reported an error: {obj['error']}")
@@ -240,8 +241,9 @@ class LLMClient:
                     if choice.get("finish_reason"):
                         break
             except httpx.TimeoutException as e:
-                raise LLMError(f"The LLM at {self.base_url} stopped streaming (no data for "
-                               f"{self.read_timeout:g} s).") from e
+                raise LLMError(
+                    f"The LLM at {self.base_url} stopped streaming (no data for {self.read_timeout:g} s)."
+                ) from e
             except httpx.TransportError as e:
                 raise LLMError(f"The connection to the LLM at {self.base_url} broke mid-answer ({e}).") from e
             finally:
@@ -251,8 +253,10 @@ class LLMClient:
                 produced = True
                 yield rest
             if not events:
-                raise LLMError(f"The LLM at {self.base_url} sent no readable stream events"
-                               + (f" ({bad} malformed)." if bad else "."))
+                raise LLMError(
+                    f"The LLM at {self.base_url} sent no readable stream events"
+                    + (f" ({bad} malformed)." if bad else ".")
+                )
             if not produced:
                 raise LLMError(f"The LLM at {self.base_url} returned an empty answer.")
 

@@ -6,11 +6,10 @@ median candidate is 0 and the best is 1; the fused score weights dense against B
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from typing import Any
-
 import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -102,7 +101,9 @@ def filter_mask(
         wanted = [sources] if isinstance(sources, str) else list(sources)
         unknown = [s for s in wanted if s not in index.sources]
         if unknown:
-            raise ConfigError(f"Unknown source id(s): {', '.join(unknown)}. `interp-rag stats` lists sources.")
+            raise ConfigError(
+                f"Unknown source id(s): {', '.join(unknown)}. `interp-rag stats` lists sources."
+            )
         keep_src &= np.isin(np.array(a.source_ids, dtype=object), wanted)
     mask = keep_src[a.source_of]
     if stance:
@@ -125,28 +126,38 @@ def _normalise(scores: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=2048)
 def _query_vector_cached(question: str) -> bytes:
-    from .embed import encode
+    from .embed import encode_query
 
-    return encode([question])[0].tobytes()
+    return encode_query(question).tobytes()
 
 
 def query_vector(question: str) -> np.ndarray:
     return np.frombuffer(_query_vector_cached(question), dtype=np.float32)
 
 
+class Candidates(NamedTuple):
+    pool: np.ndarray  # chunk positions, best first
+    rel: np.ndarray  # fused relevance
+    cos: np.ndarray  # dense similarity (lifted by the closest expansion question)
+    focus: np.ndarray  # row of the chunk's closest expansion question, -1 if none
+
+
+_EMPTY = Candidates(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
+
+
 def candidates(
     index: Any, question: str, *, mask: np.ndarray | None = None, tuning: Tuning = DEFAULT_TUNING
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate chunk positions with fused relevance and dense cosine, best first."""
+) -> Candidates:
+    """Candidate chunks with fused relevance and dense cosine, best first."""
     from .index import bm25_tokens
 
     n = len(index.chunks)
     if n == 0:
-        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+        return _EMPTY
     q = query_vector(question)
     allowed = np.flatnonzero(mask) if mask is not None else None
     if allowed is not None and allowed.size == 0:
-        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+        return _EMPTY
     m = min(tuning.candidates, n if allowed is None else allowed.size)
 
     # Dense: exact scores over every allowed chunk when the index is exact, else the ANN's top m.
@@ -155,14 +166,16 @@ def candidates(
         dense_all = index.vectors[rows] @ q
         ids_pool = allowed if allowed is not None else np.arange(n)
         top = np.argpartition(-dense_all, m - 1)[:m] if m < dense_all.size else np.arange(dense_all.size)
-        dense_ids, dense_scores = ids_pool[top], dense_all[top]
+        dense_ids, _dense_scores = ids_pool[top], dense_all[top]
     else:
         import faiss
 
-        params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
+        params = (
+            faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
+        )
         d, ids = index.dense.search(q[None, :], m, params=params)
         keep = ids[0] >= 0
-        dense_ids, dense_scores = ids[0][keep], d[0][keep]
+        dense_ids, _dense_scores = ids[0][keep], d[0][keep]
 
     # BM25 over the same chunks.
     tokens = [t for t in bm25_tokens(question) if t in index.bm25.vocab_dict]
@@ -176,7 +189,7 @@ def candidates(
         bm_all, bm_ids = None, np.zeros(0, int)
 
     # Question expansions: a chunk is as close as its closest question (weighted), see expansions.py.
-    q_best = None
+    q_best = q_cos = None
     if index.q_vectors is not None and tuning.question_weight > 0:
         q_cos = index.q_vectors @ q
         q_best = np.full(n, -1.0, dtype=np.float32)
@@ -195,7 +208,15 @@ def candidates(
     if bm_all is not None:
         fused = fused + (1 - tuning.dense_weight) * _normalise(bm_all[pool])
     order = np.argsort(-fused, kind="stable")
-    return pool[order], fused[order], cos[order]
+    pool = pool[order]
+    focus = np.full(pool.size, -1, dtype=np.int64)
+    if q_cos is not None:  # the closest question of each candidate: its span is where the answer is
+        ends = np.append(index.q_first[1:], len(q_cos))
+        for i, c in enumerate(pool):
+            lo, hi = index.q_first[c], ends[c]
+            if hi > lo:
+                focus[i] = lo + int(np.argmax(q_cos[lo:hi]))
+    return Candidates(pool, fused[order], cos[order], focus)
 
 
 def _makes_run(j: int, chosen: list[int], src: np.ndarray, nth: np.ndarray) -> bool:
@@ -218,23 +239,21 @@ def is_judgement(question: str) -> bool:
 def select(
     index: Any,
     question: str,
-    pool: np.ndarray,
-    rel: np.ndarray,
-    cos: np.ndarray,
+    cands: Candidates,
     k: int,
     tuning: Tuning = DEFAULT_TUNING,
 ) -> tuple[list[int], list[str]]:
     """k passages: relevant, varied (a cap per document, no runs of neighbours), both sides when both exist.
 
-    Returns positions into `pool` in display order and the sides with nothing relevant."""
+    Returns positions into `cands.pool` in display order and the sides with nothing to show."""
+    pool, rel, cos = cands.pool, cands.rel, cands.cos
     if pool.size == 0:
         return [], list(SIDES)
     a = _arrays(index)
     top = float(rel[0]) if rel.size else 0.0
     relevant = (rel >= tuning.side_floor * top) & (cos >= tuning.min_cosine)
     stance = a.stance_of[pool]
-    side_ok = {s: bool(np.any(relevant & (stance == _STANCE_CODES[s]))) for s in SIDES}
-    missing = [s for s in SIDES if not side_ok[s]]
+    both_relevant = all(bool(np.any(relevant & (stance == _STANCE_CODES[s]))) for s in SIDES)
 
     # A yes/no question of judgement ("Is X reliable?") is where the two sides matter most: draw on more
     # documents. A question of fact may take more passages from the one document that answers it.
@@ -254,27 +273,33 @@ def select(
         chosen.append(j)
         per_src[int(src[j])] = per_src.get(int(src[j]), 0) + 1
 
-    # Both sides: when each side has relevant passages, show at least `per_side` of each.
-    if not missing:
+    # Both sides: when each side has relevant passages, show at least `per_side` of each. A passage of the
+    # missing side replaces the weakest neutral or surplus passage (of its own document, if that one is full).
+    if both_relevant:
         for s in SIDES:
             code = _STANCE_CODES[s]
-            for _ in range(tuning.per_side):
-                if sum(1 for j in chosen if stance[j] == code) >= tuning.per_side:
-                    break
+            while sum(1 for j in chosen if stance[j] == code) < tuning.per_side:
                 counts = {c: sum(1 for i in chosen if stance[i] == c) for c in (0, 1, 2)}
-                # the weakest passage that is neutral or beyond its own side's quota makes room
-                drop = next((i for i in reversed(chosen) if stance[i] != code
-                             and (stance[i] == 2 or counts[int(stance[i])] > tuning.per_side)), None)
-                if drop is None:
+                spare = [
+                    i
+                    for i in reversed(chosen)
+                    if stance[i] != code and (stance[i] == 2 or counts[int(stance[i])] > tuning.per_side)
+                ]
+                swap = None
+                for j in range(limit):
+                    if j in chosen or stance[j] != code or not relevant[j] or _makes_run(j, chosen, src, nth):
+                        continue
+                    full = per_src.get(int(src[j]), 0) >= cap
+                    victim = next((i for i in spare if not full or src[i] == src[j]), None)
+                    if victim is not None:
+                        swap = (victim, j)
+                        break
+                if swap is None:
                     break
-                left = {**per_src, int(src[drop]): per_src[int(src[drop])] - 1}
-                add = next((j for j in range(limit) if j not in chosen and stance[j] == code and relevant[j]
-                            and left.get(int(src[j]), 0) < cap and not _makes_run(j, chosen, src, nth)), None)
-                if add is None:
-                    break
-                chosen.remove(drop)
-                chosen.append(add)
-                per_src = {**left, int(src[add]): left.get(int(src[add]), 0) + 1}
+                chosen.remove(swap[0])
+                chosen.append(swap[1])
+                per_src[int(src[swap[0]])] -= 1
+                per_src[int(src[swap[1]])] = per_src.get(int(src[swap[1]]), 0) + 1
         chosen.sort(key=lambda j: -rel[j])
         # each side's best passage near the top: within the first three
         for s in SIDES:
@@ -284,7 +309,9 @@ def select(
                 chosen.insert(2, chosen.pop(first))
     else:
         chosen.sort(key=lambda j: -rel[j])
-    return chosen, missing
+    # A side is missing when none of its passages made it: nothing relevant (or nothing at all) to show.
+    shown = {int(stance[j]) for j in chosen}
+    return chosen, [s for s in SIDES if _STANCE_CODES[s] not in shown]
 
 
 def retrieve(
@@ -308,21 +335,39 @@ def retrieve(
         raise ConfigError(f"k must be at least 1 (got {k}).")
     t = time.perf_counter()
     mask = filter_mask(index, stance=stance, years=years, types=types, sources=sources)
-    pool, rel, cos = candidates(index, question, mask=mask, tuning=tuning)
-    chosen, missing = select(index, question, pool, rel, cos, k, tuning)
+    cands = candidates(index, question, mask=mask, tuning=tuning)
+    chosen, missing = select(index, question, cands, k, tuning)
     if stance:  # a stance filter asks for one side; the other being absent is the point, not a gap
         wanted = {stance} if isinstance(stance, str) else set(stance)
         missing = [s for s in missing if s in wanted]
-    passages = [to_passage(index, int(pool[j]), float(rel[j])) for j in chosen]
-    return Retrieval(passages, missing, [int(i) for i in pool],
-                     {"retrieve_ms": round((time.perf_counter() - t) * 1000, 2)})
+    pool, rel, focus = cands.pool, cands.rel, cands.focus
+    passages = [to_passage(index, int(pool[j]), float(rel[j]), int(focus[j])) for j in chosen]
+    ms = round((time.perf_counter() - t) * 1000, 2)
+    return Retrieval(passages, missing, [int(i) for i in cands.pool], {"retrieve_ms": ms})
 
 
-def to_passage(index: Any, pos: int, score: float) -> Passage:
+def to_passage(index: Any, pos: int, score: float, focus_row: int = -1) -> Passage:
     c = index.chunks[pos]
     s = index.sources[c.source_id]
+    focus, focus_q = None, ""
+    if focus_row >= 0:
+        i = focus_row - int(index.q_first[pos])
+        focus, focus_q = [int(x) for x in index.q_spans[focus_row]], c.questions[i]
     return Passage(
-        source_id=c.source_id, chunk_id=c.id, title=s.title, authors=list(s.authors), year=s.year, url=s.url,
-        text=c.text, stance=c.stance, stance_confidence=c.stance_confidence, score=round(score, 4),
-        type=s.type, headings=list(c.headings), start=c.start, end=c.end,
+        source_id=c.source_id,
+        chunk_id=c.id,
+        title=s.title,
+        authors=list(s.authors),
+        year=s.year,
+        url=s.url,
+        text=c.text,
+        stance=c.stance,
+        stance_confidence=c.stance_confidence,
+        score=round(score, 4),
+        type=s.type,
+        headings=list(c.headings),
+        start=c.start,
+        end=c.end,
+        focus=focus,
+        focus_question=focus_q,
     )

@@ -14,13 +14,18 @@ for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY
     os.environ.setdefault(_var, "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Our numpy work is matrix-vector products (memory-bound); OpenBLAS threads that spin after each one steal
+# the cores from the embedding model and more than double a query's latency (measured: 24 ms vs 12 ms).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INTERP_RAG_", env_file=".env", extra="ignore")
 
     # Where things live
-    index_dir: Path = Field(Path("index"), description="Directory holding the built index (versions + cache).")
+    index_dir: Path = Field(
+        Path("index"), description="Directory holding the built index (versions + cache)."
+    )
     sources_file: Path = Field(
         Path("corpus/sources.toml"), description="Hand-editable list of sources (metadata only)."
     )

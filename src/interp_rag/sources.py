@@ -61,7 +61,9 @@ def validate_source(src: Source, where: str = "source") -> None:
     if not src.title:
         raise ConfigError(f"{where} ({src.id}): title is empty.")
     if src.stance not in DOC_STANCES:
-        raise ConfigError(f"{where} ({src.id}): stance {src.stance!r} is not one of {', '.join(DOC_STANCES)}.")
+        raise ConfigError(
+            f"{where} ({src.id}): stance {src.stance!r} is not one of {', '.join(DOC_STANCES)}."
+        )
     if not (src.url or src.file):
         raise ConfigError(f"{where} ({src.id}): needs a url or a file.")
 

@@ -9,6 +9,7 @@ the team labelled (by reference to the corpus) or wrote; the weights ship in `da
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -36,7 +37,7 @@ def prior_features(doc_stances: list[str | None]) -> np.ndarray:
 
 def ngrams(text: str) -> Counter[str]:
     words = _TOKEN.findall(text.lower())
-    return Counter(words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)])
+    return Counter(words + [f"{a} {b}" for a, b in itertools.pairwise(words)])
 
 
 class TfIdf:
@@ -73,13 +74,16 @@ def model_version() -> str:
     return _model()["version"]
 
 
-def features(vectors: np.ndarray, texts: list[str], doc_stances: list[str | None], *,
-             tfidf: TfIdf, tfidf_weight: float) -> np.ndarray:
-    return np.hstack([
-        np.asarray(vectors, dtype=np.float32),
-        tfidf_weight * tfidf.transform(texts),
-        prior_features(doc_stances),
-    ])
+def features(
+    vectors: np.ndarray, texts: list[str], doc_stances: list[str | None], *, tfidf: TfIdf, tfidf_weight: float
+) -> np.ndarray:
+    return np.hstack(
+        [
+            np.asarray(vectors, dtype=np.float32),
+            tfidf_weight * tfidf.transform(texts),
+            prior_features(doc_stances),
+        ]
+    )
 
 
 def classify_vectors(
@@ -112,8 +116,9 @@ def classify_stance(
 
     Give `source_ids` (ids from the source list / index) so each passage is read, as in the index, with
     its document's title and stance; without them the text alone decides."""
-    return classify_stance_with_confidence(texts, source_ids=source_ids, doc_stances=doc_stances,
-                                           index=index)[0]
+    return classify_stance_with_confidence(
+        texts, source_ids=source_ids, doc_stances=doc_stances, index=index
+    )[0]
 
 
 def classify_stance_with_confidence(

@@ -51,6 +51,7 @@ class Chunk:
     stance: str = "neutral"
     stance_confidence: float = 0.0
     questions: list[str] = field(default_factory=list)  # question expansions this chunk answers
+    question_spans: list[list[int]] = field(default_factory=list)  # [start, end] of each one's passage
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +75,10 @@ class Passage:
     headings: list[str] = field(default_factory=list)
     start: int = 0
     end: int = 0
+    # The part of the passage that answers best: the span of the expansion question closest to the user's
+    # question (offsets into the source's text, like start/end), and that question.
+    focus: list[int] | None = None
+    focus_question: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

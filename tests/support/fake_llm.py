@@ -23,8 +23,11 @@ class Reply:
 
 
 def completion(text: str) -> Reply:
-    body = {"id": "x", "object": "chat.completion", "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+    }
     return Reply(body=json.dumps(body).encode())
 
 
@@ -59,12 +62,14 @@ def fake_llm() -> Iterator[FakeLLM]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             payload = json.loads(self.rfile.read(length) or b"{}")
             with lock:
                 state.requests.append({"path": self.path, "json": payload, "headers": dict(self.headers)})
-                reply = state.replies.pop(0) if state.replies else Reply(500, b'{"error": "no reply scripted"}')
+                reply = (
+                    state.replies.pop(0) if state.replies else Reply(500, b'{"error": "no reply scripted"}')
+                )
             time.sleep(reply.delay)
             try:
                 self.send_response(reply.status)

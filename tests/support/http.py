@@ -21,7 +21,7 @@ class Route:
 @contextmanager
 def serve(routes: dict[str, Route]) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             route = routes.get(self.path, Route(404, b"not found", "text/plain"))
             if route.delay:
                 time.sleep(route.delay)

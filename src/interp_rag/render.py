@@ -1,0 +1,262 @@
+"""HTML for the web UI, built from escaped text: pure functions, testable without a browser.
+
+Passage text, titles and LLM output are data, never markup (a corpus document or a model reply may carry
+`<script>` or `<img onerror>`): everything is escaped first, and the only tags in the output are the ones
+made here. Links are followed only for http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from .answer import missing_sentence
+from .errors import InterpRagError
+from .index import bm25_tokens, index_stats
+from .llm import LLMClient
+from .settings import Settings
+from .types import Answer, Passage
+
+STANCES = ("enthusiastic", "skeptical", "neutral")
+# Words too common in this literature to be worth highlighting even when the question uses them.
+_NO_MARK = frozenset(
+    {"actual", "actually", "use", "useful", "really", "real", "way", "thing", "work", "make"}
+)
+_WORD = re.compile(r"\w+")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+_CITE = re.compile(r"\[(\d{1,3})\]")
+_INLINE = (  # run on escaped text, so the only tags in the result are these
+    (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"<strong>\1</strong>"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"<em>\1</em>"),
+    (re.compile(r"(?<![\w&])_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"<em>\1</em>"),
+)
+# Markdown syntax that only gets in a reader's way in a quoted passage: link targets, emphasis, #, fences.
+_PLAIN = (
+    (re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"^#{1,6}\s+|^```.*$", re.M), ""),
+    # Distill's citation tags and empty anchors are invisible on the page they come from; other markup in a
+    # passage stays visible (as escaped text), so a reader sees what the source really says.
+    (re.compile(r"\s*<d-cite\b[^>]{0,300}>\s*</d-cite>|<a (?:name|id)=\"[^\"<>]{0,100}\">\s*</a>"), ""),
+)
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def safe_url(url: str) -> str | None:
+    """The URL if it is a plain http(s) link; None for javascript:, data:, file:, or control characters."""
+    url = (url or "").strip()
+    if not url or _SPACE_OR_CONTROL.search(url):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def source_link(url: str, label: str, cls: str) -> str:
+    href = safe_url(url)
+    if href is None:  # shown, never followed
+        return f'<span class="{cls} plain">{esc(label)}</span>'
+    return f'<a class="{cls}" href="{esc(href)}" target="_blank" rel="noopener noreferrer">{esc(label)}</a>'
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    if word.lower() in _NO_MARK:
+        return ""
+    toks = bm25_tokens(word)  # the retriever's view of a word: lowercased, stop words dropped, stemmed
+    return toks[0] if toks else ""
+
+
+def question_terms(question: str) -> frozenset[str]:
+    return frozenset(s for w in _WORD.findall(question or "") if (s := _stem(w)))
+
+
+def highlight(text: str, terms: frozenset[str]) -> str:
+    """Escaped text, whole words whose stem is a question term in <mark>. Escaping piece by piece means a
+    match can never fall inside an entity or a tag."""
+    out, pos = [], 0
+    for m in _WORD.finditer(text) if terms else ():
+        if _stem(m.group()) in terms:
+            out += [esc(text[pos : m.start()]), f"<mark>{esc(m.group())}</mark>"]
+            pos = m.end()
+    return "".join([*out, esc(text[pos:])])
+
+
+def readable(text: str) -> str:
+    """Passage text for reading: markdown syntax dropped, hard-wrapped lines (a long line, then one newline
+    and more prose) joined as markdown would join them; lists, headings and transcripts keep their lines."""
+    for pattern, repl in _PLAIN:
+        text = pattern.sub(repl, text)
+    text = re.sub(r"(?m)^(.{60,}\S)\n(?=[^\n\s#>|*+-])(?!\d+[.)]\s)", r"\1 ", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _inline(text: str, n_passages: int) -> str:
+    s = esc(text)
+    for pattern, repl in _INLINE:
+        s = pattern.sub(repl, s)
+
+    def cite(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f'<a class="cite" href="#passage-{n}">[{n}]</a>' if 1 <= n <= n_passages else m.group()
+
+    return _CITE.sub(cite, s)
+
+
+def render_markdown(text: str, n_passages: int) -> str:
+    """The markdown answers use (paragraphs, lists, headings, bold, italics, code) with `[n]` linked to
+    its passage card. Markdown links and raw HTML stay visible text."""
+    out: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+    kind = ""
+
+    def flush() -> None:
+        if para:
+            out.append("<p>" + "<br>".join(_inline(x, n_passages) for x in para) + "</p>")
+        if items:
+            out.append(
+                f"<{kind}>" + "".join(f"<li>{_inline(x, n_passages)}</li>" for x in items) + f"</{kind}>"
+            )
+        para.clear()
+        items.clear()
+
+    for line in (text or "").splitlines():
+        s = line.strip()
+        item = re.match(r"(?:([-*+])|\d{1,3}[.)])\s+(.*)", s)
+        heading = re.match(r"#{1,6}\s+(.*)", s)
+        if not s or heading:
+            flush()
+            out.extend([f"<h4>{_inline(heading.group(1), n_passages)}</h4>"] if heading else [])
+        elif item:
+            if para or (items and kind != ("ul" if item.group(1) else "ol")):
+                flush()
+            kind = "ul" if item.group(1) else "ol"
+            items.append(item.group(2))
+        elif items and line[:1].isspace():  # an indented continuation of a list item
+            items[-1] += " " + s
+        else:
+            if items:
+                flush()
+            para.append(s)
+    flush()
+    return "".join(out)
+
+
+def render_answer(text: str, n_passages: int, final: Answer | None = None) -> str:
+    """The answer, streaming (final=None: partial text, a cursor) or final (with how it was made)."""
+    if final is None:
+        meta, cls = "Writing the answer…", "answer streaming"
+    else:
+        how = f"LLM answer · {final.model or 'server default model'}" if final.mode == "llm" else "Extractive"
+        ms = final.timings.get("total_ms")
+        took = (f" · {ms:.0f} ms" if ms < 1000 else f" · {ms / 1000:.1f} s") if ms else ""
+        meta = f"{how} · {len(final.passages)} passages{took}"
+        meta, cls = (meta if final.passages else ""), "answer"
+    body = f'<div class="answer-body">{render_markdown(text, n_passages)}</div>'
+    return f'<div class="{cls}"><div class="answer-meta">{esc(meta)}</div>{body}</div>'
+
+
+def render_notice(message: str, kind: str = "warning") -> str:
+    """kind: info, warning or error. The message is text (error messages may quote user input)."""
+    if not message:
+        return ""
+    spinner = '<i class="spinner"></i>' if kind == "info" else ""  # CSS, not an emoji: no font needed
+    return f'<div class="notice notice-{kind}" role="status">{spinner}{esc(message)}</div>'
+
+
+def render_balance(
+    passages: list[Passage], missing: list[str], stance_filter: list[str] | None = None
+) -> str:
+    """A stacked bar of the shown passages' stances with counts, and a sentence for each missing side."""
+    if not passages:
+        return ""
+    counts = {s: sum(p.stance == s for p in passages) for s in ("enthusiastic", "neutral", "skeptical")}
+    bar = "".join(
+        f'<span class="seg {s}" style="width:{100 * c / len(passages):.1f}%" title="{c} {s}"></span>'
+        for s, c in counts.items()
+        if c
+    )
+    legend = "".join(f'<span><i class="dot {s}"></i>{s.title()} <b>{c}</b></span>' for s, c in counts.items())
+    notes = [missing_sentence(missing).strip("_")] if missing else []
+    hidden = [s for s in ("enthusiastic", "skeptical") if stance_filter and s not in stance_filter]
+    notes += [f"{s.title()} passages are hidden by the stance filter." for s in hidden if s not in missing]
+    label = ", ".join(f"{c} {s}" for s, c in counts.items())
+    notes_html = "".join(f'<p class="missing">{esc(n)}</p>' for n in notes)
+    return (
+        f'<div class="balance"><div class="balance-head">Where the sources stand <span class="muted">· '
+        f'{len(passages)} passages shown</span></div><div class="bar" role="img" aria-label="{label}">{bar}'
+        f'</div><div class="legend">{legend}</div>{notes_html}</div>'
+    )
+
+
+def render_card(p: Passage, number: int, terms: frozenset[str], cited: bool = False) -> str:
+    """One passage: citation number, title (linked if http(s)), authors, year, stance badge, text, URL."""
+    authors = ", ".join(p.authors[:4]) + (" et al." if len(p.authors) > 4 else "")
+    meta = " · ".join(esc(x) for x in (authors, p.year or "n.d.", p.type) if x)
+    where = f'<div class="where">§ {esc(" › ".join(p.headings[-2:]))}</div>' if p.headings else ""
+    u = urlsplit(safe_url(p.url) or "")
+    shown = (u.netloc + u.path).rstrip("/") or p.url
+    link = source_link(p.url, shown if len(shown) < 80 else shown[:79] + "…", "url") if p.url else ""
+    st = p.stance if p.stance in STANCES else "neutral"
+    badge = f'<span class="badge {st}" title="stance classifier confidence">{st} · {p.stance_confidence:.0%}'
+    badge += "</span>"
+    badge += '<span class="chip">cited</span>' if cited else ""
+    return (
+        f'<article class="card {st}" id="passage-{number}"><div class="card-head"><span class="num">'
+        f'[{number}]</span>{source_link(p.url, p.title, "title")}</div><div class="card-meta">{meta} {badge}'
+        f'</div>{where}<div class="text">{highlight(readable(p.text), terms)}</div>'
+        f'<div class="card-foot">{link}</div></article>'
+    )
+
+
+def render_column(stance: str, passages: list[Passage], question: str, cited: set[int]) -> str:
+    """The cards of one stance; a card's number is its position in the answer's passages, as in `[n]`."""
+    terms = question_terms(question)
+    cards = [render_card(p, i, terms, i in cited) for i, p in enumerate(passages, 1) if p.stance == stance]
+    if not passages or (stance == "neutral" and not cards):
+        return ""
+    body = "".join(cards) or f'<p class="empty">No {stance} passage among the results.</p>'
+    title = "Background and neutral" if stance == "neutral" else stance.title()
+    count = f"{len(cards)} passage{'s' * (len(cards) != 1)}"
+    head = f'<h3><i class="dot {stance}"></i>{title} <span class="muted">· {count}</span></h3>'
+    return f'<section class="column {stance}">{head}{body}</section>'
+
+
+def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient | None:
+    if llm is False:
+        return None
+    return LLMClient.from_settings(settings) if llm is None or llm is True else llm
+
+
+def render_mode(settings: Settings, llm: LLMClient | bool | None, index: Any = None) -> str:
+    """How answers are made (LLM model and base URL, or extractive) and what is in the index."""
+    client = resolve_llm(settings, llm)
+    if client is None:
+        why = "LLM turned off" if llm is False else "no LLM configured (INTERP_RAG_LLM_BASE_URL is empty)"
+        mode = f"extractive — {why}"
+    else:  # no user:password@, ?query or #fragment: that is where tokens hide
+        u = urlsplit(client.base_url)
+        where = f"{u.scheme}://{u.netloc.rsplit('@', 1)[-1]}{u.path}" if u.scheme else client.base_url
+        mode = f"LLM: {client.model or '(server default model)'} at {where}"
+    rows = [("Answers", mode)]
+    try:
+        st = index_stats(index.path.parent if index is not None else None, settings=settings)
+    except (InterpRagError, OSError, ValueError) as e:
+        rows.append(("Index", str(e)))
+    else:
+        size = f"{st['sources']} sources · {st['chunks']:,} chunks · {st['size_bytes'] / 1e6:.1f} MB"
+        rows += [("Index", f"{size} · built {st['built_at']}")]
+        for name, key in (("Sources", "sources_by_stance"), ("Passages", "chunks_by_stance")):
+            rows.append((f"{name} by stance", " · ".join(f"{k} {v}" for k, v in st[key].items())))
+        rows.append(("Sources by type", " · ".join(f"{k} {v}" for k, v in st["sources_by_type"].items())))
+        rows += [("Embedding model", st["model"]), ("Index directory", st["index_dir"])]
+        rows += [("Stale", st["stale"])] if st["stale"] else []
+    return '<dl class="about">' + "".join(f"<dt>{esc(a)}</dt><dd>{esc(b)}</dd>" for a, b in rows) + "</dl>"

@@ -1,0 +1,333 @@
+"""The web UI: ask a question, read a cited answer, see both sides' passages and where the sources stand.
+
+Handlers are plain functions returning HTML strings (built in render.py from escaped text), testable
+without a browser; `build_ui` only lays out and wires; `serve` builds or loads the index in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import gradio as gr
+
+from .answer import answer_stream
+from .errors import ConfigError, InterpRagError
+from .index import current_dir, get_index, index_stats
+from .llm import LLMClient
+from .render import (
+    STANCES,
+    highlight,
+    question_terms,
+    render_answer,
+    render_balance,
+    render_card,
+    render_column,
+    render_markdown,
+    render_mode,
+    render_notice,
+    safe_url,
+)
+from .settings import Settings, get_settings
+from .types import Answer
+
+# Rendering helpers are part of the UI's tested surface; they live in render.py.
+__all__ = [
+    "IndexStatus",
+    "View",
+    "ask",
+    "build_ui",
+    "highlight",
+    "launch_options",
+    "poll",
+    "prepare_index",
+    "question_terms",
+    "render_balance",
+    "render_card",
+    "render_column",
+    "render_markdown",
+    "render_mode",
+    "render_notice",
+    "safe_url",
+    "serve",
+]
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = (
+    "Are sparse autoencoders actually useful?",
+    "Can interpretability detect a deceptive model?",
+    "Is superposition a real phenomenon or an artifact?",
+    "Does mechanistic interpretability scale to frontier models?",
+    "What is activation patching?",
+)
+STAGES = {  # build_index's progress stages, as the status line names them
+    "resolve": "reading sources",
+    "chunk": "chunking sources",
+    "embed": "embedding",
+    "expansions": "embedding questions",
+    "write": "writing",
+}
+
+
+class IndexStatus:
+    """Whether the index can answer yet; a background build or load reports its progress here."""
+
+    def __init__(self, ready: bool = True) -> None:
+        self._lock = threading.Lock()
+        self.ready, self.error, self.stage, self.done, self.total = ready, "", "", 0, 0
+
+    def update(self, stage: str, done: int = 0, total: int = 0, detail: str = "") -> None:
+        with self._lock:
+            self.stage, self.done, self.total = stage, done, total
+
+    def finish(self, error: str = "") -> None:
+        with self._lock:
+            self.ready, self.error = not error, error
+
+    def message(self) -> str:
+        with self._lock:
+            if self.error or self.ready:
+                return f"The index is not available: {self.error}" if self.error else ""
+            if self.stage == "load":
+                return "Loading the index and the embedding model…"
+            unit = {"embed": " chunks", "expansions": "", "chunk": "", "resolve": ""}.get(self.stage)
+            count = f" {self.done}/{self.total}{unit}" if unit is not None and self.total else ""
+            return f"Building the index: {STAGES.get(self.stage, 'starting')}{count}…"
+
+
+class View(NamedTuple):
+    """What an answer updates, in the order of the outputs wired in `_wire`."""
+
+    notice: str = ""
+    answer: str = ""
+    balance: str = ""
+    enthusiastic: str = ""
+    skeptical: str = ""
+    neutral: str = ""
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def ask(
+    question: str,
+    stance: list[str] | None = None,
+    year_from: float | None = None,
+    year_to: float | None = None,
+    types: list[str] | None = None,
+    k: float = 8,
+    *,
+    settings: Settings | None = None,
+    index: Any = None,
+    llm: LLMClient | bool | None = None,
+    status: IndexStatus | None = None,
+) -> Iterator[View]:
+    """Yield Views: the answer while it streams, then the final answer, the balance and the cards."""
+    if status is not None and not status.ready:
+        wait = "" if status.error else " Ask again in a moment."
+        yield View(notice=render_notice(status.message() + wait, "error" if status.error else "info"))
+        return
+    parts: list[str] = []
+    final: Answer | None = None
+    last = time.monotonic()  # an answer complete within 0.1 s (extractive) is sent once, not streamed
+    try:
+        try:  # API clients can send anything
+            k = int(k or 8)
+            years = tuple(int(y) if y not in (None, "") else None for y in (year_from, year_to))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ConfigError("k and the years must be whole numbers.") from e
+        filters = {"stance": list(stance or []) or None, "types": list(types or []) or None}
+        filters["years"] = years if years != (None, None) else None
+        for item in answer_stream(question, k=k, llm=llm, index=index, settings=settings, **filters):
+            if isinstance(item, Answer):
+                final = item
+            else:
+                parts.append(item)
+                if time.monotonic() - last > 0.1:  # re-render the partial answer at most ~10 times a second
+                    last = time.monotonic()
+                    yield View(answer=render_answer("".join(parts), k))
+    except InterpRagError as e:
+        yield View(notice=render_notice(str(e), "error"))
+        return
+    except Exception as e:  # a bug: the server log gets the traceback, the page one sentence
+        log.exception("answering %r failed", question)
+        yield View(
+            notice=render_notice(f"Something went wrong ({type(e).__name__}); see the server log.", "error")
+        )
+        return
+    assert final is not None
+    ps, q, cited = final.passages, final.question, {c.number for c in final.citations}
+    yield View(
+        render_notice(final.notice, "warning"),
+        render_answer(final.text, len(ps), final),
+        render_balance(ps, final.missing_sides, list(stance or [])),
+        *(render_column(s, ps, q, cited) for s in STANCES),
+    )
+
+
+def poll(status: IndexStatus) -> tuple[str, Any, Any]:
+    """The status banner, the Ask button and the polling timer while the index is built or loaded."""
+    banner = render_notice(status.message(), "error" if status.error else "info")
+    return banner, gr.update(interactive=status.ready), gr.Timer(active=not (status.ready or status.error))
+
+
+def echo(value: str) -> str:
+    return value
+
+
+# ---------------------------------------------------------------- layout, wiring, serving
+
+CSS_FILE = Path(__file__).parent / "data" / "ui.css"
+WELCOME = (
+    '<div class="answer"><div class="answer-body"><p>Ask a question, or pick an example above. The answer '
+    "cites numbered passages <b>[n]</b>; below it are the passages, enthusiastic and skeptical side by side."
+    "</p></div></div>"
+)
+
+
+def theme() -> gr.themes.Base:
+    # System fonts only: a local research tool should not fetch fonts from a third party, and works offline.
+    fonts = {"font": ["ui-sans-serif", "system-ui", "sans-serif"], "font_mono": ["ui-monospace", "monospace"]}
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", **fonts)
+
+
+def _layout(types: list[str], ready: bool) -> dict[str, Any]:
+    c: dict[str, Any] = {}
+    gr.HTML(
+        '<div id="hero"><h1>interp-rag</h1><p>Ask the mechanistic-interpretability literature. See what the '
+        "enthusiastic and the skeptical sources say, side by side, with citations.</p></div>"
+    )
+    c["status"] = gr.HTML(elem_id="status")
+    with gr.Row(equal_height=True):
+        hint = "Ask a question about interpretability research…"
+        c["question"] = gr.Textbox(
+            placeholder=hint, show_label=False, scale=8, elem_id="question", autofocus=True
+        )
+        c["ask"] = gr.Button(
+            "Ask", variant="primary", scale=1, min_width=90, interactive=ready, elem_id="ask"
+        )
+    with gr.Row(elem_id="examples"):
+        c["examples"] = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+    with gr.Accordion("Filters", open=False), gr.Row():
+        c["stance"] = gr.CheckboxGroup(list(STANCES), label="Passage stance", info="None ticked: all")
+        c["types"] = gr.CheckboxGroup(types, label="Source type", info="None ticked: all")
+        c["year_from"] = gr.Number(label="From year", precision=0, minimum=1900, maximum=2100, min_width=100)
+        c["year_to"] = gr.Number(label="To year", precision=0, minimum=1900, maximum=2100, min_width=100)
+        c["k"] = gr.Slider(1, 20, value=8, step=1, label="Passages (k)")
+    c["notice"] = gr.HTML(elem_id="notice")
+    c["answer"] = gr.HTML(WELCOME, elem_id="answer")
+    c["balance"] = gr.HTML(elem_id="balance")
+    with gr.Row(equal_height=False, elem_id="cols"):
+        c["enthusiastic"] = gr.HTML(elem_id="col-enthusiastic")
+        c["skeptical"] = gr.HTML(elem_id="col-skeptical")
+    c["neutral"] = gr.HTML(elem_id="col-neutral")
+    with gr.Accordion("Mode and index", open=False):
+        c["mode"] = gr.HTML(elem_id="mode")
+    c["timer"] = gr.Timer(1.0, active=not ready)
+    return c
+
+
+def _wire(demo: gr.Blocks, c: dict[str, Any], settings: Settings, index: Any, llm: Any, status: Any) -> None:
+    inputs = [c["question"], c["stance"], c["year_from"], c["year_to"], c["types"], c["k"]]
+    outputs = [c[name] for name in View._fields]
+    context = {"settings": settings, "index": index, "llm": llm, "status": status}
+
+    def on_ask(question: Any, stance: Any, y0: Any, y1: Any, types: Any, k: Any) -> Iterator[View]:
+        yield from ask(question, stance, y0, y1, types, k, **context)
+
+    def on_load() -> tuple[str, Any, Any, str]:
+        return (*poll(status), render_mode(settings, llm, index))
+
+    progress = {"show_progress": "minimal", "show_progress_on": [c["answer"]]}
+    gr.on([c["ask"].click, c["question"].submit], on_ask, inputs, outputs, api_name="ask", **progress)
+    private = {"api_visibility": "private", "concurrency_limit": None}
+    for button in c["examples"]:
+        button.click(echo, button, c["question"], queue=False, **private).then(
+            on_ask, inputs, outputs, **progress
+        )
+    for event in (demo.load, c["timer"].tick):
+        event(on_load, None, [c["status"], c["ask"], c["timer"], c["mode"]], **private)
+
+
+def build_ui(
+    settings: Settings | None = None,
+    *,
+    index: Any = None,
+    llm: LLMClient | bool | None = None,
+    status: IndexStatus | None = None,
+) -> gr.Blocks:
+    """The app. `index`: the Index to answer from (default: settings.index_dir, reloaded when a build swaps
+    it); `llm`: None uses the settings, False forces extractive answers; `status`: the readiness of an
+    index being built in the background. Launch it with `**launch_options(settings)` (style, host, port)."""
+    settings = settings or get_settings()
+    status = status or IndexStatus(ready=True)
+    try:  # the source types actually in the index, for the filter
+        types = sorted({s.type for s in index.sources.values()}) if index else None
+        types = types or sorted(index_stats(settings=settings)["sources_by_type"])
+    except (InterpRagError, OSError, ValueError):
+        types = ["blog", "docs", "essay", "paper", "review"]
+    with gr.Blocks(title="interp-rag · both sides of interpretability", analytics_enabled=False) as demo:
+        _wire(demo, _layout(types, status.ready), settings, index, llm, status)
+    demo.queue(default_concurrency_limit=settings.concurrency)
+    return demo
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    host, port = settings.host, settings.port
+    return {
+        "server_name": host,
+        "server_port": port,
+        "css": CSS_FILE.read_text(encoding="utf-8"),
+        "theme": theme(),
+        "show_error": True,
+    }
+
+
+def prepare_index(settings: Settings, status: IndexStatus) -> None:
+    """Build the index if there is none (terminal progress bar, status in the page), then load it and the
+    embedding model, so the first question is fast. Runs in a background thread while the page is served."""
+    from rich.markup import escape
+
+    from .build import build_index
+    from .cli import build_progress, console, print_report
+    from .retrieve import query_vector
+
+    try:
+        if current_dir(settings.index_dir) is None:
+            console.print(f"No index in {escape(str(settings.index_dir))}/ yet: building it while serving.")
+            with build_progress() as bar:
+
+                def on_progress(stage: str, done: int, total: int, detail: str) -> None:
+                    status.update(stage, done, total)
+                    bar(stage, done, total, detail)
+
+                print_report(build_index(settings=settings, on_progress=on_progress))
+        status.update("load")
+        get_index(settings)
+        # A question is a few dozen word pieces: one intra-op thread encodes it as fast, and with several
+        # questions answered at once more threads only oversubscribe the cores (measured: -25% CPU/request).
+        import torch
+
+        torch.set_num_threads(1)
+        query_vector("warm up the embedding model")
+        status.finish()
+    except InterpRagError as e:
+        console.print(f"[red]error:[/] {escape(str(e))}")
+        status.finish(str(e))
+    except Exception as e:  # keep serving: the page says what happened, the log has the traceback
+        log.exception("preparing the index failed")
+        status.finish(f"unexpected {type(e).__name__}; see the server log.")
+
+
+def serve(settings: Settings | None = None) -> None:
+    """`interp-rag serve` and `python app.py`: serve at once, build or load the index in the background."""
+    settings = settings or get_settings()
+    status = IndexStatus(ready=False)
+    demo = build_ui(settings, status=status)
+    threading.Thread(target=prepare_index, args=(settings, status), daemon=True, name="prepare-index").start()
+    demo.launch(**launch_options(settings))

@@ -1,0 +1,48 @@
+"""answer() against a real OpenAI-compatible server we did not write (`transformers serve`, a tiny random
+Llama created by the test). Its words are noise; what is tested is the protocol: streamed and whole
+answers, its stream's end without `data: [DONE]`, and citation validation on whatever comes back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from interp_rag import Answer, answer, answer_stream
+from interp_rag.llm import LLMClient
+from tests.support.llm_server import start_openai_server
+
+pytestmark = pytest.mark.llmserver
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    with start_openai_server(Path(tmp_path_factory.mktemp("llm"))) as info:
+        yield info
+
+
+def test_streamed_answer_from_a_real_server(server, mini_index, mini_settings) -> None:
+    client = LLMClient(server.base_url, model=server.model, max_tokens=24)
+    items = list(
+        answer_stream("Are linear probes useful?", k=3, index=mini_index, llm=client, settings=mini_settings)
+    )
+    final = items[-1]
+    deltas = items[:-1]
+    assert isinstance(final, Answer) and final.mode == "llm" and not final.notice
+    assert len(deltas) >= 2 and "".join(deltas).strip()
+    assert final.text.strip() and final.model == server.model
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", final.text)}
+    assert cited == {c.number for c in final.citations} and cited <= set(range(1, len(final.passages) + 1))
+
+
+def test_whole_answer_from_a_real_server(server) -> None:
+    client = LLMClient(server.base_url, model=server.model, max_tokens=16)
+    text = client.complete([{"role": "user", "content": "Say something about circuits."}])
+    assert text.strip()
+
+
+def test_server_rejecting_the_model_name_falls_back(server, mini_index, mini_settings) -> None:
+    client = LLMClient(server.base_url, model="no-such-model", max_tokens=16, max_retries=0)
+    a = answer("Are linear probes useful?", index=mini_index, llm=client, settings=mini_settings)
+    assert a.mode == "extractive" and "HTTP 400" in a.notice and a.citations

@@ -1,0 +1,318 @@
+"""The UI's handlers as plain functions: cards, the balance bar, notices, escaping, citation links."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from interp_rag.index import Index, current_dir, load_index
+from interp_rag.settings import Settings
+from interp_rag.types import Passage
+from interp_rag.ui import (
+    IndexStatus,
+    View,
+    ask,
+    build_ui,
+    highlight,
+    launch_options,
+    poll,
+    prepare_index,
+    question_terms,
+    render_balance,
+    render_card,
+    render_column,
+    render_markdown,
+    render_mode,
+    render_notice,
+    safe_url,
+)
+from tests.conftest_ui import XSS_TITLE, FakeLLM, ui_corpus_settings, write_ui_corpus
+
+__all__ = ["ui_corpus_settings"]  # a fixture, imported to be found here
+
+TAGS = {"article", "section", "div", "span", "a", "p", "br", "ul", "ol", "li", "h3", "h4", "strong", "em",
+        "code", "mark", "b", "i", "dl", "dt", "dd"}  # fmt: skip
+ATTRS = {"class", "id", "href", "target", "rel", "title", "style", "role", "aria-label"}
+
+
+class Markup(HTMLParser):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def assert_inert(text: str) -> None:
+    """Only the renderer's own markup: known tags and attributes, our ids, links to cards or http(s)."""
+    for tag, attrs in Markup(text).tags:
+        assert tag in TAGS and set(attrs) <= ATTRS, (tag, attrs)
+        assert re.fullmatch(r"passage-\d+", attrs.get("id") or "passage-0"), attrs
+        href = attrs.get("href") or "#passage-0"
+        assert re.fullmatch(r"#passage-\d+", href) or safe_url(href), href
+        assert tag != "b" or attrs == {}, attrs  # the renderer's own <b> has no attributes
+
+
+def passage(n: int = 1, stance: str = "enthusiastic", **kw: object) -> Passage:
+    base: dict[str, object] = {
+        "source_id": f"s{n}",
+        "chunk_id": f"s{n}:0",
+        "title": f"Title {n}",
+        "authors": ["A. Author"],
+        "year": 2024,
+        "url": f"https://example.org/{n}",
+        "text": "Sparse autoencoders find features.",
+        "stance": stance,
+        "stance_confidence": 0.74,
+        "score": 1.0,
+        "type": "blog",
+    }
+    return Passage(**{**base, **kw})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def small_index(ui_corpus_settings: Settings) -> Index:
+    return load_index(settings=ui_corpus_settings)
+
+
+def run(question: str, settings: Settings, index: object, **kw: object) -> list[View]:
+    return list(ask(question, settings=settings, index=index, **kw))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- URLs and escaping
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://distill.pub/2020/circuits/zoom-in/", True),
+        ("HTTP://example.org", True),
+        ("javascript:alert(1)", False),
+        ("JavaScript:alert(1)", False),
+        (" javascript:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("file:///etc/passwd", False),
+        ("//evil.example/x", False),
+        ("http:/no-host", False),
+        ("https://example.org/a b", False),
+        ("", False),
+    ],
+)
+def test_only_http_urls_are_links(url: str, ok: bool) -> None:
+    assert (safe_url(url) is not None) is ok
+
+
+def test_card_escapes_title_text_and_authors_and_refuses_script_urls() -> None:
+    p = passage(
+        3,
+        "skeptical",
+        title=XSS_TITLE,
+        authors=["<script>alert('a')</script>"],
+        text='<script>alert(1)</script> <img src=x onerror="alert(2)"> sparse autoencoders & co',
+        url="javascript:alert(3)",
+    )
+    out = render_card(p, 3, question_terms("Are sparse autoencoders useful?"))
+    assert_inert(out)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out and "&lt;img id=pwned-title" in out
+    assert '<span class="url plain">javascript:alert(3)</span>' in out  # shown as text, not a link
+    assert 'id="passage-3"' in out and '<span class="num">[3]</span>' in out
+    assert "<mark>sparse</mark> <mark>autoencoders</mark> &amp; co" in out
+
+
+def test_card_shows_metadata_stance_and_a_safe_source_link() -> None:
+    authors = ["Ann", "Ben", "Cat", "Dan", "Eve"]
+    p = passage(2, "enthusiastic", authors=authors, headings=["Intro", "Why SAEs"], year=None)
+    out = render_card(p, 2, frozenset(), cited=True)
+    assert "Ann, Ben, Cat, Dan et al. · n.d. · blog" in out
+    assert '<span class="badge enthusiastic"' in out and "enthusiastic · 74%" in out
+    assert '<span class="chip">cited</span>' in out and "§ Intro › Why SAEs" in out
+    link = (
+        '<a class="title" href="https://example.org/2" target="_blank" rel="noopener noreferrer">Title 2</a>'
+    )
+    assert link in out
+    assert '<a class="url" href="https://example.org/2" target="_blank" rel="noopener noreferrer">' in out
+
+
+def test_highlight_marks_whole_words_by_stem_and_skips_stop_words() -> None:
+    terms = question_terms("What are the features of a deceptive model?")
+    out = highlight("The model's features <feature> featureless deceptively a&b", terms)
+    assert out.startswith("The <mark>model</mark>&#x27;s <mark>features</mark> &lt;<mark>feature</mark>&gt;")
+    assert "featureless" in out and "<mark>featureless" not in out  # whole words only
+    assert "<mark>The" not in out and "a&amp;b" in out  # stop words unmarked, entities intact
+
+
+def test_markdown_answer_links_valid_citations_and_keeps_html_inert() -> None:
+    text = (
+        "**Enthusiastic.** SAEs work [1][2]. Not [9].\n\n- a _point_ [2]\n"
+        "- `code` <img src=x onerror=alert(1)>\n  continued\n\n"
+        "<script>alert(1)</script> [link](javascript:alert(1))"
+    )
+    out = render_markdown(text, 3)
+    assert '<strong>Enthusiastic.</strong> SAEs work <a class="cite" href="#passage-1">[1]</a>' in out
+    assert "Not [9]." in out and "#passage-9" not in out
+    assert (
+        "<ul><li>a <em>point</em>" in out and "<code>code</code> &lt;img" in out and "continued</li>" in out
+    )
+    assert "&lt;script&gt;" in out
+    assert_inert(out)
+
+
+def test_notice_is_escaped() -> None:
+    out = render_notice("Bad <b>input</b>", "error")
+    assert "notice-error" in out and "&lt;b&gt;input&lt;/b&gt;" in out
+    assert render_notice("") == ""
+
+
+# ---------------------------------------------------------------- balance and columns
+
+
+def test_balance_counts_stances_and_names_a_missing_side() -> None:
+    ps = [passage(1, "enthusiastic"), passage(2, "enthusiastic"), passage(3, "neutral")]
+    out = render_balance(ps, ["skeptical"])
+    assert 'aria-label="2 enthusiastic, 1 neutral, 0 skeptical"' in out
+    assert 'class="seg enthusiastic" style="width:66.7%"' in out and "seg skeptical" not in out
+    assert "No skeptical source in the corpus addresses this directly." in out
+    assert render_balance([], []) == ""
+    filtered = render_balance([passage(1, "skeptical")], [], ["skeptical"])
+    assert "Enthusiastic passages are hidden by the stance filter." in filtered
+
+
+def test_columns_group_cards_by_stance_and_keep_answer_numbers() -> None:
+    ps = [passage(1, "skeptical"), passage(2, "enthusiastic"), passage(3, "neutral"), passage(4, "skeptical")]
+    sk = render_column("skeptical", ps, "q", {4})
+    assert re.findall(r'id="passage-(\d+)"', sk) == ["1", "4"] and "· 2 passages" in sk
+    assert '<span class="chip">cited</span>' in sk.split('id="passage-4"')[1]
+    assert "No enthusiastic passage" in render_column("enthusiastic", ps[:1], "q", set())
+    assert render_column("neutral", ps[:1], "q", set()) == ""
+
+
+# ---------------------------------------------------------------- the ask handler
+
+
+def test_ask_answers_with_both_columns_and_working_citations(
+    ui_corpus_settings: Settings, small_index
+) -> None:
+    views = run(
+        "Can sparse autoencoders detect a deceptive model?", ui_corpus_settings, small_index, llm=False
+    )
+    final = views[-1]
+    assert final.notice == "" and "Extractive" in final.answer
+    assert 'class="card enthusiastic"' in final.enthusiastic and 'class="card skeptical"' in final.skeptical
+    cited = set(re.findall(r'href="#passage-(\d+)"', final.answer))
+    cards = set(re.findall(r'id="passage-(\d+)"', "".join(final)))
+    assert cited and cited <= cards
+    assert "Where the sources stand" in final.balance
+    assert_inert("".join(final))  # the XSS document is among the passages, inert
+    assert "&lt;img id=pwned-title" in "".join(final)  # its title, escaped
+
+
+@pytest.mark.parametrize(
+    ("question", "kw", "message"),
+    [
+        ("   ", {}, "The question is empty"),
+        ("sparse autoencoders", {"year_from": 2030, "year_to": 2020}, "Year range 2030-2020 is empty"),
+        ("sparse autoencoders", {"year_from": "soon"}, "k and the years must be whole numbers."),
+    ],
+)
+def test_ask_shows_user_errors_as_a_notice(ui_corpus_settings: Settings, small_index, question, kw, message):
+    (view,) = run(question, ui_corpus_settings, small_index, llm=False, **kw)
+    assert "notice-error" in view.notice and message in view.notice and view.answer == ""
+
+
+def test_ask_hides_internal_errors_behind_a_sentence(ui_corpus_settings: Settings) -> None:
+    (view,) = run("sparse autoencoders", ui_corpus_settings, object(), llm=False)
+    assert "Something went wrong (AttributeError); see the server log." in view.notice
+    assert "Traceback" not in view.notice and "object" not in view.notice
+
+
+def test_ask_applies_filters(ui_corpus_settings: Settings, small_index) -> None:
+    final = run("sparse autoencoders", ui_corpus_settings, small_index, llm=False, stance=["skeptical"])[-1]
+    assert final.enthusiastic.count('class="card') == 0 and "skeptical" in final.skeptical
+    final = run("sparse autoencoders", ui_corpus_settings, small_index, llm=False, types=["essay"], k=3)[-1]
+    assert (
+        "Why feature dictionaries may mislead us" in final.skeptical
+        and "Dictionary learning" not in "".join(final)
+    )
+
+
+def test_ask_streams_llm_output_then_shows_the_final_answer(
+    ui_corpus_settings: Settings, small_index
+) -> None:
+    llm = FakeLLM(["Sparse autoencoders ", "find features [1]", ", critics doubt it [2]."])
+    views = run("Are sparse autoencoders useful?", ui_corpus_settings, small_index, llm=llm)
+    streaming = [v for v in views if "answer streaming" in v.answer]
+    assert len(streaming) >= 2 and "Sparse autoencoders" in streaming[0].answer
+    final = views[-1]
+    assert (
+        "LLM answer · fake-model" in final.answer
+        and '<a class="cite" href="#passage-1">[1]</a>' in final.answer
+    )
+    assert final.notice == ""
+
+
+def test_llm_failure_shows_the_extractive_answer_with_a_notice(ui_corpus_settings: Settings, small_index):
+    llm = FakeLLM(["Half an ans"], fail="The LLM at http://127.0.0.1:9/v1 stopped streaming.")
+    final = run("Are sparse autoencoders useful?", ui_corpus_settings, small_index, llm=llm)[-1]
+    assert "notice-warning" in final.notice and "Showing an extractive answer instead." in final.notice
+    assert "Extractive" in final.answer and "Half an ans" not in final.answer
+
+
+def test_llm_output_is_rendered_inert(ui_corpus_settings: Settings, small_index) -> None:
+    evil = "<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3)) ok [1]"
+    final = run("sparse autoencoders", ui_corpus_settings, small_index, llm=FakeLLM([evil]))[-1]
+    assert_inert(final.answer)
+    assert "&lt;script&gt;" in final.answer
+    assert '<a class="cite" href="#passage-1">[1]</a>' in final.answer
+
+
+# ---------------------------------------------------------------- status, mode, app
+
+
+def test_status_while_building_disables_ask() -> None:
+    status = IndexStatus(ready=False)
+    status.update("embed", 1200, 8000)
+    assert status.message() == "Building the index: embedding 1200/8000 chunks…"
+    (view,) = ask("anything", status=status)
+    assert "Building the index: embedding 1200/8000 chunks… Ask again in a moment." in view.notice
+    banner, button, timer = poll(status)
+    assert "notice-info" in banner and button["interactive"] is False and timer.active is True
+    status.finish()
+    banner, button, timer = poll(status)
+    assert banner == "" and button["interactive"] is True and timer.active is False
+    status.finish("No source could be read")
+    assert "The index is not available: No source could be read" in poll(status)[0]
+
+
+def test_mode_panel_shows_llm_without_secrets_and_index_stats(ui_corpus_settings: Settings, small_index):
+    llm = FakeLLM([], model="m1", base_url="http://user:secret@llm.local:8080/v1?key=abc")
+    out = render_mode(ui_corpus_settings, llm, small_index)
+    assert "LLM: m1 at http://llm.local:8080/v1" in out and "secret" not in out and "abc" not in out
+    out = render_mode(ui_corpus_settings, None)
+    assert "extractive — no LLM configured" in out and "3 sources" in out and "Sources by stance" in out
+
+
+def test_build_ui_has_an_ask_api_and_serves_on_loopback(ui_corpus_settings: Settings, small_index) -> None:
+    demo = build_ui(ui_corpus_settings, index=small_index, llm=False)
+    assert isinstance(demo, gr.Blocks)
+    assert "ask" in {d.get("api_name") for d in demo.config["dependencies"]}
+    opts = launch_options(Settings())
+    assert (opts["server_name"], opts["server_port"]) == ("127.0.0.1", 7860) and opts["css"]
+
+
+def test_prepare_index_builds_a_missing_index_and_reports_progress(tmp_path: Path) -> None:
+    settings = write_ui_corpus(tmp_path)
+    status = IndexStatus(ready=False)
+    seen: list[str] = []
+    update = status.update
+    status.update = lambda *a, **k: (update(*a, **k), seen.append(status.message()))  # type: ignore[method-assign]
+    prepare_index(settings, status)
+    assert status.ready and not status.error and current_dir(settings.index_dir) is not None
+    assert any(re.fullmatch(r"Building the index: embedding \d+/\d+ chunks…", m) for m in seen), seen
+    assert seen[-1] == "Loading the index and the embedding model…"
