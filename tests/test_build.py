@@ -278,3 +278,22 @@ def test_question_expansions_attach_to_chunks_and_lift_retrieval(mini, tmp_path:
     report = build_index(settings=settings)
     assert report.changed and report.chunks_embedded == 0 and report.chunks_total == before
     assert len(load_index(settings=settings).q_vectors) == 2
+
+
+def test_approximate_index_above_the_threshold(mini) -> None:
+    from interp_rag.retrieve import retrieve
+
+    build_index(settings=mini)
+    exact = load_index(settings=mini)
+    approx_settings = mini.model_copy(
+        update={"approx_threshold": 1, "index_dir": mini.index_dir.parent / "ivf"}
+    )
+    build_index(settings=approx_settings)
+    approx = load_index(settings=approx_settings)
+    assert "IVF" in approx.meta["dense_index"] and "exact" in exact.meta["dense_index"]
+    assert approx.dense.ntotal == exact.dense.ntotal
+    for q in ("Are probes cheap?", "What is integrated gradients?"):
+        assert retrieve(approx, q, k=3).passages[0].chunk_id == retrieve(exact, q, k=3).passages[0].chunk_id
+        # filters go through the approximate index's id selector
+        r = retrieve(approx, q, k=3, sources=["probes-skeptic"])
+        assert r.passages and {p.source_id for p in r.passages} == {"probes-skeptic"}

@@ -316,3 +316,13 @@ def test_prepare_index_builds_a_missing_index_and_reports_progress(tmp_path: Pat
     assert status.ready and not status.error and current_dir(settings.index_dir) is not None
     assert any(re.fullmatch(r"Building the index: embedding \d+/\d+ chunks…", m) for m in seen), seen
     assert seen[-1] == "Loading the index and the embedding model…"
+
+
+def test_prepare_index_rebuilds_a_stale_index(tmp_path: Path) -> None:
+    settings = write_ui_corpus(tmp_path)
+    prepare_index(settings, IndexStatus(ready=False))
+    other = settings.model_copy(update={"chunk_tokens": settings.chunk_tokens - 30})
+    status = IndexStatus(ready=False)
+    prepare_index(other, status)
+    assert status.ready and not status.error
+    assert load_index(settings=other).meta["chunking"]["chunk_tokens"] == other.chunk_tokens

@@ -160,8 +160,8 @@ def candidates(
         return _EMPTY
     m = min(tuning.candidates, n if allowed is None else allowed.size)
 
-    # Dense: exact scores over every allowed chunk when the index is exact, else the ANN's top m.
-    if getattr(index.dense, "is_trained", True) and type(index.dense).__name__ == "IndexFlatIP":
+    # Dense: exact scores over every allowed chunk when the index is exact, else the IVF index's top m.
+    if type(index.dense).__name__ == "IndexFlatIP":
         rows = allowed if allowed is not None else slice(None)
         dense_all = index.vectors[rows] @ q
         ids_pool = allowed if allowed is not None else np.arange(n)
@@ -170,9 +170,9 @@ def candidates(
     else:
         import faiss
 
-        params = (
-            faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
-        )
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(allowed), nprobe=index.dense.nprobe)
         d, ids = index.dense.search(q[None, :], m, params=params)
         keep = ids[0] >= 0
         dense_ids, _dense_scores = ids[0][keep], d[0][keep]

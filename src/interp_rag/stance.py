@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import DOC_STANCES, STANCES
+from .types import DOC_STANCES
 
 MODEL_FILE = Path(__file__).parent / "data" / "stance_model.json"
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -153,6 +153,3 @@ def _sources(index: Any) -> dict[str, Any]:
         return {s.id: s for s in load_sources(get_settings().sources_file)}
     except Exception:  # no source list here: the text alone decides
         return {}
-
-
-STANCE_LABELS = STANCES
