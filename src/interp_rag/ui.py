@@ -254,7 +254,8 @@ def _wire(demo: gr.Blocks, c: dict[str, Any], settings: Settings, index: Any, ll
 
     progress = {"show_progress": "minimal", "show_progress_on": [c["answer"]]}
     gr.on([c["ask"].click, c["question"].submit], on_ask, inputs, outputs, api_name="ask", **progress)
-    private = {"api_visibility": "private", "concurrency_limit": None}
+    # Housekeeping events show no progress timer: a status line flickering "0.1s" every second reads as noise.
+    private = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
     for button in c["examples"]:
         button.click(echo, button, c["question"], queue=False, **private).then(
             on_ask, inputs, outputs, **progress
