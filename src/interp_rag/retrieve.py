@@ -145,8 +145,33 @@ class Candidates(NamedTuple):
 _EMPTY = Candidates(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
 
 
+def _top(scores: np.ndarray, m: int) -> np.ndarray:
+    """Positions of the m highest scores, in no order."""
+    return np.argpartition(-scores, m - 1)[:m] if m < scores.size else np.arange(scores.size)
+
+
+def _dense_top(index: Any, q: np.ndarray, allowed: np.ndarray | None, m: int) -> np.ndarray:
+    """Chunk positions of the m nearest chunks among `allowed` (None: all): exact scores when the index is
+    exact, else the IVF index's answer through an id selector."""
+    if type(index.dense).__name__ == "IndexFlatIP":
+        if allowed is None:
+            return _top(index.vectors @ q, m)
+        return allowed[_top(index.vectors[allowed] @ q, m)]
+    import faiss
+
+    params = None
+    if allowed is not None:
+        params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(allowed), nprobe=index.dense.nprobe)
+    _, ids = index.dense.search(q[None, :], m, params=params)
+    return ids[0][ids[0] >= 0]
+
+
 def candidates(
-    index: Any, question: str, *, mask: np.ndarray | None = None, tuning: Tuning = DEFAULT_TUNING
+    index: Any,
+    question: str,
+    *,
+    mask: np.ndarray | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> Candidates:
     """Candidate chunks with fused relevance and dense cosine, best first."""
     from .index import bm25_tokens
@@ -159,34 +184,18 @@ def candidates(
     if allowed is not None and allowed.size == 0:
         return _EMPTY
     m = min(tuning.candidates, n if allowed is None else allowed.size)
-
-    # Dense: exact scores over every allowed chunk when the index is exact, else the IVF index's top m.
-    if type(index.dense).__name__ == "IndexFlatIP":
-        rows = allowed if allowed is not None else slice(None)
-        dense_all = index.vectors[rows] @ q
-        ids_pool = allowed if allowed is not None else np.arange(n)
-        top = np.argpartition(-dense_all, m - 1)[:m] if m < dense_all.size else np.arange(dense_all.size)
-        dense_ids, _dense_scores = ids_pool[top], dense_all[top]
-    else:
-        import faiss
-
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(allowed), nprobe=index.dense.nprobe)
-        d, ids = index.dense.search(q[None, :], m, params=params)
-        keep = ids[0] >= 0
-        dense_ids, _dense_scores = ids[0][keep], d[0][keep]
+    dense_ids = _dense_top(index, q, allowed, m)
 
     # BM25 over the same chunks.
     tokens = [t for t in bm25_tokens(question) if t in index.bm25.vocab_dict]
+    bm_all = None
+    bm_ids = np.zeros(0, int)
     if tokens:
         bm_all = index.bm25.get_scores(tokens)
         if mask is not None:
             bm_all = np.where(mask, bm_all, 0.0)
-        bm_ids = np.argpartition(-bm_all, m - 1)[:m] if m < n else np.arange(n)
+        bm_ids = _top(bm_all, m)
         bm_ids = bm_ids[bm_all[bm_ids] > 0]
-    else:
-        bm_all, bm_ids = None, np.zeros(0, int)
 
     # Question expansions: a chunk is as close as its closest question (weighted), see expansions.py.
     q_best = q_cos = None
@@ -196,7 +205,7 @@ def candidates(
         np.maximum.at(q_best, index.q_owner, q_cos)
         if mask is not None:
             q_best = np.where(mask, q_best, -1.0)
-        q_ids = np.argpartition(-q_best, m - 1)[:m] if m < n else np.arange(n)
+        q_ids = _top(q_best, m)
         dense_ids = np.union1d(dense_ids, q_ids[q_best[q_ids] > 0])
 
     pool = np.union1d(dense_ids, bm_ids)
@@ -261,8 +270,8 @@ def select(
     # Best first, with a cap per document and never three neighbouring chunks (they overlap): measured
     # on the tuning questions, MMR-style novelty only cost relevance (bench/tune_retrieval.py).
     limit = min(pool.size, max(4 * k, 40))
-    src = a.source_of[pool[:limit]]
-    nth = a.n_of[pool[:limit]]
+    src = a.source_of[pool]
+    nth = a.n_of[pool]
     chosen: list[int] = []
     per_src: dict[int, int] = {}
     for j in range(limit):
@@ -286,7 +295,7 @@ def select(
                     if stance[i] != code and (stance[i] == 2 or counts[int(stance[i])] > tuning.per_side)
                 ]
                 swap = None
-                for j in range(limit):
+                for j in range(pool.size):
                     if j in chosen or stance[j] != code or not relevant[j] or _makes_run(j, chosen, src, nth):
                         continue
                     full = per_src.get(int(src[j]), 0) >= cap
