@@ -17,6 +17,7 @@ from rich.table import Table
 
 from .errors import InterpRagError
 from .settings import Settings, get_settings
+from .types import DOC_STANCES, SOURCE_TYPES, STANCES
 
 console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -131,13 +132,13 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) ->
     "source_type",
     default="other",
     show_default=True,
-    type=click.Choice(["essay", "blog", "paper", "docs", "review", "transcript", "other"]),
+    type=click.Choice(SOURCE_TYPES),
 )
 @click.option(
     "--stance",
     default="neutral",
     show_default=True,
-    type=click.Choice(["enthusiastic", "skeptical", "mixed", "neutral"]),
+    type=click.Choice(DOC_STANCES),
     help="The document's overall stance toward interpretability research.",
 )
 @click.option("--stance-note", default="", help="One sentence on why.")
@@ -220,7 +221,7 @@ filter_options = [
     click.option(
         "--stance",
         multiple=True,
-        type=click.Choice(["enthusiastic", "skeptical", "neutral"]),
+        type=click.Choice(STANCES),
         help="Only passages of this stance (repeatable).",
     ),
     click.option("--year-from", type=int),

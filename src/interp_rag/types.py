@@ -115,17 +115,6 @@ class Answer:
 
 
 @dataclass
-class SourceResult:
-    """Outcome of resolving one source during a build."""
-
-    source_id: str
-    ok: bool
-    origin: str = ""
-    reason: str = ""
-    chunks: int = 0
-
-
-@dataclass
 class BuildReport:
     sources_ok: list[str] = field(default_factory=list)
     sources_failed: dict[str, str] = field(default_factory=dict)
