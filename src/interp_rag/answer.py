@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from .context import trim
 from .errors import InterpRagError, LLMError, QuestionError
 from .extractive import compose_extractive
 from .llm import LLMClient
@@ -51,11 +52,16 @@ def missing_sentence(missing: list[str]) -> str:
     return f"_No {missing[0]} source in the corpus addresses this directly._"
 
 
-def build_messages(question: str, passages: list[Passage], missing: list[str]) -> list[dict[str, str]]:
+def build_messages(
+    question: str, passages: list[Passage], missing: list[str], *, passage_chars: int = 1200
+) -> list[dict[str, str]]:
     blocks = []
     for i, p in enumerate(passages, 1):
+        # Around the part that answers, so k passages fit a small model's context window.
+        center = (p.focus[0] + p.focus[1]) // 2 - p.start if p.focus else None
+        text = trim(p.text, passage_chars, center)
         # The passage cannot close its own delimiter and pose as the user.
-        text = p.text.replace("</passage", "</ passage").replace("<passage", "< passage")
+        text = text.replace("</passage", "</ passage").replace("<passage", "< passage")
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         blocks.append(
             f'<passage number="{i}" source="{p.title}" authors="{authors}" year="{p.year or ""}" '
@@ -148,7 +154,8 @@ def answer_stream(
     if client is not None:
         parts: list[str] = []
         try:
-            for delta in client.stream(build_messages(q, passages, missing)):
+            messages = build_messages(q, passages, missing, passage_chars=settings.llm_passage_chars)
+            for delta in client.stream(messages):
                 parts.append(delta)
                 yield delta
             text, cited = validate_citations("".join(parts), len(passages))

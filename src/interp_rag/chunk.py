@@ -20,7 +20,7 @@ MODEL_MAX_TOKENS = 256
 CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
 SPLITTER_NAME = (
     "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
-    "model word pieces; title context"
+    "model word pieces; title context; ordered offsets"
 )
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
@@ -142,13 +142,18 @@ class Chunker:
         body_start = fm.end() if fm else 0
         h_offsets, h_paths = headings_index(text)
         chunks: list[Chunk] = []
-        pos = body_start
+        pos = prev_end = body_start
         for piece in self.split(text[body_start:]):
+            # Pieces come in order and each reaches past the one before: a short piece that repeats
+            # (a speaker's name) must not be placed at an earlier occurrence.
             start = text.find(piece, pos)
+            while 0 <= start and start + len(piece) <= prev_end:
+                start = text.find(piece, start + 1)
             if start < 0:  # cannot happen for substrings, but never mis-point a citation
-                start = text.find(piece, body_start)
+                start = text.find(piece, pos)
+                start = start if start >= 0 else text.find(piece, body_start)
             end = start + len(piece)
-            pos = start + 1
+            pos, prev_end = start + 1, max(prev_end, end)
             if not clean_for_embedding(piece):  # a lone rule or image link says nothing
                 continue
             i = bisect.bisect_right(h_offsets, start) - 1

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .context import to_passage, window
 from .errors import ConfigError, QuestionError
 from .types import Passage
 
@@ -30,7 +31,9 @@ class Tuning:
     side_floor: float = 0.35  # a side counts as present with a passage at this share of the best score
     per_source: int = 5  # at most this many passages of one document among the k
     per_source_judgement: int = 2  # ... for yes/no questions of judgement, where more voices matter
+    distinct_first: int = 7  # ... and the first this many from different documents
     per_side: int = 2  # when both sides are present, at least this many of each (when available)
+    context_chars: int = 800  # whole sentences shown around a chunk, each side (context.py)
 
 
 DEFAULT_TUNING = Tuning()
@@ -235,6 +238,20 @@ def _makes_run(j: int, chosen: list[int], src: np.ndarray, nth: np.ndarray) -> b
     return {n - 1, n - 2} <= near or {n - 1, n + 1} <= near or {n + 1, n + 2} <= near
 
 
+def _covering(index: Any, pos: int, shown: list[int], tuning: Tuning) -> list[int]:
+    """The shown chunks whose windows already hold most of chunk `pos`."""
+    c = index.chunks[pos]
+    out = []
+    for i in shown:
+        o = index.chunks[i]
+        if o.source_id != c.source_id or abs(o.n - c.n) > 3:
+            continue
+        a, b, _ = window(index, i, tuning.context_chars)
+        if min(b, c.end) - max(a, c.start) > 0.5 * (c.end - c.start):
+            out.append(i)
+    return out
+
+
 _JUDGEMENT = re.compile(
     r"(^|[.;:,]\s+)(is|are|can|could|does|do|did|should|will|would|has|have|was|were)\s", re.IGNORECASE
 )
@@ -265,22 +282,38 @@ def select(
     both_relevant = all(bool(np.any(relevant & (stance == _STANCE_CODES[s]))) for s in SIDES)
 
     # A yes/no question of judgement ("Is X reliable?") is where the two sides matter most: draw on more
-    # documents. A question of fact may take more passages from the one document that answers it.
-    cap = tuning.per_source_judgement if is_judgement(question) else tuning.per_source
-    # Best first, with a cap per document and never three neighbouring chunks (they overlap): measured
-    # on the tuning questions, MMR-style novelty only cost relevance (bench/tune_retrieval.py).
-    limit = min(pool.size, max(4 * k, 40))
+    # documents (the first `distinct_first` passages from different ones). A question of fact may take
+    # more passages from the one document that answers it.
+    judgement = is_judgement(question)
+    cap = tuning.per_source_judgement if judgement else tuning.per_source
+    distinct = min(tuning.distinct_first, k) if judgement else 0
+    # Best first, with a cap per document and nothing already on screen in another passage's context:
+    # measured on the tuning questions, MMR-style novelty only cost relevance (bench/tune_retrieval.py).
     src = a.source_of[pool]
     nth = a.n_of[pool]
     chosen: list[int] = []
     per_src: dict[int, int] = {}
-    for j in range(limit):
-        if len(chosen) == k:
-            break
-        if per_src.get(int(src[j]), 0) >= cap or _makes_run(j, chosen, src, nth):
-            continue
-        chosen.append(j)
-        per_src[int(src[j])] = per_src.get(int(src[j]), 0) + 1
+
+    def blockers(j: int) -> list[int]:
+        """Chosen passages that already show most of candidate j."""
+        covering = set(_covering(index, int(pool[j]), [int(pool[i]) for i in chosen], tuning))
+        return [i for i in chosen if int(pool[i]) in covering]
+
+    def fits(j: int, limit: int) -> bool:
+        return (
+            j not in chosen
+            and per_src.get(int(src[j]), 0) < limit
+            and not _makes_run(j, chosen, src, nth)
+            and not blockers(j)
+        )
+
+    for limit, want in ((1, distinct), (cap, k)):
+        for j in range(pool.size):
+            if len(chosen) >= want:
+                break
+            if fits(j, limit):
+                chosen.append(j)
+                per_src[int(src[j])] = per_src.get(int(src[j]), 0) + 1
 
     # Both sides: when each side has relevant passages, show at least `per_side` of each. A passage of the
     # missing side replaces the weakest neutral or surplus passage (of its own document, if that one is full).
@@ -298,8 +331,12 @@ def select(
                 for j in range(pool.size):
                     if j in chosen or stance[j] != code or not relevant[j] or _makes_run(j, chosen, src, nth):
                         continue
+                    # the victim must free what keeps j out: the passage already showing it, or a slot
+                    # of j's document when that is full
+                    block = blockers(j)
                     full = per_src.get(int(src[j]), 0) >= cap
-                    victim = next((i for i in spare if not full or src[i] == src[j]), None)
+                    ok = [i for i in spare if (not block or block == [i]) and (not full or src[i] == src[j])]
+                    victim = ok[0] if ok else None
                     if victim is not None:
                         swap = (victim, j)
                         break
@@ -350,33 +387,8 @@ def retrieve(
         wanted = {stance} if isinstance(stance, str) else set(stance)
         missing = [s for s in missing if s in wanted]
     pool, rel, focus = cands.pool, cands.rel, cands.focus
-    passages = [to_passage(index, int(pool[j]), float(rel[j]), int(focus[j])) for j in chosen]
+    passages = [
+        to_passage(index, int(pool[j]), float(rel[j]), int(focus[j]), tuning.context_chars) for j in chosen
+    ]
     ms = round((time.perf_counter() - t) * 1000, 2)
     return Retrieval(passages, missing, [int(i) for i in cands.pool], {"retrieve_ms": ms})
-
-
-def to_passage(index: Any, pos: int, score: float, focus_row: int = -1) -> Passage:
-    c = index.chunks[pos]
-    s = index.sources[c.source_id]
-    focus, focus_q = None, ""
-    if focus_row >= 0:
-        i = focus_row - int(index.q_first[pos])
-        focus, focus_q = [int(x) for x in index.q_spans[focus_row]], c.questions[i]
-    return Passage(
-        source_id=c.source_id,
-        chunk_id=c.id,
-        title=s.title,
-        authors=list(s.authors),
-        year=s.year,
-        url=s.url,
-        text=c.text,
-        stance=c.stance,
-        stance_confidence=c.stance_confidence,
-        score=round(score, 4),
-        type=s.type,
-        headings=list(c.headings),
-        start=c.start,
-        end=c.end,
-        focus=focus,
-        focus_question=focus_q,
-    )

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, le=128, description="Word pieces shared by neighbouring chunks.")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks per embedding batch.")
     approx_threshold: int = Field(
-        100_000, ge=1, description="Above this many chunks the dense index is approximate (HNSW) not exact."
+        100_000, ge=1, description="Above this many chunks the dense index is IVF-Flat (approximate)."
     )
 
     # Fetching
@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
     llm_temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature.")
     llm_max_tokens: int = Field(900, ge=16, description="Upper bound on answer length in tokens.")
+    llm_passage_chars: int = Field(
+        1200,
+        ge=200,
+        description="Most characters of each passage sent to the LLM, whole sentences around the part that "
+        "answers: 8 passages then fit a 4k-token context (Ollama's default); raise it for larger contexts.",
+    )
 
     # Serving
     host: str = Field("127.0.0.1", description="Interface the web UI binds to.")

@@ -1,0 +1,156 @@
+"""What a retrieved chunk shows: the chunk widened to whole sentences and a little of its surroundings.
+
+Chunks are small (160 word pieces) because small chunks embed precisely, but a splitter's cut falls
+mid-sentence and the sentence that answers often sits just across it. The passage a reader (or an LLM)
+sees is therefore the chunk plus up to `chars` characters of whole sentences on each side, taken from its
+neighbouring chunks ("small-to-big" retrieval). Chunks of a document overlap and tile it, so the
+neighbours give back the source text exactly, offsets included.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .types import Passage
+
+# A place where a sentence or block starts: after a sentence's end, a blank line, or before a list item,
+# heading or quote at the start of a line.
+_BOUNDARY = re.compile(
+    r"(?<=[.!?])([\"”’)\]*]*)\s+(?=[\"“‘(\[*_]?[A-Z0-9])|\n\s*\n\s*|\n(?=\s*(?:[-*>#|]|\d+[.)]\s))"
+)
+# Past this, a sentence cut by the chunk's edge is left cut rather than completed.
+MAX_COMPLETION = 400
+
+
+def _ends_in_heading(text: str, end: int) -> bool:
+    """Would a passage ending here end on a heading (or a rule) whose section it does not show?"""
+    body = text[:end].rstrip()
+    line = body[body.rfind("\n") + 1 :].strip()
+    return line.startswith("#") or line in ("* * *", "---", "***")
+
+
+def _neighbour(index: Any, pos: int, step: int) -> Any | None:
+    c = index.chunks[pos]
+    j = pos + step
+    if 0 <= j < len(index.chunks):
+        other = index.chunks[j]
+        if other.source_id == c.source_id and other.n == c.n + step:
+            return other
+    return None
+
+
+def _gap(n: int) -> str:
+    """Stand-in for the whitespace the splitter dropped between two chunks (same length: offsets hold)."""
+    return "\n\n" + " " * (n - 2) if n >= 2 else " " * n
+
+
+def _before(index: Any, pos: int, limit: int) -> tuple[str, bool]:
+    """Source text just before chunk `pos` (up to `limit` characters, from the chunks before it) and
+    whether it reaches the document's start."""
+    c = index.chunks[pos]
+    out, start, p = "", c.start, pos
+    while len(out) < limit:
+        prev = _neighbour(index, p, -1)
+        if prev is None:
+            return out, True
+        gap = max(start - prev.start - len(prev.text), 0)  # the splitter drops whitespace between pieces
+        out = prev.text[: max(start - prev.start, 0)] + _gap(gap) + out
+        start, p = prev.start, p - 1
+    return out[-limit:], False
+
+
+def _after(index: Any, pos: int, limit: int) -> tuple[str, bool]:
+    c = index.chunks[pos]
+    out, end, p = "", c.end, pos
+    while len(out) < limit:
+        nxt = _neighbour(index, p, 1)
+        if nxt is None:
+            return out, True
+        gap = max(nxt.start - end, 0)
+        out += _gap(gap) + nxt.text[max(end - nxt.start, 0) :]
+        end, p = nxt.end, p + 1
+    return out[:limit], False
+
+
+def window(index: Any, pos: int, chars: int) -> tuple[int, int, str]:
+    """(start, end, text) of the passage shown for chunk `pos`: the sentences its edges cut completed,
+    then whole sentences up to `chars` characters on each side."""
+    c = index.chunks[pos]
+    if chars <= 0:
+        return c.start, c.end, c.text
+    reach = chars + MAX_COMPLETION
+    (left, doc_start), (right, doc_end) = _before(index, pos, reach), _after(index, pos, reach)
+    text = left + c.text + right
+    lo, hi = len(left), len(left) + len(c.text)
+    bounds = [(m.end(1) if m.group(1) is not None else m.start(), m.end()) for m in _BOUNDARY.finditer(text)]
+    if doc_start:
+        bounds.insert(0, (0, 0))
+    if doc_end:
+        bounds.append((len(text), len(text)))
+    # Left: the earliest sentence start within `chars`; else complete the sentence the edge cuts.
+    starts = [s for _, s in bounds if s <= lo]
+    at_start = any(e <= lo <= s for e, s in bounds)
+    fits = [s for s in starts if lo - s <= chars]
+    if fits:
+        a = fits[0]
+    elif not at_start and starts and lo - starts[-1] <= MAX_COMPLETION:
+        a = starts[-1]
+    else:
+        a = lo
+    # Right: the latest sentence end within `chars`; else complete the cut sentence.
+    ends = [e for e, _ in bounds if e >= hi and not _ends_in_heading(text, e)]
+    at_end = any(e <= hi <= s for e, s in bounds)
+    fits = [e for e in ends if e - hi <= chars]
+    if fits:
+        b = fits[-1]
+    elif not at_end and ends and ends[0] - hi <= MAX_COMPLETION:
+        b = ends[0]
+    else:
+        b = hi
+    head, tail = text[a:lo].lstrip(), text[hi:b].rstrip()
+    return c.start - len(head), c.end + len(tail), head + c.text + tail
+
+
+def to_passage(index: Any, pos: int, score: float, focus_row: int = -1, chars: int = 0) -> Passage:
+    c = index.chunks[pos]
+    s = index.sources[c.source_id]
+    focus, focus_q = None, ""
+    if focus_row >= 0:
+        i = focus_row - int(index.q_first[pos])
+        focus, focus_q = [int(x) for x in index.q_spans[focus_row]], c.questions[i]
+    start, end, text = window(index, pos, chars)
+    return Passage(
+        source_id=c.source_id,
+        chunk_id=c.id,
+        title=s.title,
+        authors=list(s.authors),
+        year=s.year,
+        url=s.url,
+        text=text,
+        stance=c.stance,
+        stance_confidence=c.stance_confidence,
+        score=round(score, 4),
+        type=s.type,
+        headings=list(c.headings),
+        start=start,
+        end=end,
+        focus=focus,
+        focus_question=focus_q,
+    )
+
+
+def trim(text: str, max_chars: int, center: int | None = None) -> str:
+    """At most `max_chars` of `text`, whole sentences where possible, around `center` (default: the
+    middle, where a window's chunk sits). Runs of whitespace standing in for dropped markup collapse."""
+    text = re.sub(r"\n[ \t]*\n\s*", "\n\n", text)
+    if len(text) <= max_chars:
+        return text
+    mid = len(text) // 2 if center is None else min(max(center, 0), len(text))
+    lo = min(max(mid - max_chars // 2, 0), len(text) - max_chars)
+    hi = lo + max_chars
+    starts = [m.end() for m in _BOUNDARY.finditer(text, lo, hi)]
+    ends = [m.end(1) if m.group(1) is not None else m.start() for m in _BOUNDARY.finditer(text, lo, hi)]
+    a = lo if lo == 0 else next((s for s in starts if s - lo < max_chars // 3), lo)
+    b = hi if hi == len(text) else next((e for e in reversed(ends) if hi - e < max_chars // 3 and e > a), hi)
+    return text[a:b].strip()

@@ -1,0 +1,90 @@
+"""The passage shown for a chunk: the chunk widened to whole sentences from the source's text, no two shown
+passages repeating each other, and the cut sent to an LLM."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from interp_rag import answer
+from interp_rag.answer import build_messages
+from interp_rag.context import trim, window
+from interp_rag.load import extract_text
+from interp_rag.retrieve import DEFAULT_TUNING, retrieve
+
+SENTENCE_END = re.compile(r"""[.!?:)\]}*_`"”’>|]$""")
+
+
+@pytest.fixture(scope="module")
+def texts(mirror, real_index) -> dict[str, str]:
+    ids = {c.source_id for c in real_index.chunks}
+    return {i: extract_text((mirror / f"{i}.md").read_bytes(), "markdown") for i in ids}
+
+
+def test_a_window_is_the_source_text_around_its_chunk(real_index, texts) -> None:
+    checked = widened = 0
+    for pos in range(0, len(real_index.chunks), 7):
+        c = real_index.chunks[pos]
+        start, end, text = window(real_index, pos, DEFAULT_TUNING.context_chars)
+        source = texts[c.source_id]
+        assert start <= c.start and c.end <= end and c.text in text
+        # the same text as the source at the same offsets (the splitter may drop markup between chunks,
+        # which the window stands in for with blank space of the same length)
+        assert len(text) == end - start
+        assert all(a == b or a.isspace() for a, b in zip(text, source[start:end], strict=True))
+        assert end - start <= len(c.text) + 2 * DEFAULT_TUNING.context_chars + 800
+        checked += 1
+        widened += end - start > len(c.text) + 200
+    assert checked > 1000 and widened > 0.8 * checked
+
+
+def test_a_window_starts_and_ends_with_whole_sentences(real_index, texts) -> None:
+    whole = total = 0
+    for pos in range(3, len(real_index.chunks), 11):
+        start, end, text = window(real_index, pos, DEFAULT_TUNING.context_chars)
+        source = texts[real_index.chunks[pos].source_id]
+        total += 1
+        starts_clean = start == 0 or text[0].isupper() or text[0] in "#*_->[(<\"“|`" or text[0].isdigit()
+        ends_clean = end >= len(source.rstrip()) or bool(SENTENCE_END.search(text))
+        whole += starts_clean and ends_clean
+    assert whole >= 0.9 * total, f"{whole}/{total}"
+
+
+def test_no_context_means_the_chunk_itself(real_index) -> None:
+    c = real_index.chunks[100]
+    assert window(real_index, 100, 0) == (c.start, c.end, c.text)
+
+
+def test_shown_passages_do_not_repeat_each_other(real_index) -> None:
+    for q in (
+        "How do induction heads work?",
+        "Are sparse autoencoders useful for finding features?",
+        "What does Rudin argue about explaining black box models?",
+    ):
+        ps = retrieve(real_index, q, k=8).passages
+        assert len(ps) == 8
+        for i, p in enumerate(ps):
+            core = real_index.chunks[real_index.by_id[p.chunk_id]]
+            for o in ps[:i]:
+                if o.source_id == p.source_id:
+                    overlap = min(o.end, core.end) - max(o.start, core.start)
+                    assert overlap <= 0.5 * (core.end - core.start), (q, o.chunk_id, p.chunk_id)
+
+
+def test_trim_keeps_whole_sentences_around_the_centre() -> None:
+    text = " ".join(f"Sentence number {i} says something." for i in range(40))
+    key = text.index("Sentence number 30 ")
+    cut = trim(text, 300, key)
+    assert len(cut) <= 300 and "Sentence number 30 says" in cut
+    assert cut.startswith("Sentence number") and cut.endswith("something.")
+    assert trim("Short. Text.", 300) == "Short. Text."
+    assert trim("Gap\n   \n     \n  here.", 300) == "Gap\n\nhere."
+
+
+def test_the_llm_gets_each_passage_cut_to_the_configured_size(real_index, real_index_settings) -> None:
+    a = answer("What is superposition?", index=real_index, llm=False, settings=real_index_settings)
+    assert max(len(p.text) for p in a.passages) > 1200
+    user = build_messages(a.question, a.passages, [], passage_chars=900)[1]["content"]
+    bodies = re.findall(r"<passage [^>]*>\n(.*?)\n</passage>", user, flags=re.S)
+    assert len(bodies) == len(a.passages) and all(0 < len(b) <= 900 for b in bodies)
