@@ -45,7 +45,7 @@ def test_a_window_starts_and_ends_with_whole_sentences(real_index, texts) -> Non
         start, end, text = window(real_index, pos, DEFAULT_TUNING.context_chars)
         source = texts[real_index.chunks[pos].source_id]
         total += 1
-        starts_clean = start == 0 or text[0].isupper() or text[0] in "#*_->[(<\"“|`" or text[0].isdigit()
+        starts_clean = start == 0 or text[0].isupper() or text[0] in '#*_->[(<"“|`' or text[0].isdigit()
         ends_clean = end >= len(source.rstrip()) or bool(SENTENCE_END.search(text))
         whole += starts_clean and ends_clean
     assert whole >= 0.9 * total, f"{whole}/{total}"

@@ -147,7 +147,7 @@ class Chunker:
             # Pieces come in order and each reaches past the one before: a short piece that repeats
             # (a speaker's name) must not be placed at an earlier occurrence.
             start = text.find(piece, pos)
-            while 0 <= start and start + len(piece) <= prev_end:
+            while start >= 0 and start + len(piece) <= prev_end:
                 start = text.find(piece, start + 1)
             if start < 0:  # cannot happen for substrings, but never mis-point a citation
                 start = text.find(piece, pos)
