@@ -88,3 +88,21 @@ def test_the_llm_gets_each_passage_cut_to_the_configured_size(real_index, real_i
     user = build_messages(a.question, a.passages, [], passage_chars=900)[1]["content"]
     bodies = re.findall(r"<passage [^>]*>\n(.*?)\n</passage>", user, flags=re.S)
     assert len(bodies) == len(a.passages) and all(0 < len(b) <= 900 for b in bodies)
+
+
+def test_context_sentences_keep_the_stance_of_their_own_chunk(real_index) -> None:
+    from interp_rag.context import to_passage
+    from interp_rag.extractive import _own_chunk
+
+    chunks = real_index.chunks
+    pos = next(
+        i
+        for i in range(1, len(chunks) - 1)
+        if chunks[i + 1].source_id == chunks[i].source_id and chunks[i + 1].stance != chunks[i].stance
+    )
+    core, after = chunks[pos], chunks[pos + 1]
+    p = to_passage(real_index, pos, 1.0, -1, DEFAULT_TUNING.context_chars)
+    assert p.end > core.end  # the window reaches into the next chunk
+    assert _own_chunk(real_index, p, (core.start + core.end) // 2) == (True, core.stance)
+    assert _own_chunk(real_index, p, min(p.end - 1, after.end - 1)) == (False, after.stance)
+    assert _own_chunk(None, p, p.end - 1) == (True, p.stance)  # no index: the passage's own label

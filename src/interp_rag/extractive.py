@@ -27,6 +27,7 @@ SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical s
 PER_GROUP = 3
 PER_PASSAGE = 2
 FOCUS_BONUS = 1.5
+CORE_BONUS = 1.0  # a sentence of the retrieved chunk itself, not of its context
 
 
 @dataclass
@@ -90,9 +91,33 @@ def _scored(question: str, passages: list[Passage], index: Any) -> list[Sentence
             hit = sum(idf[vocab[t]] for t in terms & q_terms if t in vocab) if len(idf) else 0.0
             lexical = hit / math.sqrt(len(terms)) if terms else 0.0
             in_focus = focus is not None and min(b, focus[1]) - max(a, focus[0]) > 0.5 * (b - a)
-            value = lexical + 3.0 * p.score + FOCUS_BONUS * in_focus - 0.05 * pos
-            out.append(Sentence(s, num, pos, value, p.stance if p.stance in SIDE_LABELS else "neutral"))
+            in_core, stance = _own_chunk(index, p, p.start + (a + b) // 2)
+            value = lexical + 3.0 * p.score + FOCUS_BONUS * in_focus + CORE_BONUS * in_core - 0.05 * pos
+            out.append(Sentence(s, num, pos, value, stance if stance in SIDE_LABELS else "neutral"))
     return out
+
+
+def _own_chunk(index: Any, p: Passage, offset: int) -> tuple[bool, str]:
+    """Is the source offset inside the passage's retrieved chunk, and the stance of the chunk it is in.
+
+    A passage shows its chunk with the sentences around it (context.py); those come from neighbouring
+    chunks, whose own stance labels them: a critical aside before an upbeat paragraph stays critical."""
+    pos = index.by_id.get(p.chunk_id) if index is not None else None
+    if pos is None:
+        return True, p.stance
+    core = index.chunks[pos]
+    if core.start <= offset < core.end:
+        return True, p.stance
+    step = 1 if offset >= core.end else -1
+    j = pos + step
+    while 0 <= j < len(index.chunks) and index.chunks[j].source_id == core.source_id:
+        c = index.chunks[j]
+        if c.start <= offset < c.end:
+            return False, c.stance
+        if (step > 0 and c.start > offset) or (step < 0 and c.end <= offset):
+            break
+        j += step
+    return False, p.stance
 
 
 def _pick(pool: list[Sentence], n: int, used: set[tuple[int, int]]) -> list[Sentence]:
