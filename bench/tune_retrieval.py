@@ -16,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
+
 from bench.questions import resolve_questions
 from interp_rag.evaluate import score_run
 from interp_rag.index import load_index
@@ -27,15 +29,20 @@ KEYS = ("passage_recall", "mrr", "gold_coverage", "both_sides_on_contested")
 
 def run(index, qs, tuning, k=8) -> dict:
     out = []
+    lengths = []
     for q in qs:
         r = retrieve(index, q["question"], k=k, tuning=tuning)
         out.append({"id": q["id"], "passages": [{"doc": p.source_id, "text": p.text} for p in r.passages]})
+        lengths += [len(p.text) for p in r.passages]
     s = score_run(qs, out, k)
-    return {key: s[key] for key in KEYS} | {"by_kind": s["passage_recall_by_kind"]}
+    return {key: s[key] for key in KEYS} | {
+        "by_kind": s["passage_recall_by_kind"],
+        "chars_p50": int(np.median(lengths)) if lengths else 0,
+    }
 
 
 def fmt(s: dict) -> str:
-    return " ".join(f"{k[:12]}={s[k]:.3f}" for k in KEYS if s[k] is not None)
+    return " ".join(f"{k[:12]}={s[k]:.3f}" for k in KEYS if s[k] is not None) + f" chars_p50={s['chars_p50']}"
 
 
 def main() -> None:

@@ -106,3 +106,15 @@ def test_context_sentences_keep_the_stance_of_their_own_chunk(real_index) -> Non
     assert _own_chunk(real_index, p, (core.start + core.end) // 2) == (True, core.stance)
     assert _own_chunk(real_index, p, min(p.end - 1, after.end - 1)) == (False, after.stance)
     assert _own_chunk(None, p, p.end - 1) == (True, p.stance)  # no index: the passage's own label
+
+
+def test_a_question_of_judgement_hears_seven_documents(real_index) -> None:
+    from interp_rag.retrieve import is_judgement
+
+    q = "Are sparse autoencoders useful for understanding language models?"
+    assert is_judgement(q)
+    ps = retrieve(real_index, q, k=8).passages
+    assert len({p.source_id for p in ps}) >= DEFAULT_TUNING.distinct_first
+    # a question of fact may take several passages from the one document that answers it
+    fact = retrieve(real_index, "How does SAELens recommend training a standard L1 sparse autoencoder?", k=8)
+    assert len({p.source_id for p in fact.passages}) < 7

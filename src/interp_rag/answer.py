@@ -11,7 +11,7 @@ from .context import trim
 from .errors import InterpRagError, LLMError, QuestionError
 from .extractive import compose_extractive
 from .llm import LLMClient
-from .retrieve import retrieve
+from .retrieve import retrieve, tuning_for
 from .types import Answer, Citation, Passage
 
 MAX_QUESTION_CHARS = 10_000
@@ -140,7 +140,9 @@ def answer_stream(
     t0 = time.perf_counter()
     q = validate_question(question)
     index, client, settings = _resolve(index, llm, settings)
-    r = retrieve(index, q, k=k, stance=stance, years=years, types=types, sources=sources)
+    r = retrieve(
+        index, q, k=k, stance=stance, years=years, types=types, sources=sources, tuning=tuning_for(settings)
+    )
     passages, missing = r.passages, r.missing_sides
     timings = dict(r.timings)
     if not passages:

@@ -112,6 +112,21 @@ def window(index: Any, pos: int, chars: int) -> tuple[int, int, str]:
     return c.start - len(head), c.end + len(tail), head + c.text + tail
 
 
+def shown_in(index: Any, pos: int, shown: list[int], chars: int) -> list[int]:
+    """The shown chunks whose passages (windows of `chars`) already hold most of chunk `pos`."""
+    c = index.chunks[pos]
+    reach = 2 + (chars + MAX_COMPLETION) // 300  # chunks hold well over 300 characters
+    out = []
+    for i in shown:
+        o = index.chunks[i]
+        if o.source_id != c.source_id or abs(o.n - c.n) > reach:
+            continue
+        a, b, _ = window(index, i, chars)
+        if min(b, c.end) - max(a, c.start) > 0.5 * (c.end - c.start):
+            out.append(i)
+    return out
+
+
 def to_passage(index: Any, pos: int, score: float, focus_row: int = -1, chars: int = 0) -> Passage:
     c = index.chunks[pos]
     s = index.sources[c.source_id]

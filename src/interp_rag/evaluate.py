@@ -93,25 +93,26 @@ def evaluate(
     """Run every question through answer() (extractive, so only retrieval is measured) and score it."""
     from .answer import answer
     from .index import load_index
-    from .retrieve import _query_vector_cached, retrieve
+    from .retrieve import _query_vector_cached, retrieve, tuning_for
     from .settings import get_settings
     from .stance import classify_stance
 
     settings = settings or get_settings()
     index = index or load_index(settings=settings)
     qs = load_jsonl(questions)
-    retrieve(index, "warm-up question about interpretability", k=k)
-    answer("warm-up question about interpretability", k=k, index=index, llm=False)
+    tuning = tuning_for(settings)
+    retrieve(index, "warm-up question about interpretability", k=k, tuning=tuning)
+    answer("warm-up question about interpretability", k=k, index=index, llm=False, settings=settings)
     run, ret_ms, ans_ms = [], [], []
     for q in qs:
         # Timed cold: a question's embedding is cached for re-asks, which would flatter the second call.
         _query_vector_cached.cache_clear()
         t = time.perf_counter()
-        retrieve(index, q["question"], k=k)
+        retrieve(index, q["question"], k=k, tuning=tuning)
         ret_ms.append((time.perf_counter() - t) * 1000)
         _query_vector_cached.cache_clear()
         t = time.perf_counter()
-        a = answer(q["question"], k=k, index=index, llm=False)
+        a = answer(q["question"], k=k, index=index, llm=False, settings=settings)
         ans_ms.append((time.perf_counter() - t) * 1000)
         run.append(
             {

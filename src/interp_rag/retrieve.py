@@ -7,13 +7,13 @@ median candidate is 0 and the best is 1; the fused score weights dense against B
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .context import to_passage, window
+from .context import shown_in, to_passage
 from .errors import ConfigError, QuestionError
 from .types import Passage
 
@@ -31,12 +31,19 @@ class Tuning:
     side_floor: float = 0.35  # a side counts as present with a passage at this share of the best score
     per_source: int = 5  # at most this many passages of one document among the k
     per_source_judgement: int = 2  # ... for yes/no questions of judgement, where more voices matter
-    distinct_first: int = 7  # ... and the first this many from different documents
+    distinct_first: int = 7  # ... and the first this many from different documents,
+    voice_chunks: int = 3  # ... the documents ranked by the sum of their best this many chunks
     per_side: int = 2  # when both sides are present, at least this many of each (when available)
     context_chars: int = 800  # whole sentences shown around a chunk, each side (context.py)
 
 
 DEFAULT_TUNING = Tuning()
+
+
+def tuning_for(settings: Any) -> Tuning:
+    """The tuning constants with what settings may change (how much context a passage shows)."""
+    chars = getattr(settings, "context_chars", DEFAULT_TUNING.context_chars)
+    return replace(DEFAULT_TUNING, context_chars=chars)
 
 
 @dataclass
@@ -238,20 +245,6 @@ def _makes_run(j: int, chosen: list[int], src: np.ndarray, nth: np.ndarray) -> b
     return {n - 1, n - 2} <= near or {n - 1, n + 1} <= near or {n + 1, n + 2} <= near
 
 
-def _covering(index: Any, pos: int, shown: list[int], tuning: Tuning) -> list[int]:
-    """The shown chunks whose windows already hold most of chunk `pos`."""
-    c = index.chunks[pos]
-    out = []
-    for i in shown:
-        o = index.chunks[i]
-        if o.source_id != c.source_id or abs(o.n - c.n) > 3:
-            continue
-        a, b, _ = window(index, i, tuning.context_chars)
-        if min(b, c.end) - max(a, c.start) > 0.5 * (c.end - c.start):
-            out.append(i)
-    return out
-
-
 _JUDGEMENT = re.compile(
     r"(^|[.;:,]\s+)(is|are|can|could|does|do|did|should|will|would|has|have|was|were)\s", re.IGNORECASE
 )
@@ -296,7 +289,7 @@ def select(
 
     def blockers(j: int) -> list[int]:
         """Chosen passages that already show most of candidate j."""
-        covering = set(_covering(index, int(pool[j]), [int(pool[i]) for i in chosen], tuning))
+        covering = set(shown_in(index, int(pool[j]), [int(pool[i]) for i in chosen], tuning.context_chars))
         return [i for i in chosen if int(pool[i]) in covering]
 
     def fits(j: int, limit: int) -> bool:
@@ -307,8 +300,18 @@ def select(
             and not blockers(j)
         )
 
-    for limit, want in ((1, distinct), (cap, k)):
-        for j in range(pool.size):
+    # The voices: documents that address the question at length (several relevant chunks) before one that
+    # mentions it in passing; each shows its best passage.
+    by_rel = list(range(pool.size))
+    by_doc = by_rel
+    if distinct and tuning.voice_chunks > 1:
+        best: dict[int, list[float]] = {}
+        for j in by_rel:
+            best.setdefault(int(src[j]), []).append(float(rel[j]))
+        weight = {d: sum(v[: tuning.voice_chunks]) for d, v in best.items()}
+        by_doc = sorted(by_rel, key=lambda j: -weight[int(src[j])])
+    for limit, want, seq in ((1, distinct, by_doc), (cap, k, by_rel)):
+        for j in seq:
             if len(chosen) >= want:
                 break
             if fits(j, limit):

@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Above this many chunks the dense index is IVF-Flat (approximate)."
     )
 
+    # What a passage shows
+    context_chars: int = Field(
+        800,
+        ge=0,
+        le=4000,
+        description="Characters of whole sentences shown on each side of a retrieved chunk (0: the chunk "
+        "alone). Wider passages hold the answer more often (docs/benchmarks.md) but take longer to read.",
+    )
+
     # Fetching
     fetch_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a source URL.")
     user_agent: str = Field("interp-rag/0.1 (+https://github.com/)", description="User-Agent for fetches.")
