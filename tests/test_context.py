@@ -118,3 +118,17 @@ def test_a_question_of_judgement_hears_seven_documents(real_index) -> None:
     # a question of fact may take several passages from the one document that answers it
     fact = retrieve(real_index, "How does SAELens recommend training a standard L1 sparse autoencoder?", k=8)
     assert len({p.source_id for p in fact.passages}) < 7
+
+
+def test_each_source_has_a_summary_vector(real_index) -> None:
+    import numpy as np
+
+    from interp_rag.embed import encode
+    from interp_rag.sources import summary
+
+    sv = real_index.source_vectors
+    assert sv is not None and sv.shape == (len(real_index.sources), 384)
+    ids = list(real_index.sources)
+    i = ids.index("rudin-stop-explaining-black-box-models")
+    want = encode([summary(real_index.sources[ids[i]])])[0]
+    assert float(np.dot(sv[i], want)) > 0.999

@@ -28,6 +28,7 @@ from .sources import (
     resolve,
     resolve_all,
     slugify,
+    summary,
     validate_source,
     write_cache,
 )
@@ -183,6 +184,8 @@ def build_index(
                 batch_size=settings.embed_batch_size * 2,
                 on_progress=lambda d, n: progress("expansions", d, n, ""),
             )
+            summaries = [summary(s) for s in indexed_sources]
+            source_vectors, _ = embed_with_cache([text_hash(t) for t in summaries], summaries, cache)
         finally:
             cache.close()
         stance_of = {s.id: s.stance for s in indexed_sources}
@@ -214,6 +217,7 @@ def build_index(
             settings.approx_threshold,
             q_vectors=q_vectors,
             q_owner=q_owner,
+            source_vectors=source_vectors,
         )
         progress("write", 1, 1, "")
     report.sources_ok = sorted(new_state)

@@ -52,6 +52,7 @@ class Index:
     by_id: dict[str, int] = field(default_factory=dict)
     q_spans: np.ndarray | None = None  # [start, end] of each question's passage in its source's text
     q_first: np.ndarray | None = None  # first question row of each chunk (rows of a chunk are contiguous)
+    source_vectors: np.ndarray | None = None  # one row per source (in `sources` order): sources.summary()
 
     def __post_init__(self) -> None:
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
@@ -84,6 +85,7 @@ def expected_config(settings: Any) -> dict[str, Any]:
         "stance_model": model_version(),
         "bm25": {"k1": BM25_K1, "b": BM25_B, "tokens": "snowball-english, stop words removed"},
         "expansions": ATTACH_RULE,
+        "source_vectors": "title. stance note",
     }
 
 
@@ -163,8 +165,18 @@ def load_index(index_dir: Path | str | None = None, *, settings: Any = None, che
     if (cur / "questions.npy").is_file():
         q_vectors = np.load(cur / "questions.npy")
         q_owner = np.load(cur / "question_owner.npy")
+    sv_path = cur / "source_vectors.npy"
     return Index(
-        cur, meta, chunks, sources, dense, bm25, np.ascontiguousarray(vectors, "float32"), q_vectors, q_owner
+        cur,
+        meta,
+        chunks,
+        sources,
+        dense,
+        bm25,
+        np.ascontiguousarray(vectors, "float32"),
+        q_vectors,
+        q_owner,
+        source_vectors=np.load(sv_path) if sv_path.is_file() else None,
     )
 
 
@@ -250,6 +262,7 @@ def write_version(
     *,
     q_vectors: np.ndarray | None = None,
     q_owner: np.ndarray | None = None,
+    source_vectors: np.ndarray | None = None,
 ) -> Path:
     """Write a complete version under a temporary name, then make it current with two renames."""
     import bm25s
@@ -267,6 +280,10 @@ def write_version(
     if q_vectors is not None and len(q_vectors):
         np.save(tmp / "questions.npy", np.ascontiguousarray(q_vectors, dtype=np.float32))
         np.save(tmp / "question_owner.npy", np.asarray(q_owner, dtype=np.int32))
+    if source_vectors is not None:
+        if len(source_vectors) != len(sources):
+            raise ValueError("one source vector per source, in the same order")
+        np.save(tmp / "source_vectors.npy", np.ascontiguousarray(source_vectors, dtype=np.float32))
     with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")

@@ -33,6 +33,7 @@ class Tuning:
     per_source_judgement: int = 2  # ... for yes/no questions of judgement, where more voices matter
     distinct_first: int = 7  # ... and the first this many from different documents,
     voice_chunks: int = 3  # ... the documents ranked by the sum of their best this many chunks
+    summary_weight: float = 0.3  # ... plus this much of their summary's closeness (z-scored)
     per_side: int = 2  # when both sides are present, at least this many of each (when available)
     context_chars: int = 800  # whole sentences shown around a chunk, each side (context.py)
 
@@ -309,6 +310,12 @@ def select(
         for j in by_rel:
             best.setdefault(int(src[j]), []).append(float(rel[j]))
         weight = {d: sum(v[: tuning.voice_chunks]) for d, v in best.items()}
+        sv = getattr(index, "source_vectors", None)
+        if tuning.summary_weight and sv is not None and len(sv) > 1:
+            # what the source is about and argues (title and stance note), against the question
+            cs = sv @ query_vector(question)
+            z = (cs - cs.mean()) / (cs.std() + 1e-9)
+            weight = {d: w + tuning.summary_weight * float(z[d]) for d, w in weight.items()}
         by_doc = sorted(by_rel, key=lambda j: -weight[int(src[j])])
     for limit, want, seq in ((1, distinct, by_doc), (cap, k, by_rel)):
         for j in seq:

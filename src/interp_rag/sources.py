@@ -92,6 +92,11 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def summary(src: Source) -> str:
+    """What a source is and argues, in a line: its title and stance note (embedded as the source's vector)."""
+    return f"{src.title}. {src.stance_note}".strip()
+
+
 def slugify(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:60].strip("-") or "source"
