@@ -11,7 +11,8 @@ from .context import trim
 from .errors import InterpRagError, LLMError, QuestionError
 from .extractive import compose_extractive
 from .llm import LLMClient
-from .retrieve import retrieve, tuning_for
+from .retrieve import SIDES, retrieve, tuning_for
+from .stance import refine_stances
 from .types import Answer, Citation, Passage
 
 MAX_QUESTION_CHARS = 10_000
@@ -156,6 +157,10 @@ def answer_stream(
     if client is not None:
         parts: list[str] = []
         try:
+            if settings.llm_stance and not stance:  # a stance filter chose passages by the index's labels
+                passages, notice = refine_stances(q, passages, client)
+                if not notice:
+                    missing = [s for s in SIDES if all(p.stance != s for p in passages)]
             messages = build_messages(q, passages, missing, passage_chars=settings.llm_passage_chars)
             for delta in client.stream(messages):
                 parts.append(delta)

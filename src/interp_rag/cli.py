@@ -289,9 +289,10 @@ def ask(
     for i, p in enumerate(final.passages[:k], 1):
         mark = "*" if i in cited else " "
         where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
+        how = "(LLM)" if p.stance_by == "llm" else f"{p.stance_confidence:.2f}"
         out.print(
             f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
-            f"[{_stance_style(p.stance)}]{p.stance} {p.stance_confidence:.2f}[/]\n      {escape(p.url)}"
+            f"[{_stance_style(p.stance)}]{p.stance} {how}[/]\n      {escape(p.url)}"
         )
 
 

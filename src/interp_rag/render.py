@@ -206,7 +206,11 @@ def render_card(p: Passage, number: int, terms: frozenset[str], cited: bool = Fa
     shown = (u.netloc + u.path).rstrip("/") or p.url
     link = source_link(p.url, shown if len(shown) < 80 else shown[:79] + "…", "url") if p.url else ""
     st = p.stance if p.stance in STANCES else "neutral"
-    badge = f'<span class="badge {st}" title="stance classifier confidence">{st} · {p.stance_confidence:.0%}'
+    if p.stance_by == "llm":
+        how, tip = "LLM", "stance relative to the question, read by the LLM"
+    else:
+        how, tip = f"{p.stance_confidence:.0%}", "stance classifier confidence"
+    badge = f'<span class="badge {st}" title="{tip}">{st} · {how}'
     badge += "</span>"
     badge += '<span class="chip">cited</span>' if cited else ""
     return (

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
     llm_temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature.")
     llm_max_tokens: int = Field(900, ge=16, description="Upper bound on answer length in tokens.")
+    llm_stance: bool = Field(
+        False,
+        description="Before answering, ask the LLM for each shown passage's stance relative to the question "
+        "(one extra call); the index's labels are the classifier's, relative to interpretability in general.",
+    )
     llm_passage_chars: int = Field(
         1200,
         ge=200,

@@ -79,6 +79,9 @@ class Passage:
     # question (offsets into the source's text, like start/end), and that question.
     focus: list[int] | None = None
     focus_question: str = ""
+    # "classifier" (the index's label, `stance_confidence` its probability) or "llm": relabelled relative to
+    # the question by the configured LLM (INTERP_RAG_LLM_STANCE), when the confidence is the classifier's.
+    stance_by: str = "classifier"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
