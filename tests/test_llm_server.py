@@ -46,3 +46,14 @@ def test_server_rejecting_the_model_name_falls_back(server, mini_index, mini_set
     client = LLMClient(server.base_url, model="no-such-model", max_tokens=16, max_retries=0)
     a = answer("Are linear probes useful?", index=mini_index, llm=client, settings=mini_settings)
     assert a.mode == "extractive" and "HTTP 400" in a.notice and a.citations
+
+
+def test_stance_pass_against_a_real_server(server, mini_index, mini_settings) -> None:
+    # A random-weight model writes no JSON: the passages keep the index's labels, and the answer comes.
+    settings = mini_settings.model_copy(update={"llm_stance": True})
+    client = LLMClient(server.base_url, model=server.model, max_tokens=24)
+    a = answer("Are linear probes useful?", k=3, index=mini_index, llm=client, settings=settings)
+    assert a.mode == "llm" and a.passages
+    relabelled = [p for p in a.passages if p.stance_by == "llm"]
+    assert relabelled or "could not be read" in a.notice
+    assert all(p.stance in ("enthusiastic", "skeptical", "neutral") for p in a.passages)
