@@ -110,3 +110,15 @@ def test_filters_on_the_real_corpus(real_index) -> None:
         real_index, "Are saliency maps reliable?", k=5, sources=["adebayo-sanity-checks-saliency-maps"]
     )
     assert {p.source_id for p in r.passages} == {"adebayo-sanity-checks-saliency-maps"}
+
+
+def test_site_template_tags_never_reach_a_reader(real_index) -> None:
+    from interp_rag.chunk import clean_for_embedding
+    from interp_rag.render import readable
+
+    tagged = [c for c in real_index.chunks if "{% term" in c.text]
+    assert tagged  # the corpus has Jekyll glossary macros ({% term superposition %})
+    for c in tagged:
+        for shown in (clean_for_embedding(c.text), readable(c.text)):
+            assert "{%" not in shown and "%}" not in shown and "{{site." not in shown
+    assert clean_for_embedding("a {% term feature directions %} b") == "a feature directions b"

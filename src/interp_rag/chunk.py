@@ -20,7 +20,7 @@ MODEL_MAX_TOKENS = 256
 CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
 SPLITTER_NAME = (
     "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
-    "model word pieces; title context; ordered offsets"
+    "model word pieces; title context; ordered offsets; template tags dropped"
 )
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
@@ -35,11 +35,18 @@ _EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")
 _HASHES = re.compile(r"^#{1,6}\s*", re.M)
 _TIMESTAMP = re.compile(r"\(\d{1,2}:\d{2}(?::\d{2})?\)")  # transcript turns: "Daniel Filan (01:11:24):"
 _SPACE = re.compile(r"\s+")
+# Site-generator template tags (Jekyll/Liquid, Hugo): a glossary macro shows its term, the rest nothing.
+_TEMPLATE_TERM = re.compile(r"\{%\s*term\s+(.+?)\s*%\}")
+_TEMPLATE = re.compile(r"\{%.{0,200}?%\}|\{\{\s*(?:site\.|<).{0,200}?\}\}")
+
+
+def strip_templates(text: str) -> str:
+    return _TEMPLATE.sub("", _TEMPLATE_TERM.sub(r"\1", text))
 
 
 def clean_for_embedding(text: str) -> str:
     """Markdown minus what the model would only waste word pieces on (URLs, markup)."""
-    text = _IMAGE.sub(r"\1", text)
+    text = _IMAGE.sub(r"\1", strip_templates(text))
     text = _LINK.sub(r"\1", text)
     text = _FOOTREF.sub("", text)
     text = _TAG.sub(" ", text)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .answer import missing_sentence
+from .chunk import strip_templates
 from .errors import InterpRagError
 from .index import bm25_tokens, index_stats
 from .llm import LLMClient
@@ -92,6 +93,7 @@ def highlight(text: str, terms: frozenset[str]) -> str:
 def readable(text: str) -> str:
     """Passage text for reading: markdown syntax dropped, hard-wrapped lines (a long line, then one newline
     and more prose) joined as markdown would join them; lists, headings and transcripts keep their lines."""
+    text = strip_templates(text)
     for pattern, repl in _PLAIN:
         text = pattern.sub(repl, text)
     text = re.sub(r"(?m)^(.{60,}\S)\n(?=[^\n\s#>|*+-])(?!\d+[.)]\s)", r"\1 ", text)
