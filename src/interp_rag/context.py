@@ -4,7 +4,8 @@ Chunks are small (160 word pieces) because small chunks embed precisely, but a s
 mid-sentence and the sentence that answers often sits just across it. The passage a reader (or an LLM)
 sees is therefore the chunk plus up to `chars` characters of whole sentences on each side, taken from its
 neighbouring chunks ("small-to-big" retrieval). Chunks of a document overlap and tile it, so the
-neighbours give back the source text exactly, offsets included.
+neighbours give back the source text, offsets included; what the chunker left out between two chunks
+(whitespace, a lone image or figure tag) comes back as blank space of the same length.
 """
 
 from __future__ import annotations
