@@ -80,6 +80,17 @@ def window(index: Any, pos: int, chars: int) -> tuple[int, int, str]:
     c = index.chunks[pos]
     if chars <= 0:
         return c.start, c.end, c.text
+    # Selection asks again and again about the same few chosen chunks; an index is never modified.
+    cache = index.__dict__.setdefault("_windows", {})
+    if (pos, chars) not in cache:
+        if len(cache) >= 20_000:  # a long-running server: bounded (about 40 MB of text)
+            cache.clear()
+        cache[(pos, chars)] = _window(index, pos, chars)
+    return cache[(pos, chars)]
+
+
+def _window(index: Any, pos: int, chars: int) -> tuple[int, int, str]:
+    c = index.chunks[pos]
     reach = chars + MAX_COMPLETION
     (left, doc_start), (right, doc_end) = _before(index, pos, reach), _after(index, pos, reach)
     text = left + c.text + right
