@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .context import trim
+from .context import for_prompt
 from .errors import InterpRagError, LLMError, QuestionError
 from .extractive import compose_extractive
 from .llm import LLMClient
@@ -58,11 +58,9 @@ def build_messages(
 ) -> list[dict[str, str]]:
     blocks = []
     for i, p in enumerate(passages, 1):
-        # Around the part that answers, so k passages fit a small model's context window.
-        center = (p.focus[0] + p.focus[1]) // 2 - p.start if p.focus else None
-        text = trim(p.text, passage_chars, center)
-        # The passage cannot close its own delimiter and pose as the user.
-        text = text.replace("</passage", "</ passage").replace("<passage", "< passage")
+        # Cut around the part that answers, so k passages fit a small model's context window; a passage
+        # cannot close its own delimiter and pose as the user.
+        text = for_prompt(p, passage_chars)
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
         blocks.append(
             f'<passage number="{i}" source="{p.title}" authors="{authors}" year="{p.year or ""}" '

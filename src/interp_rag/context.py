@@ -181,3 +181,11 @@ def trim(text: str, max_chars: int, center: int | None = None) -> str:
     a = lo if lo == 0 else next((s for s in starts if s - lo < max_chars // 3), lo)
     b = hi if hi == len(text) else next((e for e in reversed(ends) if hi - e < max_chars // 3 and e > a), hi)
     return text[a:b].strip()
+
+
+def for_prompt(p: Passage, max_chars: int) -> str:
+    """A passage as an LLM gets it: cut to `max_chars` around the part that answers (its focus), and unable
+    to close or open the <passage> delimiters it is wrapped in."""
+    center = (p.focus[0] + p.focus[1]) // 2 - p.start if p.focus else None
+    text = trim(p.text, max_chars, center)
+    return text.replace("</passage", "</ passage").replace("<passage", "< passage")

@@ -172,15 +172,14 @@ def refine_stances(
     when the LLM cannot be reached or answers with no text."""
     from dataclasses import replace
 
-    from .context import trim
+    from .context import for_prompt
 
     if not passages:
         return passages, ""
-    blocks = []
-    for i, p in enumerate(passages, 1):
-        center = (p.focus[0] + p.focus[1]) // 2 - p.start if p.focus else None
-        text = trim(p.text, passage_chars, center).replace("</passage", "</ passage")
-        blocks.append(f'<passage number="{i}" source="{p.title}">\n{text}\n</passage>')
+    blocks = [
+        f'<passage number="{i}" source="{p.title}">\n{for_prompt(p, passage_chars)}\n</passage>'
+        for i, p in enumerate(passages, 1)
+    ]
     messages = [
         {"role": "system", "content": REFINE_PROMPT},
         {"role": "user", "content": "\n\n".join(blocks) + f"\n\nQuestion: {question}\n\nJSON labels:"},
