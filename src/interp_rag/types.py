@@ -80,7 +80,8 @@ class Passage:
     focus: list[int] | None = None
     focus_question: str = ""
     # "classifier" (the index's label, `stance_confidence` its probability) or "llm": relabelled relative to
-    # the question by the configured LLM (INTERP_RAG_LLM_STANCE), when the confidence is the classifier's.
+    # the question by the configured LLM (INTERP_RAG_LLM_STANCE); `stance_confidence` then still holds the
+    # classifier's probability for its own label, which is why the UI shows "LLM" instead of it.
     stance_by: str = "classifier"
 
     def to_dict(self) -> dict[str, Any]:
