@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interp_rag.build import add_source, build_index
-from interp_rag.chunk import Chunker
-from interp_rag.embed import encode, get_model, tokenizer_path
-from interp_rag.index import load_index
+from interp_rag.ingest.chunk import Chunker
+from interp_rag.ingest.embed import encode, get_model, tokenizer_path
 from interp_rag.settings import Settings
+from interp_rag.store.build import add_source, build_index
+from interp_rag.store.index import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.questions import resolve_questions
-from interp_rag.index import load_index
-from interp_rag.retrieve import candidates
+from interp_rag.retrieval.search import candidates
 from interp_rag.settings import get_settings
+from interp_rag.store.index import load_index
 
 DEPTHS = (4, 6, 7, 8, 10, 12)
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from interp_rag.sources import load_sources
+from interp_rag.ingest.sources import load_sources
 
 
 def resolve_questions(

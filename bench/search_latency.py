@@ -20,10 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interp_rag.embed import encode
-from interp_rag.index import load_index, make_dense
-from interp_rag.retrieve import retrieve
+from interp_rag.ingest.embed import encode
+from interp_rag.retrieval.retrieve import retrieve
 from interp_rag.settings import get_settings
+from interp_rag.store.format import make_dense
+from interp_rag.store.index import load_index
 
 QUESTIONS = [
     "Are sparse autoencoders actually useful?",

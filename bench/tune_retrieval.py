@@ -11,7 +11,6 @@ import argparse
 import itertools
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -19,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from bench.questions import resolve_questions
-from interp_rag.evaluate import score_run
-from interp_rag.index import load_index
-from interp_rag.retrieve import DEFAULT_TUNING, retrieve
-from interp_rag.settings import get_settings
+from interp_rag.evaluation import score_run
+from interp_rag.retrieval.retrieve import retrieve
+from interp_rag.settings import DEFAULT_RETRIEVAL, get_settings
+from interp_rag.store.index import load_index
 
 KEYS = ("passage_recall", "mrr", "gold_coverage", "both_sides_on_contested")
 
@@ -63,7 +62,7 @@ def main() -> None:
     grid = json.loads(args.grid)
     names = list(grid)
     for values in itertools.product(*[grid[n] for n in names]) if names else [()]:
-        tuning = replace(DEFAULT_TUNING, **dict(zip(names, values, strict=True)))
+        tuning = DEFAULT_RETRIEVAL.model_copy(update=dict(zip(names, values, strict=True)))
         label = " ".join(f"{n}={v}" for n, v in zip(names, values, strict=True)) or "default"
         s = run(index, train, tuning)
         line = f"{label:<40} train[{len(train)}] {fmt(s)}"

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from interp_rag.sources import write_sources
+from interp_rag.ingest.sources import write_sources
 from interp_rag.types import Source
 
 FIELDS = ("id", "title", "url", "authors", "year", "type", "stance", "stance_note", "file")

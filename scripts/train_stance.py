@@ -21,10 +21,11 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from interp_rag.chunk import clean_for_embedding, embed_input
-from interp_rag.embed import encode
-from interp_rag.sources import load_sources
-from interp_rag.stance import MODEL_FILE, prior_features
+from interp_rag.ingest.chunk import embed_input
+from interp_rag.ingest.embed import encode
+from interp_rag.ingest.label import MODEL_FILE, prior_features
+from interp_rag.ingest.sources import load_sources
+from interp_rag.text import clean_for_embedding
 from interp_rag.types import STANCES
 
 GRID = {"tfidf_weight": [1.0, 2.0, 3.0], "C": [0.3, 1.0, 3.0]}

@@ -44,7 +44,7 @@ def make_settings(root: Path, **kw: object) -> Settings:
 @pytest.fixture(scope="session")
 def real_index_settings(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Settings:
     """Settings of an index of the real 61-piece corpus, built once for the whole session."""
-    from interp_rag.build import build_index
+    from interp_rag.store.build import build_index
 
     root = tmp_path_factory.mktemp("real")
     shutil.copy(ROOT / "corpus" / "sources.toml", root / "sources.toml")
@@ -60,7 +60,7 @@ def real_index_settings(tmp_path_factory: pytest.TempPathFactory, mirror: Path) 
 
 @pytest.fixture(scope="session")
 def real_index(real_index_settings: Settings):
-    from interp_rag.index import load_index
+    from interp_rag.store.index import load_index
 
     return load_index(settings=real_index_settings)
 
@@ -71,7 +71,7 @@ MINI = Path(__file__).parent / "data" / "mini"
 @pytest.fixture(scope="session")
 def mini_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """An index of the small test corpus (our own writing), built once per session; do not modify it."""
-    from interp_rag.build import build_index
+    from interp_rag.store.build import build_index
 
     root = tmp_path_factory.mktemp("mini")
     shutil.copytree(MINI, root / "mirror")
@@ -83,6 +83,6 @@ def mini_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def mini_index(mini_settings: Settings):
-    from interp_rag.index import load_index
+    from interp_rag.store.index import load_index
 
     return load_index(settings=mini_settings)

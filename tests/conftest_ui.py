@@ -115,7 +115,7 @@ def write_ui_corpus(root: Path) -> Settings:
 @cache
 def build_ui_corpus(root: Path) -> Settings:
     """Build the tiny corpus's index once per root (test modules importing the fixture share it)."""
-    from interp_rag.build import build_index
+    from interp_rag.store.build import build_index
 
     settings = write_ui_corpus(root)
     build_index(settings=settings)
@@ -145,7 +145,9 @@ def app_env(settings: Settings, port: int, **extra: str) -> dict[str, str]:
     `extra` (INTERP_RAG_* names) configures an LLM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERP_RAG_")}
     for name, value in settings.model_dump().items():
-        if value is not None:
+        if isinstance(value, dict):  # a settings group (llm, retrieval, ...): JSON, as pydantic reads it
+            env[f"INTERP_RAG_{name.upper()}"] = json.dumps(value)
+        elif value is not None:
             env[f"INTERP_RAG_{name.upper()}"] = str(
                 Path(value).resolve() if isinstance(value, Path) else value
             )

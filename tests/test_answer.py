@@ -9,9 +9,10 @@ import socket
 import pytest
 
 from interp_rag import Answer, answer, answer_stream
-from interp_rag.answer import build_messages, validate_citations
+from interp_rag.answering.citations import validate_citations
+from interp_rag.answering.llm import LLMClient
+from interp_rag.answering.prompts import build_messages
 from interp_rag.errors import ConfigError, QuestionError
-from interp_rag.llm import LLMClient
 from interp_rag.types import Passage
 from tests.support.fake_llm import Reply, fake_llm, sse
 
@@ -37,7 +38,7 @@ def test_extractive_answer_is_cited_and_two_sided(mini_index, mini_settings) -> 
 
 
 def test_no_llm_configured_means_extractive(mini_index, mini_settings) -> None:
-    assert mini_settings.llm_base_url == ""
+    assert mini_settings.llm.base_url == ""
     assert answer(PROBES_Q, index=mini_index, settings=mini_settings).mode == "extractive"
 
 
@@ -140,9 +141,8 @@ def test_llm_down_falls_back(mini_index, mini_settings) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = mini_settings.model_copy(
-        update={"llm_base_url": f"http://127.0.0.1:{port}/v1", "llm_max_retries": 0}
-    )
+    llm = mini_settings.llm.model_copy(update={"base_url": f"http://127.0.0.1:{port}/v1", "max_retries": 0})
+    settings = mini_settings.model_copy(update={"llm": llm})
     a = answer(PROBES_Q, index=mini_index, settings=settings)
     assert a.mode == "extractive" and "Could not connect" in a.notice
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from interp_rag.build import add_source, build_index
 from interp_rag.errors import IndexMissingError, SourceError, StaleIndexError
-from interp_rag.index import current_dir, load_index, read_chunks
+from interp_rag.store.build import add_source, build_index
+from interp_rag.store.format import current_dir, read_chunks
+from interp_rag.store.index import load_index
 from tests.conftest import ROOT, make_settings
 
 MINI = Path(__file__).parent / "data" / "mini"
@@ -190,7 +191,7 @@ def test_add_bad_location_changes_nothing(mini, tmp_path: Path) -> None:
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from interp_rag.build import build_index
+from interp_rag.store.build import build_index
 from tests.conftest import make_settings
 build_index(settings=make_settings(Path(sys.argv[1]), mirror=Path(sys.argv[2])), full=True)
 """
@@ -244,7 +245,7 @@ def _expansion_line(text: str, passage: str, questions: list[str]) -> str:
 
 
 def test_question_expansions_attach_to_chunks_and_lift_retrieval(mini, tmp_path: Path) -> None:
-    from interp_rag.retrieve import retrieve
+    from interp_rag.retrieval.retrieve import retrieve
 
     exp_dir = tmp_path / "expansions"
     exp_dir.mkdir()
@@ -281,7 +282,7 @@ def test_question_expansions_attach_to_chunks_and_lift_retrieval(mini, tmp_path:
 
 
 def test_approximate_index_above_the_threshold(mini) -> None:
-    from interp_rag.retrieve import retrieve
+    from interp_rag.retrieval.retrieve import retrieve
 
     build_index(settings=mini)
     exact = load_index(settings=mini)

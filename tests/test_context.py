@@ -8,10 +8,11 @@ import re
 import pytest
 
 from interp_rag import answer
-from interp_rag.answer import build_messages
-from interp_rag.context import trim, window
-from interp_rag.load import extract_text
-from interp_rag.retrieve import DEFAULT_TUNING, retrieve
+from interp_rag.answering.prompts import build_messages
+from interp_rag.ingest.load import extract_text
+from interp_rag.retrieval.context import trim, window
+from interp_rag.retrieval.retrieve import retrieve
+from interp_rag.settings import DEFAULT_RETRIEVAL
 
 SENTENCE_END = re.compile(r"""[.!?:)\]}*_`"”’>|]$""")
 
@@ -26,14 +27,14 @@ def test_a_window_is_the_source_text_around_its_chunk(real_index, texts) -> None
     checked = widened = 0
     for pos in range(0, len(real_index.chunks), 7):
         c = real_index.chunks[pos]
-        start, end, text = window(real_index, pos, DEFAULT_TUNING.context_chars)
+        start, end, text = window(real_index, pos, DEFAULT_RETRIEVAL.context_chars)
         source = texts[c.source_id]
         assert start <= c.start and c.end <= end and c.text in text
         # the same text as the source at the same offsets (the splitter may drop markup between chunks,
         # which the window stands in for with blank space of the same length)
         assert len(text) == end - start
         assert all(a == b or a.isspace() for a, b in zip(text, source[start:end], strict=True))
-        assert end - start <= len(c.text) + 2 * DEFAULT_TUNING.context_chars + 800
+        assert end - start <= len(c.text) + 2 * DEFAULT_RETRIEVAL.context_chars + 800
         checked += 1
         widened += end - start > len(c.text) + 200
     assert checked > 1000 and widened > 0.8 * checked
@@ -42,7 +43,7 @@ def test_a_window_is_the_source_text_around_its_chunk(real_index, texts) -> None
 def test_a_window_starts_and_ends_with_whole_sentences(real_index, texts) -> None:
     whole = total = 0
     for pos in range(3, len(real_index.chunks), 11):
-        start, end, text = window(real_index, pos, DEFAULT_TUNING.context_chars)
+        start, end, text = window(real_index, pos, DEFAULT_RETRIEVAL.context_chars)
         source = texts[real_index.chunks[pos].source_id]
         total += 1
         starts_clean = start == 0 or text[0].isupper() or text[0] in '#*_->[(<"“|`' or text[0].isdigit()
@@ -91,8 +92,8 @@ def test_the_llm_gets_each_passage_cut_to_the_configured_size(real_index, real_i
 
 
 def test_context_sentences_keep_the_stance_of_their_own_chunk(real_index) -> None:
-    from interp_rag.context import to_passage
-    from interp_rag.extractive import _own_chunk
+    from interp_rag.answering.extractive import _own_chunk
+    from interp_rag.retrieval.context import to_passage
 
     chunks = real_index.chunks
     pos = next(
@@ -101,7 +102,7 @@ def test_context_sentences_keep_the_stance_of_their_own_chunk(real_index) -> Non
         if chunks[i + 1].source_id == chunks[i].source_id and chunks[i + 1].stance != chunks[i].stance
     )
     core, after = chunks[pos], chunks[pos + 1]
-    p = to_passage(real_index, pos, 1.0, -1, DEFAULT_TUNING.context_chars)
+    p = to_passage(real_index, pos, 1.0, -1, DEFAULT_RETRIEVAL.context_chars)
     assert p.end > core.end  # the window reaches into the next chunk
     assert _own_chunk(real_index, p, (core.start + core.end) // 2) == (True, core.stance)
     assert _own_chunk(real_index, p, min(p.end - 1, after.end - 1)) == (False, after.stance)
@@ -109,12 +110,12 @@ def test_context_sentences_keep_the_stance_of_their_own_chunk(real_index) -> Non
 
 
 def test_a_question_of_judgement_hears_seven_documents(real_index) -> None:
-    from interp_rag.retrieve import is_judgement
+    from interp_rag.retrieval.policies import is_judgement
 
     q = "Are sparse autoencoders useful for understanding language models?"
     assert is_judgement(q)
     ps = retrieve(real_index, q, k=8).passages
-    assert len({p.source_id for p in ps}) >= DEFAULT_TUNING.distinct_first
+    assert len({p.source_id for p in ps}) >= DEFAULT_RETRIEVAL.distinct_first
     # a question of fact may take several passages from the one document that answers it
     fact = retrieve(real_index, "How does SAELens recommend training a standard L1 sparse autoencoder?", k=8)
     assert len({p.source_id for p in fact.passages}) < 7
@@ -123,8 +124,8 @@ def test_a_question_of_judgement_hears_seven_documents(real_index) -> None:
 def test_each_source_has_a_summary_vector(real_index) -> None:
     import numpy as np
 
-    from interp_rag.embed import encode
-    from interp_rag.sources import summary
+    from interp_rag.ingest.embed import encode
+    from interp_rag.ingest.sources import summary
 
     sv = real_index.source_vectors
     assert sv is not None and sv.shape == (len(real_index.sources), 384)

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from interp_rag.answering.llm import LLMClient, ThinkFilter, strip_reasoning
 from interp_rag.errors import LLMError
-from interp_rag.llm import LLMClient, ThinkFilter, strip_reasoning
 from tests.support.fake_llm import Reply, completion, fake_llm, sse
 
 MESSAGES = [{"role": "user", "content": "Are SAEs useful?"}]

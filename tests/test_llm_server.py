@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from interp_rag import Answer, answer, answer_stream
-from interp_rag.llm import LLMClient
+from interp_rag.answering.llm import LLMClient
 from tests.support.llm_server import start_openai_server
 
 pytestmark = pytest.mark.llmserver
@@ -50,7 +50,7 @@ def test_server_rejecting_the_model_name_falls_back(server, mini_index, mini_set
 
 def test_stance_pass_against_a_real_server(server, mini_index, mini_settings) -> None:
     # A random-weight model writes no JSON: the passages keep the index's labels, and the answer comes.
-    settings = mini_settings.model_copy(update={"llm_stance": True})
+    settings = mini_settings.model_copy(update={"llm": mini_settings.llm.model_copy(update={"stance": True})})
     client = LLMClient(server.base_url, model=server.model, max_tokens=24)
     a = answer("Are linear probes useful?", k=3, index=mini_index, llm=client, settings=settings)
     assert a.mode == "llm" and a.passages

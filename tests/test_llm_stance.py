@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 
 from interp_rag import answer
-from interp_rag.llm import LLMClient
-from interp_rag.render import render_card
-from interp_rag.stance import parse_labels
+from interp_rag.answering.llm import LLMClient
+from interp_rag.answering.stance_pass import parse_labels
+from interp_rag.web.render import render_card
 from tests.support.fake_llm import Reply, completion, fake_llm, sse
 
 Q = "Are linear probes a reliable way to understand what a model computes?"
 
 
 def test_labels_from_the_llm_replace_the_index_labels(mini_index, mini_settings) -> None:
-    settings = mini_settings.model_copy(update={"llm_stance": True})
+    settings = mini_settings.model_copy(update={"llm": mini_settings.llm.model_copy(update={"stance": True})})
     labels = {"1": "skeptical", "2": "skeptical", "3": "skeptical"}
     with fake_llm() as llm:
         llm.script(completion(f"Here you go: {json.dumps(labels)}"), sse(["Probes mislead [1]."]))
@@ -34,7 +34,7 @@ def test_labels_from_the_llm_replace_the_index_labels(mini_index, mini_settings)
 
 
 def test_unreadable_labels_keep_the_index_labels(mini_index, mini_settings) -> None:
-    settings = mini_settings.model_copy(update={"llm_stance": True})
+    settings = mini_settings.model_copy(update={"llm": mini_settings.llm.model_copy(update={"stance": True})})
     with fake_llm() as llm:
         llm.script(completion("I think they are mostly fine."), sse(["Answer [1]."]))
         plain = answer(Q, k=3, index=mini_index, llm=False, settings=mini_settings)
@@ -45,7 +45,7 @@ def test_unreadable_labels_keep_the_index_labels(mini_index, mini_settings) -> N
 
 
 def test_an_llm_that_fails_the_stance_call_still_gives_an_answer(mini_index, mini_settings) -> None:
-    settings = mini_settings.model_copy(update={"llm_stance": True})
+    settings = mini_settings.model_copy(update={"llm": mini_settings.llm.model_copy(update={"stance": True})})
     with fake_llm() as llm:
         llm.script(Reply(500, b'{"error": "down"}'), Reply(500, b'{"error": "down"}'))
         client = LLMClient(llm.base_url, model="m", max_retries=1, backoff=0.01)
@@ -56,12 +56,12 @@ def test_an_llm_that_fails_the_stance_call_still_gives_an_answer(mini_index, min
 
 
 def test_off_by_default_and_with_a_stance_filter(mini_index, mini_settings) -> None:
-    assert mini_settings.llm_stance is False
+    assert mini_settings.llm.stance is False
     with fake_llm() as llm:
         llm.script(sse(["Answer [1]."]))
         answer(Q, k=3, index=mini_index, llm=LLMClient(llm.base_url), settings=mini_settings)
         llm.script(sse(["Answer [1]."]))
-        on = mini_settings.model_copy(update={"llm_stance": True})
+        on = mini_settings.model_copy(update={"llm": mini_settings.llm.model_copy(update={"stance": True})})
         answer(Q, k=3, stance="skeptical", index=mini_index, llm=LLMClient(llm.base_url), settings=on)
         assert [r["json"]["stream"] for r in llm.requests] == [True, True]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from interp_rag.errors import SourceError
-from interp_rag.load import extract_text, guess_format
-from interp_rag.sources import fetch, resolve
+from interp_rag.ingest.load import extract_text, guess_format
+from interp_rag.ingest.sources import fetch, resolve
 from interp_rag.types import Source
 from tests.support.http import Route, serve
 from tests.support.pdf import make_pdf
@@ -150,7 +150,7 @@ def test_mirror_is_read_before_the_url(tmp_path: Path) -> None:
 
 
 def test_arxiv_abs_pages_resolve_to_the_pdf() -> None:
-    from interp_rag.sources import pdf_url_for
+    from interp_rag.ingest.sources import pdf_url_for
 
     assert pdf_url_for("https://arxiv.org/abs/1810.03292") == "https://arxiv.org/pdf/1810.03292"
     assert pdf_url_for("https://arxiv.org/abs/2502.20914v2") == "https://arxiv.org/pdf/2502.20914v2"

@@ -8,10 +8,11 @@ from collections import Counter
 import pytest
 
 from interp_rag import answer, classify_stance
-from interp_rag.chunk import CONTENT_MAX_TOKENS, Chunker
-from interp_rag.embed import tokenizer_path
-from interp_rag.retrieve import DEFAULT_TUNING, retrieve
-from interp_rag.sources import load_sources, resolve
+from interp_rag.ingest.chunk import CONTENT_MAX_TOKENS, Chunker
+from interp_rag.ingest.embed import tokenizer_path
+from interp_rag.ingest.sources import load_sources, resolve
+from interp_rag.retrieval.retrieve import retrieve
+from interp_rag.settings import DEFAULT_RETRIEVAL
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def test_passages_are_diverse(real_index) -> None:
     ):
         r = retrieve(real_index, question, k=8)
         per_doc = Counter(p.source_id for p in r.passages)
-        assert max(per_doc.values()) <= DEFAULT_TUNING.per_source
+        assert max(per_doc.values()) <= DEFAULT_RETRIEVAL.per_source
         shown = {(p.source_id, int(p.chunk_id.rsplit(":", 1)[1])) for p in r.passages}
         runs = [(sid, n) for sid, n in shown if (sid, n + 1) in shown and (sid, n + 2) in shown]
         assert not runs, f"three neighbouring chunks of one document for {question!r}: {runs}"
@@ -113,8 +114,8 @@ def test_filters_on_the_real_corpus(real_index) -> None:
 
 
 def test_site_template_tags_never_reach_a_reader(real_index) -> None:
-    from interp_rag.chunk import clean_for_embedding
-    from interp_rag.render import readable
+    from interp_rag.text import clean_for_embedding
+    from interp_rag.web.render import readable
 
     tagged = [c for c in real_index.chunks if "{% term" in c.text]
     assert tagged  # the corpus has Jekyll glossary macros ({% term superposition %})

@@ -9,10 +9,11 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from interp_rag.index import Index, current_dir, load_index
 from interp_rag.settings import Settings
+from interp_rag.store.format import current_dir
+from interp_rag.store.index import Index, load_index
 from interp_rag.types import Passage
-from interp_rag.ui import (
+from interp_rag.web.app import (
     IndexStatus,
     View,
     ask,

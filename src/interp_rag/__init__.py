@@ -24,18 +24,20 @@ from .types import Answer, BuildReport, Chunk, Citation, Document, Passage, Sour
 __version__ = "0.1.0"
 
 # Heavy modules (torch, faiss, gradio) load on first use, so `import interp_rag` stays fast.
+# No submodule shares a name with a function here (answering.pipeline, evaluation): importing a submodule
+# sets it as an attribute of the package, and would replace the function of the same name.
 _LAZY = {
-    "answer": "answer",
-    "answer_stream": "answer",
-    "build_index": "build",
-    "add_source": "build",
-    "load_index": "index",
-    "index_stats": "index",
-    "retrieve": "retrieve",
-    "classify_stance": "stance",
-    "LLMClient": "llm",
-    "evaluate": "evaluate",
-    "build_ui": "ui",
+    "answer": "answering.pipeline",
+    "answer_stream": "answering.pipeline",
+    "build_index": "store.build",
+    "add_source": "store.build",
+    "load_index": "store.index",
+    "index_stats": "store.index",
+    "retrieve": "retrieval.retrieve",
+    "classify_stance": "ingest.label",
+    "LLMClient": "answering.llm",
+    "evaluate": "evaluation",
+    "build_ui": "web.app",
 }
 
 __all__ = [
@@ -69,14 +71,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .answer import answer, answer_stream
-    from .build import add_source, build_index
-    from .evaluate import evaluate
-    from .index import index_stats, load_index
-    from .llm import LLMClient
-    from .retrieve import retrieve
-    from .stance import classify_stance
-    from .ui import build_ui
+    from .answering.llm import LLMClient
+    from .answering.pipeline import answer, answer_stream
+    from .evaluation import evaluate
+    from .ingest.label import classify_stance
+    from .retrieval.retrieve import retrieve
+    from .store.build import add_source, build_index
+    from .store.index import index_stats, load_index
+    from .web.app import build_ui
 
 
 def __getattr__(name: str) -> Any:

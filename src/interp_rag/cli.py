@@ -10,25 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .errors import InterpRagError
+from .progress import build_progress, console, out, print_report
 from .settings import Settings, get_settings
 from .types import DOC_STANCES, SOURCE_TYPES, STANCES
-
-console = Console(stderr=True)
-out = Console(highlight=False, soft_wrap=True)
-
-STAGE_LABEL = {
-    "resolve": "reading sources",
-    "chunk": "chunking",
-    "embed": "embedding",
-    "expansions": "embedding questions",
-    "write": "writing index",
-}
 
 
 @contextmanager
@@ -40,46 +28,6 @@ def user_errors() -> Iterator[None]:
         raise click.ClickException(str(e)) from e
     except KeyboardInterrupt:
         raise click.Abort() from None
-
-
-@contextmanager
-def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
-    with Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[detail]}"),
-        console=console,
-        transient=False,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int, detail: str) -> None:
-            if total == 0:  # nothing to do in this stage (all cached): show it as done
-                done, total, detail = 1, 1, "all cached"
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(STAGE_LABEL.get(stage, stage), total=total, detail="")
-            bar.update(tasks[stage], completed=done, total=total, detail=escape(detail[:40]))
-
-        yield update
-
-
-def print_report(report: Any) -> None:
-    if not report.changed:
-        out.print(
-            f"Index up to date ({report.chunks_total} chunks, {report.seconds:.2f} s): nothing to embed."
-        )
-    else:
-        out.print(
-            f"Built {report.index_dir}/ in {report.seconds:.1f} s: {len(report.sources_ok)} sources ok, "
-            f"{len(report.sources_failed)} failed; chunks {report.chunks_total} total, "
-            f"{report.chunks_embedded} embedded, {report.chunks_reused} reused."
-        )
-    if report.sources_removed:
-        out.print(f"Removed from the index: {', '.join(report.sources_removed)}")
-    for sid, why in report.sources_failed.items():
-        out.print(f"  [yellow]failed[/] {escape(sid)}: {escape(why)}")
 
 
 @click.group()
@@ -111,7 +59,7 @@ def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) 
 @click.pass_obj
 def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) -> None:
     """Build or update the index (incremental: only new or changed sources are embedded)."""
-    from .build import build_index
+    from .store.build import build_index
 
     with user_errors(), build_progress() as progress:
         report = build_index(settings=settings, mirror=mirror, full=full, on_progress=progress)
@@ -155,7 +103,7 @@ def add(
     stance_note: str,
 ) -> None:
     """Add a URL or a local file (markdown, HTML, text, LaTeX, PDF) to the sources and the index."""
-    from .build import add_source
+    from .store.build import add_source
 
     names = [a.strip() for a in authors.split(",") if a.strip()] if authors else None
     with user_errors(), build_progress() as progress:
@@ -179,7 +127,7 @@ def add(
 @click.pass_obj
 def stats(settings: Settings, as_json: bool) -> None:
     """Sources by stance and type, chunks, index size, model, when built."""
-    from .index import index_stats
+    from .store.index import index_stats
 
     with user_errors():
         st = index_stats(settings=settings)
@@ -257,22 +205,23 @@ def ask(
     no_llm: bool,
 ) -> None:
     """Answer QUESTION with cited passages from both sides."""
-    from .answer import answer_stream
-    from .llm import LLMClient
-    from .types import Answer
+    from .answering.llm import resolve_llm
+    from .answering.pipeline import answer_stream
 
-    llm = False if no_llm else LLMClient.from_settings(settings)
-    streaming = not as_json and llm and sys.stdout.isatty()
-    final: Answer | None = None
+    llm = resolve_llm(settings, not no_llm)
+    streaming = not as_json and llm is not None and sys.stdout.isatty()
     with user_errors():
-        for item in answer_stream(
-            question, k=k, llm=llm, settings=settings, **_filters(stance, year_from, year_to, types, source)
-        ):
-            if isinstance(item, Answer):
-                final = item
-            elif streaming:
-                out.print(item, end="", markup=False)
-    assert final is not None
+        stream = answer_stream(
+            question,
+            k=k,
+            llm=llm or False,
+            settings=settings,
+            **_filters(stance, year_from, year_to, types, source),
+        )
+        for delta in stream.deltas():
+            if streaming:
+                out.print(delta, end="", markup=False)
+        final = stream.answer()
     if as_json:
         out.print_json(json.dumps(final.to_dict()))
         return
@@ -319,7 +268,7 @@ def eval_cmd(
     settings: Settings, questions: Path, k: int, stance_file: Path | None, run_out: Path | None, as_json: bool
 ) -> None:
     """Retrieval metrics on QUESTIONS.jsonl (passage_recall, mrr, gold_coverage, both_sides_on_contested)."""
-    from .evaluate import evaluate
+    from .evaluation import evaluate
 
     with user_errors():
         result = evaluate(questions, k=k, stance_file=stance_file, run_out=run_out, settings=settings)
@@ -355,12 +304,12 @@ def eval_cmd(
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, mirror: Path | None) -> None:
     """Serve the web UI (builds the index first if there is none)."""
-    from .ui import serve as run_server
+    from .web.app import serve as run_server
 
     if host:
-        settings.host = host
+        settings.web.host = host
     if port is not None:
-        settings.port = port
+        settings.web.port = port
     if mirror:
         settings.mirror = mirror
     with user_errors():

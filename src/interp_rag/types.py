@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 Stance = Literal["enthusiastic", "skeptical", "neutral"]
 STANCES: tuple[Stance, ...] = ("enthusiastic", "skeptical", "neutral")
+# The two sides an answer shows side by side (neutral passages are background).
+SIDES: tuple[Stance, ...] = ("enthusiastic", "skeptical")
 # Document-level labels in the manifest also include "mixed".
 DOC_STANCES = ("enthusiastic", "skeptical", "mixed", "neutral")
 SOURCE_TYPES = ("essay", "blog", "paper", "docs", "review", "transcript", "other")

@@ -7,13 +7,14 @@ model's own tokenizer, never in characters.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import re
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from .types import Chunk, Document
+from ..text import clean_for_embedding, digest
+from ..types import Chunk, Document
+from .embed import tokenizer_path
 
 MODEL_MAX_TOKENS = 256
 # [CLS] and [SEP] take two of the model's 256 positions.
@@ -26,35 +27,6 @@ SPLITTER_NAME = (
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FENCE = re.compile(r"^(```|~~~)", re.M)
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
-_FOOTREF = re.compile(r"\[\^?[0-9]{1,3}\]")
-_TAG = re.compile(r"</?[a-zA-Z][^>]{0,300}>")
-_URL = re.compile(r"https?://\S+")
-_EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")
-_HASHES = re.compile(r"^#{1,6}\s*", re.M)
-_TIMESTAMP = re.compile(r"\(\d{1,2}:\d{2}(?::\d{2})?\)")  # transcript turns: "Daniel Filan (01:11:24):"
-_SPACE = re.compile(r"\s+")
-# Site-generator template tags (Jekyll/Liquid, Hugo): a glossary macro shows its term, the rest nothing.
-_TEMPLATE_TERM = re.compile(r"\{%\s*term\s+(.+?)\s*%\}")
-_TEMPLATE = re.compile(r"\{%.{0,200}?%\}|\{\{\s*(?:site\.|<).{0,200}?\}\}")
-
-
-def strip_templates(text: str) -> str:
-    return _TEMPLATE.sub("", _TEMPLATE_TERM.sub(r"\1", text))
-
-
-def clean_for_embedding(text: str) -> str:
-    """Markdown minus what the model would only waste word pieces on (URLs, markup)."""
-    text = _IMAGE.sub(r"\1", strip_templates(text))
-    text = _LINK.sub(r"\1", text)
-    text = _FOOTREF.sub("", text)
-    text = _TAG.sub(" ", text)
-    text = _URL.sub("", text)
-    text = _EMPH.sub("", text)
-    text = _HASHES.sub("", text)
-    text = _TIMESTAMP.sub("", text)
-    return _SPACE.sub(" ", text).strip()
 
 
 def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
@@ -85,6 +57,8 @@ SEPARATORS = [
     r"\n___+\n",
     r"\n\n",
     r"\n",
+    # The splitter's own sentence separator, not text.SENTENCE_END: it is part of the index format
+    # (SPLITTER_NAME), and changing it would re-chunk, and re-embed, every source.
     r"(?<=[.!?])\s+(?=[A-Z\"“(\[*])",
     r"(?<=[;:])\s+",
     " ",
@@ -177,7 +151,7 @@ class Chunker:
                 )
             )
         for c in chunks:
-            c.hash = text_hash(self.embed_text(c, doc.source.title))
+            c.hash = digest(self.embed_text(c, doc.source.title), 24)
         return chunks
 
     def embed_text(self, chunk: Chunk, title: str) -> str:
@@ -203,10 +177,4 @@ def embed_input(body: str, title: str, chunker: Chunker | None = None) -> str:
 
 @cache
 def _default_chunker() -> Chunker:
-    from .embed import tokenizer_path
-
     return Chunker(tokenizer_path())
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]

@@ -91,16 +91,17 @@ def evaluate(
     settings: Any = None,
 ) -> dict[str, Any]:
     """Run every question through answer() (extractive, so only retrieval is measured) and score it."""
-    from .answer import answer
-    from .index import load_index
-    from .retrieve import _query_vector_cached, retrieve, tuning_for
+    from .answering.pipeline import answer
+    from .ingest.label import classify_stance
+    from .retrieval.retrieve import retrieve
+    from .retrieval.search import _query_vector_cached
     from .settings import get_settings
-    from .stance import classify_stance
+    from .store.index import load_index
 
     settings = settings or get_settings()
     index = index or load_index(settings=settings)
     qs = load_jsonl(questions)
-    tuning = tuning_for(settings)
+    tuning = settings.retrieval
     retrieve(index, "warm-up question about interpretability", k=k, tuning=tuning)
     answer("warm-up question about interpretability", k=k, index=index, llm=False, settings=settings)
     run, ret_ms, ans_ms = [], [], []

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from .errors import LLMError
+from ..errors import LLMError
+from ..settings import Settings
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _THINK_BLOCK = re.compile(r"<think>.*?(</think>|$)", re.S)
@@ -101,27 +102,25 @@ class LLMClient:
     backoff: float = 0.5
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LLMClient | None:
+    def from_settings(cls, settings: Settings) -> LLMClient | None:
         """The configured client, or None when no LLM is configured (extractive mode)."""
-        if not settings.llm_base_url:
+        llm = settings.llm
+        if not llm.base_url:
             return None
         return cls(
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=settings.llm_api_key,
-            connect_timeout=settings.llm_connect_timeout,
-            read_timeout=settings.llm_read_timeout,
-            max_retries=settings.llm_max_retries,
-            temperature=settings.llm_temperature,
-            max_tokens=settings.llm_max_tokens,
+            base_url=llm.base_url,
+            model=llm.model,
+            api_key=llm.api_key,
+            connect_timeout=llm.connect_timeout,
+            read_timeout=llm.read_timeout,
+            max_retries=llm.max_retries,
+            temperature=llm.temperature,
+            max_tokens=llm.max_tokens,
         )
 
     @property
     def url(self) -> str:
         return self.base_url.rstrip("/") + "/chat/completions"
-
-    def describe(self) -> str:
-        return f"{self.model or '(server default model)'} at {self.base_url}"
 
     def _client(self) -> httpx.Client:
         headers = {"Content-Type": "application/json"}
@@ -259,6 +258,16 @@ class LLMClient:
                 )
             if not produced:
                 raise LLMError(f"The LLM at {self.base_url} returned an empty answer.")
+
+
+def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient | None:
+    """The one reading of an `llm` argument: None or True use the configured LLM (None when there is none),
+    False forces the extractive answer, a client is used as it is."""
+    if llm is False:
+        return None
+    if llm is None or llm is True:
+        return LLMClient.from_settings(settings)
+    return llm
 
 
 def _sse_data(lines: Iterator[str]) -> Iterator[str]:

@@ -5,7 +5,6 @@ Resolution order: a local mirror directory, the cache of earlier fetches, then t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -17,9 +16,10 @@ from urllib.parse import unquote, urlparse
 import httpx
 import tomli_w
 
-from .errors import ConfigError, SourceError
+from ..errors import ConfigError, SourceError
+from ..text import digest
+from ..types import DOC_STANCES, Document, Source
 from .load import extract_text, guess_format
-from .types import DOC_STANCES, Document, Source
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 ARXIV_ABS = re.compile(r"^https?://(?:www\.)?arxiv\.org/abs/([^?#]+)")
@@ -102,10 +102,6 @@ def slugify(text: str) -> str:
     return slug[:60].strip("-") or "source"
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
 def local_path(src: Source) -> Path | None:
     """The local file a `file://` url points at (sources added from the user's disk)."""
     if src.url.startswith("file://"):
@@ -135,7 +131,7 @@ def resolve(
         cached = cache_dir / f"{src.id}.txt"
         if cached.is_file():
             text = cached.read_text(encoding="utf-8")
-            return Document(src, text, f"cache:{cached}", content_hash(text))
+            return Document(src, text, f"cache:{cached}", digest(text))
     if not src.url:
         where = f"mirror {mirror}" if mirror else "a mirror (--mirror DIR)"
         raise SourceError(f"{src.id}: no url, and {src.file!r} is not in {where}.")
@@ -158,7 +154,7 @@ def _document(src: Source, data: bytes, name: str, origin: str) -> Document:
         text = extract_text(data, guess_format(name, data))
     except SourceError as e:
         raise SourceError(f"{src.id}: {e}") from e
-    return Document(src, text, origin, content_hash(text))
+    return Document(src, text, origin, digest(text))
 
 
 def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0) -> tuple[bytes, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import settings as _settings  # noqa: F401  (sets the offline environment before any HF import)
+from .. import settings as _settings  # noqa: F401  (sets the offline environment before any HF import)
 
 DIM = 384
 

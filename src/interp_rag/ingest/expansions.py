@@ -9,12 +9,12 @@ the passage through a question phrased like it, which a small embedding model ne
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .types import Chunk
+from ..text import digest
+from ..types import Chunk
 
 # Recorded in meta.json: changing how questions attach to chunks makes an index stale.
 ATTACH_RULE = "questions (with their spans) of spans overlapping a chunk by half of the shorter of the two"
@@ -35,7 +35,7 @@ def expansion_file(directory: Path | None, source_id: str) -> Path | None:
 
 
 def file_hash(path: Path | None) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path else ""
+    return digest(path.read_bytes()) if path else ""
 
 
 def load_spans(path: Path | None, text: str) -> list[Span]:
@@ -51,7 +51,7 @@ def load_spans(path: Path | None, text: str) -> list[Span]:
             continue
         if not (0 <= start < end <= len(text)) or not qs:
             continue
-        if hashlib.sha1(text[start:end].encode("utf-8")).hexdigest()[:12] != row.get("sha"):
+        if digest(text[start:end], 12, "sha1") != row.get("sha"):
             continue
         spans.append(Span(start, end, tuple(qs)))
     return spans

@@ -14,13 +14,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+from rich.markup import escape
 
-from .answer import answer_stream
-from .errors import ConfigError, InterpRagError
-from .index import config_mismatch, get_index, index_stats, read_meta
-from .llm import LLMClient
+from ..answering.llm import LLMClient, resolve_llm
+from ..answering.pipeline import answer_stream
+from ..errors import ConfigError, InterpRagError
+from ..progress import build_progress, console, print_report
+from ..retrieval.search import query_vector
+from ..settings import Settings, get_settings
+from ..store.build import build_index
+from ..store.format import config_mismatch, read_meta
+from ..store.index import Index, get_index, index_stats
+from ..types import STANCES, Answer
 from .render import (
-    STANCES,
     highlight,
     question_terms,
     render_answer,
@@ -30,11 +36,8 @@ from .render import (
     render_markdown,
     render_mode,
     render_notice,
-    resolve_llm,
     safe_url,
 )
-from .settings import Settings, get_settings
-from .types import Answer
 
 # Rendering helpers are part of the UI's tested surface; they live in render.py.
 __all__ = [
@@ -82,7 +85,7 @@ class IndexStatus:
         self._lock = threading.Lock()
         self.ready, self.error, self.stage, self.done, self.total = ready, "", "", 0, 0
 
-    def update(self, stage: str, done: int = 0, total: int = 0, detail: str = "") -> None:
+    def update(self, stage: str, done: int = 0, total: int = 0) -> None:
         with self._lock:
             self.stage, self.done, self.total = stage, done, total
 
@@ -124,7 +127,7 @@ def ask(
     k: float = 8,
     *,
     settings: Settings | None = None,
-    index: Any = None,
+    index: Index | None = None,
     llm: LLMClient | bool | None = None,
     status: IndexStatus | None = None,
 ) -> Iterator[View]:
@@ -183,7 +186,7 @@ def echo(value: str) -> str:
 
 # ---------------------------------------------------------------- layout, wiring, serving
 
-CSS_FILE = Path(__file__).parent / "data" / "ui.css"
+CSS_FILE = Path(__file__).parents[1] / "data" / "ui.css"  # package data, beside the stance model
 WELCOME = (
     '<div class="answer"><div class="answer-body"><p>Ask a question, or pick an example above. The answer '
     "cites numbered passages <b>[n]</b>; below it are the passages, enthusiastic and skeptical side by side."
@@ -267,7 +270,7 @@ def _wire(demo: gr.Blocks, c: dict[str, Any], settings: Settings, index: Any, ll
 def build_ui(
     settings: Settings | None = None,
     *,
-    index: Any = None,
+    index: Index | None = None,
     llm: LLMClient | bool | None = None,
     status: IndexStatus | None = None,
 ) -> gr.Blocks:
@@ -283,12 +286,12 @@ def build_ui(
         types = ["blog", "docs", "essay", "paper", "review"]
     with gr.Blocks(title="interp-rag · both sides of interpretability", analytics_enabled=False) as demo:
         _wire(demo, _layout(types, status.ready), settings, index, llm, status)
-    demo.queue(default_concurrency_limit=settings.concurrency)
+    demo.queue(default_concurrency_limit=settings.web.concurrency)
     return demo
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
-    host, port = settings.host, settings.port
+    host, port = settings.web.host, settings.web.port
     return {
         "server_name": host,
         "server_port": port,
@@ -302,12 +305,6 @@ def prepare_index(settings: Settings, status: IndexStatus) -> None:
     """Build the index if there is none or it is stale (terminal progress bar, status in the page), then
     load it and the embedding model, so the first question is fast. Runs in a background thread while the
     page is served."""
-    from rich.markup import escape
-
-    from .build import build_index
-    from .cli import build_progress, console, print_report
-    from .retrieve import query_vector
-
     try:
         meta = read_meta(settings.index_dir)
         why = "none yet" if meta is None else config_mismatch(meta, settings)

@@ -13,21 +13,19 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .answer import missing_sentence
-from .chunk import strip_templates
-from .errors import InterpRagError
-from .index import bm25_tokens, index_stats
-from .llm import LLMClient
-from .settings import Settings
-from .types import Answer, Passage
+from ..answering.llm import LLMClient, resolve_llm
+from ..answering.prompts import missing_sentence
+from ..errors import InterpRagError
+from ..settings import Settings, WebSettings
+from ..store.index import Index, index_stats
+from ..text import SPACE_OR_CONTROL, bm25_tokens, strip_templates
+from ..types import SIDES, STANCES, Answer, Passage
 
-STANCES = ("enthusiastic", "skeptical", "neutral")
 # Words too common in this literature to be worth highlighting even when the question uses them.
 _NO_MARK = frozenset(
     {"actual", "actually", "use", "useful", "really", "real", "way", "thing", "work", "make"}
 )
 _WORD = re.compile(r"\w+")
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _INLINE = (  # run on escaped text, so the only tags in the result are these
     (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
@@ -54,7 +52,7 @@ def esc(text: Any) -> str:
 def safe_url(url: str) -> str | None:
     """The URL if it is a plain http(s) link; None for javascript:, data:, file:, or control characters."""
     url = (url or "").strip()
-    if not url or _SPACE_OR_CONTROL.search(url):
+    if not url or SPACE_OR_CONTROL.search(url):
         return None
     parts = urlsplit(url)
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
@@ -188,7 +186,7 @@ def render_balance(
     )
     legend = "".join(f'<span><i class="dot {s}"></i>{s.title()} <b>{c}</b></span>' for s, c in counts.items())
     notes = [missing_sentence(missing).strip("_")] if missing else []
-    hidden = [s for s in ("enthusiastic", "skeptical") if stance_filter and s not in stance_filter]
+    hidden = [s for s in SIDES if stance_filter and s not in stance_filter]
     notes += [f"{s.title()} passages are hidden by the stance filter." for s in hidden if s not in missing]
     label = ", ".join(f"{c} {s}" for s, c in counts.items())
     notes_html = "".join(f'<p class="missing">{esc(n)}</p>' for n in notes)
@@ -199,9 +197,12 @@ def render_balance(
     )
 
 
-def render_card(p: Passage, number: int, terms: frozenset[str], cited: bool = False) -> str:
+def render_card(
+    p: Passage, number: int, terms: frozenset[str], cited: bool = False, web: WebSettings | None = None
+) -> str:
     """One passage: citation number, title (linked if http(s)), authors, year, stance badge, text, URL."""
-    authors = ", ".join(p.authors[:4]) + (" et al." if len(p.authors) > 4 else "")
+    most = (web or WebSettings()).authors_shown
+    authors = ", ".join(p.authors[:most]) + (" et al." if len(p.authors) > most else "")
     meta = " · ".join(esc(x) for x in (authors, p.year or "n.d.", p.type) if x)
     where = f'<div class="where">§ {esc(" › ".join(p.headings[-2:]))}</div>' if p.headings else ""
     u = urlsplit(safe_url(p.url) or "")
@@ -236,13 +237,7 @@ def render_column(stance: str, passages: list[Passage], question: str, cited: se
     return f'<section class="column {stance}">{head}{body}</section>'
 
 
-def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient | None:
-    if llm is False:
-        return None
-    return LLMClient.from_settings(settings) if llm is None or llm is True else llm
-
-
-def render_mode(settings: Settings, llm: LLMClient | bool | None, index: Any = None) -> str:
+def render_mode(settings: Settings, llm: LLMClient | bool | None, index: Index | None = None) -> str:
     """How answers are made (LLM model and base URL, or extractive) and what is in the index."""
     client = resolve_llm(settings, llm)
     if client is None:

@@ -12,22 +12,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .chunk import clean_for_embedding
-from .types import Passage
+from ..retrieval.policies import is_judgement
+from ..settings import AnswerSettings
+from ..store.index import Index
+from ..text import BLOCK_BREAK, bm25_tokens, clean_for_embedding, split_sentences
+from ..types import SIDES, Passage
+from .prompts import missing_sentence
 
-_PARA = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*>#|]|\d+[.)]\s))")
-_SENT_END = re.compile(r"(?<=[.!?])[\"”’)\]*]*\s+(?=[\"“‘(\[*]?[A-Z0-9])")
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical sources",
                "neutral": "Background and neutral sources"}  # fmt: skip
-PER_GROUP = 3
-PER_PASSAGE = 2
-FOCUS_BONUS = 1.5
-CORE_BONUS = 1.0  # a sentence of the retrieved chunk itself, not of its context
 
 
 @dataclass
@@ -39,37 +36,25 @@ class Sentence:
     stance: str
 
 
-def idf_table(index: Any) -> tuple[dict[str, int], np.ndarray]:
-    """Inverse document frequency of each BM25 term, from the BM25 index's own postings."""
-    cached = getattr(index, "_idf", None)
-    if cached is None:
-        df = np.diff(np.asarray(index.bm25.scores["indptr"])).astype(np.float64)
-        n = max(len(index.chunks), 1)
-        cached = (index.bm25.vocab_dict, np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
-        index._idf = cached
-    return cached
-
-
-def sentences(text: str) -> list[tuple[str, int, int]]:
+def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str, int, int]]:
     """Whole, readable sentences of a passage with their offsets in it. Pieces cut by a chunk edge,
-    questions (an interviewer's, usually), tables and speaker labels are left out."""
+    questions (an interviewer's, usually), tables, speaker labels and sentences too short or too long to
+    quote are left out."""
+    params = params or AnswerSettings()
     out = []
     pos = 0
-    for para in _PARA.split(text):
+    for para in BLOCK_BREAK.split(text):
         base = text.find(para, pos)
         pos = base + len(para)
-        start = 0
-        for m in [*_SENT_END.finditer(para), None]:
-            end = m.start() + 1 if m else len(para)
+        for start, end in split_sentences(para):
             raw = para[start:end]
-            start = m.end() if m else start
             s = clean_for_embedding(raw).lstrip("-*> ").strip()
             s = re.sub(r"\s+([.,;:!?])", r"\1", _SPEAKER.sub("", s))  # no gap where markup was cut out
             if s.count("|") > 2 or not s:
                 continue
             words = len(s.split())
             if (
-                6 <= words <= 60
+                params.min_words <= words <= params.max_words
                 and s[0].isupper()
                 and s[-1] in '.!"”’)'
                 and not s.rstrip('"”’)').endswith("?")
@@ -78,26 +63,32 @@ def sentences(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _scored(question: str, passages: list[Passage], index: Any) -> list[Sentence]:
-    from .index import bm25_tokens
-
+def _scored(
+    question: str, passages: list[Passage], index: Index | None, params: AnswerSettings
+) -> list[Sentence]:
     q_terms = set(bm25_tokens(question))
-    vocab, idf = idf_table(index) if index is not None else ({}, np.zeros(0))
+    vocab, idf = index.idf if index is not None else ({}, np.zeros(0))
     out = []
     for num, p in enumerate(passages, 1):
         focus = (p.focus[0] - p.start, p.focus[1] - p.start) if p.focus else None
-        for pos, (s, a, b) in enumerate(sentences(p.text)):
+        for pos, (s, a, b) in enumerate(sentences(p.text, params)):
             terms = set(bm25_tokens(s))
             hit = sum(idf[vocab[t]] for t in terms & q_terms if t in vocab) if len(idf) else 0.0
             lexical = hit / math.sqrt(len(terms)) if terms else 0.0
             in_focus = focus is not None and min(b, focus[1]) - max(a, focus[0]) > 0.5 * (b - a)
             in_core, stance = _own_chunk(index, p, p.start + (a + b) // 2)
-            value = lexical + 3.0 * p.score + FOCUS_BONUS * in_focus + CORE_BONUS * in_core - 0.05 * pos
+            value = (
+                lexical
+                + params.relevance_weight * p.score
+                + params.focus_bonus * in_focus
+                + params.core_bonus * in_core  # a sentence of the retrieved chunk, not of its context
+                - params.position_penalty * pos
+            )
             out.append(Sentence(s, num, pos, value, stance if stance in SIDE_LABELS else "neutral"))
     return out
 
 
-def _own_chunk(index: Any, p: Passage, offset: int) -> tuple[bool, str]:
+def _own_chunk(index: Index | None, p: Passage, offset: int) -> tuple[bool, str]:
     """Is the source offset inside the passage's retrieved chunk, and the stance of the chunk it is in.
 
     A passage shows its chunk with the sentences around it (context.py); those come from neighbouring
@@ -120,11 +111,11 @@ def _own_chunk(index: Any, p: Passage, offset: int) -> tuple[bool, str]:
     return False, p.stance
 
 
-def _pick(pool: list[Sentence], n: int, used: set[tuple[int, int]]) -> list[Sentence]:
+def _pick(pool: list[Sentence], n: int, used: set[tuple[int, int]], per_passage: int) -> list[Sentence]:
     picks: list[Sentence] = []
     per: dict[int, int] = {}
     for s in sorted(pool, key=lambda x: -x.score):
-        if (s.num, s.pos) in used or per.get(s.num, 0) >= PER_PASSAGE:
+        if (s.num, s.pos) in used or per.get(s.num, 0) >= per_passage:
             continue
         picks.append(s)
         per[s.num] = per.get(s.num, 0) + 1
@@ -139,36 +130,40 @@ def _paragraph(label: str, picks: list[Sentence]) -> str:
 
 
 def compose_extractive(
-    question: str, passages: list[Passage], missing: list[str], *, index: Any = None
+    question: str,
+    passages: list[Passage],
+    missing: list[str],
+    *,
+    index: Index | None = None,
+    params: AnswerSettings | None = None,
 ) -> tuple[str, list[int]]:
     """Markdown answer and the passage numbers it cites (1-based, display order)."""
-    from .answer import missing_sentence
-    from .retrieve import is_judgement
-
-    scored = _scored(question, passages, index)
+    params = params or AnswerSettings()
+    n, per = params.per_group, params.per_passage
+    scored = _scored(question, passages, index, params)
     used: set[tuple[int, int]] = set()
     blocks: list[tuple[float, str, list[Sentence]]] = []
     stances = {s.stance for s in scored}
     if is_judgement(question):
         for side, label in SIDE_LABELS.items():
-            picks = _pick([s for s in scored if s.stance == side], PER_GROUP, used)
+            picks = _pick([s for s in scored if s.stance == side], n, used, per)
             if picks:
                 blocks.append((min(s.num for s in picks), label, picks))
         blocks.sort(key=lambda b: b[0])
-        two_sided = {"enthusiastic", "skeptical"} <= stances
+        two_sided = set(SIDES) <= stances
         lead = (
             "The sources disagree. Here is what each side says, in the authors' words:"
             if two_sided
             else "What the sources say, in the authors' words:"
         )
     else:
-        best = _pick(scored, PER_GROUP, used)
+        best = _pick(scored, n, used, per)
         if best:
             blocks.append((0, "From the sources", best))
-        for side in ("enthusiastic", "skeptical"):
+        for side in SIDES:
             if side in {s.stance for s in best}:
                 continue
-            extra = _pick([s for s in scored if s.stance == side], 1, used)
+            extra = _pick([s for s in scored if s.stance == side], 1, used, per)
             if extra:
                 blocks.append((1, f"From the {side} side", extra))
         lead = "What the sources say, in the authors' words:"

@@ -7,7 +7,6 @@ every vector comes from the embedding cache when its text was embedded before.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -18,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InterpRagError, SourceError
-from .expansions import attach, expansion_file, file_hash, load_spans
-from .index import CACHE_FILE, config_mismatch, current_dir, expected_config, read_chunks, read_meta
-from .settings import Settings, get_settings
-from .sources import (
+from ..errors import InterpRagError, SourceError
+from ..ingest.chunk import Chunker
+from ..ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
+from ..ingest.expansions import attach, expansion_file, file_hash, load_spans
+from ..ingest.label import classify_vectors
+from ..ingest.sources import (
     append_source,
     load_sources,
     resolve,
@@ -32,7 +32,11 @@ from .sources import (
     validate_source,
     write_cache,
 )
-from .types import BuildReport, Chunk, Source
+from ..settings import Settings, get_settings
+from ..text import clean_for_embedding, digest
+from ..types import BuildReport, Chunk, Source
+from .format import CACHE_FILE, config_mismatch, current_dir, expected_config, read_chunks, read_meta
+from .publish import write_version
 
 # on_progress(stage, done, total, detail): stage is "resolve", "chunk", "embed" or "write".
 Progress = Callable[[str, int, int, str], None]
@@ -52,7 +56,7 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 
 def _meta_hash(src: Source) -> str:
     # Metadata that changes what is embedded (title) or the stance prior (stance) invalidates chunks.
-    return hashlib.sha256(json.dumps(src.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    return digest(json.dumps(src.to_dict(), sort_keys=True))
 
 
 def build_index(
@@ -66,11 +70,6 @@ def build_index(
 
     `full` ignores the previous index (every source re-resolved and re-chunked; vectors still come from
     the embedding cache). Sources that cannot be read are reported in the result, not raised."""
-    from .chunk import Chunker, clean_for_embedding, text_hash
-    from .embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
-    from .index import write_version
-    from .stance import classify_vectors
-
     settings = settings or get_settings()
     mirror_dir = Path(mirror) if mirror is not None else settings.mirror
     if mirror_dir is not None and not mirror_dir.is_dir():
@@ -178,14 +177,14 @@ def build_index(
             )
             q_texts = [q for _, q in questions]
             q_vectors, _ = embed_with_cache(
-                [text_hash(q) for q in q_texts],
+                [digest(q, 24) for q in q_texts],
                 q_texts,
                 cache,
                 batch_size=settings.embed_batch_size * 2,
                 on_progress=lambda d, n: progress("expansions", d, n, ""),
             )
             summaries = [summary(s) for s in indexed_sources]
-            source_vectors, _ = embed_with_cache([text_hash(t) for t in summaries], summaries, cache)
+            source_vectors, _ = embed_with_cache([digest(t, 24) for t in summaries], summaries, cache)
         finally:
             cache.close()
         stance_of = {s.id: s.stance for s in indexed_sources}
@@ -197,9 +196,7 @@ def build_index(
             for c, lab, conf in zip(chunks, labels, confs, strict=True)
         ]
         progress("write", 0, 1, "")
-        corpus_hash = hashlib.sha256(
-            json.dumps({k: v["hash"] for k, v in sorted(state.items())}).encode()
-        ).hexdigest()[:16]
+        corpus_hash = digest(json.dumps({k: v["hash"] for k, v in sorted(state.items())}))
         meta = {
             **expected_config(settings),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -11,15 +11,11 @@ neighbours give back the source text, offsets included; what the chunker left ou
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from .types import Passage
+from ..store.index import WINDOW_CACHE_SIZE, Index
+from ..text import BOUNDARY, boundary_span
+from ..types import Chunk, Passage
 
-# A place where a sentence or block starts: after a sentence's end, a blank line, or before a list item,
-# heading or quote at the start of a line.
-_BOUNDARY = re.compile(
-    r"(?<=[.!?])([\"”’)\]*]*)\s+(?=[\"“‘(\[*_]?[A-Z0-9])|\n\s*\n\s*|\n(?=\s*(?:[-*>#|]|\d+[.)]\s))"
-)
 # Past this, a sentence cut by the chunk's edge is left cut rather than completed.
 MAX_COMPLETION = 400
 
@@ -31,7 +27,7 @@ def _ends_in_heading(text: str, end: int) -> bool:
     return line.startswith("#") or line in ("* * *", "---", "***")
 
 
-def _neighbour(index: Any, pos: int, step: int) -> Any | None:
+def _neighbour(index: Index, pos: int, step: int) -> Chunk | None:
     c = index.chunks[pos]
     j = pos + step
     if 0 <= j < len(index.chunks):
@@ -46,7 +42,7 @@ def _gap(n: int) -> str:
     return "\n\n" + " " * (n - 2) if n >= 2 else " " * n
 
 
-def _before(index: Any, pos: int, limit: int) -> tuple[str, bool]:
+def _before(index: Index, pos: int, limit: int) -> tuple[str, bool]:
     """Source text just before chunk `pos` (up to `limit` characters, from the chunks before it) and
     whether it reaches the document's start."""
     c = index.chunks[pos]
@@ -61,7 +57,7 @@ def _before(index: Any, pos: int, limit: int) -> tuple[str, bool]:
     return out[-limit:], False
 
 
-def _after(index: Any, pos: int, limit: int) -> tuple[str, bool]:
+def _after(index: Index, pos: int, limit: int) -> tuple[str, bool]:
     c = index.chunks[pos]
     out, end, p = "", c.end, pos
     while len(out) < limit:
@@ -74,28 +70,28 @@ def _after(index: Any, pos: int, limit: int) -> tuple[str, bool]:
     return out[:limit], False
 
 
-def window(index: Any, pos: int, chars: int) -> tuple[int, int, str]:
+def window(index: Index, pos: int, chars: int) -> tuple[int, int, str]:
     """(start, end, text) of the passage shown for chunk `pos`: the sentences its edges cut completed,
     then whole sentences up to `chars` characters on each side."""
     c = index.chunks[pos]
     if chars <= 0:
         return c.start, c.end, c.text
     # Selection asks again and again about the same few chosen chunks; an index is never modified.
-    cache = index.__dict__.setdefault("_windows", {})
+    cache = index.windows
     if (pos, chars) not in cache:
-        if len(cache) >= 20_000:  # a long-running server: bounded (about 40 MB of text)
+        if len(cache) >= WINDOW_CACHE_SIZE:
             cache.clear()
         cache[(pos, chars)] = _window(index, pos, chars)
     return cache[(pos, chars)]
 
 
-def _window(index: Any, pos: int, chars: int) -> tuple[int, int, str]:
+def _window(index: Index, pos: int, chars: int) -> tuple[int, int, str]:
     c = index.chunks[pos]
     reach = chars + MAX_COMPLETION
     (left, doc_start), (right, doc_end) = _before(index, pos, reach), _after(index, pos, reach)
     text = left + c.text + right
     lo, hi = len(left), len(left) + len(c.text)
-    bounds = [(m.end(1) if m.group(1) is not None else m.start(), m.end()) for m in _BOUNDARY.finditer(text)]
+    bounds = [boundary_span(m) for m in BOUNDARY.finditer(text)]
     if doc_start:
         bounds.insert(0, (0, 0))
     if doc_end:
@@ -124,7 +120,7 @@ def _window(index: Any, pos: int, chars: int) -> tuple[int, int, str]:
     return c.start - len(head), c.end + len(tail), head + c.text + tail
 
 
-def shown_in(index: Any, pos: int, shown: list[int], chars: int) -> list[int]:
+def shown_in(index: Index, pos: int, shown: list[int], chars: int) -> list[int]:
     """The shown chunks whose passages (windows of `chars`) already hold most of chunk `pos`."""
     c = index.chunks[pos]
     reach = 2 + (chars + MAX_COMPLETION) // 300  # chunks hold well over 300 characters
@@ -139,7 +135,7 @@ def shown_in(index: Any, pos: int, shown: list[int], chars: int) -> list[int]:
     return out
 
 
-def to_passage(index: Any, pos: int, score: float, focus_row: int = -1, chars: int = 0) -> Passage:
+def to_passage(index: Index, pos: int, score: float, focus_row: int = -1, chars: int = 0) -> Passage:
     c = index.chunks[pos]
     s = index.sources[c.source_id]
     focus, focus_q = None, ""
@@ -176,16 +172,9 @@ def trim(text: str, max_chars: int, center: int | None = None) -> str:
     mid = len(text) // 2 if center is None else min(max(center, 0), len(text))
     lo = min(max(mid - max_chars // 2, 0), len(text) - max_chars)
     hi = lo + max_chars
-    starts = [m.end() for m in _BOUNDARY.finditer(text, lo, hi)]
-    ends = [m.end(1) if m.group(1) is not None else m.start() for m in _BOUNDARY.finditer(text, lo, hi)]
+    spans = [boundary_span(m) for m in BOUNDARY.finditer(text, lo, hi)]
+    starts = [s for _, s in spans]
+    ends = [e for e, _ in spans]
     a = lo if lo == 0 else next((s for s in starts if s - lo < max_chars // 3), lo)
     b = hi if hi == len(text) else next((e for e in reversed(ends) if hi - e < max_chars // 3 and e > a), hi)
     return text[a:b].strip()
-
-
-def for_prompt(p: Passage, max_chars: int) -> str:
-    """A passage as an LLM gets it: cut to `max_chars` around the part that answers (its focus), and unable
-    to close or open the <passage> delimiters it is wrapped in."""
-    center = (p.focus[0] + p.focus[1]) // 2 - p.start if p.focus else None
-    text = trim(p.text, max_chars, center)
-    return text.replace("</passage", "</ passage").replace("<passage", "< passage")

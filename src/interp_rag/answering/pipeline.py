@@ -1,0 +1,147 @@
+"""answer(): retrieve both sides, then write a cited answer with an LLM, or extractively without one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from ..errors import InterpRagError, LLMError
+from ..retrieval.query import validate_question
+from ..retrieval.retrieve import retrieve
+from ..settings import Settings, get_settings
+from ..store.index import Index, get_index
+from ..types import SIDES, Answer
+from .citations import citations_for, validate_citations
+from .extractive import compose_extractive
+from .llm import LLMClient, resolve_llm
+from .prompts import build_messages, missing_sentence
+from .stance_pass import refine_stances
+from .stream import AnswerStream
+
+
+def answer_stream(
+    question: str,
+    *,
+    k: int = 8,
+    stance: list[str] | str | None = None,
+    years: tuple[int | None, int | None] | None = None,
+    types: list[str] | str | None = None,
+    sources: list[str] | str | None = None,
+    llm: LLMClient | bool | None = None,
+    index: Index | None = None,
+    settings: Settings | None = None,
+) -> AnswerStream:
+    """The answer's text as it is written (str deltas), then the final `Answer`; `.answer()` gives the
+    final Answer at once.
+
+    The final Answer's text is authoritative: its citations are validated, and if the LLM failed
+    mid-answer it is the extractive answer instead (with `notice` saying why)."""
+    return AnswerStream(
+        _answer_items(question, k, stance, years, types, sources, llm=llm, index=index, settings=settings)
+    )
+
+
+def _answer_items(
+    question: str,
+    k: int,
+    stance: list[str] | str | None,
+    years: tuple[int | None, int | None] | None,
+    types: list[str] | str | None,
+    sources: list[str] | str | None,
+    *,
+    llm: LLMClient | bool | None,
+    index: Index | None,
+    settings: Settings | None,
+) -> Iterator[str | Answer]:
+    t0 = time.perf_counter()
+    settings = settings or get_settings()
+    q = validate_question(question, settings.answer.max_question_chars)
+    index = index if index is not None else get_index(settings)
+    client = resolve_llm(settings, llm)
+    r = retrieve(
+        index, q, k=k, stance=stance, years=years, types=types, sources=sources, tuning=settings.retrieval
+    )
+    passages, missing = r.passages, r.missing_sides
+    timings = dict(r.timings)
+    if not passages:
+        text = "No passage in the corpus matches this question" + (
+            " with these filters." if any((stance, years, types, sources)) else "."
+        )
+        yield text
+        yield Answer(q, text, [], [], "extractive", list(missing), "", "", timings)
+        return
+    notice = ""
+    if client is not None:
+        parts: list[str] = []
+        try:
+            if settings.llm.stance and not stance:  # a stance filter chose passages by the index's labels
+                passages, notice = refine_stances(
+                    q, passages, client, passage_chars=settings.llm.passage_chars, prompts=settings.prompts
+                )
+                if not notice:
+                    missing = [s for s in SIDES if all(p.stance != s for p in passages)]
+            messages = build_messages(
+                q, passages, missing, passage_chars=settings.llm.passage_chars, prompts=settings.prompts
+            )
+            for delta in client.stream(messages):
+                parts.append(delta)
+                yield delta
+            text, cited = validate_citations("".join(parts), len(passages))
+            if not text:
+                raise LLMError(f"The LLM at {client.base_url} returned no usable text.")
+            tail = missing_sentence(missing)
+            if tail:
+                text += "\n\n" + tail
+            timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+            yield Answer(
+                q,
+                text,
+                passages,
+                citations_for(cited, passages),
+                "llm",
+                list(missing),
+                notice,
+                client.model,
+                timings,
+            )
+            return
+        except InterpRagError as e:
+            notice = f"{e} Showing an extractive answer instead."
+    text, cited = compose_extractive(q, passages, missing, index=index, params=settings.answer)
+    if notice:
+        yield "\n\n"
+    yield text
+    timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+    yield Answer(
+        q, text, passages, citations_for(cited, passages), "extractive", list(missing), notice, "", timings
+    )
+
+
+def answer(
+    question: str,
+    *,
+    k: int = 8,
+    stance: list[str] | str | None = None,
+    years: tuple[int | None, int | None] | None = None,
+    types: list[str] | str | None = None,
+    sources: list[str] | str | None = None,
+    llm: LLMClient | bool | None = None,
+    index: Index | None = None,
+    settings: Settings | None = None,
+) -> Answer:
+    """A cited answer that shows the enthusiastic and the skeptical side.
+
+    `llm`: None uses the configured LLM (INTERP_RAG_LLM_BASE_URL) if any, False forces the extractive
+    answer, or pass an LLMClient. `index`: None loads the index from settings (cached per process).
+    Filters: `stance` (passage stance), `years` (first, last; either may be None), `types`, `sources`."""
+    return answer_stream(
+        question,
+        k=k,
+        stance=stance,
+        years=years,
+        types=types,
+        sources=sources,
+        llm=llm,
+        index=index,
+        settings=settings,
+    ).answer()

@@ -1,0 +1,65 @@
+"""Terminal output shared by the CLI and the web server's console: build progress bars and the build
+report (below both, so neither imports the other)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .types import BuildReport
+
+console = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+STAGE_LABEL = {
+    "resolve": "reading sources",
+    "chunk": "chunking",
+    "embed": "embedding",
+    "expansions": "embedding questions",
+    "write": "writing index",
+}
+
+
+@contextmanager
+def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int, detail: str) -> None:
+            if total == 0:  # nothing to do in this stage (all cached): show it as done
+                done, total, detail = 1, 1, "all cached"
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(STAGE_LABEL.get(stage, stage), total=total, detail="")
+            bar.update(tasks[stage], completed=done, total=total, detail=escape(detail[:40]))
+
+        yield update
+
+
+def print_report(report: BuildReport) -> None:
+    if not report.changed:
+        out.print(
+            f"Index up to date ({report.chunks_total} chunks, {report.seconds:.2f} s): nothing to embed."
+        )
+    else:
+        out.print(
+            f"Built {report.index_dir}/ in {report.seconds:.1f} s: {len(report.sources_ok)} sources ok, "
+            f"{len(report.sources_failed)} failed; chunks {report.chunks_total} total, "
+            f"{report.chunks_embedded} embedded, {report.chunks_reused} reused."
+        )
+    if report.sources_removed:
+        out.print(f"Removed from the index: {', '.join(report.sources_removed)}")
+    for sid, why in report.sources_failed.items():
+        out.print(f"  [yellow]failed[/] {escape(sid)}: {escape(why)}")

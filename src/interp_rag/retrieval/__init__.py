@@ -1,0 +1,1 @@
+"""Stage 3, retrieval: the question, filters, search and fusion, reranking, selection, context windows."""

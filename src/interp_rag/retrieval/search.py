@@ -1,0 +1,126 @@
+"""Candidates for a question: dense (with question expansions) and BM25 retrieval, fused.
+
+Scores are fused after per-question normalisation: each retriever's scores are scaled so that the
+median candidate is 0 and the best is 1; the fused score weights dense against BM25.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from ..ingest.embed import encode_query
+from ..settings import DEFAULT_RETRIEVAL, RetrievalSettings
+from ..store.index import Index
+from ..text import bm25_tokens
+
+
+def _normalise(scores: np.ndarray) -> np.ndarray:
+    if scores.size == 0:
+        return scores
+    mid, top = float(np.median(scores)), float(scores.max())
+    if top - mid <= 1e-9:
+        return np.zeros_like(scores)
+    return np.clip((scores - mid) / (top - mid), 0.0, None)
+
+
+@lru_cache(maxsize=2048)
+def _query_vector_cached(question: str) -> bytes:
+    return encode_query(question).tobytes()
+
+
+def query_vector(question: str) -> np.ndarray:
+    return np.frombuffer(_query_vector_cached(question), dtype=np.float32)
+
+
+class Candidates(NamedTuple):
+    pool: np.ndarray  # chunk positions, best first
+    rel: np.ndarray  # fused relevance
+    cos: np.ndarray  # dense similarity (lifted by the closest expansion question)
+    focus: np.ndarray  # row of the chunk's closest expansion question, -1 if none
+
+
+_EMPTY = Candidates(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
+
+
+def _top(scores: np.ndarray, m: int) -> np.ndarray:
+    """Positions of the m highest scores, in no order."""
+    return np.argpartition(-scores, m - 1)[:m] if m < scores.size else np.arange(scores.size)
+
+
+def _dense_top(index: Index, q: np.ndarray, allowed: np.ndarray | None, m: int) -> np.ndarray:
+    """Chunk positions of the m nearest chunks among `allowed` (None: all): exact scores when the index is
+    exact, else the IVF index's answer through an id selector."""
+    if type(index.dense).__name__ == "IndexFlatIP":
+        if allowed is None:
+            return _top(index.vectors @ q, m)
+        return allowed[_top(index.vectors[allowed] @ q, m)]
+    import faiss
+
+    params = None
+    if allowed is not None:
+        params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(allowed), nprobe=index.dense.nprobe)
+    _, ids = index.dense.search(q[None, :], m, params=params)
+    return ids[0][ids[0] >= 0]
+
+
+def candidates(
+    index: Index,
+    question: str,
+    *,
+    mask: np.ndarray | None = None,
+    tuning: RetrievalSettings = DEFAULT_RETRIEVAL,
+) -> Candidates:
+    """Candidate chunks with fused relevance and dense cosine, best first."""
+    n = len(index.chunks)
+    if n == 0:
+        return _EMPTY
+    q = query_vector(question)
+    allowed = np.flatnonzero(mask) if mask is not None else None
+    if allowed is not None and allowed.size == 0:
+        return _EMPTY
+    m = min(tuning.candidates, n if allowed is None else allowed.size)
+    dense_ids = _dense_top(index, q, allowed, m)
+
+    # BM25 over the same chunks.
+    tokens = [t for t in bm25_tokens(question) if t in index.bm25.vocab_dict]
+    bm_all = None
+    bm_ids = np.zeros(0, int)
+    if tokens:
+        bm_all = index.bm25.get_scores(tokens)
+        if mask is not None:
+            bm_all = np.where(mask, bm_all, 0.0)
+        bm_ids = _top(bm_all, m)
+        bm_ids = bm_ids[bm_all[bm_ids] > 0]
+
+    # Question expansions: a chunk is as close as its closest question (weighted), see expansions.py.
+    q_best = q_cos = None
+    if index.q_vectors is not None and tuning.question_weight > 0:
+        q_cos = index.q_vectors @ q
+        q_best = np.full(n, -1.0, dtype=np.float32)
+        np.maximum.at(q_best, index.q_owner, q_cos)
+        if mask is not None:
+            q_best = np.where(mask, q_best, -1.0)
+        q_ids = _top(q_best, m)
+        dense_ids = np.union1d(dense_ids, q_ids[q_best[q_ids] > 0])
+
+    pool = np.union1d(dense_ids, bm_ids)
+    cos = index.vectors[pool] @ q
+    if q_best is not None:
+        cos = cos + tuning.question_weight * np.maximum(q_best[pool] - cos, 0.0)
+    dn = _normalise(cos)
+    fused = tuning.dense_weight * dn
+    if bm_all is not None:
+        fused = fused + (1 - tuning.dense_weight) * _normalise(bm_all[pool])
+    order = np.argsort(-fused, kind="stable")
+    pool = pool[order]
+    focus = np.full(pool.size, -1, dtype=np.int64)
+    if q_cos is not None:  # the closest question of each candidate: its span is where the answer is
+        ends = np.append(index.q_first[1:], len(q_cos))
+        for i, c in enumerate(pool):
+            lo, hi = index.q_first[c], ends[c]
+            if hi > lo:
+                focus[i] = lo + int(np.argmax(q_cos[lo:hi]))
+    return Candidates(pool, fused[order], cos[order], focus)

@@ -1,0 +1,190 @@
+"""The loaded index: one typed `Index` that owns its derived views (arrays, windows cache, idf), loading
+with a staleness check, what `stats` shows, and the per-process cache that reloads after a build."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import IndexMissingError, StaleIndexError
+from ..settings import get_settings
+from ..types import STANCES, Chunk, Source
+from .format import FIX, config_mismatch, current_dir, read_chunks
+
+# A long-running server's window cache is bounded (about 40 MB of text).
+WINDOW_CACHE_SIZE = 20_000
+
+
+@dataclass
+class Arrays:
+    """Per-chunk and per-source columns for vectorised filtering and selection."""
+
+    source_of: np.ndarray  # chunk -> source position
+    stance_of: np.ndarray  # chunk -> stance code (the position of the stance in STANCES)
+    n_of: np.ndarray  # chunk -> ordinal within its document
+    source_ids: list[str]
+    years: np.ndarray
+    types: np.ndarray
+
+    # The only place stances become numbers: codes are positions in types.STANCES.
+    CODE: ClassVar[dict[str, int]] = {s: i for i, s in enumerate(STANCES)}
+
+    @classmethod
+    def code(cls, stance: str) -> int:
+        return cls.CODE[stance]
+
+
+@dataclass
+class Index:
+    path: Path
+    meta: dict[str, Any]
+    chunks: list[Chunk]
+    sources: dict[str, Source]
+    dense: Any  # faiss.Index
+    bm25: Any  # bm25s.BM25 over bm25_tokens() of each chunk
+    vectors: np.ndarray
+    q_vectors: np.ndarray | None = None  # question expansions: one row per question
+    q_owner: np.ndarray | None = None  # the chunk position each question belongs to (ascending)
+    by_id: dict[str, int] = field(default_factory=dict)
+    q_spans: np.ndarray | None = None  # [start, end] of each question's passage in its source's text
+    q_first: np.ndarray | None = None  # first question row of each chunk (rows of a chunk are contiguous)
+    source_vectors: np.ndarray | None = None  # one row per source (in `sources` order): sources.summary()
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        if self.q_owner is not None:
+            self.q_spans = np.array([sp for c in self.chunks for sp in c.question_spans], dtype=np.int64)
+            self.q_first = np.searchsorted(self.q_owner, np.arange(len(self.chunks)))
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    @cached_property
+    def arrays(self) -> Arrays:
+        ids = list(self.sources)
+        pos = {s: i for i, s in enumerate(ids)}
+        neutral = Arrays.code("neutral")
+        return Arrays(
+            source_of=np.array([pos[c.source_id] for c in self.chunks], dtype=np.int32),
+            stance_of=np.array([Arrays.CODE.get(c.stance, neutral) for c in self.chunks], dtype=np.int8),
+            n_of=np.array([c.n for c in self.chunks], dtype=np.int32),
+            source_ids=ids,
+            years=np.array([self.sources[s].year or -1 for s in ids], dtype=np.int32),
+            types=np.array([self.sources[s].type for s in ids], dtype=object),
+        )
+
+    @cached_property
+    def windows(self) -> dict[tuple[int, int], tuple[int, int, str]]:
+        """(chunk position, chars) -> (start, end, text) of the passage shown (retrieval.context fills it;
+        an index is never modified, so entries never go stale)."""
+        return {}
+
+    @cached_property
+    def idf(self) -> tuple[dict[str, int], np.ndarray]:
+        """Inverse document frequency of each BM25 term, from the BM25 index's own postings."""
+        df = np.diff(np.asarray(self.bm25.scores["indptr"])).astype(np.float64)
+        n = max(len(self.chunks), 1)
+        return self.bm25.vocab_dict, np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def _require_current(index_dir: Path | str | None, settings: Any) -> tuple[Path, Path]:
+    index_dir = Path(index_dir) if index_dir is not None else Path(settings.index_dir)
+    cur = current_dir(index_dir)
+    if cur is None:
+        raise IndexMissingError(
+            f"No index in {index_dir}/. Run `interp-rag build --mirror DIR` (or `interp-rag build` to fetch "
+            "the sources from their URLs) to create it."
+        )
+    return index_dir, cur
+
+
+def load_index(index_dir: Path | str | None = None, *, settings: Any = None, check: bool = True) -> Index:
+    """Load the current index; refuse (StaleIndexError) one built with other settings or format."""
+    import bm25s
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    # The same as OPENBLAS_NUM_THREADS=1 (settings.py), for processes that imported numpy before us.
+    threadpool_limits(1, user_api="blas")
+    settings = settings or get_settings()
+    index_dir, cur = _require_current(index_dir, settings)
+    meta = json.loads((cur / "meta.json").read_text(encoding="utf-8"))
+    if check:
+        why = config_mismatch(meta, settings)
+        if why:
+            raise StaleIndexError(f"The index in {index_dir}/ is stale: {why}; {FIX}.")
+    chunks = read_chunks(cur)
+    sources = {s["id"]: Source(**s) for s in json.loads((cur / "sources.json").read_text(encoding="utf-8"))}
+    dense = faiss.read_index(str(cur / "dense.faiss"))
+    vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, meta["dims"]), "float32")
+    bm25 = bm25s.BM25.load(str(cur / "bm25"))
+    q_vectors = q_owner = None
+    if (cur / "questions.npy").is_file():
+        q_vectors = np.load(cur / "questions.npy")
+        q_owner = np.load(cur / "question_owner.npy")
+    sv_path = cur / "source_vectors.npy"
+    return Index(
+        cur,
+        meta,
+        chunks,
+        sources,
+        dense,
+        bm25,
+        np.ascontiguousarray(vectors, "float32"),
+        q_vectors,
+        q_owner,
+        source_vectors=np.load(sv_path) if sv_path.is_file() else None,
+    )
+
+
+def index_size_bytes(version_dir: Path) -> int:
+    return sum(p.stat().st_size for p in version_dir.rglob("*") if p.is_file())
+
+
+def index_stats(index_dir: Path | str | None = None, *, settings: Any = None) -> dict[str, Any]:
+    """What is in the index: sources by stance and type, chunks, size, model, when built."""
+    settings = settings or get_settings()
+    index_dir, cur = _require_current(index_dir, settings)
+    meta = json.loads((cur / "meta.json").read_text(encoding="utf-8"))
+    sources = json.loads((cur / "sources.json").read_text(encoding="utf-8"))
+    stale = config_mismatch(meta, settings)
+    return {
+        "index_dir": str(index_dir),
+        "version": cur.name,
+        "built_at": meta.get("built_at"),
+        "model": meta.get("model"),
+        "dims": meta.get("dims"),
+        "dense_index": meta.get("dense_index"),
+        "chunking": meta.get("chunking"),
+        "stance_model": meta.get("stance_model"),
+        "sources": len(sources),
+        "sources_by_stance": dict(Counter(s["stance"] for s in sources).most_common()),
+        "sources_by_type": dict(Counter(s["type"] for s in sources).most_common()),
+        "chunks": meta.get("chunks"),
+        "chunks_by_stance": meta.get("chunks_by_stance", {}),
+        "size_bytes": index_size_bytes(cur),
+        "failed": meta.get("failed", {}),
+        "stale": f"{stale}; {FIX}" if stale else None,
+    }
+
+
+_LOADED: dict[str, Index] = {}
+
+
+def get_index(settings: Any = None) -> Index:
+    """The current index, loaded once per process and reloaded when a build swaps in a new version."""
+    settings = settings or get_settings()
+    key = str(Path(settings.index_dir).resolve())
+    cur = current_dir(Path(settings.index_dir))
+    cached = _LOADED.get(key)
+    if cached is not None and cur is not None and cached.path == cur:
+        return cached
+    index = load_index(settings.index_dir, settings=settings)
+    _LOADED[key] = index
+    return index

@@ -1,0 +1,114 @@
+"""Publishing a version: write every file under a temporary name, fsync, rename, then swap the CURRENT
+pointer atomically. A build killed at any point leaves the previous index as it was."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..text import bm25_tokens
+from ..types import Chunk, Source
+from .format import BM25_B, BM25_K1, CURRENT, bm25_text, current_dir, make_dense
+
+
+def write_version(
+    index_dir: Path,
+    meta: dict[str, Any],
+    chunks: list[Chunk],
+    sources: list[Source],
+    vectors: np.ndarray,
+    approx_threshold: int,
+    *,
+    q_vectors: np.ndarray | None = None,
+    q_owner: np.ndarray | None = None,
+    source_vectors: np.ndarray | None = None,
+) -> Path:
+    """Write a complete version under a temporary name, then make it current with two renames."""
+    import bm25s
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    dense, kind = make_dense(vectors, approx_threshold)
+    faiss.write_index(dense, str(tmp / "dense.faiss"))
+    by_id = {s.id: s for s in sources}
+    bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+    bm25.index([bm25_tokens(bm25_text(c, by_id[c.source_id])) or ["_"] for c in chunks], show_progress=False)
+    bm25.save(str(tmp / "bm25"))
+    if q_vectors is not None and len(q_vectors):
+        np.save(tmp / "questions.npy", np.ascontiguousarray(q_vectors, dtype=np.float32))
+        np.save(tmp / "question_owner.npy", np.asarray(q_owner, dtype=np.int32))
+    if source_vectors is not None:
+        if len(source_vectors) != len(sources):
+            raise ValueError("one source vector per source, in the same order")
+        np.save(tmp / "source_vectors.npy", np.ascontiguousarray(source_vectors, dtype=np.float32))
+    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+    (tmp / "sources.json").write_text(
+        json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=1)
+    )
+    # Counted here, so `stats` and the UI's index panel read meta.json instead of every chunk.
+    by_stance = Counter(c.stance for c in chunks).most_common()
+    meta = {
+        **meta,
+        "chunks_by_stance": dict(by_stance),
+        "dense_index": kind,
+        "chunks": len(chunks),
+        "expansion_questions": 0 if q_vectors is None else len(q_vectors),
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+    _fsync_tree(tmp)
+    final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    tmp.rename(final)
+    pointer_tmp = index_dir / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
+    pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
+    _fsync(pointer_tmp)
+    os.replace(pointer_tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    prune(index_dir)
+    return final
+
+
+def prune(index_dir: Path) -> None:
+    """Remove old versions and debris of killed builds; never the current version."""
+    cur = current_dir(index_dir)
+    for p in index_dir.iterdir():
+        stale_version = p.is_dir() and p.name.startswith("v-") and (cur is None or p != cur)
+        debris = p.name.startswith((".tmp-", f".{CURRENT}."))
+        if (stale_version and cur is not None) or debris:
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    # not supported on every platform/filesystem; the rename is still atomic
+    with contextlib.suppress(OSError):
+        _fsync(path)
+
+
+def _fsync_tree(root: Path) -> None:
+    for p in root.rglob("*"):
+        if p.is_file():
+            _fsync(p)
+    _fsync_dir(root)

@@ -1,0 +1,134 @@
+"""Text utilities every stage shares: the one sentence boundary, the one hash, BM25's tokens, markup
+cleaning and control characters. Pure functions, no imports from the rest of the package."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cache
+from typing import Any
+
+# ---------------------------------------------------------------- sentences
+
+# The end of a sentence: closing quotes or brackets after . ! ?, whitespace, then what starts a sentence.
+# Group 1 holds the closing marks, so `m.end(1)` is where the sentence ends and `m.end()` where the next
+# one starts.
+_SENTENCE_END = r"(?<=[.!?])([\"”’)\]*]*)\s+(?=[\"“‘(\[*_]?[A-Z0-9])"
+# A block boundary: a blank line, or a line break before a list item, heading, quote or table row.
+_BLOCK_BREAK = r"\n\s*\n\s*|\n(?=\s*(?:[-*>#|]|\d+[.)]\s))"
+SENTENCE_END = re.compile(_SENTENCE_END)
+BLOCK_BREAK = re.compile(_BLOCK_BREAK)
+# Where a sentence or block starts (group 1 is None for a block break).
+BOUNDARY = re.compile(f"{_SENTENCE_END}|{_BLOCK_BREAK}")
+
+
+def boundary_span(m: re.Match[str]) -> tuple[int, int]:
+    """(where the text before a BOUNDARY match ends, where the text after it starts)."""
+    return (m.end(1) if m.group(1) is not None else m.start()), m.end()
+
+
+def split_sentences(block: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of one block of text, in order; the end excludes the whitespace."""
+    out, start = [], 0
+    for m in SENTENCE_END.finditer(block):
+        out.append((start, m.start() + 1))
+        start = m.end()
+    out.append((start, len(block)))
+    return out
+
+
+# ---------------------------------------------------------------- hashing
+
+
+def digest(data: str | bytes, length: int = 16, algorithm: str = "sha256") -> str:
+    """Hex digest of text (UTF-8) or bytes, cut to `length` characters: cache keys, fingerprints."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.new(algorithm, raw).hexdigest()[:length]
+
+
+# ---------------------------------------------------------------- BM25 tokens
+
+# scikit-learn's default token pattern: words of two or more characters (the stance model's TF-IDF too).
+WORD = re.compile(r"(?u)\b\w\w+\b")
+# Question words carry no topic; the rest is bm25s's English list.
+_EXTRA_STOP = {
+    "what",
+    "does",
+    "did",
+    "how",
+    "why",
+    "which",
+    "who",
+    "whom",
+    "when",
+    "where",
+    "can",
+    "could",
+    "would",
+    "should",
+    "do",
+    "is",
+    "are",
+    "was",
+    "were",
+    "about",
+}
+
+
+@cache
+def _stemmer_and_stops() -> tuple[Any, frozenset[str]]:
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN) | _EXTRA_STOP
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Lowercased, stop words removed, Snowball-stemmed ("proofs" finds "proof")."""
+    stemmer, stops = _stemmer_and_stops()
+    return stemmer.stemWords([w for w in WORD.findall(text.lower()) if w not in stops])
+
+
+# ---------------------------------------------------------------- markup
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
+_FOOTREF = re.compile(r"\[\^?[0-9]{1,3}\]")
+_TAG = re.compile(r"</?[a-zA-Z][^>]{0,300}>")
+_URL = re.compile(r"https?://\S+")
+_EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")
+_HASHES = re.compile(r"^#{1,6}\s*", re.M)
+_TIMESTAMP = re.compile(r"\(\d{1,2}:\d{2}(?::\d{2})?\)")  # transcript turns: "Daniel Filan (01:11:24):"
+_SPACE = re.compile(r"\s+")
+# Site-generator template tags (Jekyll/Liquid, Hugo): a glossary macro shows its term, the rest nothing.
+_TEMPLATE_TERM = re.compile(r"\{%\s*term\s+(.+?)\s*%\}")
+_TEMPLATE = re.compile(r"\{%.{0,200}?%\}|\{\{\s*(?:site\.|<).{0,200}?\}\}")
+
+
+def strip_templates(text: str) -> str:
+    return _TEMPLATE.sub("", _TEMPLATE_TERM.sub(r"\1", text))
+
+
+def clean_for_embedding(text: str) -> str:
+    """Markdown minus what the model would only waste word pieces on (URLs, markup)."""
+    text = _IMAGE.sub(r"\1", strip_templates(text))
+    text = _LINK.sub(r"\1", text)
+    text = _FOOTREF.sub("", text)
+    text = _TAG.sub(" ", text)
+    text = _URL.sub("", text)
+    text = _EMPH.sub("", text)
+    text = _HASHES.sub("", text)
+    text = _TIMESTAMP.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+# ---------------------------------------------------------------- control characters
+
+SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control(text: str) -> str:
+    """The text without control characters (tabs and newlines stay): they can hide in a pasted question
+    or a fetched page and mean nothing to a reader, a tokenizer or a terminal."""
+    return _CONTROL.sub("", text)
