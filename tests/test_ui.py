@@ -219,7 +219,13 @@ def test_ask_answers_with_both_columns_and_working_citations(
     [
         ("   ", {}, "The question is empty"),
         ("sparse autoencoders", {"year_from": 2030, "year_to": 2020}, "Year range 2030-2020 is empty"),
-        ("sparse autoencoders", {"year_from": "soon"}, "k and the years must be whole numbers."),
+        (
+            "sparse autoencoders",
+            {"year_from": "soon"},
+            "A year must be a whole number, not &#x27;soon&#x27;.",
+        ),
+        ("sparse autoencoders", {"k": 2.5}, "k (the number of passages) must be a whole number"),
+        ("sparse autoencoders", {"k": 10_000}, "must be from 1 to 20"),
     ],
 )
 def test_ask_shows_user_errors_as_a_notice(ui_corpus_settings: Settings, small_index, question, kw, message):

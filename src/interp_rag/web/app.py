@@ -7,6 +7,7 @@ without a browser; `build_ui` only lays out and wires; `serve` builds or loads t
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,14 +19,15 @@ from rich.markup import escape
 
 from ..answering.llm import LLMClient, resolve_llm
 from ..answering.pipeline import answer_stream
-from ..errors import ConfigError, InterpRagError
+from ..errors import InterpRagError
 from ..progress import build_progress, console, print_report
+from ..retrieval.query import Query
 from ..retrieval.search import query_vector
 from ..settings import Settings, get_settings
 from ..store.build import build_index
 from ..store.format import config_mismatch, read_meta
 from ..store.index import Index, get_index, index_stats
-from ..types import STANCES, Answer
+from ..types import STANCES
 from .render import (
     highlight,
     question_terms,
@@ -137,24 +139,24 @@ def ask(
         yield View(notice=render_notice(status.message() + wait, "error" if status.error else "info"))
         return
     parts: list[str] = []
-    final: Answer | None = None
     last = time.monotonic()  # an answer complete within 0.1 s (extractive) is sent once, not streamed
+    settings = settings or get_settings()
     try:
-        try:  # API clients can send anything
-            k = int(k or 8)
-            years = tuple(int(y) if y not in (None, "") else None for y in (year_from, year_to))
-        except (TypeError, ValueError, OverflowError) as e:
-            raise ConfigError("k and the years must be whole numbers.") from e
-        filters = {"stance": list(stance or []) or None, "types": list(types or []) or None}
-        filters["years"] = years if years != (None, None) else None
-        for item in answer_stream(question, k=k, llm=llm, index=index, settings=settings, **filters):
-            if isinstance(item, Answer):
-                final = item
-            else:
-                parts.append(item)
-                if time.monotonic() - last > 0.1:  # re-render the partial answer at most ~10 times a second
-                    last = time.monotonic()
-                    yield View(answer=render_answer("".join(parts), k))
+        query = Query.of(  # API clients can send anything: Query says what is wrong with it
+            question,
+            k=k or 8,
+            stance=stance or None,
+            years=None if year_from in (None, "") and year_to in (None, "") else (year_from, year_to),
+            types=types or None,
+            settings=settings,
+        )
+        stream = answer_stream(query, llm=llm, index=index, settings=settings)
+        for delta in stream.deltas():
+            parts.append(delta)
+            if time.monotonic() - last > 0.1:  # re-render the partial answer at most ~10 times a second
+                last = time.monotonic()
+                yield View(answer=render_answer("".join(parts), query.k))
+        final = stream.answer()
     except InterpRagError as e:
         yield View(notice=render_notice(str(e), "error"))
         return
@@ -164,7 +166,6 @@ def ask(
             notice=render_notice(f"Something went wrong ({type(e).__name__}); see the server log.", "error")
         )
         return
-    assert final is not None
     ps, q, cited = final.passages, final.question, {c.number for c in final.citations}
     yield View(
         render_notice(final.notice, "warning"),
@@ -200,7 +201,7 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", **fonts)
 
 
-def _layout(types: list[str], ready: bool) -> dict[str, Any]:
+def _layout(types: list[str], ready: bool, max_k: int) -> dict[str, Any]:
     c: dict[str, Any] = {}
     gr.HTML(
         '<div id="hero"><h1>interp-rag</h1><p>Ask the mechanistic-interpretability literature. See what the '
@@ -222,7 +223,7 @@ def _layout(types: list[str], ready: bool) -> dict[str, Any]:
         c["types"] = gr.CheckboxGroup(types, label="Source type", info="None ticked: all")
         c["year_from"] = gr.Number(label="From year", precision=0, minimum=1900, maximum=2100, min_width=100)
         c["year_to"] = gr.Number(label="To year", precision=0, minimum=1900, maximum=2100, min_width=100)
-        c["k"] = gr.Slider(1, 20, value=8, step=1, label="Passages (k)")
+        c["k"] = gr.Slider(1, max_k, value=8, step=1, label="Passages (k)")
     c["notice"] = gr.HTML(elem_id="notice")
     c["answer"] = gr.HTML(WELCOME, elem_id="answer")
     c["balance"] = gr.HTML(elem_id="balance")
@@ -285,7 +286,7 @@ def build_ui(
     except (InterpRagError, OSError, ValueError):
         types = ["blog", "docs", "essay", "paper", "review"]
     with gr.Blocks(title="interp-rag · both sides of interpretability", analytics_enabled=False) as demo:
-        _wire(demo, _layout(types, status.ready), settings, index, llm, status)
+        _wire(demo, _layout(types, status.ready, settings.web.max_k), settings, index, llm, status)
     demo.queue(default_concurrency_limit=settings.web.concurrency)
     return demo
 
@@ -339,6 +340,8 @@ def prepare_index(settings: Settings, status: IndexStatus) -> None:
 def serve(settings: Settings | None = None) -> None:
     """`interp-rag serve` and `python app.py`: serve at once, build or load the index in the background."""
     settings = settings or get_settings()
+    # A local research tool reports to no one; set when serving, not on import.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     status = IndexStatus(ready=False)
     demo = build_ui(settings, status=status)
     threading.Thread(target=prepare_index, args=(settings, status), daemon=True, name="prepare-index").start()

@@ -1,0 +1,53 @@
+"""One Query value: every entry point (answer, answer_stream, retrieve, CLI, UI) validates through it."""
+
+from __future__ import annotations
+
+import pytest
+
+from interp_rag.errors import ConfigError, QuestionError
+from interp_rag.retrieval.query import Query
+from interp_rag.settings import Settings
+
+
+def test_a_query_is_normalised_once() -> None:
+    q = Query("  Are probes useful?\x00 ", k=8.0, stance="skeptical", years=(2020, None), types=["essay"])
+    assert q.question == "Are probes useful?"  # control characters and edges stripped
+    assert (q.k, q.stance, q.years, q.types, q.sources) == (8, ("skeptical",), (2020, None), ("essay",), ())
+    assert q.filtered and not Query("Are probes useful?").filtered
+    assert Query("q?", k="5").k == 5  # digits from a form or an API client
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"k": "abc"}, r"k \(the number of passages\) must be a whole number, not 'abc'"),
+        ({"k": 2.5}, "must be a whole number, not 2.5"),
+        ({"k": True}, "must be a whole number, not True"),
+        ({"k": 0}, "must be from 1 to 20; got 0"),
+        ({"k": 10_000}, "must be from 1 to 20; got 10000"),
+        ({"years": 2020}, r"years must be a pair \(first, last\)"),
+        ({"years": ("a", "b")}, "A year must be a whole number, not 'a'"),
+        ({"years": (2025, 2020)}, "Year range 2025-2020 is empty"),
+        ({"stance": "sceptical"}, "Unknown stance 'sceptical': use enthusiastic, skeptical or neutral"),
+        ({"types": ["essay", "tweet"]}, "Unknown source type 'tweet'"),
+        ({"sources": 7}, "source id must be a name or a list of names"),
+    ],
+)
+def test_bad_values_are_config_errors_that_say_what_to_do(kw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Query("Are probes useful?", **kw)
+
+
+@pytest.mark.parametrize("question", ["", " \n\t ", None, 42, "\x00\x07"])
+def test_bad_questions_are_question_errors(question: object) -> None:
+    with pytest.raises(QuestionError):
+        Query(question)  # type: ignore[arg-type]
+
+
+def test_limits_come_from_the_settings() -> None:
+    settings = Settings(web={"max_k": 50}, answer={"max_question_chars": 10})
+    assert Query.of("Short one?", k=40, settings=settings).k == 40
+    with pytest.raises(QuestionError, match="keep it under 10"):
+        Query.of("A longer question?", settings=settings)
+    with pytest.raises(ConfigError, match="from 1 to 20"):
+        Query.of("Short one?", k=40)  # without settings: the default limit

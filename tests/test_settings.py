@@ -1,0 +1,101 @@
+"""Settings: groups, every variable the README lists, no environment changes on import."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from interp_rag.settings import Settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+# Each README variable, a value that differs from the default, and where it must land.
+CASES = {
+    "INTERP_RAG_INDEX_DIR": ("/tmp/x-index", lambda s: str(s.index_dir), "/tmp/x-index"),
+    "INTERP_RAG_SOURCES_FILE": ("x/sources.toml", lambda s: str(s.sources_file), "x/sources.toml"),
+    "INTERP_RAG_MIRROR": ("/tmp/mirror", lambda s: str(s.mirror), "/tmp/mirror"),
+    "INTERP_RAG_CACHE_DIR": ("x/cache", lambda s: str(s.cache_dir), "x/cache"),
+    "INTERP_RAG_EXPANSIONS_DIR": ("x/exp", lambda s: str(s.expansions_dir), "x/exp"),
+    "INTERP_RAG_CHUNK_TOKENS": ("120", lambda s: s.chunk_tokens, 120),
+    "INTERP_RAG_CHUNK_OVERLAP": ("16", lambda s: s.chunk_overlap, 16),
+    "INTERP_RAG_LLM_BASE_URL": ("http://h:1/v1", lambda s: s.llm.base_url, "http://h:1/v1"),
+    "INTERP_RAG_LLM_MODEL": ("m7", lambda s: s.llm.model, "m7"),
+    "INTERP_RAG_LLM_API_KEY": ("sk-1", lambda s: s.llm.api_key, "sk-1"),
+    "INTERP_RAG_LLM_CONNECT_TIMEOUT": ("3", lambda s: s.llm.connect_timeout, 3.0),
+    "INTERP_RAG_LLM_READ_TIMEOUT": ("7", lambda s: s.llm.read_timeout, 7.0),
+    "INTERP_RAG_LLM_MAX_RETRIES": ("1", lambda s: s.llm.max_retries, 1),
+    "INTERP_RAG_LLM_PASSAGE_CHARS": ("900", lambda s: s.llm.passage_chars, 900),
+    "INTERP_RAG_LLM_STANCE": ("true", lambda s: s.llm.stance, True),
+    "INTERP_RAG_CONTEXT_CHARS": ("300", lambda s: s.retrieval.context_chars, 300),
+    "INTERP_RAG_HOST": ("0.0.0.0", lambda s: s.web.host, "0.0.0.0"),
+    "INTERP_RAG_PORT": ("8001", lambda s: s.web.port, 8001),
+}
+
+
+def test_every_readme_variable_is_covered() -> None:
+    """The README's table names these (`_CHUNK_OVERLAP` style shorthands expanded)."""
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| variable |") : text.index("The full list")]
+    named = set()
+    for cell in re.findall(r"^\| ([^|]+) \|", table, re.M):
+        full = re.findall(r"`(INTERP_RAG_\w+)`", cell)
+        named |= set(full)
+        parts = full[0].split("_") if full else []
+        for short in re.findall(r"`_(\w+)`", cell):  # `_READ_TIMEOUT` after `INTERP_RAG_LLM_CONNECT_TIMEOUT`
+            cand = ["_".join([*parts[:i], short]) for i in range(len(parts) - 1, 1, -1)]
+            named.add(next((c for c in cand if c in CASES), cand[0]))
+    assert named == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_readme_variable_sets_its_field(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    value, read, expected = CASES[name]
+    assert read(Settings()) != expected
+    monkeypatch.setenv(name, value)
+    assert read(Settings()) == expected
+
+
+def test_nested_names_and_groups_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERP_RAG_RETRIEVAL__DENSE_WEIGHT", "0.6")
+    monkeypatch.setenv("INTERP_RAG_WEB__MAX_K", "30")
+    monkeypatch.setenv("INTERP_RAG_LLM", '{"base_url": "http://json/v1", "model": "j"}')
+    monkeypatch.setenv("INTERP_RAG_LLM_MODEL", "flat")  # the documented flat name wins
+    s = Settings()
+    assert (s.retrieval.dense_weight, s.web.max_k, s.llm.base_url, s.llm.model) == (
+        0.6,
+        30,
+        "http://json/v1",
+        "flat",
+    )
+
+
+def test_flat_keywords_and_explicit_values_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERP_RAG_LLM_BASE_URL", "http://env/v1")
+    assert Settings(llm_base_url="http://kw/v1").llm.base_url == "http://kw/v1"
+    assert Settings(llm={"base_url": "http://group/v1"}).llm.base_url == "http://group/v1"
+
+
+def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERP_RAG_PORT", "many")
+    with pytest.raises(ValueError, match="port"):
+        Settings()
+    monkeypatch.delenv("INTERP_RAG_PORT")
+    with pytest.raises(ValueError, match="dense_wieght"):
+        Settings(retrieval={"dense_wieght": 0.2})  # a typo in a group is an error, not ignored
+
+
+def test_importing_the_package_leaves_the_environment_alone() -> None:
+    code = (
+        "import os; before = dict(os.environ); import interp_rag, interp_rag.settings; "
+        "from interp_rag import Settings; Settings(); "
+        "import interp_rag.ingest.embed, interp_rag.store.index, interp_rag.answering.pipeline; "
+        "print(sorted(set(os.environ.items()) ^ set(before.items())))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS", "OPENBLAS"))}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
