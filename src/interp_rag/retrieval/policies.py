@@ -1,8 +1,20 @@
-"""Selection: which k of the candidates to show, in what order (relevant, varied, both sides)."""
+"""Selection: which k of the candidates to show, in what order: relevant, varied, both sides.
+
+`select` runs small named policies over one `Selection` state, in this order:
+  1. distinct voices: for a yes/no question of judgement, the first passages from different documents,
+     documents that address the question at length (and whose summary is about it) first;
+  2. fill by relevance: best first, up to k;
+  while both fill steps respect the document cap, no runs of three neighbouring chunks, and nothing
+  already on screen in another passage's context (`Selection.fits`);
+  3. both-sides swap: when each side has relevant passages, at least `per_side` of each;
+  4. each side's best in the first three;
+  5. missing sides: the sides with nothing shown.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -12,13 +24,7 @@ from ..types import SIDES
 from .context import shown_in
 from .search import Candidates, query_vector
 
-
-def _makes_run(j: int, chosen: list[int], src: np.ndarray, nth: np.ndarray) -> bool:
-    """Would j make three neighbouring chunks of one document? (Neighbours overlap; a third adds little.)"""
-    near = {int(nth[i]) for i in chosen if src[i] == src[j] and abs(int(nth[i]) - int(nth[j])) <= 2}
-    n = int(nth[j])
-    return {n - 1, n - 2} <= near or {n - 1, n + 1} <= near or {n + 1, n + 2} <= near
-
+NEUTRAL = Arrays.code("neutral")
 
 _JUDGEMENT = re.compile(
     r"(^|[.;:,]\s+)(is|are|can|could|does|do|did|should|will|would|has|have|was|were)\s", re.IGNORECASE
@@ -28,6 +34,186 @@ _JUDGEMENT = re.compile(
 def is_judgement(question: str) -> bool:
     """A yes/no question ("Are SAEs useful?", "..., is that explanation unique?"): a call for a verdict."""
     return bool(_JUDGEMENT.search(question.strip()))
+
+
+@dataclass
+class Selection:
+    """What the policies share. Candidates are positions into `cands.pool` (best first); `chosen` holds the
+    ones picked so far, in the order picked."""
+
+    index: Index
+    question: str
+    k: int
+    tuning: RetrievalSettings
+    cands: Candidates
+    src: np.ndarray  # candidate -> source position
+    nth: np.ndarray  # candidate -> chunk ordinal within its document
+    stance: np.ndarray  # candidate -> stance code (Arrays.code)
+    relevant: np.ndarray  # candidate -> relevant enough to count for its side
+    judgement: bool
+    cap: int  # most passages of one document
+    chosen: list[int] = field(default_factory=list)
+    per_src: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls, index: Index, question: str, cands: Candidates, k: int, tuning: RetrievalSettings
+    ) -> Selection:
+        a = index.arrays
+        pool, rel, cos = cands.pool, cands.rel, cands.cos
+        top = float(rel[0]) if rel.size else 0.0
+        judgement = is_judgement(question)
+        return cls(
+            index=index,
+            question=question,
+            k=k,
+            tuning=tuning,
+            cands=cands,
+            src=a.source_of[pool],
+            nth=a.n_of[pool],
+            stance=a.stance_of[pool],
+            relevant=(rel >= tuning.side_floor * top) & (cos >= tuning.min_cosine),
+            judgement=judgement,
+            # A question of fact may take more passages from the one document that answers it.
+            cap=tuning.per_source_judgement if judgement else tuning.per_source,
+        )
+
+    @property
+    def size(self) -> int:
+        return int(self.cands.pool.size)
+
+    def count(self, code: int) -> int:
+        return sum(1 for j in self.chosen if self.stance[j] == code)
+
+    def add(self, j: int) -> None:
+        self.chosen.append(j)
+        self.per_src[int(self.src[j])] = self.per_src.get(int(self.src[j]), 0) + 1
+
+    def remove(self, i: int) -> None:
+        self.chosen.remove(i)
+        self.per_src[int(self.src[i])] -= 1
+
+    def blockers(self, j: int) -> list[int]:
+        """Chosen passages that already show most of candidate j in their context."""
+        pool = self.cands.pool
+        shown = [int(pool[i]) for i in self.chosen]
+        covering = set(shown_in(self.index, int(pool[j]), shown, self.tuning.context_chars))
+        return [i for i in self.chosen if int(pool[i]) in covering]
+
+    def makes_run(self, j: int) -> bool:
+        """Would j make three neighbouring chunks of one document? (Neighbours overlap; a third adds
+        little.)"""
+        src, nth = self.src, self.nth
+        near = {int(nth[i]) for i in self.chosen if src[i] == src[j] and abs(int(nth[i]) - int(nth[j])) <= 2}
+        n = int(nth[j])
+        return {n - 1, n - 2} <= near or {n - 1, n + 1} <= near or {n + 1, n + 2} <= near
+
+    def fits(self, j: int, limit: int) -> bool:
+        """Can j be added: not chosen, its document under `limit`, no run, not already on screen."""
+        return (
+            j not in self.chosen
+            and self.per_src.get(int(self.src[j]), 0) < limit
+            and not self.makes_run(j)
+            and not self.blockers(j)
+        )
+
+    def sides_relevant(self) -> bool:
+        return all(bool(np.any(self.relevant & (self.stance == Arrays.code(s)))) for s in SIDES)
+
+    def by_relevance(self) -> None:
+        self.chosen.sort(key=lambda j: -self.cands.rel[j])
+
+
+def voice_order(sel: Selection) -> list[int]:
+    """Candidates ordered by their document's weight: the sum of its best `voice_chunks` relevances (a
+    document that addresses the question at length before one that mentions it in passing), plus
+    `summary_weight` of how close its summary (title and stance note) is to the question (z-scored)."""
+    t, rel = sel.tuning, sel.cands.rel
+    by_rel = list(range(sel.size))
+    best: dict[int, list[float]] = {}
+    for j in by_rel:
+        best.setdefault(int(sel.src[j]), []).append(float(rel[j]))
+    weight = {d: sum(v[: t.voice_chunks]) for d, v in best.items()}
+    sv = sel.index.source_vectors
+    if t.summary_weight and sv is not None and len(sv) > 1:
+        cs = sv @ query_vector(sel.question)
+        z = (cs - cs.mean()) / (cs.std() + 1e-9)
+        weight = {d: w + t.summary_weight * float(z[d]) for d, w in weight.items()}
+    return sorted(by_rel, key=lambda j: -weight[int(sel.src[j])])
+
+
+def distinct_voices(sel: Selection) -> None:
+    """For a question of judgement, where the two sides matter most: the first `distinct_first` passages
+    from different documents, each document's best passage, in voice order."""
+    want = min(sel.tuning.distinct_first, sel.k) if sel.judgement else 0
+    if not want:
+        return
+    order = voice_order(sel) if sel.tuning.voice_chunks > 1 else list(range(sel.size))
+    for j in order:
+        if len(sel.chosen) >= want:
+            break
+        if sel.fits(j, 1):
+            sel.add(j)
+
+
+def fill_by_relevance(sel: Selection) -> None:
+    """Best first, up to k, within the document cap. (Measured on the tuning questions, MMR-style novelty
+    only cost relevance: bench/tune_retrieval.py.)"""
+    for j in range(sel.size):
+        if len(sel.chosen) >= sel.k:
+            break
+        if sel.fits(j, sel.cap):
+            sel.add(j)
+
+
+def _swap_for(sel: Selection, code: int) -> tuple[int, int] | None:
+    """(victim, candidate): a relevant passage of side `code` and the weakest neutral or surplus passage it
+    can replace. The victim must free what keeps the candidate out: the passage already showing it, or a
+    slot of its document when that document is full."""
+    counts = {c: sel.count(c) for c in Arrays.CODE.values()}
+    spare = [
+        i
+        for i in reversed(sel.chosen)
+        if sel.stance[i] != code
+        and (sel.stance[i] == NEUTRAL or counts[int(sel.stance[i])] > sel.tuning.per_side)
+    ]
+    for j in range(sel.size):
+        if j in sel.chosen or sel.stance[j] != code or not sel.relevant[j] or sel.makes_run(j):
+            continue
+        block = sel.blockers(j)
+        full = sel.per_src.get(int(sel.src[j]), 0) >= sel.cap
+        ok = [i for i in spare if (not block or block == [i]) and (not full or sel.src[i] == sel.src[j])]
+        if ok:
+            return ok[0], j
+    return None
+
+
+def both_sides(sel: Selection) -> None:
+    """When each side has relevant passages, show at least `per_side` of each (when available): a
+    passage of the side short of them replaces the weakest neutral or surplus passage."""
+    for s in SIDES:
+        code = Arrays.code(s)
+        while sel.count(code) < sel.tuning.per_side:
+            swap = _swap_for(sel, code)
+            if swap is None:
+                break
+            sel.remove(swap[0])
+            sel.add(swap[1])
+
+
+def sides_near_top(sel: Selection) -> None:
+    """Each side's best passage within the first three (the list is in relevance order)."""
+    for s in SIDES:
+        code = Arrays.code(s)
+        first = next((p for p, j in enumerate(sel.chosen) if sel.stance[j] == code), None)
+        if first is not None and first > 2:
+            sel.chosen.insert(2, sel.chosen.pop(first))
+
+
+def missing_sides(sel: Selection) -> list[str]:
+    """The sides none of whose passages made it: nothing relevant (or nothing at all) to show."""
+    shown = {int(sel.stance[j]) for j in sel.chosen}
+    return [s for s in SIDES if Arrays.code(s) not in shown]
 
 
 def select(
@@ -40,106 +226,15 @@ def select(
     """k passages: relevant, varied (a cap per document, no runs of neighbours), both sides when both exist.
 
     Returns positions into `cands.pool` in display order and the sides with nothing to show."""
-    pool, rel, cos = cands.pool, cands.rel, cands.cos
-    if pool.size == 0:
+    if cands.pool.size == 0:
         return [], list(SIDES)
-    a = index.arrays
-    top = float(rel[0]) if rel.size else 0.0
-    relevant = (rel >= tuning.side_floor * top) & (cos >= tuning.min_cosine)
-    stance = a.stance_of[pool]
-    both_relevant = all(bool(np.any(relevant & (stance == Arrays.code(s)))) for s in SIDES)
-
-    # A yes/no question of judgement ("Is X reliable?") is where the two sides matter most: draw on more
-    # documents (the first `distinct_first` passages from different ones). A question of fact may take
-    # more passages from the one document that answers it.
-    judgement = is_judgement(question)
-    cap = tuning.per_source_judgement if judgement else tuning.per_source
-    distinct = min(tuning.distinct_first, k) if judgement else 0
-    # Best first, with a cap per document and nothing already on screen in another passage's context:
-    # measured on the tuning questions, MMR-style novelty only cost relevance (bench/tune_retrieval.py).
-    src = a.source_of[pool]
-    nth = a.n_of[pool]
-    chosen: list[int] = []
-    per_src: dict[int, int] = {}
-
-    def blockers(j: int) -> list[int]:
-        """Chosen passages that already show most of candidate j."""
-        covering = set(shown_in(index, int(pool[j]), [int(pool[i]) for i in chosen], tuning.context_chars))
-        return [i for i in chosen if int(pool[i]) in covering]
-
-    def fits(j: int, limit: int) -> bool:
-        return (
-            j not in chosen
-            and per_src.get(int(src[j]), 0) < limit
-            and not _makes_run(j, chosen, src, nth)
-            and not blockers(j)
-        )
-
-    # The voices: documents that address the question at length (several relevant chunks) before one that
-    # mentions it in passing; each shows its best passage.
-    by_rel = list(range(pool.size))
-    by_doc = by_rel
-    if distinct and tuning.voice_chunks > 1:
-        best: dict[int, list[float]] = {}
-        for j in by_rel:
-            best.setdefault(int(src[j]), []).append(float(rel[j]))
-        weight = {d: sum(v[: tuning.voice_chunks]) for d, v in best.items()}
-        sv = getattr(index, "source_vectors", None)
-        if tuning.summary_weight and sv is not None and len(sv) > 1:
-            # what the source is about and argues (title and stance note), against the question
-            cs = sv @ query_vector(question)
-            z = (cs - cs.mean()) / (cs.std() + 1e-9)
-            weight = {d: w + tuning.summary_weight * float(z[d]) for d, w in weight.items()}
-        by_doc = sorted(by_rel, key=lambda j: -weight[int(src[j])])
-    for limit, want, seq in ((1, distinct, by_doc), (cap, k, by_rel)):
-        for j in seq:
-            if len(chosen) >= want:
-                break
-            if fits(j, limit):
-                chosen.append(j)
-                per_src[int(src[j])] = per_src.get(int(src[j]), 0) + 1
-
-    # Both sides: when each side has relevant passages, show at least `per_side` of each. A passage of the
-    # missing side replaces the weakest neutral or surplus passage (of its own document, if that one is full).
-    if both_relevant:
-        for s in SIDES:
-            code, neutral = Arrays.code(s), Arrays.code("neutral")
-            while sum(1 for j in chosen if stance[j] == code) < tuning.per_side:
-                counts = {c: sum(1 for i in chosen if stance[i] == c) for c in Arrays.CODE.values()}
-                spare = [
-                    i
-                    for i in reversed(chosen)
-                    if stance[i] != code
-                    and (stance[i] == neutral or counts[int(stance[i])] > tuning.per_side)
-                ]
-                swap = None
-                for j in range(pool.size):
-                    if j in chosen or stance[j] != code or not relevant[j] or _makes_run(j, chosen, src, nth):
-                        continue
-                    # the victim must free what keeps j out: the passage already showing it, or a slot
-                    # of j's document when that is full
-                    block = blockers(j)
-                    full = per_src.get(int(src[j]), 0) >= cap
-                    ok = [i for i in spare if (not block or block == [i]) and (not full or src[i] == src[j])]
-                    victim = ok[0] if ok else None
-                    if victim is not None:
-                        swap = (victim, j)
-                        break
-                if swap is None:
-                    break
-                chosen.remove(swap[0])
-                chosen.append(swap[1])
-                per_src[int(src[swap[0]])] -= 1
-                per_src[int(src[swap[1]])] = per_src.get(int(src[swap[1]]), 0) + 1
-        chosen.sort(key=lambda j: -rel[j])
-        # each side's best passage near the top: within the first three
-        for s in SIDES:
-            code = Arrays.code(s)
-            first = next((p for p, j in enumerate(chosen) if stance[j] == code), None)
-            if first is not None and first > 2:
-                chosen.insert(2, chosen.pop(first))
+    sel = Selection.start(index, question, cands, k, tuning)
+    distinct_voices(sel)
+    fill_by_relevance(sel)
+    if sel.sides_relevant():
+        both_sides(sel)
+        sel.by_relevance()
+        sides_near_top(sel)
     else:
-        chosen.sort(key=lambda j: -rel[j])
-    # A side is missing when none of its passages made it: nothing relevant (or nothing at all) to show.
-    shown = {int(stance[j]) for j in chosen}
-    return chosen, [s for s in SIDES if Arrays.code(s) not in shown]
+        sel.by_relevance()
+    return sel.chosen, missing_sides(sel)

@@ -1,0 +1,146 @@
+"""Each selection policy on a tiny synthetic index (no corpus, no model): documents of numbered chunks
+that tile their text, candidates with chosen relevances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from interp_rag.retrieval.policies import (
+    Selection,
+    both_sides,
+    distinct_voices,
+    fill_by_relevance,
+    missing_sides,
+    select,
+    sides_near_top,
+    voice_order,
+)
+from interp_rag.retrieval.search import Candidates
+from interp_rag.settings import RetrievalSettings
+from interp_rag.store.index import Index
+from interp_rag.types import Chunk, Source
+
+FACT = "What is a linear probe?"  # a question of fact
+JUDGEMENT = "Are linear probes useful?"  # a yes/no question of judgement
+SENTENCE = "Probes read what a layer holds. "  # 32 characters: a chunk is three sentences
+
+
+def make_index(docs: dict[str, list[str]]) -> Index:
+    """docs: source id -> the stance of each of its chunks, in order."""
+    chunks, sources = [], {}
+    for sid, stances in docs.items():
+        sources[sid] = Source(id=sid, title=sid, url=f"https://example.org/{sid}", year=2024)
+        for n, stance in enumerate(stances):
+            start = n * 3 * len(SENTENCE)
+            text = SENTENCE * 3
+            chunks.append(
+                Chunk(
+                    f"{sid}:{n}", sid, n, text, start, start + len(text), stance=stance, stance_confidence=0.9
+                )
+            )
+    vectors = np.zeros((len(chunks), 4), dtype=np.float32)
+    return Index(Path("synthetic"), {}, chunks, sources, None, None, vectors)
+
+
+def cands(index: Index, ranked: list[str], rel: list[float] | None = None, cos: float = 0.9) -> Candidates:
+    """Candidates in the given order of chunk ids, relevance falling from 1 unless given."""
+    pool = np.array([index.by_id[c] for c in ranked])
+    r = np.array(rel if rel is not None else np.linspace(1.0, 0.5, len(ranked)))
+    return Candidates(pool, r, np.full(len(ranked), cos), np.full(len(ranked), -1))
+
+
+def chosen_ids(index: Index, c: Candidates, chosen: list[int]) -> list[str]:
+    return [index.chunks[int(c.pool[j])].id for j in chosen]
+
+
+TUNING = RetrievalSettings(context_chars=0, per_source=2, per_source_judgement=1, distinct_first=3)
+
+
+def test_document_cap() -> None:
+    index = make_index({"a": ["neutral"] * 6, "b": ["neutral"] * 2})
+    c = cands(index, ["a:0", "a:2", "a:4", "b:0", "b:1"])
+    sel = Selection.start(index, FACT, c, 4, TUNING)
+    fill_by_relevance(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "a:2", "b:0", "b:1"]  # a:4 would be a's third
+
+
+def test_no_runs_of_three_neighbouring_chunks() -> None:
+    index = make_index({"a": ["neutral"] * 4, "b": ["neutral"]})
+    c = cands(index, ["a:0", "a:1", "a:2", "a:3", "b:0"])
+    sel = Selection.start(index, FACT, c, 4, TUNING.model_copy(update={"per_source": 5}))
+    fill_by_relevance(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "a:1", "a:3", "b:0"]  # a:2 would make 0-1-2
+
+
+def test_nothing_already_on_screen_in_another_passages_context() -> None:
+    index = make_index({"a": ["neutral"] * 4, "b": ["neutral"]})
+    c = cands(index, ["a:0", "a:1", "b:0"])
+    wide = TUNING.model_copy(update={"context_chars": 200, "per_source": 5})
+    sel = Selection.start(index, FACT, c, 3, wide)
+    fill_by_relevance(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "b:0"]  # a:0's passage already shows a:1
+    narrow = Selection.start(index, FACT, c, 3, TUNING.model_copy(update={"per_source": 5}))
+    fill_by_relevance(narrow)
+    assert chosen_ids(index, c, narrow.chosen) == ["a:0", "a:1", "b:0"]
+
+
+def test_distinct_voices_for_judgement_questions_only() -> None:
+    index = make_index({"a": ["neutral"] * 6, "b": ["neutral"] * 6, "c": ["neutral"]})
+    # a ranks first; b addresses the question at length (three relevant chunks); c once, in passing
+    c = cands(index, ["a:0", "c:0", "b:0", "b:2", "b:4", "a:2"], [1.0, 0.95, 0.9, 0.85, 0.8, 0.3])
+    sel = Selection.start(index, JUDGEMENT, c, 8, TUNING)
+    assert chosen_ids(index, c, voice_order(sel))[:2] == ["b:0", "b:2"]  # b's weight 2.55 > a's 1.3
+    distinct_voices(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["b:0", "a:0", "c:0"]  # one per document, by voice
+    fact = Selection.start(index, FACT, c, 8, TUNING)
+    distinct_voices(fact)
+    assert fact.chosen == []
+
+
+def test_both_sides_swap_replaces_the_weakest_surplus_passage() -> None:
+    index = make_index(
+        {d: [s] for d, s in zip("abcdef", ["enthusiastic"] * 4 + ["skeptical"] * 2, strict=True)}
+    )
+    c = cands(index, ["a:0", "b:0", "c:0", "d:0", "e:0", "f:0"], [1.0, 0.95, 0.9, 0.85, 0.8, 0.75])
+    sel = Selection.start(index, FACT, c, 4, TUNING)
+    fill_by_relevance(sel)
+    assert sel.sides_relevant()
+    both_sides(sel)
+    assert sorted(chosen_ids(index, c, sel.chosen)) == ["a:0", "b:0", "e:0", "f:0"]
+    # a skeptical passage below the relevance floor (side_floor x the best) does not count
+    low = cands(index, ["a:0", "b:0", "c:0", "d:0", "e:0", "f:0"], [1.0, 0.95, 0.9, 0.85, 0.3, 0.2])
+    sel = Selection.start(index, FACT, low, 4, TUNING)
+    fill_by_relevance(sel)
+    assert not sel.sides_relevant()
+
+
+def test_each_sides_best_within_the_first_three() -> None:
+    index = make_index({d: [s] for d, s in zip("abcde", ["enthusiastic"] * 4 + ["skeptical"], strict=True)})
+    c = cands(index, ["a:0", "b:0", "c:0", "d:0", "e:0"])
+    sel = Selection.start(index, FACT, c, 5, TUNING.model_copy(update={"per_side": 1}))
+    sel.chosen = [0, 1, 2, 3, 4]
+    sides_near_top(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "b:0", "e:0", "c:0", "d:0"]
+
+
+def test_missing_sides() -> None:
+    index = make_index({"a": ["enthusiastic"], "b": ["neutral"]})
+    c = cands(index, ["a:0", "b:0"])
+    assert select(index, FACT, c, 4, TUNING)[1] == ["skeptical"]
+    sel = Selection.start(index, FACT, c, 4, TUNING)
+    assert missing_sides(sel) == ["enthusiastic", "skeptical"]  # nothing chosen yet
+    assert select(index, FACT, cands(index, []), 4, TUNING) == ([], ["enthusiastic", "skeptical"])
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_select_returns_at_most_k_in_display_order(k: int) -> None:
+    stances = ["enthusiastic", "skeptical", "neutral"]
+    index = make_index({f"d{i}": [stances[i % 3]] * 3 for i in range(6)})
+    ranked = [f"d{i}:{n}" for n in range(3) for i in range(6)]
+    c = cands(index, ranked)
+    chosen, missing = select(index, JUDGEMENT, c, k, TUNING)
+    assert len(chosen) == min(k, 6) and len(set(chosen)) == len(chosen)  # per_source_judgement is 1
+    assert missing == ([] if k > 1 else ["skeptical"])
