@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from ..ingest.sources import (
 )
 from ..settings import Settings, get_settings
 from ..text import clean_for_embedding, digest
-from ..types import BuildReport, Chunk, Source
+from ..types import BuildReport, Chunk, Document, Source
 from .format import CACHE_FILE, config_mismatch, current_dir, expected_config, read_chunks, read_meta
 from .publish import write_version
 
@@ -69,166 +69,258 @@ def build_index(
     """Build or update the index in `settings.index_dir`; returns what was done.
 
     `full` ignores the previous index (every source re-resolved and re-chunked; vectors still come from
-    the embedding cache). Sources that cannot be read are reported in the result, not raised."""
+    the embedding cache). Sources that cannot be read are reported in the result, not raised.
+    The stages: resolve -> chunk -> embed -> label -> source vectors -> publish."""
     settings = settings or get_settings()
     mirror_dir = Path(mirror) if mirror is not None else settings.mirror
     if mirror_dir is not None and not mirror_dir.is_dir():
         raise InterpRagError(f"Mirror directory {mirror_dir} does not exist.")
     progress = on_progress or (lambda *a: None)
     t0 = time.perf_counter()
-    index_dir = settings.index_dir
-    report = BuildReport(index_dir=str(index_dir))
-    with build_lock(index_dir):
-        sources = load_sources(settings.sources_file)
-        prev_meta = read_meta(index_dir)
-        prev_dir = current_dir(index_dir)
-        reusable = prev_meta is not None and not full and config_mismatch(prev_meta, settings) is None
-        prev_sources: dict[str, Any] = prev_meta["sources"] if reusable else {}
-
-        docs, failed = resolve_all(
-            sources,
-            mirror=mirror_dir,
-            cache_dir=settings.cache_dir,
-            timeout=settings.fetch_timeout,
-            user_agent=settings.user_agent,
-            on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
-        )
-        by_id = {s.id: s for s in sources}
-        exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
-        new_state = {
-            d.source.id: {
-                "hash": d.content_hash,
-                "meta": _meta_hash(d.source),
-                "origin": d.origin,
-                "expansions": file_hash(exp_files[d.source.id]),
-            }
-            for d in docs
-        }
-        # A source that fails now but was indexed before keeps its previous text: a flaky network
-        # should not silently shrink the corpus.
-        kept = [sid for sid in failed if sid in prev_sources]
-        report.sources_failed = {
-            sid: why + (" (kept the previously indexed text)" if sid in kept else "")
-            for sid, why in failed.items()
-        }
-        report.sources_removed = sorted(set(prev_sources) - set(by_id))
-        unchanged = {
-            sid
-            for sid, st in new_state.items()
-            if sid in prev_sources
-            and prev_sources[sid]["hash"] == st["hash"]
-            and prev_sources[sid]["meta"] == st["meta"]
-            and prev_sources[sid].get("expansions", "") == st["expansions"]
-        }
-        if (
-            reusable
-            and not report.sources_removed
-            and len(unchanged) == len(new_state)
-            and (set(prev_sources) == set(new_state) | set(kept))
-        ):
+    report = BuildReport(index_dir=str(settings.index_dir))
+    with build_lock(settings.index_dir):
+        prev = Previous.read(settings, full)
+        found = resolve_stage(settings, mirror_dir, prev, progress)
+        found.report_into(report, prev)
+        if found.nothing_changed(prev):
             report.changed = False
-            report.sources_ok = sorted(new_state)
-            report.chunks_total = report.chunks_reused = prev_meta["chunks"] if prev_meta else 0
-            report.seconds = round(time.perf_counter() - t0, 3)
-            return report
-
-        prev_chunks: dict[str, list[Chunk]] = {}
-        if reusable and prev_dir is not None and (unchanged or kept):
-            for c in read_chunks(prev_dir):
-                prev_chunks.setdefault(c.source_id, []).append(c)
-        chunker = Chunker(tokenizer_path(), settings.chunk_tokens, settings.chunk_overlap)
-        chunks: list[Chunk] = []
-        embed_texts: list[str] = []
-        indexed_sources: list[Source] = []
-        state: dict[str, Any] = {}
-        for i, doc in enumerate(docs, 1):
-            sid = doc.source.id
-            if sid in unchanged:
-                cs = prev_chunks[sid]
-            else:
-                cs = chunker.chunk(doc)
-                attach(cs, load_spans(exp_files[sid], doc.text))
-            _add(chunks, embed_texts, cs, doc.source, chunker)
-            indexed_sources.append(doc.source)
-            state[sid] = {**new_state[sid], "chunks": len(cs), "title": doc.source.title}
-            progress("chunk", i, len(docs), sid)
-        if kept and prev_dir is not None:
-            old_sources = {s["id"]: s for s in json.loads((prev_dir / "sources.json").read_text())}
-            for sid in kept:
-                src = Source(**old_sources[sid])
-                _add(chunks, embed_texts, prev_chunks.get(sid, []), src, chunker)
-                indexed_sources.append(src)
-                state[sid] = prev_sources[sid]
-        if not chunks:
-            raise SourceError(
-                "No source could be read, so there is nothing to index: "
-                + "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:5])
-                + ". Pass --mirror DIR with the sources' files, or check the network."
-            )
-        questions = [(i, q) for i, c in enumerate(chunks) for q in c.questions]
-        cache = EmbeddingCache(index_dir / CACHE_FILE, model_id())
-        try:
-            vectors, embedded = embed_with_cache(
-                [c.hash for c in chunks],
-                embed_texts,
-                cache,
-                batch_size=settings.embed_batch_size,
-                on_progress=lambda d, n: progress("embed", d, n, ""),
-            )
-            q_texts = [q for _, q in questions]
-            q_vectors, _ = embed_with_cache(
-                [digest(q, 24) for q in q_texts],
-                q_texts,
-                cache,
-                batch_size=settings.embed_batch_size * 2,
-                on_progress=lambda d, n: progress("expansions", d, n, ""),
-            )
-            summaries = [summary(s) for s in indexed_sources]
-            source_vectors, _ = embed_with_cache([digest(t, 24) for t in summaries], summaries, cache)
-        finally:
-            cache.close()
-        stance_of = {s.id: s.stance for s in indexed_sources}
-        labels, confs = classify_vectors(
-            vectors, [clean_for_embedding(c.text) for c in chunks], [stance_of[c.source_id] for c in chunks]
-        )
-        chunks = [
-            replace(c, stance=lab, stance_confidence=conf)
-            for c, lab, conf in zip(chunks, labels, confs, strict=True)
-        ]
-        progress("write", 0, 1, "")
-        corpus_hash = digest(json.dumps({k: v["hash"] for k, v in sorted(state.items())}))
-        meta = {
-            **expected_config(settings),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "corpus_hash": corpus_hash,
-            "sources": state,
-            "failed": report.sources_failed,
-        }
-        q_owner = np.array([i for i, _ in questions], dtype=np.int32)
-        write_version(
-            index_dir,
-            meta,
-            chunks,
-            indexed_sources,
-            vectors,
-            settings.approx_threshold,
-            q_vectors=q_vectors,
-            q_owner=q_owner,
-            source_vectors=source_vectors,
-        )
-        progress("write", 1, 1, "")
-    report.sources_ok = sorted(new_state)
-    report.chunks_total = len(chunks)
-    report.chunks_embedded = embedded
-    report.chunks_reused = len(chunks) - embedded
+            report.chunks_total = report.chunks_reused = prev.meta["chunks"] if prev.meta else 0
+        else:
+            work = chunk_stage(settings, found, prev, progress)
+            cache = EmbeddingCache(settings.index_dir / CACHE_FILE, model_id())
+            try:
+                embedded = embed_stage(work, cache, settings.embed_batch_size, progress)
+                label_stage(work)
+                source_vectors_stage(work, cache)
+            finally:
+                cache.close()
+            publish_stage(settings, work, report, progress)
+            report.chunks_total = len(work.chunks)
+            report.chunks_embedded = embedded
+            report.chunks_reused = len(work.chunks) - embedded
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
 
 
-def _add(chunks: list[Chunk], texts: list[str], new: list[Chunk], src: Source, chunker: Any) -> None:
-    for c in new:
-        chunks.append(c)
-        texts.append(chunker.embed_text(c, src.title))
+# ---------------------------------------------------------------- what the last build left
+
+
+@dataclass
+class Previous:
+    """The current version, when its chunks can be reused (same settings and code, no --full)."""
+
+    meta: dict[str, Any] | None
+    dir: Path | None
+    reusable: bool
+    sources: dict[str, Any]  # source id -> its state in meta.json (hashes, chunk count, title)
+
+    @classmethod
+    def read(cls, settings: Settings, full: bool) -> Previous:
+        meta = read_meta(settings.index_dir)
+        reusable = meta is not None and not full and config_mismatch(meta, settings) is None
+        return cls(meta, current_dir(settings.index_dir), reusable, meta["sources"] if reusable else {})
+
+    def chunks_by_source(self) -> dict[str, list[Chunk]]:
+        out: dict[str, list[Chunk]] = {}
+        if self.reusable and self.dir is not None:
+            for c in read_chunks(self.dir):
+                out.setdefault(c.source_id, []).append(c)
+        return out
+
+
+# ---------------------------------------------------------------- stage 1: resolve
+
+
+@dataclass
+class Resolved:
+    docs: list[Document]
+    failed: dict[str, str]  # source id -> why it could not be read
+    listed: set[str]  # ids in the source list
+    exp_files: dict[str, Path | None]  # source id -> its question expansions
+    state: dict[str, dict[str, Any]]  # source id -> hashes of its text, metadata and expansions
+    kept: list[str]  # failed now, indexed before: its previous text stays
+    unchanged: set[str]  # same text, metadata and expansions as in the previous version
+
+    def report_into(self, report: BuildReport, prev: Previous) -> None:
+        report.sources_ok = sorted(self.state)
+        report.sources_removed = self.removed(prev)
+        report.sources_failed = {
+            sid: why + (" (kept the previously indexed text)" if sid in self.kept else "")
+            for sid, why in self.failed.items()
+        }
+
+    def removed(self, prev: Previous) -> list[str]:
+        return sorted(set(prev.sources) - self.listed)
+
+    def nothing_changed(self, prev: Previous) -> bool:
+        return (
+            prev.reusable
+            and not self.removed(prev)
+            and len(self.unchanged) == len(self.state)
+            and set(prev.sources) == set(self.state) | set(self.kept)
+        )
+
+
+def resolve_stage(settings: Settings, mirror: Path | None, prev: Previous, progress: Progress) -> Resolved:
+    """Every listed source's text (mirror, cache, URL), and what changed since the previous version."""
+    sources = load_sources(settings.sources_file)
+    docs, failed = resolve_all(
+        sources,
+        mirror=mirror,
+        cache_dir=settings.cache_dir,
+        timeout=settings.fetch_timeout,
+        user_agent=settings.user_agent,
+        on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
+    )
+    exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
+    state = {
+        d.source.id: {
+            "hash": d.content_hash,
+            "meta": _meta_hash(d.source),
+            "origin": d.origin,
+            "expansions": file_hash(exp_files[d.source.id]),
+        }
+        for d in docs
+    }
+    before = prev.sources
+    unchanged = {
+        sid
+        for sid, st in state.items()
+        if sid in before
+        and before[sid]["hash"] == st["hash"]
+        and before[sid]["meta"] == st["meta"]
+        and before[sid].get("expansions", "") == st["expansions"]
+    }
+    # A source that fails now but was indexed before keeps its previous text: a flaky network should not
+    # silently shrink the corpus.
+    kept = [sid for sid in failed if sid in before]
+    return Resolved(docs, failed, {s.id for s in sources}, exp_files, state, kept, unchanged)
+
+
+# ---------------------------------------------------------------- stage 2: chunk
+
+
+@dataclass
+class Work:
+    """The artifacts of a build, filled stage by stage; publishing writes them."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    embed_texts: list[str] = field(default_factory=list)  # what the model reads for each chunk
+    sources: list[Source] = field(default_factory=list)  # indexed, in index order
+    state: dict[str, Any] = field(default_factory=dict)  # meta.json's per-source record
+    vectors: np.ndarray | None = None
+    q_vectors: np.ndarray | None = None
+    q_owner: np.ndarray | None = None
+    source_vectors: np.ndarray | None = None
+
+    def add(self, src: Source, chunks: list[Chunk], chunker: Chunker) -> None:
+        self.sources.append(src)
+        for c in chunks:
+            self.chunks.append(c)
+            self.embed_texts.append(chunker.embed_text(c, src.title))
+
+
+def chunk_stage(settings: Settings, found: Resolved, prev: Previous, progress: Progress) -> Work:
+    """Chunks of every changed source (with their expansion questions); unchanged and kept sources keep
+    their previous chunks."""
+    prev_chunks = prev.chunks_by_source() if (found.unchanged or found.kept) else {}
+    chunker = Chunker(tokenizer_path(), settings.chunk_tokens, settings.chunk_overlap)
+    work = Work()
+    for i, doc in enumerate(found.docs, 1):
+        sid = doc.source.id
+        if sid in found.unchanged:
+            cs = prev_chunks[sid]
+        else:
+            cs = chunker.chunk(doc)
+            attach(cs, load_spans(found.exp_files[sid], doc.text))
+        work.add(doc.source, cs, chunker)
+        work.state[sid] = {**found.state[sid], "chunks": len(cs), "title": doc.source.title}
+        progress("chunk", i, len(found.docs), sid)
+    if found.kept and prev.dir is not None:
+        old_sources = {s["id"]: s for s in json.loads((prev.dir / "sources.json").read_text())}
+        for sid in found.kept:
+            work.add(Source(**old_sources[sid]), prev_chunks.get(sid, []), chunker)
+            work.state[sid] = prev.sources[sid]
+    if not work.chunks:
+        raise SourceError(
+            "No source could be read, so there is nothing to index: "
+            + "; ".join(f"{k}: {v}" for k, v in list(found.failed.items())[:5])
+            + ". Pass --mirror DIR with the sources' files, or check the network."
+        )
+    return work
+
+
+# ---------------------------------------------------------------- stages 3-5: embed, label, sources
+
+
+def embed_stage(work: Work, cache: EmbeddingCache, batch_size: int, progress: Progress) -> int:
+    """Vectors of the chunks and of their expansion questions (cached by text hash); returns how many
+    chunks had to be embedded."""
+    work.vectors, embedded = embed_with_cache(
+        [c.hash for c in work.chunks],
+        work.embed_texts,
+        cache,
+        batch_size=batch_size,
+        on_progress=lambda d, n: progress("embed", d, n, ""),
+    )
+    questions = [(i, q) for i, c in enumerate(work.chunks) for q in c.questions]
+    q_texts = [q for _, q in questions]
+    work.q_vectors, _ = embed_with_cache(
+        [digest(q, 24) for q in q_texts],
+        q_texts,
+        cache,
+        batch_size=batch_size * 2,
+        on_progress=lambda d, n: progress("expansions", d, n, ""),
+    )
+    work.q_owner = np.array([i for i, _ in questions], dtype=np.int32)
+    return embedded
+
+
+def label_stage(work: Work) -> None:
+    """Each chunk's own stance, from its vector, its text and its document's label."""
+    stance_of = {s.id: s.stance for s in work.sources}
+    labels, confs = classify_vectors(
+        work.vectors,
+        [clean_for_embedding(c.text) for c in work.chunks],
+        [stance_of[c.source_id] for c in work.chunks],
+    )
+    work.chunks = [
+        replace(c, stance=lab, stance_confidence=conf)
+        for c, lab, conf in zip(work.chunks, labels, confs, strict=True)
+    ]
+
+
+def source_vectors_stage(work: Work, cache: EmbeddingCache) -> None:
+    """One vector per source: what it is and argues (title and stance note), for choosing voices."""
+    summaries = [summary(s) for s in work.sources]
+    work.source_vectors, _ = embed_with_cache([digest(t, 24) for t in summaries], summaries, cache)
+
+
+# ---------------------------------------------------------------- stage 6: publish
+
+
+def publish_stage(settings: Settings, work: Work, report: BuildReport, progress: Progress) -> None:
+    """meta.json's record of how and from what the version was built, then the atomic publish."""
+    progress("write", 0, 1, "")
+    meta = {
+        **expected_config(settings),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "corpus_hash": digest(json.dumps({k: v["hash"] for k, v in sorted(work.state.items())})),
+        "sources": work.state,
+        "failed": report.sources_failed,
+    }
+    write_version(
+        settings.index_dir,
+        meta,
+        work.chunks,
+        work.sources,
+        work.vectors,
+        settings.approx_threshold,
+        q_vectors=work.q_vectors,
+        q_owner=work.q_owner,
+        source_vectors=work.source_vectors,
+    )
+    progress("write", 1, 1, "")
 
 
 def add_source(
