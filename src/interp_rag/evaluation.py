@@ -13,6 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .answering.pipeline import answer
+from .ingest.label import classify_stance
+from .retrieval.retrieve import retrieve
+from .retrieval.search import _query_vector_cached
+from .settings import Settings, get_settings
+from .store.index import Index, load_index
+
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -87,17 +94,10 @@ def evaluate(
     k: int = 8,
     stance_file: Path | None = None,
     run_out: Path | None = None,
-    index: Any = None,
-    settings: Any = None,
+    index: Index | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Run every question through answer() (extractive, so only retrieval is measured) and score it."""
-    from .answering.pipeline import answer
-    from .ingest.label import classify_stance
-    from .retrieval.retrieve import retrieve
-    from .retrieval.search import _query_vector_cached
-    from .settings import get_settings
-    from .store.index import load_index
-
     settings = settings or get_settings()
     index = index or load_index(settings=settings)
     qs = load_jsonl(questions)

@@ -78,9 +78,8 @@ class Passage:
     start: int = 0
     end: int = 0
     # The part of the passage that answers best: the span of the expansion question closest to the user's
-    # question (offsets into the source's text, like start/end), and that question.
+    # question (offsets into the source's text, like start/end).
     focus: list[int] | None = None
-    focus_question: str = ""
     # "classifier" (the index's label, `stance_confidence` its probability) or "llm": relabelled relative to
     # the question by the configured LLM (INTERP_RAG_LLM_STANCE); `stance_confidence` then still holds the
     # classifier's probability for its own label, which is why the UI shows "LLM" instead of it.

@@ -145,6 +145,7 @@ def classify_stance_with_confidence(
 
 
 def _sources(index: Any) -> dict[str, Any]:
+    # `index`: a store.Index (a stage above this one), read only for its `.sources`
     if index is not None:
         return dict(index.sources)
     try:

@@ -138,10 +138,7 @@ def shown_in(index: Index, pos: int, shown: list[int], chars: int) -> list[int]:
 def to_passage(index: Index, pos: int, score: float, focus_row: int = -1, chars: int = 0) -> Passage:
     c = index.chunks[pos]
     s = index.sources[c.source_id]
-    focus, focus_q = None, ""
-    if focus_row >= 0:
-        i = focus_row - int(index.q_first[pos])
-        focus, focus_q = [int(x) for x in index.q_spans[focus_row]], c.questions[i]
+    focus = [int(x) for x in index.q_spans[focus_row]] if focus_row >= 0 else None
     start, end, text = window(index, pos, chars)
     return Passage(
         source_id=c.source_id,
@@ -159,7 +156,6 @@ def to_passage(index: Index, pos: int, score: float, focus_row: int = -1, chars:
         start=start,
         end=end,
         focus=focus,
-        focus_question=focus_q,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import IndexMissingError, StaleIndexError
-from ..settings import get_settings
+from ..settings import Settings, get_settings
 from ..types import STANCES, Chunk, Source
 from .format import FIX, config_mismatch, current_dir, read_chunks
 
@@ -93,7 +93,7 @@ class Index:
         return self.bm25.vocab_dict, np.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-def _require_current(index_dir: Path | str | None, settings: Any) -> tuple[Path, Path]:
+def _require_current(index_dir: Path | str | None, settings: Settings) -> tuple[Path, Path]:
     index_dir = Path(index_dir) if index_dir is not None else Path(settings.index_dir)
     cur = current_dir(index_dir)
     if cur is None:
@@ -104,7 +104,9 @@ def _require_current(index_dir: Path | str | None, settings: Any) -> tuple[Path,
     return index_dir, cur
 
 
-def load_index(index_dir: Path | str | None = None, *, settings: Any = None, check: bool = True) -> Index:
+def load_index(
+    index_dir: Path | str | None = None, *, settings: Settings | None = None, check: bool = True
+) -> Index:
     """Load the current index; refuse (StaleIndexError) one built with other settings or format."""
     import bm25s
     import faiss
@@ -148,7 +150,7 @@ def index_size_bytes(version_dir: Path) -> int:
     return sum(p.stat().st_size for p in version_dir.rglob("*") if p.is_file())
 
 
-def index_stats(index_dir: Path | str | None = None, *, settings: Any = None) -> dict[str, Any]:
+def index_stats(index_dir: Path | str | None = None, *, settings: Settings | None = None) -> dict[str, Any]:
     """What is in the index: sources by stance and type, chunks, size, model, when built."""
     settings = settings or get_settings()
     index_dir, cur = _require_current(index_dir, settings)
@@ -178,7 +180,7 @@ def index_stats(index_dir: Path | str | None = None, *, settings: Any = None) ->
 _LOADED: dict[str, Index] = {}
 
 
-def get_index(settings: Any = None) -> Index:
+def get_index(settings: Settings | None = None) -> Index:
     """The current index, loaded once per process and reloaded when a build swaps in a new version."""
     settings = settings or get_settings()
     key = str(Path(settings.index_dir).resolve())

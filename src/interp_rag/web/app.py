@@ -237,7 +237,14 @@ def _layout(types: list[str], ready: bool, max_k: int) -> dict[str, Any]:
     return c
 
 
-def _wire(demo: gr.Blocks, c: dict[str, Any], settings: Settings, index: Any, llm: Any, status: Any) -> None:
+def _wire(
+    demo: gr.Blocks,
+    c: dict[str, Any],
+    settings: Settings,
+    index: Index | None,
+    llm: LLMClient | bool | None,
+    status: IndexStatus,
+) -> None:
     inputs = [c["question"], c["stance"], c["year_from"], c["year_to"], c["types"], c["k"]]
     outputs = [c[name] for name in View._fields]
     context = {"settings": settings, "index": index, "llm": llm, "status": status}
