@@ -51,3 +51,8 @@ def test_limits_come_from_the_settings() -> None:
         Query.of("A longer question?", settings=settings)
     with pytest.raises(ConfigError, match="from 1 to 20"):
         Query.of("Short one?", k=40)  # without settings: the default limit
+
+
+def test_unknown_keywords_are_type_errors_naming_the_known_ones() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword.*kk.*k, stance, years, types, sources"):
+        Query.of("Are probes useful?", kk=3)  # type: ignore[call-arg]

@@ -19,6 +19,7 @@ from .retrieval.retrieve import retrieve
 from .retrieval.search import _query_vector_cached
 from .settings import Settings, get_settings
 from .store.index import Index, load_index
+from .types import SIDES
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -61,7 +62,7 @@ def score_run(questions: list[dict[str, Any]], run: list[dict[str, Any]], k: int
         if q["kind"] == "contested":
             contested += 1
             sides = {g["side"] for g in q["gold"] if g["doc"] in docs}
-            both += {"enthusiastic", "skeptical"} <= sides
+            both += set(SIDES) <= sides
     return {
         "questions": n,
         "k": k,

@@ -14,8 +14,15 @@ DOC_STANCES = ("enthusiastic", "skeptical", "mixed", "neutral")
 SOURCE_TYPES = ("essay", "blog", "paper", "docs", "review", "transcript", "other")
 
 
+class Record:
+    """A noun of the pipeline as plain data: `to_dict()` for JSON (the CLI's --json, chunks.jsonl, ...)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass
-class Source:
+class Source(Record):
     """One entry of the source list (metadata only; the text is resolved at build time)."""
 
     id: str
@@ -28,12 +35,9 @@ class Source:
     stance_note: str = ""
     file: str = ""  # file name inside a mirror directory, or a local path for `add`ed files
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class Document:
+class Document(Record):
     source: Source
     text: str
     origin: str  # where the text came from: "mirror:<path>", "cache:<path>", "url:<url>", "file:<path>"
@@ -41,7 +45,7 @@ class Document:
 
 
 @dataclass
-class Chunk:
+class Chunk(Record):
     id: str  # "<source-id>:<n>"
     source_id: str
     n: int
@@ -55,12 +59,9 @@ class Chunk:
     questions: list[str] = field(default_factory=list)  # question expansions this chunk answers
     question_spans: list[list[int]] = field(default_factory=list)  # [start, end] of each one's passage
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class Passage:
+class Passage(Record):
     """A chunk as shown to a user: chunk text plus its source's metadata and its retrieval score."""
 
     source_id: str
@@ -85,12 +86,9 @@ class Passage:
     # classifier's probability for its own label, which is why the UI shows "LLM" instead of it.
     stance_by: str = "classifier"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class Citation:
+class Citation(Record):
     """Marker `[number]` in an answer's text points at `passages[number - 1]`."""
 
     number: int
@@ -99,12 +97,9 @@ class Citation:
     title: str
     url: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class Answer:
+class Answer(Record):
     question: str
     text: str
     passages: list[Passage]
@@ -115,12 +110,9 @@ class Answer:
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class BuildReport:
+class BuildReport(Record):
     sources_ok: list[str] = field(default_factory=list)
     sources_failed: dict[str, str] = field(default_factory=dict)
     sources_removed: list[str] = field(default_factory=list)
@@ -130,6 +122,3 @@ class BuildReport:
     seconds: float = 0.0
     index_dir: str = ""
     changed: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any, Unpack
 
 from ..errors import InterpRagError, LLMError
-from ..retrieval.query import Query, Years
+from ..retrieval.query import Query, QueryOptions
 from ..retrieval.retrieve import retrieve
 from ..settings import Settings, get_settings
 from ..store.index import Index, get_index
@@ -19,48 +20,28 @@ from .stance_pass import refine_stances
 from .stream import AnswerStream
 
 
-def answer_stream(
-    question: str | Query,
-    *,
-    k: int = 8,
-    stance: list[str] | str | None = None,
-    years: Years | None = None,
-    types: list[str] | str | None = None,
-    sources: list[str] | str | None = None,
-    llm: LLMClient | bool | None = None,
-    index: Index | None = None,
-    settings: Settings | None = None,
-) -> AnswerStream:
+class AnswerOptions(QueryOptions, total=False):
+    """The keywords of answer() and answer_stream(): a query's, and how to answer it."""
+
+    llm: LLMClient | bool | None  # None: the configured LLM if any; False: extractive; or a client
+    index: Index | None  # None: the index of settings.index_dir, loaded once per process
+    settings: Settings | None  # None: from the environment
+
+
+def answer_stream(question: str | Query, **options: Unpack[AnswerOptions]) -> AnswerStream:
     """The answer's text as it is written (str deltas), then the final `Answer`; `.answer()` gives the
-    final Answer at once.
+    final Answer at once. Keywords as for `answer`.
 
     The final Answer's text is authoritative: its citations are validated, and if the LLM failed
     mid-answer it is the extractive answer instead (with `notice` saying why)."""
-    return AnswerStream(
-        _answer_items(question, k, stance, years, types, sources, llm=llm, index=index, settings=settings)
-    )
+    return AnswerStream(_answer_items(question, dict(options)))
 
 
-def _answer_items(
-    question: str | Query,
-    k: int,
-    stance: list[str] | str | None,
-    years: Years | None,
-    types: list[str] | str | None,
-    sources: list[str] | str | None,
-    *,
-    llm: LLMClient | bool | None,
-    index: Index | None,
-    settings: Settings | None,
-) -> Iterator[str | Answer]:
+def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[str | Answer]:
     t0 = time.perf_counter()
-    settings = settings or get_settings()
-    if isinstance(question, Query):
-        query = question
-    else:
-        query = Query.of(
-            question, k=k, stance=stance, years=years, types=types, sources=sources, settings=settings
-        )
+    llm, index = options.pop("llm", None), options.pop("index", None)
+    settings = options.pop("settings", None) or get_settings()
+    query = question if isinstance(question, Query) else Query.of(question, settings, **options)
     q = query.question
     index = index if index is not None else get_index(settings)
     client = resolve_llm(settings, llm)
@@ -123,32 +104,12 @@ def _answer_items(
     )
 
 
-def answer(
-    question: str | Query,
-    *,
-    k: int = 8,
-    stance: list[str] | str | None = None,
-    years: Years | None = None,
-    types: list[str] | str | None = None,
-    sources: list[str] | str | None = None,
-    llm: LLMClient | bool | None = None,
-    index: Index | None = None,
-    settings: Settings | None = None,
-) -> Answer:
+def answer(question: str | Query, **options: Unpack[AnswerOptions]) -> Answer:
     """A cited answer that shows the enthusiastic and the skeptical side.
 
-    `llm`: None uses the configured LLM (INTERP_RAG_LLM_BASE_URL) if any, False forces the extractive
-    answer, or pass an LLMClient. `index`: None loads the index from settings (cached per process).
-    Filters: `stance` (passage stance), `years` (first, last; either may be None), `types`, `sources`.
-    `question` may be a `Query` (question, k and filters validated once); the keywords are then ignored."""
-    return answer_stream(
-        question,
-        k=k,
-        stance=stance,
-        years=years,
-        types=types,
-        sources=sources,
-        llm=llm,
-        index=index,
-        settings=settings,
-    ).answer()
+    Keywords: `k` (passages, default 8); filters `stance` (passage stance), `years` (first, last; either
+    may be None), `types`, `sources`; `llm`: None uses the configured LLM (INTERP_RAG_LLM_BASE_URL) if
+    any, False forces the extractive answer, or pass an LLMClient; `index`: None loads the index from
+    settings (cached per process); `settings`. `question` may be a `Query` (question, k and filters
+    validated once); the query keywords are then ignored."""
+    return answer_stream(question, **options).answer()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ..errors import ConfigError, QuestionError
 from ..settings import AnswerSettings, Settings, WebSettings
@@ -16,6 +16,16 @@ MAX_QUESTION_CHARS = AnswerSettings().max_question_chars
 MAX_K = WebSettings().max_k
 
 Years = tuple[int | None, int | None]
+
+
+class QueryOptions(TypedDict, total=False):
+    """The keywords a question may come with (answer, answer_stream, retrieve): validated by Query."""
+
+    k: int  # passages to show (default 8, at most settings.web.max_k)
+    stance: list[str] | str | None  # only passages of these stances
+    years: Years | None  # (first, last), either may be None
+    types: list[str] | str | None  # only sources of these types
+    sources: list[str] | str | None  # only these source ids
 
 
 def validate_question(question: Any, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -101,23 +111,20 @@ class Query:
         set_(self, "sources", _names(self.sources, "source id"))
 
     @classmethod
-    def of(
-        cls,
-        question: Any,
-        *,
-        k: Any = 8,
-        stance: Any = None,
-        years: Any = None,
-        types: Any = None,
-        sources: Any = None,
-        settings: Settings | None = None,
-    ) -> Query:
-        """A Query checked against the settings' limits (question length, most passages)."""
+    def of(cls, question: Any, settings: Settings | None = None, **options: Unpack[QueryOptions]) -> Query:
+        """A Query from a question and its keywords, checked against the settings' limits (question
+        length, most passages); without settings, the default limits."""
+        unknown = sorted(set(options) - set(QueryOptions.__annotations__))
+        if unknown:
+            raise TypeError(f"unexpected keyword(s) {', '.join(unknown)}; a query takes {_KEYWORDS}")
         limits = {}
         if settings is not None:
             limits = {"max_k": settings.web.max_k, "max_chars": settings.answer.max_question_chars}
-        return cls(question, k, stance, years, types, sources, **limits)  # type: ignore[arg-type]
+        return cls(question, **options, **limits)  # type: ignore[arg-type]
 
     @property
     def filtered(self) -> bool:
         return bool(self.stance or self.years or self.types or self.sources)
+
+
+_KEYWORDS = ", ".join(QueryOptions.__annotations__)

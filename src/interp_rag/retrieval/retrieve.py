@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Unpack
 
 from ..settings import DEFAULT_RETRIEVAL, RetrievalSettings
 from ..store.index import Index
@@ -11,7 +12,7 @@ from ..types import Passage
 from .context import to_passage
 from .filters import filter_mask
 from .policies import select
-from .query import Query, Years
+from .query import Query, QueryOptions
 from .rerank import get_reranker
 from .search import candidates, query_vector
 
@@ -27,17 +28,14 @@ def retrieve(
     index: Index,
     question: str | Query,
     *,
-    k: int = 8,
-    stance: list[str] | str | None = None,
-    years: Years | None = None,
-    types: list[str] | str | None = None,
-    sources: list[str] | str | None = None,
     tuning: RetrievalSettings = DEFAULT_RETRIEVAL,
+    **options: Unpack[QueryOptions],
 ) -> Retrieval:
     """The k passages to show for a question, in display order, and which side (if any) is missing.
 
-    `question` is a question (then k and the filters are read from the keywords) or a `Query`."""
-    query = question if isinstance(question, Query) else Query(question, k, stance, years, types, sources)
+    `question` is a question with `options` (k, stance, years, types, sources: see QueryOptions), or a
+    `Query`."""
+    query = question if isinstance(question, Query) else Query.of(question, **options)
     t = time.perf_counter()
     mask = filter_mask(index, query)
     cands = candidates(index, query.question, mask=mask, tuning=tuning)

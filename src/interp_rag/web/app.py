@@ -20,7 +20,7 @@ from rich.markup import escape
 from ..answering.llm import LLMClient, resolve_llm
 from ..answering.pipeline import answer_stream
 from ..errors import InterpRagError
-from ..progress import build_progress, console, print_report
+from ..progress import STAGE_LABEL, build_progress, console, print_report
 from ..retrieval.query import Query
 from ..retrieval.search import query_vector
 from ..settings import Settings, get_settings
@@ -71,13 +71,6 @@ EXAMPLES = (
     "Does mechanistic interpretability scale to frontier models?",
     "What is activation patching?",
 )
-STAGES = {  # build_index's progress stages, as the status line names them
-    "resolve": "reading sources",
-    "chunk": "chunking sources",
-    "embed": "embedding",
-    "expansions": "embedding questions",
-    "write": "writing",
-}
 
 
 class IndexStatus:
@@ -103,7 +96,7 @@ class IndexStatus:
                 return "Loading the index and the embedding model…"
             unit = {"embed": " chunks", "expansions": "", "chunk": "", "resolve": ""}.get(self.stage)
             count = f" {self.done}/{self.total}{unit}" if unit is not None and self.total else ""
-            return f"Building the index: {STAGES.get(self.stage, 'starting')}{count}…"
+            return f"Building the index: {STAGE_LABEL.get(self.stage, 'starting')}{count}…"
 
 
 class View(NamedTuple):
