@@ -182,3 +182,15 @@ def test_validate_citations_rules() -> None:
     )
     assert validate_citations("Nothing cited.", 3) == ("Nothing cited.", [])
     assert validate_citations("Years like [2020] are not citations.", 3)[1] == []
+
+
+def test_an_unknown_answer_mode_or_reranker_is_a_config_error(mini_index, mini_settings) -> None:
+    bad_mode = mini_settings.model_copy(
+        update={"answer": mini_settings.answer.model_copy(update={"mode": "x"})}
+    )
+    with pytest.raises(ConfigError, match="Unknown answer mode 'x'.*INTERP_RAG_ANSWER__MODE.*extractive"):
+        answer(PROBES_Q, index=mini_index, llm=False, settings=bad_mode)
+    retrieval = mini_settings.retrieval.model_copy(update={"reranker": "y"})
+    bad_reranker = mini_settings.model_copy(update={"retrieval": retrieval})
+    with pytest.raises(ConfigError, match="Unknown reranker 'y'.*INTERP_RAG_RERANKER.*none"):
+        answer(PROBES_Q, index=mini_index, llm=False, settings=bad_reranker)

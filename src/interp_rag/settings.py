@@ -115,7 +115,10 @@ class PromptSettings(_Group):
 
 
 class AnswerSettings(_Group):
-    """The extractive answer: which sentences, how many, and how they are scored."""
+    """Answers without an LLM: which mode (answering/pipeline.py ANSWER_MODES) and, for the extractive one,
+    which sentences, how many, and how they are scored."""
+
+    mode: str = Field("extractive", description="How an answer is written without an LLM (or when it fails).")
 
     max_question_chars: int = Field(10_000, ge=1, description="Longest question accepted.")
     per_group: int = Field(3, ge=1, description="Sentences per paragraph (per side, or the best ones).")

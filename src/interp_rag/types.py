@@ -104,7 +104,7 @@ class Answer(Record):
     text: str
     passages: list[Passage]
     citations: list[Citation]
-    mode: Literal["llm", "extractive"]
+    mode: str  # "llm", or the answer mode that wrote it without one ("extractive")
     missing_sides: list[str] = field(default_factory=list)
     notice: str = ""
     model: str = ""

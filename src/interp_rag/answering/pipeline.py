@@ -4,20 +4,41 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any, Unpack
+from typing import Any, Protocol, Unpack
 
-from ..errors import InterpRagError, LLMError
+from ..errors import ConfigError, InterpRagError, LLMError
 from ..retrieval.query import Query, QueryOptions
 from ..retrieval.retrieve import retrieve
-from ..settings import Settings, get_settings
+from ..settings import AnswerSettings, Settings, get_settings
 from ..store.index import Index, get_index
-from ..types import SIDES, Answer
+from ..types import SIDES, Answer, Passage
 from .citations import citations_for, validate_citations
 from .extractive import compose_extractive
 from .llm import LLMClient, resolve_llm
 from .prompts import build_messages, missing_sentence
 from .stance_pass import refine_stances
 from .stream import AnswerStream
+
+
+class Composer(Protocol):
+    def __call__(
+        self,
+        question: str,
+        passages: list[Passage],
+        missing: list[str],
+        *,
+        index: Index | None,
+        params: AnswerSettings,
+    ) -> tuple[str, list[int]]:
+        """Markdown answer and the passage numbers it cites (1-based, display order)."""
+        ...
+
+
+# Answers without an LLM (and what replaces a failed LLM answer), by `settings.answer.mode`. A new mode is
+# one module with a Composer function and one line here.
+ANSWER_MODES: dict[str, Composer] = {
+    "extractive": compose_extractive,
+}
 
 
 class AnswerOptions(QueryOptions, total=False):
@@ -42,6 +63,11 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     llm, index = options.pop("llm", None), options.pop("index", None)
     settings = options.pop("settings", None) or get_settings()
     query = question if isinstance(question, Query) else Query.of(question, settings, **options)
+    if settings.answer.mode not in ANSWER_MODES:
+        raise ConfigError(
+            f"Unknown answer mode {settings.answer.mode!r}: set INTERP_RAG_ANSWER__MODE to one of "
+            f"{', '.join(ANSWER_MODES)}."
+        )
     q = query.question
     index = index if index is not None else get_index(settings)
     client = resolve_llm(settings, llm)
@@ -94,14 +120,13 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
             return
         except InterpRagError as e:
             notice = f"{e} Showing an extractive answer instead."
-    text, cited = compose_extractive(q, passages, missing, index=index, params=settings.answer)
+    mode = settings.answer.mode
+    text, cited = ANSWER_MODES[mode](q, passages, missing, index=index, params=settings.answer)
     if notice:
         yield "\n\n"
     yield text
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-    yield Answer(
-        q, text, passages, citations_for(cited, passages), "extractive", list(missing), notice, "", timings
-    )
+    yield Answer(q, text, passages, citations_for(cited, passages), mode, list(missing), notice, "", timings)
 
 
 def answer(question: str | Query, **options: Unpack[AnswerOptions]) -> Answer:
