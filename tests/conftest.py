@@ -37,6 +37,7 @@ def make_settings(root: Path, **kw: object) -> Settings:
         "sources_file": root / "sources.toml",
         "cache_dir": root / "cache",
         "expansions_dir": None,
+        "stance_labels_dir": None,
     }
     return Settings(**{**base, **kw})
 
@@ -52,7 +53,12 @@ def real_index_settings(tmp_path_factory: pytest.TempPathFactory, mirror: Path) 
     if seed and Path(seed).is_file():
         (root / "index").mkdir()
         shutil.copy(seed, root / "index" / "embeddings.sqlite")
-    settings = make_settings(root, mirror=mirror, expansions_dir=ROOT / "corpus" / "expansions")
+    settings = make_settings(
+        root,
+        mirror=mirror,
+        expansions_dir=ROOT / "corpus" / "expansions",
+        stance_labels_dir=ROOT / "corpus" / "stance",
+    )
     report = build_index(settings=settings)
     assert not report.sources_failed, report.sources_failed
     return settings

@@ -145,3 +145,44 @@ def test_eval_reports_the_shared_metrics(workdir: Path) -> None:
     assert result["both_sides_on_contested"] == 1.0
     run_rows = json.loads(out.read_text())
     assert [x["id"] for x in run_rows] == ["m1", "m2"] and run_rows[0]["passages"][0]["doc"]
+
+
+def test_hand_labels_are_shown_as_such_and_kept_out_of_the_classifier_score(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    text = (workdir / "mirror" / "probes-skeptic.md").read_text()
+    part = next(p for p in text.split("\n\n") if p.startswith("When we repeated"))
+    start = text.index(part)
+    sha = hashlib.sha1(part.encode()).hexdigest()[:12]
+    labels = workdir / "labels"
+    labels.mkdir()
+    row = {
+        "doc": "probes-skeptic",
+        "start": start,
+        "end": start + len(part),
+        "sha": sha,
+        "label": "skeptical",
+    }
+    (labels / "labels-0.jsonl").write_text(json.dumps(row) + "\n")
+    monkeypatch.setenv("INTERP_RAG_STANCE_LABELS_DIR", str(labels))
+    assert run("build", "--mirror", str(workdir / "mirror")).exit_code == 0
+    r = run("ask", "What happened when the probing study was repeated with control tasks?", "--no-llm")
+    assert r.exit_code == 0 and "skeptical (label)" in r.output, r.output
+    qs, stance = workdir / "qs.jsonl", workdir / "stance.jsonl"
+    q = {"id": "q", "question": "Are probes cheap?", "kind": "factual", "gold": [], "expect_stances": []}
+    qs.write_text(json.dumps(q) + "\n")
+    rows = [
+        {"id": "s1", "doc": "probes-skeptic", "quote": part, "label": "skeptical"},
+        {"id": "s2", "doc": "probes-optimist", "quote": "Probes are cheap.", "label": "enthusiastic"},
+    ]
+    stance.write_text("".join(json.dumps(x) + "\n" for x in rows))
+    result = json.loads(run("eval", str(qs), "--stance-file", str(stance), "--json").output)["stance"]
+    assert result["passages"] == 1 and result["hand_labelled"] == {
+        "passages": 1,
+        "accuracy": 1.0,
+        "recall_by_label": {"skeptical": 1.0},
+    }
+    table = run("eval", str(qs), "--stance-file", str(stance)).output
+    assert "classifier (1" in table and "hand-labelled (1" in table

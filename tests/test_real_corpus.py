@@ -3,16 +3,21 @@ stance labels, and retrieval that shows both sides of a contested question."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from interp_rag import answer, classify_stance
+from interp_rag.evaluation import evaluate_stance
 from interp_rag.ingest.chunk import CONTENT_MAX_TOKENS, Chunker
 from interp_rag.ingest.embed import tokenizer_path
 from interp_rag.ingest.sources import load_sources, resolve
 from interp_rag.retrieval.retrieve import retrieve
 from interp_rag.settings import DEFAULT_RETRIEVAL
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +63,31 @@ def test_passage_stance_is_stored_per_chunk_and_matches_classify_stance(real_ind
     # a limitations passage inside an enthusiastic document is labelled on its own
     by_doc = Counter((real_index.sources[c.source_id].stance, c.stance) for c in real_index.chunks)
     assert by_doc[("enthusiastic", "skeptical")] > 50 and by_doc[("skeptical", "enthusiastic")] > 20
-    sample = real_index.chunks[::97]
+    sample = [c for c in real_index.chunks if c.stance_by == "classifier"][::97]
     got = classify_stance(
         [c.text for c in sample], source_ids=[c.source_id for c in sample], index=real_index
     )
     assert got == [c.stance for c in sample]
+
+
+def test_a_hand_labelled_passage_shows_its_label_as_such(real_index, mirror) -> None:
+    labels = [json.loads(x) for x in (ROOT / "corpus/stance/labels-0.jsonl").read_text().splitlines()]
+    lab = next(r for r in labels if r["end"] - r["start"] > 300)
+    chunks = [c for c in real_index.chunks if c.source_id == lab["doc"]]
+    holder = max(chunks, key=lambda c: min(c.end, lab["end"]) - max(c.start, lab["start"]))
+    assert (holder.stance, holder.stance_by, holder.stance_confidence) == (lab["label"], "label", 1.0)
+    assert 0.1 < sum(c.stance_by == "label" for c in real_index.chunks) / len(real_index.chunks) < 0.3
+    # eval: a passage held by a hand-labelled chunk is not counted as the classifier's accuracy
+    text = (mirror / real_index.sources[lab["doc"]].file).read_text()
+    free = next(c for c in chunks if c.stance_by == "classifier" and len(c.text) > 500)
+    mid = len(free.text) // 2  # the middle: neighbouring chunks overlap only at the edges
+    rows = [
+        {"id": "a", "doc": lab["doc"], "quote": text[lab["start"] : lab["end"]], "label": lab["label"]},
+        {"id": "b", "doc": lab["doc"], "quote": free.text[mid - 90 : mid + 90], "label": free.stance},
+    ]
+    result = evaluate_stance(rows, real_index)
+    assert result["passages"] == 1 and result["hand_labelled"]["passages"] == 1
+    assert result["hand_labelled"]["accuracy"] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -238,7 +238,7 @@ def ask(
     for i, p in enumerate(final.passages[:k], 1):
         mark = "*" if i in cited else " "
         where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
-        how = "(LLM)" if p.stance_by == "llm" else f"{p.stance_confidence:.2f}"
+        how = {"llm": "(LLM)", "label": "(label)"}.get(p.stance_by, f"{p.stance_confidence:.2f}")
         out.print(
             f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
             f"[{_stance_style(p.stance)}]{p.stance} {how}[/]\n      {escape(p.url)}"
@@ -283,9 +283,14 @@ def eval_cmd(
             value = ", ".join(f"{a} {b}" for a, b in value.items())
         t.add_row(key, str(value))
     if "stance" in result:
-        t.add_row("stance accuracy", str(result["stance"]["accuracy"]))
+        st, hand = result["stance"], result["stance"]["hand_labelled"]
+        t.add_row(f"stance accuracy, classifier ({st['passages']} passages)", str(st["accuracy"]))
         t.add_row(
-            "stance recall by label",
+            f"stance agreement, hand-labelled ({hand['passages']} passages, not the classifier)",
+            str(hand["accuracy"]),
+        )
+        t.add_row(
+            "stance recall by label, classifier",
             ", ".join(f"{a} {b}" for a, b in result["stance"]["recall_by_label"].items()),
         )
     for key, value in result.get("latency_ms", {}).items():

@@ -136,9 +136,47 @@ def evaluate(
         },
     }
     if stance_file:
-        rows = load_jsonl(stance_file)
-        labels = classify_stance(
-            [r["quote"] for r in rows], source_ids=[r.get("doc") for r in rows], index=index
-        )
-        result["stance"] = score_stance(rows, {r["id"]: lab for r, lab in zip(rows, labels, strict=True)})
+        result["stance"] = evaluate_stance(load_jsonl(stance_file), index)
     return result
+
+
+def holding_chunk(index: Any, doc: str, quote: str, _texts: dict[str, str] | None = None) -> Any:
+    """The chunk of `doc` that holds most of `quote` (the one retrieval shows for it), or None when the
+    quote is not in the indexed text. The text is pieced together from the chunks' offsets."""
+    texts = _texts if _texts is not None else {}
+    chunks = [c for c in index.chunks if c.source_id == doc]
+    if not chunks:
+        return None
+    if doc not in texts:
+        buf = [" "] * max(c.end for c in chunks)
+        for c in chunks:
+            buf[c.start : c.end] = c.text
+        texts[doc] = "".join(buf)
+    at = texts[doc].find(quote)
+    if at < 0:
+        return None
+    end = at + len(quote)
+    return max(chunks, key=lambda c: min(end, c.end) - max(at, c.start))
+
+
+def evaluate_stance(rows: list[dict[str, Any]], index: Any) -> dict[str, Any]:
+    """Stance accuracy of the classifier, apart from passages whose shown label is a hand label.
+
+    A passage whose holding chunk carries a hand label (stance_by "label": the classifier was trained on
+    it) is scored under `hand_labelled`, with the label the product shows; every other passage is read by
+    the classifier (with its document's title and stance) and scored at the top level: the model's
+    accuracy."""
+    texts: dict[str, str] = {}
+    held = [holding_chunk(index, r.get("doc", ""), r["quote"], texts) for r in rows]
+    hand = [i for i, c in enumerate(held) if c is not None and c.stance_by == "label"]
+    rest = [i for i in range(len(rows)) if i not in set(hand)]
+    labels = classify_stance(
+        [rows[i]["quote"] for i in rest], source_ids=[rows[i].get("doc") for i in rest], index=index
+    )
+    out = score_stance(
+        [rows[i] for i in rest], {rows[i]["id"]: lab for i, lab in zip(rest, labels, strict=True)}
+    )
+    out["hand_labelled"] = score_stance(
+        [rows[i] for i in hand], {rows[i]["id"]: held[i].stance for i in hand}
+    )
+    return out

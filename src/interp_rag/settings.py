@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     expansions_dir: Path | None = Field(
         Path("corpus/expansions"), description="Question expansions per source (doc2query), if any."
     )
+    stance_labels_dir: Path | None = Field(
+        Path("corpus/stance"),
+        description="Hand labels of passages (labels-*.jsonl, by offset): a chunk holding one shows it "
+        "(badge 'label') instead of the classifier's guess.",
+    )
     mirror: Path | None = Field(
         None, description="Local directory with the sources' files (named as in the source list), read first."
     )
@@ -246,7 +251,7 @@ class Settings(BaseSettings):
                 data[group] = {**(current or {}), name: data.pop(flat)}
         return data
 
-    @field_validator("mirror", "expansions_dir", mode="before")
+    @field_validator("mirror", "expansions_dir", "stance_labels_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         # INTERP_RAG_MIRROR= (set but empty) means "no mirror", not the current directory

@@ -56,6 +56,9 @@ class Chunk(Record):
     hash: str = ""  # hash of what is embedded (context + text): the embedding-cache key
     stance: str = "neutral"
     stance_confidence: float = 0.0
+    # "classifier", or "label": the stance comes from a hand label of a passage this chunk holds
+    # (corpus/stance/labels-*.jsonl, training data), so it is no evidence of the classifier's accuracy.
+    stance_by: str = "classifier"
     questions: list[str] = field(default_factory=list)  # question expansions this chunk answers
     question_spans: list[list[int]] = field(default_factory=list)  # [start, end] of each one's passage
 
@@ -81,9 +84,10 @@ class Passage(Record):
     # The part of the passage that answers best: the span of the expansion question closest to the user's
     # question (offsets into the source's text, like start/end).
     focus: list[int] | None = None
-    # "classifier" (the index's label, `stance_confidence` its probability) or "llm": relabelled relative to
-    # the question by the configured LLM (INTERP_RAG_LLM_STANCE); `stance_confidence` then still holds the
-    # classifier's probability for its own label, which is why the UI shows "LLM" instead of it.
+    # "classifier" (the index's label, `stance_confidence` its probability), "label" (a hand label of the
+    # training data, see Chunk.stance_by) or "llm": relabelled relative to the question by the configured LLM
+    # (INTERP_RAG_LLM_STANCE); `stance_confidence` then still holds the index's confidence for its own
+    # label, which is why the UI shows "LLM" instead of it.
     stance_by: str = "classifier"
 
 

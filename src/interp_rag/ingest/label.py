@@ -9,6 +9,7 @@ the team labelled (by reference to the corpus) or wrote; the weights ship in `da
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -19,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InterpRagError
 from ..settings import get_settings
 from ..text import WORD, clean_for_embedding
-from ..types import DOC_STANCES
+from ..types import DOC_STANCES, STANCES
 from .chunk import embed_input
 from .embed import encode
 from .sources import load_sources
@@ -65,13 +67,58 @@ class TfIdf:
         return out
 
 
+class StanceModelError(InterpRagError):
+    """The passage-stance model file is missing or damaged."""
+
+
+_KEYS = ("version", "labels", "coef", "intercept", "vocab", "idf", "tfidf_weight")
+
+
+def prepare_model(data: dict[str, Any]) -> dict[str, Any]:
+    """A model as written by the trainer (`stance_train.py`), with its arrays ready to use. Raises
+    StanceModelError when a part is missing or the shapes do not fit together."""
+    missing = [k for k in _KEYS if k not in data]
+    if missing:
+        raise StanceModelError(f"The stance model lacks {', '.join(missing)}.")
+    m = dict(data)
+    m["coef"] = np.asarray(data["coef"], dtype=np.float32)
+    m["intercept"] = np.asarray(data["intercept"], dtype=np.float32)
+    m["tfidf"] = TfIdf(data["vocab"], data["idf"])
+    width = 384 + len(data["vocab"]) + len(DOC_STANCES)
+    if (
+        m["coef"].ndim != 2
+        or m["coef"].shape != (len(data["labels"]), width)
+        or m["intercept"].shape != (len(data["labels"]),)
+        or len(data["idf"]) != len(data["vocab"])
+        or not set(data["labels"]) <= set(STANCES)
+    ):
+        raise StanceModelError(
+            f"The stance model's weights do not fit its features (coef {m['coef'].shape})."
+        )
+    return m
+
+
 @cache
 def _model() -> dict[str, Any]:
-    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
-    data["coef"] = np.asarray(data["coef"], dtype=np.float32)
-    data["intercept"] = np.asarray(data["intercept"], dtype=np.float32)
-    data["tfidf"] = TfIdf(data["vocab"], data["idf"])
-    return data
+    return load_model(MODEL_FILE)
+
+
+def load_model(path: Path) -> dict[str, Any]:
+    """The stance model in `path`, checked; a clear StanceModelError if it cannot be used."""
+    fix = "Restore it from git (`git checkout src/interp_rag/data/stance_model.json`) or retrain it with "
+    fix += "`python scripts/train_stance.py --mirror ../shared/corpus`."
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise StanceModelError(f"The stance model {path} is missing. {fix}") from e
+    except (OSError, ValueError) as e:
+        raise StanceModelError(f"The stance model {path} cannot be read ({e}). {fix}") from e
+    if not isinstance(data, dict):
+        raise StanceModelError(f"The stance model {path} is not a JSON object. {fix}")
+    try:
+        return prepare_model(data)
+    except StanceModelError as e:
+        raise StanceModelError(f"{path}: {e} {fix}") from e
 
 
 def model_version() -> str:
@@ -91,14 +138,19 @@ def features(
 
 
 def classify_vectors(
-    vectors: np.ndarray, texts: list[str], doc_stances: list[str | None]
+    vectors: np.ndarray,
+    texts: list[str],
+    doc_stances: list[str | None],
+    *,
+    model: dict[str, Any] | None = None,
 ) -> tuple[list[str], list[float]]:
     """Labels and confidences (the winning class's probability) for embedded passages.
 
-    `vectors` are the passages' embeddings (as built by `embed_input`), `texts` their cleaned text."""
+    `vectors` are the passages' embeddings (as built by `embed_input`), `texts` their cleaned text; `model`
+    a prepared model (default: the shipped one)."""
     if len(vectors) == 0:
         return [], []
-    m = _model()
+    m = model or _model()
     x = features(vectors, texts, doc_stances, tfidf=m["tfidf"], tfidf_weight=m["tfidf_weight"])
     z = x @ m["coef"].T + m["intercept"]
     z -= z.max(axis=1, keepdims=True)
@@ -152,3 +204,56 @@ def _sources(index: Any) -> dict[str, Any]:
         return {s.id: s for s in load_sources(get_settings().sources_file)}
     except Exception:  # no source list here: the text alone decides
         return {}
+
+
+def load_hand_labels(labels_dir: Path | None) -> dict[str, list[dict[str, Any]]]:
+    """{source id: [{start, end, sha, label}]} from `labels_dir`/labels-*.jsonl ({} when there is none)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if labels_dir is None or not Path(labels_dir).is_dir():
+        return out
+    for f in sorted(Path(labels_dir).glob("labels-*.jsonl")):
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+                out.setdefault(r["doc"], []).append(
+                    {"start": int(r["start"]), "end": int(r["end"]), "sha": r["sha"], "label": r["label"]}
+                )
+            except (ValueError, KeyError, TypeError) as e:
+                raise InterpRagError(
+                    f"{f}:{n} is not a stance label {{doc, start, end, sha, label}}: {e}"
+                ) from e
+    return out
+
+
+def hand_labels_hash(labels: list[dict[str, Any]]) -> str:
+    """Changes when a source's hand labels change, so the build relabels its chunks."""
+    return hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16] if labels else ""
+
+
+def apply_hand_labels(chunks: list[Any], text: str, labels: list[dict[str, Any]]) -> list[Any]:
+    """The chunks of one source, those holding a hand-labelled passage relabelled with it (stance_by="label").
+
+    A label counts only where its text hash matches this text (a source read from elsewhere than the mirror
+    may be shifted). A chunk takes a label when the passage overlaps half of the passage or half of the
+    chunk: the classifier was trained on that passage, so its guess there would only echo the label."""
+    from dataclasses import replace
+
+    spans = [
+        (r["start"], r["end"], r["label"])
+        for r in labels
+        if r["label"] in STANCES
+        and hashlib.sha1(text[r["start"] : r["end"]].encode()).hexdigest()[:12] == r["sha"]
+    ]
+    if not spans:
+        return chunks
+    out = []
+    for c in chunks:
+        best, label = 0, None
+        for s, e, lab in spans:
+            o = min(e, c.end) - max(s, c.start)
+            if o > best and (2 * o >= e - s or 2 * o >= c.end - c.start):
+                best, label = o, lab
+        out.append(replace(c, stance=label, stance_confidence=1.0, stance_by="label") if label else c)
+    return out

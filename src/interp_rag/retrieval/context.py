@@ -156,6 +156,7 @@ def to_passage(index: Index, pos: int, score: float, focus_row: int = -1, chars:
         start=start,
         end=end,
         focus=focus,
+        stance_by=c.stance_by,
     )
 
 

@@ -21,7 +21,7 @@ from ..errors import InterpRagError, SourceError
 from ..ingest.chunk import Chunker
 from ..ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
 from ..ingest.expansions import attach, expansion_file, file_hash, load_spans
-from ..ingest.label import classify_vectors
+from ..ingest.label import apply_hand_labels, classify_vectors, hand_labels_hash, load_hand_labels
 from ..ingest.sources import (
     append_source,
     load_sources,
@@ -90,7 +90,7 @@ def build_index(
             cache = EmbeddingCache(settings.index_dir / CACHE_FILE, model_id())
             try:
                 embedded = embed_stage(work, cache, settings.embed_batch_size, progress)
-                label_stage(work)
+                label_stage(work, found)
                 source_vectors_stage(work, cache)
             finally:
                 cache.close()
@@ -140,6 +140,7 @@ class Resolved:
     state: dict[str, dict[str, Any]]  # source id -> hashes of its text, metadata and expansions
     kept: list[str]  # failed now, indexed before: its previous text stays
     unchanged: set[str]  # same text, metadata and expansions as in the previous version
+    hand: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # source id -> its stance hand labels
 
     def report_into(self, report: BuildReport, prev: Previous) -> None:
         report.sources_ok = sorted(self.state)
@@ -173,12 +174,14 @@ def resolve_stage(settings: Settings, mirror: Path | None, prev: Previous, progr
         on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
     )
     exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
+    hand = load_hand_labels(settings.stance_labels_dir)
     state = {
         d.source.id: {
             "hash": d.content_hash,
             "meta": _meta_hash(d.source),
             "origin": d.origin,
             "expansions": file_hash(exp_files[d.source.id]),
+            "stance_labels": hand_labels_hash(hand.get(d.source.id, [])),
         }
         for d in docs
     }
@@ -190,11 +193,12 @@ def resolve_stage(settings: Settings, mirror: Path | None, prev: Previous, progr
         and before[sid]["hash"] == st["hash"]
         and before[sid]["meta"] == st["meta"]
         and before[sid].get("expansions", "") == st["expansions"]
+        and before[sid].get("stance_labels", "") == st["stance_labels"]
     }
     # A source that fails now but was indexed before keeps its previous text: a flaky network should not
     # silently shrink the corpus.
     kept = [sid for sid in failed if sid in before]
-    return Resolved(docs, failed, {s.id for s in sources}, exp_files, state, kept, unchanged)
+    return Resolved(docs, failed, {s.id for s in sources}, exp_files, state, kept, unchanged, hand)
 
 
 # ---------------------------------------------------------------- stage 2: chunk
@@ -276,8 +280,9 @@ def embed_stage(work: Work, cache: EmbeddingCache, batch_size: int, progress: Pr
     return embedded
 
 
-def label_stage(work: Work) -> None:
-    """Each chunk's own stance, from its vector, its text and its document's label."""
+def label_stage(work: Work, found: Resolved) -> None:
+    """Each chunk's own stance, from its vector, its text and its document's label; a chunk holding a
+    hand-labelled passage shows that label instead (stance_by "label")."""
     stance_of = {s.id: s.stance for s in work.sources}
     labels, confs = classify_vectors(
         work.vectors,
@@ -285,9 +290,18 @@ def label_stage(work: Work) -> None:
         [stance_of[c.source_id] for c in work.chunks],
     )
     work.chunks = [
-        replace(c, stance=lab, stance_confidence=conf)
+        replace(c, stance=lab, stance_confidence=conf, stance_by="classifier")
         for c, lab, conf in zip(work.chunks, labels, confs, strict=True)
     ]
+    texts = {d.source.id: d.text for d in found.docs}  # kept sources have no text now: classifier only
+    at: dict[str, list[int]] = {}
+    for i, c in enumerate(work.chunks):
+        at.setdefault(c.source_id, []).append(i)
+    for sid, pos in at.items():
+        if sid in found.hand and sid in texts:
+            labelled = apply_hand_labels([work.chunks[i] for i in pos], texts[sid], found.hand[sid])
+            for i, c in zip(pos, labelled, strict=True):
+                work.chunks[i] = c
 
 
 def source_vectors_stage(work: Work, cache: EmbeddingCache) -> None:

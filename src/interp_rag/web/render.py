@@ -211,6 +211,8 @@ def render_card(
     st = p.stance if p.stance in STANCES else "neutral"
     if p.stance_by == "llm":
         how, tip = "LLM", "stance relative to the question, read by the LLM"
+    elif p.stance_by == "label":
+        how, tip = "label", "stance labelled by hand (training data), not the classifier's guess"
     else:
         how, tip = f"{p.stance_confidence:.0%}", "stance classifier confidence"
     badge = f'<span class="badge {st}" title="{tip}">{st} · {how}'

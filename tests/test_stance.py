@@ -1,0 +1,102 @@
+"""The passage-stance classifier on passages we wrote, its model file, hand labels, and training that
+leaves sources out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from interp_rag import classify_stance
+from interp_rag.ingest.label import (
+    MODEL_FILE,
+    StanceModelError,
+    apply_hand_labels,
+    load_hand_labels,
+    load_model,
+)
+from interp_rag.types import Chunk
+
+ENTHUSIASTIC = [
+    "This method works remarkably well: the features we found are crisp, interpretable and let us "
+    "steer the model precisely. We are excited about scaling it further and expect rapid progress.",
+    "A striking success. The circuit we recovered explains the behaviour almost completely, and the "
+    "same approach transferred to larger models without any change. It is a promising path forward.",
+]
+SKEPTICAL = [
+    "These explanations are unreliable. Saliency maps barely change when the model's weights are "
+    "randomised, so they cannot be telling us what the model learned; the method fails basic sanity checks.",
+    "We are not convinced. The probe's accuracy reflects the probe rather than the network, the "
+    "interventions did not replicate, and the claimed mechanism does not survive simple controls.",
+]
+
+
+def test_the_classifier_reads_clear_passages_we_wrote() -> None:
+    labels = classify_stance(ENTHUSIASTIC + SKEPTICAL)
+    assert labels == ["enthusiastic"] * 2 + ["skeptical"] * 2
+
+
+def test_a_damaged_or_missing_model_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(StanceModelError, match="missing.*git checkout"):
+        load_model(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": "x", "coef": [[0.1')
+    with pytest.raises(StanceModelError, match="cannot be read.*train_stance.py"):
+        load_model(bad)
+    shipped = json.loads(MODEL_FILE.read_text())
+    bad.write_text(json.dumps({**shipped, "coef": [row[:-5] for row in shipped["coef"]]}))
+    with pytest.raises(StanceModelError, match="do not fit its features"):
+        load_model(bad)
+    bad.write_text(json.dumps({k: v for k, v in shipped.items() if k != "idf"}))
+    with pytest.raises(StanceModelError, match="lacks idf"):
+        load_model(bad)
+    assert load_model(MODEL_FILE)["version"] == shipped["version"]
+
+
+def _label(text: str, part: str, label: str) -> dict:
+    start = text.index(part)
+    sha = hashlib.sha1(part.encode()).hexdigest()[:12]
+    return {"start": start, "end": start + len(part), "sha": sha, "label": label}
+
+
+def test_a_chunk_holding_a_hand_labelled_passage_shows_the_label_and_says_so() -> None:
+    text = (
+        "Intro sentence that says little. " * 4
+        + "The method failed every control we tried. "
+        + "Filler. " * 30
+    )
+    part = "The method failed every control we tried."
+    a = Chunk(id="d:0", source_id="d", n=0, text=text[:180], start=0, end=180, stance="neutral")
+    b = Chunk(id="d:1", source_id="d", n=1, text=text[180:], start=180, end=len(text), stance="neutral")
+    shifted = {**_label(text, part, "enthusiastic"), "start": 1, "end": 1 + len(part)}
+    out = apply_hand_labels([a, b], text, [_label(text, part, "skeptical"), shifted])
+    assert (out[0].stance, out[0].stance_by, out[0].stance_confidence) == ("skeptical", "label", 1.0)
+    # the neighbour holds none of it; a label whose text no longer matches (shifted offsets) is ignored
+    assert (out[1].stance, out[1].stance_by) == ("neutral", "classifier")
+    assert apply_hand_labels([b], text, [shifted]) == [b]
+
+
+def test_hand_labels_file_errors_name_the_line(tmp_path: Path) -> None:
+    (tmp_path / "labels-0.jsonl").write_text(
+        '{"doc": "a", "start": 0, "end": 5, "sha": "x", "label": "neutral"}\n{"doc": 1}\n'
+    )
+    with pytest.raises(Exception, match=r"labels-0.jsonl:2 is not a stance label"):
+        load_hand_labels(tmp_path)
+    assert load_hand_labels(tmp_path / "absent") == {} and load_hand_labels(None) == {}
+
+
+def test_training_rows_leave_the_excluded_sources_out(mirror: Path) -> None:
+    from interp_rag.ingest.label_train import training_rows
+    from interp_rag.ingest.sources import load_sources
+
+    root = Path(__file__).resolve().parents[1]
+    sources = {s.id: s for s in load_sources(root / "corpus" / "sources.toml")}
+    every = training_rows(mirror, sources, root / "corpus" / "stance")
+    out = {"adebayo-sanity-checks-saliency-maps", "hendrycks-misguided-quest-mech-interp"}
+    rest = training_rows(mirror, sources, root / "corpus" / "stance", exclude_sources=out)
+    gone = [r for r in every if r["doc"] in out]
+    assert gone and len(rest) == len(every) - len(gone)
+    assert not any(r["doc"] in out for r in rest)
+    assert sum(r["kind"] == "written" for r in rest) == sum(r["kind"] == "written" for r in every) > 0
