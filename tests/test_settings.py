@@ -21,6 +21,7 @@ CASES = {
     "INTERP_RAG_MIRROR": ("/tmp/mirror", lambda s: str(s.mirror), "/tmp/mirror"),
     "INTERP_RAG_CACHE_DIR": ("x/cache", lambda s: str(s.cache_dir), "x/cache"),
     "INTERP_RAG_EXPANSIONS_DIR": ("x/exp", lambda s: str(s.expansions_dir), "x/exp"),
+    "INTERP_RAG_STANCE_LABELS_DIR": ("x/labels", lambda s: str(s.stance_labels_dir), "x/labels"),
     "INTERP_RAG_CHUNK_TOKENS": ("120", lambda s: s.chunk_tokens, 120),
     "INTERP_RAG_CHUNK_OVERLAP": ("16", lambda s: s.chunk_overlap, 16),
     "INTERP_RAG_LLM_BASE_URL": ("http://h:1/v1", lambda s: s.llm.base_url, "http://h:1/v1"),
