@@ -18,8 +18,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interp_rag.evaluate import score_run
-from interp_rag.index import BM25_B, BM25_K1, Index, bm25_text, bm25_tokens
+from interp_rag.evaluation import score_run
+from interp_rag.retrieval import retrieve as retrieve_module
+from interp_rag.retrieval.rerank import get_reranker
+from interp_rag.settings import DEFAULT_RETRIEVAL, RetrievalSettings
+from interp_rag.store.format import BM25_B, BM25_K1, bm25_text
+from interp_rag.store.index import Index
+from interp_rag.text import bm25_tokens
 
 KEYS = ("passage_recall", "mrr", "gold_coverage", "both_sides_on_contested")
 
@@ -55,14 +60,22 @@ def without_annotations(index: Index, source_ids: set[str] | frozenset[str]) -> 
     return out
 
 
+def tuning_with(overrides: dict) -> RetrievalSettings:
+    return DEFAULT_RETRIEVAL.model_copy(update=overrides)
+
+
+def use_reranker(name: str, model: Any) -> None:
+    """Make retrieve() use `model` for reranker `name` (a model trained without a fold's sources); the
+    registry builds the shipped one, which has seen every source."""
+    retrieve_module.get_reranker = lambda n: model if n == name else get_reranker(n)
+
+
 def run_questions(index: Any, questions: list[dict], k: int = 8, tuning: Any = None) -> list[dict]:
     """The passages retrieve() shows for each question (what answer() shows, without composing text)."""
-    from interp_rag.retrieve import DEFAULT_TUNING, retrieve
-
-    tuning = tuning or DEFAULT_TUNING
+    tuning = tuning or DEFAULT_RETRIEVAL
     out = []
     for q in questions:
-        r = retrieve(index, q["question"], k=k, tuning=tuning)
+        r = retrieve_module.retrieve(index, q["question"], k=k, tuning=tuning)
         out.append(
             {
                 "id": q["id"],
@@ -70,7 +83,6 @@ def run_questions(index: Any, questions: list[dict], k: int = 8, tuning: Any = N
                     {"doc": p.source_id, "text": p.text, "stance": p.stance, "chunk_id": p.chunk_id}
                     for p in r.passages
                 ],
-                "candidates": r.candidates,
             }
         )
     return out

@@ -22,18 +22,23 @@ import json
 import random
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from bench.generalise import fmt, load_jsonl, run_questions, scores, without_annotations
+from bench.generalise import (
+    fmt,
+    load_jsonl,
+    run_questions,
+    scores,
+    tuning_with,
+    use_reranker,
+    without_annotations,
+)
 from bench.questions import resolve_questions
-import interp_rag.retrieve  # noqa: F401  (the package exports a function of the same name)
-retrieve_mod = sys.modules["interp_rag.retrieve"]
-from interp_rag.index import load_index
 from interp_rag.settings import get_settings
+from interp_rag.store.index import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FOLDS = 5
@@ -68,13 +73,13 @@ def main() -> None:
     ap.add_argument("--index-dir", type=Path, default=ROOT / "index")
     ap.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "corpus")
     ap.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
-    ap.add_argument("--tuning", default="{}", help="JSON of retrieve.Tuning fields to override")
+    ap.add_argument("--tuning", default="{}", help="JSON of settings.retrieval fields to override")
     ap.add_argument("--reranker", default="none", choices=["none", "adapter"])
     ap.add_argument("--adapter-weight", type=float, default=None)
     ap.add_argument("--in-sample", action="store_true")
     ap.add_argument("--k", type=int, default=8)
     args = ap.parse_args()
-    tuning = replace(retrieve_mod.DEFAULT_TUNING, **json.loads(args.tuning), reranker=args.reranker)
+    tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
     index = load_index(settings=get_settings(index_dir=args.index_dir))
     qs = load_questions(args.mirror, args.dev)
     parts = folds(list(index.sources))
@@ -87,15 +92,13 @@ def main() -> None:
         if args.reranker == "adapter":
             from train_adapter import WEIGHT, fit
 
-            from interp_rag.rerank_adapter import AdapterReranker
+            from interp_rag.retrieval.rerank.adapter import AdapterReranker
 
-            model = AdapterReranker(fit(idx, exclude=part), args.adapter_weight or WEIGHT)
-            retrieve_mod.RERANKERS["adapter"] = lambda m=model: m
+            use_reranker("adapter", AdapterReranker(fit(idx, exclude=part), args.adapter_weight or WEIGHT))
         run += run_questions(idx, by_fold[f], args.k, tuning)
         if args.in_sample:
             if args.reranker == "adapter":
-                full = AdapterReranker(fit(index), args.adapter_weight or WEIGHT)
-                retrieve_mod.RERANKERS["adapter"] = lambda m=full: m
+                use_reranker("adapter", AdapterReranker(fit(index), args.adapter_weight or WEIGHT))
             full_run += run_questions(index, by_fold[f], args.k, tuning)
         print(
             f"fold {f}: {len(part)} sources, {len(by_fold[f])} questions, {time.perf_counter() - t:.0f} s",

@@ -26,20 +26,20 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generalise import load_jsonl, without_annotations
-import interp_rag.retrieve  # noqa: F401  (the package exports a function of the same name)
-retrieve_mod = sys.modules["interp_rag.retrieve"]
-from interp_rag.build import add_source
-from interp_rag.context import window
-from interp_rag.evaluate import matches
-from interp_rag.index import CACHE_FILE, current_dir, load_index
+from interp_rag.evaluation import evaluate, matches
+from interp_rag.retrieval import retrieve as retrieve_module
+from interp_rag.retrieval.context import window
+from interp_rag.retrieval.search import candidates, query_vector
 from interp_rag.settings import get_settings
+from interp_rag.store.build import add_source
+from interp_rag.store.format import CACHE_FILE, current_dir
+from interp_rag.store.index import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,9 +79,10 @@ def copy_index(src: Path, dst: Path) -> None:
             a.backup(b)
 
 
-def add_unseen(work: Path, index_dir: Path, mirror: Path, unseen: Path) -> Any:
+def add_unseen(work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict) -> Any:
     """Settings of a copy of the index with every unseen document added as a user adds it."""
     settings = get_settings(
+        retrieval=tuning,
         index_dir=work / "index",
         sources_file=work / "sources.toml",
         cache_dir=work / "cache",
@@ -114,7 +115,9 @@ def gold_ranks(index: Any, questions: list[dict], added: set[str], chars: int, t
     or None when no candidate does; split by whether its document was added or shipped."""
     out: dict[str, list[int | None]] = {"added": [], "shipped": []}
     for q in questions:
-        cands = retrieve_mod.ranked(index, q["question"], tuning=tuning)
+        cands = candidates(index, q["question"], tuning=tuning)
+        reranker = retrieve_module.get_reranker(tuning.reranker)
+        cands = reranker.rerank(q["question"], query_vector(q["question"]), index, cands)
         for g in q["gold"]:
             rank = None
             for r, pos in enumerate(cands.pool, 1):
@@ -146,11 +149,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("run.json"))
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--k", type=int, default=8)
-    ap.add_argument("--tuning", default="{}", help="JSON of retrieve.Tuning fields to override")
+    ap.add_argument("--tuning", default="{}", help="JSON of settings.retrieval fields to override")
     args = ap.parse_args()
-    retrieve_mod.DEFAULT_TUNING = replace(retrieve_mod.DEFAULT_TUNING, **json.loads(args.tuning))
-
-    from interp_rag.evaluate import evaluate
 
     tmp = None
     work = args.keep
@@ -158,7 +158,7 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="unseen-")
         work = Path(tmp.name)
     try:
-        settings = add_unseen(work, args.index_dir, args.mirror, args.unseen)
+        settings = add_unseen(work, args.index_dir, args.mirror, args.unseen, json.loads(args.tuning))
         index = load_index(settings=settings)
         qfile = args.unseen / "questions.jsonl"
         result = evaluate(
@@ -174,7 +174,7 @@ def main() -> None:
         print("latency_ms:", json.dumps(result["latency_ms"]), "stance:", json.dumps(result["stance"]))
         added = {p.stem for p in (args.unseen / "corpus").glob("*.md")}
         qs = load_jsonl(qfile)
-        tuning = retrieve_mod.tuning_for(settings)
+        tuning = settings.retrieval
         with_exp = gold_ranks(index, qs, added, tuning.context_chars, tuning)
         bare = gold_ranks(
             without_annotations(index, set(index.sources)), qs, added, tuning.context_chars, tuning
