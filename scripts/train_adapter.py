@@ -42,6 +42,7 @@ def fit(
     l2: float = L2,
     tau: float = TAU,
     seed: int = 0,
+    same_doc: float = 0.0,
     log: bool = False,
 ) -> np.ndarray:
     """W (dims x dims) trained on the expansion questions of every source not in `exclude`."""
@@ -65,6 +66,8 @@ def fit(
         p = np.clip(p, 0, len(index.chunks) - 1)
         ok &= src[p] == src[index.q_owner[rows]]
         nb[:, j] = np.where(ok, where[p], -1)
+    doc_codes = np.unique(src, return_inverse=True)[1]
+    doc_of = torch.from_numpy(doc_codes[allowed])  # document of each allowed chunk
     C = torch.from_numpy(np.ascontiguousarray(index.vectors[allowed]))
     Q = torch.from_numpy(np.ascontiguousarray(index.q_vectors[rows]))
     y = torch.from_numpy(target)
@@ -89,6 +92,9 @@ def fit(
                 block[r[ok], n[ok, j]] = True
             logits = logits.masked_fill(block, float("-inf"))
             loss = torch.nn.functional.cross_entropy(logits, y[i]) + l2 * (D**2).sum()
+            if same_doc:  # the passage within its own document: the other chunks of it as the only negatives
+                other = doc_of[None, :] != doc_of[y[i]][:, None]
+                loss = loss + same_doc * torch.nn.functional.cross_entropy(logits.masked_fill(other, float("-inf")), y[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
