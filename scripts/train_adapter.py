@@ -9,6 +9,7 @@ as negatives), W = I + D with D pulled towards 0.
 
     python scripts/train_adapter.py [--index-dir index] [--out src/interp_rag/data/query_adapter.npz]
 
+`fit(index, same_doc=1.0)` adds a within-document loss (measured under LOSO, not adopted).
 `fit(index, exclude=...)` leaves sources out (their questions and their chunks): bench/loso.py trains one
 adapter per fold that way.
 """
@@ -94,7 +95,8 @@ def fit(
             loss = torch.nn.functional.cross_entropy(logits, y[i]) + l2 * (D**2).sum()
             if same_doc:  # the passage within its own document: the other chunks of it as the only negatives
                 other = doc_of[None, :] != doc_of[y[i]][:, None]
-                loss = loss + same_doc * torch.nn.functional.cross_entropy(logits.masked_fill(other, float("-inf")), y[i])
+                within = logits.masked_fill(other, float("-inf"))
+                loss = loss + same_doc * torch.nn.functional.cross_entropy(within, y[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
