@@ -82,7 +82,7 @@ def copy_index(src: Path, dst: Path) -> None:
 def add_unseen(work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict) -> Any:
     """Settings of a copy of the index with every unseen document added as a user adds it."""
     settings = get_settings(
-        retrieval=tuning,
+        retrieval=tuning or None,  # None: the environment's (INTERP_RAG_RERANKER=none works)
         index_dir=work / "index",
         sources_file=work / "sources.toml",
         cache_dir=work / "cache",
