@@ -33,6 +33,7 @@ CASES = {
     "INTERP_RAG_LLM_PASSAGE_CHARS": ("900", lambda s: s.llm.passage_chars, 900),
     "INTERP_RAG_LLM_STANCE": ("true", lambda s: s.llm.stance, True),
     "INTERP_RAG_CONTEXT_CHARS": ("300", lambda s: s.retrieval.context_chars, 300),
+    "INTERP_RAG_RERANKER": ("none", lambda s: s.retrieval.reranker, "none"),
     "INTERP_RAG_HOST": ("0.0.0.0", lambda s: s.web.host, "0.0.0.0"),
     "INTERP_RAG_PORT": ("8001", lambda s: s.web.port, 8001),
     "INTERP_RAG_RERANKER": ("cross-encoder", lambda s: s.retrieval.reranker, "cross-encoder"),

@@ -60,7 +60,11 @@ class RetrievalSettings(_Group):
         description="Characters of whole sentences shown on each side of a retrieved chunk (0: the chunk "
         "alone). Wider passages hold the answer more often (docs/benchmarks.md) but take longer to read.",
     )
-    reranker: str = Field("none", description="Reranker applied after fusion (retrieval/rerank/).")
+    reranker: str = Field(
+        "adapter",
+        description="Reranker applied after fusion (retrieval/rerank/): 'adapter' (a query adapter trained "
+        "on the question expansions, re-scoring every document alike; docs/benchmarks.md) or 'none'.",
+    )
 
 
 class LLMSettings(_Group):

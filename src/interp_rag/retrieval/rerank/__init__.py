@@ -20,6 +20,7 @@ from ..search import Candidates
 # name -> "module:Class" (module relative to this package). One line per reranker.
 RERANKERS: dict[str, str] = {
     "none": "identity:Identity",
+    "adapter": "adapter:AdapterReranker",
 }
 
 

@@ -1,0 +1,120 @@
+"""Leave-sources-out cross-validation over the shipped corpus (issue 9).
+
+The 61 sources are split into 5 folds (sorted ids, shuffled with a fixed seed). For each fold the index
+keeps every chunk, but the fold's sources carry no annotations (their expansion questions are withheld,
+see bench/generalise.py), and a learned reranker is trained without their pairs; the questions whose gold
+lies in that fold (most of their gold items; ties go to the first item's fold) are then asked, with those
+sources competing against the annotated rest. Questions: ../shared/eval/dev.jsonl and our own
+bench/questions/train-*.jsonl. Scores pooled over folds, as score.py computes them (k = 8).
+
+    python bench/loso.py [--index-dir index] [--mirror ../shared/corpus] [--dev ../shared/eval/dev.jsonl]
+        [--tuning '{"question_weight": 0}'] [--reranker none|adapter] [--in-sample]
+
+--in-sample also scores the same questions on the full index (annotations and reranker fitted on every
+source): the gap is what annotations buy on the questions they were written against. Passage stance is not
+cross-validated here (the stance model is trained by scripts/train_stance.py on every labelled source).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from bench.generalise import (
+    fmt,
+    load_jsonl,
+    run_questions,
+    scores,
+    tuning_with,
+    use_reranker,
+    without_annotations,
+)
+from bench.questions import resolve_questions
+from interp_rag.settings import get_settings
+from interp_rag.store.index import load_index
+
+ROOT = Path(__file__).resolve().parents[1]
+N_FOLDS = 5
+
+
+def folds(source_ids: list[str], n: int = N_FOLDS, seed: int = 0) -> list[frozenset[str]]:
+    ids = sorted(source_ids)
+    random.Random(seed).shuffle(ids)
+    return [frozenset(ids[i::n]) for i in range(n)]
+
+
+def fold_of(question: dict, parts: list[frozenset[str]]) -> int:
+    counts = [sum(g["doc"] in p for g in question["gold"]) for p in parts]
+    best = max(counts)
+    first = next(i for i, p in enumerate(parts) if question["gold"][0]["doc"] in p)
+    return first if counts[first] == best else counts.index(best)
+
+
+def load_questions(mirror: Path, dev: Path | None) -> list[dict]:
+    qs = [
+        q | {"set": "tuning"}
+        for p in sorted((ROOT / "bench/questions").glob("train-*.jsonl"))
+        for q in resolve_questions(p, mirror, ROOT / "corpus/sources.toml")
+    ]
+    if dev is not None and dev.is_file():
+        qs += [q | {"set": "dev"} for q in load_jsonl(dev)]
+    return qs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--index-dir", type=Path, default=ROOT / "index")
+    ap.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "corpus")
+    ap.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
+    ap.add_argument("--tuning", default="{}", help="JSON of settings.retrieval fields to override")
+    ap.add_argument("--reranker", default="none", choices=["none", "adapter"])
+    ap.add_argument("--adapter-weight", type=float, default=None)
+    ap.add_argument("--in-sample", action="store_true")
+    ap.add_argument("--k", type=int, default=8)
+    args = ap.parse_args()
+    tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
+    index = load_index(settings=get_settings(index_dir=args.index_dir))
+    qs = load_questions(args.mirror, args.dev)
+    parts = folds(list(index.sources))
+    by_fold = [[q for q in qs if fold_of(q, parts) == f] for f in range(N_FOLDS)]
+    run: list[dict] = []
+    full_run: list[dict] = []
+    for f, part in enumerate(parts):
+        t = time.perf_counter()
+        idx = without_annotations(index, part)
+        if args.reranker == "adapter":
+            from train_adapter import WEIGHT, fit
+
+            from interp_rag.retrieval.rerank.adapter import AdapterReranker
+
+            use_reranker("adapter", AdapterReranker(fit(idx, exclude=part), args.adapter_weight or WEIGHT))
+        run += run_questions(idx, by_fold[f], args.k, tuning)
+        if args.in_sample:
+            if args.reranker == "adapter":
+                use_reranker("adapter", AdapterReranker(fit(index), args.adapter_weight or WEIGHT))
+            full_run += run_questions(index, by_fold[f], args.k, tuning)
+        print(
+            f"fold {f}: {len(part)} sources, {len(by_fold[f])} questions, {time.perf_counter() - t:.0f} s",
+            file=sys.stderr,
+        )
+    label = f"tuning={args.tuning} reranker={args.reranker}"
+    for name, subset in (
+        ("all", qs),
+        ("dev", [q for q in qs if q["set"] == "dev"]),
+        ("tuning", [q for q in qs if q["set"] == "tuning"]),
+    ):
+        if subset:
+            print(f"LOSO {name:<6} {label}: {fmt(scores(subset, run, args.k))}")
+            if args.in_sample:
+                print(f"full {name:<6} {label}: {fmt(scores(subset, full_run, args.k))}")
+
+
+if __name__ == "__main__":
+    main()

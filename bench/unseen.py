@@ -1,0 +1,193 @@
+"""Quality on documents nobody annotated, measured as a user meets it (issue 9).
+
+Copies an index of the shipped corpus into a temporary directory, adds every document of
+../shared/unseen-dev/corpus/ with `add_source()` and only the metadata a user supplies (title, authors,
+year, type, document stance; id = the file stem), asks its questions through `answer()` (k = 8, extractive,
+no LLM), writes run.json and scores it with ../shared/eval/score.py itself.
+
+    python bench/unseen.py [--index-dir index] [--mirror ../shared/corpus] [--unseen ../shared/unseen-dev]
+        [--out run.json] [--keep DIR] [--tuning '{"question_weight": 0}']
+
+--keep DIR keeps (or reuses, when it already holds one) the index with the documents added, so variants of
+query-time retrieval can be compared without adding the documents again. Also reported:
+- the mixed case (issue 9 item 4): for each gold passage, the rank of the first candidate chunk whose shown
+  passage holds it, split by added vs shipped documents, with the shipped corpus's expansion questions and
+  with every document's withheld (everything on an equal footing);
+- passage stance accuracy on passage_stance.jsonl (classify_stance with the added documents' labels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.generalise import load_jsonl, without_annotations
+from interp_rag.evaluation import evaluate, matches
+from interp_rag.retrieval import retrieve as retrieve_module
+from interp_rag.retrieval.context import window
+from interp_rag.retrieval.search import candidates, query_vector
+from interp_rag.settings import get_settings
+from interp_rag.store.build import add_source
+from interp_rag.store.format import CACHE_FILE, current_dir
+from interp_rag.store.index import load_index
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_score_py(path: Path) -> Any:
+    """../shared/eval/score.py as a module: the run is scored by the evaluation's own code."""
+    spec = importlib.util.spec_from_file_location("shared_score", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def score_file(questions: Path, run: Path, k: int, score_py: Path) -> dict:
+    """Exactly what `python score.py questions run k` prints."""
+    mod = load_score_py(score_py)
+    return mod.score(mod.load_jsonl(questions), json.loads(Path(run).read_text()), k)
+
+
+def copy_index(src: Path, dst: Path) -> None:
+    """The current version and the embedding cache (not older versions or locks)."""
+    cur = current_dir(src)
+    if cur is None:
+        raise SystemExit(f"no index in {src}/: run `interp-rag build --mirror ../shared/corpus` first")
+    dst.mkdir(parents=True)
+    shutil.copytree(cur, dst / cur.name)
+    (dst / "CURRENT").write_text(cur.name + "\n")
+    if (src / CACHE_FILE).is_file():
+        import sqlite3
+
+        # a consistent copy even while another process writes the cache
+        with (
+            sqlite3.connect(f"file:{src / CACHE_FILE}?mode=ro", uri=True) as a,
+            sqlite3.connect(dst / CACHE_FILE) as b,
+        ):
+            a.backup(b)
+
+
+def add_unseen(work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict) -> Any:
+    """Settings of a copy of the index with every unseen document added as a user adds it."""
+    settings = get_settings(
+        retrieval=tuning or None,  # None: the environment's (INTERP_RAG_RERANKER=none works)
+        index_dir=work / "index",
+        sources_file=work / "sources.toml",
+        cache_dir=work / "cache",
+        expansions_dir=ROOT / "corpus" / "expansions",
+        mirror=mirror,
+    )
+    if current_dir(work / "index") is not None:
+        return settings
+    copy_index(index_dir, work / "index")
+    shutil.copy(ROOT / "corpus" / "sources.toml", work / "sources.toml")
+    t = time.perf_counter()
+    for row in load_jsonl(unseen / "corpus" / "manifest.jsonl"):
+        path = unseen / "corpus" / row["file"]
+        add_source(
+            str(path),
+            id=path.stem,
+            title=row["title"],
+            authors=row.get("authors") or [],
+            year=row.get("year"),
+            type=row.get("type") or "other",
+            stance=row["stance"],
+            settings=settings,
+        )
+    print(f"added {path.parent}/*.md in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return settings
+
+
+def gold_ranks(index: Any, questions: list[dict], added: set[str], chars: int, tuning: Any) -> dict:
+    """For each gold item: the rank (1-based) of the first candidate chunk whose shown passage holds it,
+    or None when no candidate does; split by whether its document was added or shipped."""
+    out: dict[str, list[int | None]] = {"added": [], "shipped": []}
+    for q in questions:
+        cands = candidates(index, q["question"], tuning=tuning)
+        reranker = retrieve_module.get_reranker(tuning.reranker)
+        cands = reranker.rerank(q["question"], query_vector(q["question"]), index, cands)
+        for g in q["gold"]:
+            rank = None
+            for r, pos in enumerate(cands.pool, 1):
+                c = index.chunks[int(pos)]
+                if c.source_id == g["doc"] and matches(
+                    {"doc": c.source_id, "text": window(index, int(pos), chars)[2]}, g
+                ):
+                    rank = r
+                    break
+            out["added" if g["doc"] in added else "shipped"].append(rank)
+    return out
+
+
+def summarise(ranks: list[int | None]) -> str:
+    found = [r for r in ranks if r is not None]
+    if not ranks:
+        return "none"
+    med = statistics.median(found) if found else float("nan")
+    top8 = sum(1 for r in found if r <= 8)
+    return f"n={len(ranks)} found={len(found)} median rank={med:g} in top 8={top8}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--index-dir", type=Path, default=ROOT / "index")
+    ap.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "corpus")
+    ap.add_argument("--unseen", type=Path, default=ROOT.parent / "shared" / "unseen-dev")
+    ap.add_argument("--score-py", type=Path, default=ROOT.parent / "shared" / "eval" / "score.py")
+    ap.add_argument("--out", type=Path, default=Path("run.json"))
+    ap.add_argument("--keep", type=Path, default=None)
+    ap.add_argument("--k", type=int, default=8)
+    ap.add_argument("--tuning", default="{}", help="JSON of settings.retrieval fields to override")
+    args = ap.parse_args()
+
+    tmp = None
+    work = args.keep
+    if work is None:
+        tmp = tempfile.TemporaryDirectory(prefix="unseen-")
+        work = Path(tmp.name)
+    try:
+        settings = add_unseen(work, args.index_dir, args.mirror, args.unseen, json.loads(args.tuning))
+        index = load_index(settings=settings)
+        qfile = args.unseen / "questions.jsonl"
+        result = evaluate(
+            qfile,
+            k=args.k,
+            stance_file=args.unseen / "passage_stance.jsonl",
+            run_out=args.out,
+            index=index,
+            settings=settings,
+        )
+        official = score_file(qfile, args.out, args.k, args.score_py)
+        print("score.py:", json.dumps(official))
+        print("latency_ms:", json.dumps(result["latency_ms"]), "stance:", json.dumps(result["stance"]))
+        added = {p.stem for p in (args.unseen / "corpus").glob("*.md")}
+        qs = load_jsonl(qfile)
+        tuning = settings.retrieval
+        with_exp = gold_ranks(index, qs, added, tuning.context_chars, tuning)
+        bare = gold_ranks(
+            without_annotations(index, set(index.sources)), qs, added, tuning.context_chars, tuning
+        )
+        for name, ranks in (("shipped expansions", with_exp), ("no expansions anywhere", bare)):
+            print(
+                f"mixed case, {name}: added gold {summarise(ranks['added'])}; "
+                f"shipped gold {summarise(ranks['shipped'])}"
+            )
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
