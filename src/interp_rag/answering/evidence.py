@@ -50,6 +50,11 @@ _NOT_A_CLAIM_PARTS = (
     r"https?://|www\.|\]\(",
     r"^(here|this) (is|was) (a|an|the|our|my) (list|summary|overview|example|figure|plot)\b",
     r"^(as|like) (mentioned|discussed|noted|described) (above|earlier|before|previously)\b",
+    # an outline of the text itself: "(Section 2.1)", "structured as follows", "this paper explores"
+    r"\((?:see )?(?:sections?|sec\.|figures?|fig\.|tables?|appendix|chapters?|eq\.?) ?[\dA-Z]",
+    r"\b(as follows|is (structured|organi[sz]ed) as|the rest of (this|the))\b",
+    r"\b(this|the present|our) (proposal|paper|work|review|survey|report|thesis|book) "
+    r"(explores|proceeds|is structured|is organi[sz]ed|begins)\b",
     # an interviewer's lead-in rather than the answer
     r"\b(i'm|i am) (wondering|curious)|\bi wonder\b|\b(can|could) you (say|tell|talk|explain)\b",
     r"\byou (brought|mentioned|said|talked|wrote|described)\b|\bthe way you (said|put|describe)\b",

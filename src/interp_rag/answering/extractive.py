@@ -37,6 +37,7 @@ from .prompts import missing_sentence
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical sources",
                "neutral": "Background and neutral sources"}  # fmt: skip
+SIDE_PER_PASSAGE = 2  # a side is argued by more than one passage when it can be
 MARGIN = 3.0  # a sentence scoring this far under the best one says too little about the question
 BEST = 5  # sentences of any stance first, for a question of fact
 BACKGROUND = 1  # neutral sentences after the sides, for a question of judgement
@@ -165,7 +166,10 @@ def choose(
         order = sorted(SIDES, key=lambda side: (-stances.count(side), side))
         for side in order:
             picks = pick(
-                [s for s in cands if s.stance == side], params.per_group, used, per_passage=params.per_passage
+                [s for s in cands if s.stance == side],
+                params.per_group,
+                used,
+                per_passage=min(params.per_passage, SIDE_PER_PASSAGE),
             )
             if picks:
                 blocks.append((side, picks))
