@@ -186,3 +186,52 @@ def test_hand_labels_are_shown_as_such_and_kept_out_of_the_classifier_score(
     }
     table = run("eval", str(qs), "--stance-file", str(stance)).output
     assert "classifier (1" in table and "hand-labelled (1" in table
+CONTESTED_Q = "Are linear probes useful?"
+
+
+def test_ask_output_is_clean_text_when_piped_or_plain(workdir: Path) -> None:
+    run("build", "--mirror", str(workdir / "mirror"))
+    for args in ((), ("--plain",)):
+        r = run("ask", CONTESTED_Q, "--k", "4", *args)  # CliRunner's stdout is not a terminal
+        assert r.exit_code == 0, r.output
+        assert "\x1b" not in r.output and "**" not in r.output and "[/" not in r.output
+        assert r.output.startswith("In short: ") and "\nSources\n" in r.output and "[1]" in r.output
+    r = run("ask", CONTESTED_Q, "--k", "4", "--json")
+    assert "\x1b" not in r.output and r.output.lstrip().startswith("{")
+    assert json.loads(r.output)["text"].startswith("**In short:**")
+
+
+def test_ask_renders_markdown_in_a_terminal(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    import interp_rag.cli as cli
+
+    run("build", "--mirror", str(workdir / "mirror"))
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "_is_terminal", lambda: True)
+    monkeypatch.setattr(cli, "out", Console(file=screen, force_terminal=True, width=100))
+    r = run("ask", CONTESTED_Q, "--k", "4")
+    shown = screen.getvalue()
+    assert r.exit_code == 0 and "\x1b[1m" in shown  # bold, by escape codes
+    assert "**" not in shown and "In short:" in shown and "Sources" in shown
+
+
+def test_ask_in_a_process_prints_no_loading_bar(workdir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    run("build", "--mirror", str(workdir / "mirror"))
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    p = subprocess.run(
+        [sys.executable, "-m", "interp_rag.cli", "ask", CONTESTED_Q, "--k", "3", "--plain"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "Loading weights" not in p.stderr and "it/s" not in p.stderr, p.stderr
+    assert p.stdout.startswith("In short: ") and "\x1b" not in p.stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,8 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
+
+# transformers draws a "Loading weights" bar on stderr each time the model loads (every CLI call): it reads
+# this once, at import, so it is set before anything imports transformers.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from .errors import InterpRagError
 from .progress import build_progress, console, out, print_report
@@ -192,6 +199,11 @@ def with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
 )
 @with_filters
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option(
+    "--plain",
+    is_flag=True,
+    help="Clean text, no markup or colour (the default when stdout is not a terminal).",
+)
 @click.option("--no-llm", is_flag=True, help="Extractive answer even if an LLM is configured.")
 @click.pass_obj
 def ask(
@@ -204,6 +216,7 @@ def ask(
     types: tuple[str, ...],
     source: tuple[str, ...],
     as_json: bool,
+    plain: bool,
     no_llm: bool,
 ) -> None:
     """Answer QUESTION with cited passages from both sides."""
@@ -212,37 +225,65 @@ def ask(
     from .retrieval.query import Query
 
     llm = resolve_llm(settings, not no_llm)
-    streaming = not as_json and llm is not None and sys.stdout.isatty()
+    plain = plain or not _is_terminal()  # a pipe or a file gets text, never escape codes
     with user_errors():
         query = Query.of(
             question, k=k, settings=settings, **_filters(stance, year_from, year_to, types, source)
         )
         stream = answer_stream(query, llm=llm or False, settings=settings)
-        for delta in stream.deltas():
-            if streaming:
-                out.print(delta, end="", markup=False)
+        if not as_json and not plain and llm is not None:
+            _render_live(stream)
         final = stream.answer()
-    if as_json:
-        out.print_json(json.dumps(final.to_dict()))
+    if as_json:  # byte-clean: json.dumps straight to stdout, nothing rich may colour or wrap
+        click.echo(json.dumps(final.to_dict(), ensure_ascii=False, indent=2))
         return
-    if streaming:
-        out.print("\n")
-        if final.mode == "extractive":  # the stream failed: show what replaced it
-            out.print(final.text, markup=False)
+    if plain:
+        click.echo(plain_text(final.text))
+        if final.notice:
+            click.echo(f"\nnote: {final.notice}", err=True)
+        click.echo("\nSources")
     else:
-        out.print(final.text, markup=False)
-    if final.notice:
-        console.print(f"\n[yellow]note:[/] {escape(final.notice)}")
-    out.print("\n[bold]Sources[/]")
+        if llm is None:  # a live-rendered (LLM) answer is already on screen
+            out.print(Markdown(final.text))
+        if final.notice:
+            console.print(f"\n[yellow]note:[/] {escape(final.notice)}")
+        out.print("\n[bold]Sources[/]")
     cited = {c.number for c in final.citations}
     for i, p in enumerate(final.passages[:k], 1):
         mark = "*" if i in cited else " "
         where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
         how = {"llm": "(LLM)", "label": "(label)"}.get(p.stance_by, f"{p.stance_confidence:.2f}")
+        if plain:
+            click.echo(f"{mark}[{i}] {p.title} ({p.year or 'n.d.'}){where}  {p.stance} {how}\n      {p.url}")
+            continue
         out.print(
             f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
             f"[{_stance_style(p.stance)}]{p.stance} {how}[/]\n      {escape(p.url)}"
         )
+
+
+def _is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _render_live(stream: Any) -> None:
+    """An LLM answer rendered as markdown while it streams; the final (checked) text replaces it."""
+    from rich.live import Live
+
+    parts: list[str] = []
+    with Live(Markdown(""), console=out, refresh_per_second=8, vertical_overflow="visible") as live:
+        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(a.text))):
+            parts.append(delta)
+            live.update(Markdown("".join(parts)))
+
+
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\3(?![\w*])", re.S)
+
+
+def plain_text(markdown: str) -> str:
+    """An answer's markdown as clean text: emphasis markers dropped, lists and [n] markers kept."""
+    text = _EMPHASIS.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(4), markdown)
+    return re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
 
 
 def _stance_style(stance: str) -> str:
@@ -267,7 +308,8 @@ def _stance_style(stance: str) -> str:
 def eval_cmd(
     settings: Settings, questions: Path, k: int, stance_file: Path | None, run_out: Path | None, as_json: bool
 ) -> None:
-    """Retrieval metrics on QUESTIONS.jsonl (passage_recall, mrr, gold_coverage, both_sides_on_contested)."""
+    """Retrieval metrics on QUESTIONS.jsonl (passage_recall, mrr, gold_coverage, both_sides_on_contested)
+    and the extractive answer's (answer_evidence, sentences and duplicates per answer, sides' stance)."""
     from .evaluation import evaluate
 
     with user_errors():
@@ -282,6 +324,13 @@ def eval_cmd(
         if isinstance(value, dict):
             value = ", ".join(f"{a} {b}" for a, b in value.items())
         t.add_row(key, str(value))
+    for key, value in result.get("answer", {}).items():
+        if isinstance(value, dict):
+            value = "; ".join(
+                f"{a} {', '.join(f'{x} {y}' for x, y in b.items()) if isinstance(b, dict) else b}"
+                for a, b in value.items()
+            )
+        t.add_row(f"answer {key}", str(value))
     if "stance" in result:
         st, hand = result["stance"], result["stance"]["hand_labelled"]
         t.add_row(f"stance accuracy, classifier ({st['passages']} passages)", str(st["accuracy"]))

@@ -13,11 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .answering.evidence import same_text
+from .answering.extractive import choose, sentences
 from .answering.pipeline import answer
-from .ingest.label import classify_stance
+from .ingest.embed import encode
+from .ingest.label import classify_stance, classify_vectors
 from .retrieval.retrieve import retrieve
 from .retrieval.search import _query_vector_cached
-from .settings import Settings, get_settings
+from .settings import AnswerSettings, Settings, get_settings
 from .store.index import Index, load_index
 from .types import SIDES
 
@@ -89,6 +94,60 @@ def score_stance(labeled: list[dict[str, Any]], predicted: dict[str, str]) -> di
     }
 
 
+_QUOTED = re.compile(r"“([^”]+)”")
+
+
+def quoted(text: str) -> list[str]:
+    """The sentences an answer quotes (extractive answers quote each one in curly quotes)."""
+    return _QUOTED.findall(text)
+
+
+def score_answers(questions: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, Any]:
+    """The answer's own figures: `answer_evidence`, the share of questions whose answer text holds at
+    least half of some gold quote's word 4-grams; quoted sentences per answer and duplicates among them
+    (a sentence whose 4-grams are mostly another's of the same answer)."""
+    held = dup = 0
+    counts = []
+    for q in questions:
+        text = texts.get(q["id"], "")
+        got = grams(text)
+        held += any(g and len(g & got) / len(g) >= 0.5 for g in (grams(x["quote"]) for x in q["gold"]))
+        sents = quoted(text)
+        counts.append(len(sents))
+        dup += sum(any(same_text(s, t) for t in sents[:i]) for i, s in enumerate(sents))
+    n = len(questions)
+    return {
+        "answer_evidence": round(held / n, 3) if n else 0.0,
+        "sentences_per_answer": round(sum(counts) / n, 2) if n else 0.0,
+        "max_sentences": max(counts, default=0),
+        "duplicate_sentences": dup,
+        "duplicates_per_answer": round(dup / n, 3) if n else 0.0,
+    }
+
+
+def score_side_stance(labeled: list[dict[str, Any]], placed: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """Do a side's sentences carry that side's stance? `placed` holds (doc, sentence, side) for every
+    sentence an answer put under a side; a sentence inside a labelled passage's quote (same document)
+    inherits the passage's label, and is right when the label is its side."""
+    by_doc: dict[str, list[dict[str, Any]]] = {}
+    for row in labeled:
+        by_doc.setdefault(row["doc"], []).append(row)
+    per: dict[str, list[int]] = {}
+    for doc, sentence, side in placed:
+        key = _norm(sentence)
+        row = next((r for r in by_doc.get(doc, []) if key and key in _norm(r["quote"])), None)
+        if row is not None:
+            per.setdefault(side, []).append(int(row["label"] == side))
+    return {
+        side: {"sentences": len(v), "accuracy": round(sum(v) / len(v), 3) if v else None}
+        for side, v in sorted(per.items())
+    }
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
 def evaluate(
     questions: Path,
     *,
@@ -106,6 +165,8 @@ def evaluate(
     retrieve(index, "warm-up question about interpretability", k=k, tuning=tuning)
     answer("warm-up question about interpretability", k=k, index=index, llm=False, settings=settings)
     run, ret_ms, ans_ms = [], [], []
+    texts: dict[str, str] = {}
+    placed: list[tuple[str, str, str]] = []
     for q in qs:
         # Timed cold: a question's embedding is cached for re-asks, which would flatter the second call.
         _query_vector_cached.cache_clear()
@@ -116,6 +177,8 @@ def evaluate(
         t = time.perf_counter()
         a = answer(q["question"], k=k, index=index, llm=False, settings=settings)
         ans_ms.append((time.perf_counter() - t) * 1000)
+        texts[q["id"]] = a.text
+        placed += placed_sentences(q["question"], a, index, settings.answer)
         run.append(
             {
                 "id": q["id"],
@@ -129,6 +192,7 @@ def evaluate(
         Path(run_out).write_text(json.dumps(run, indent=1, ensure_ascii=False), encoding="utf-8")
     result: dict[str, Any] = {
         "retrieval": score_run(qs, run, k),
+        "answer": score_answers(qs, texts),
         "latency_ms": {
             "retrieval_p50": round(statistics.median(ret_ms), 2),
             "answer_p50": round(statistics.median(ans_ms), 2),
@@ -136,7 +200,10 @@ def evaluate(
         },
     }
     if stance_file:
-        result["stance"] = evaluate_stance(load_jsonl(stance_file), index)
+        rows = load_jsonl(stance_file)
+        result["stance"] = evaluate_stance(rows, index)
+        result["answer"]["side_stance_in_answers"] = score_side_stance(rows, placed)
+        result["answer"]["sentence_stance"] = sentence_stance(rows, index)
     return result
 
 
@@ -179,4 +246,51 @@ def evaluate_stance(rows: list[dict[str, Any]], index: Any) -> dict[str, Any]:
     out["hand_labelled"] = score_stance(
         [rows[i] for i in hand], {rows[i]["id"]: held[i].stance for i in hand}
     )
+
+
+def placed_sentences(
+    question: str, a: Any, index: Index, params: AnswerSettings | None = None
+) -> list[tuple[str, str, str]]:
+    """(doc, sentence, side) of each sentence the extractive answer put under a side."""
+    if a.mode != "extractive" or not a.passages:
+        return []
+    ev = choose(question, a.passages, a.missing_sides, index=index, params=params)
+    return [
+        (a.passages[s.num - 1].source_id, s.text, s.stance)
+        for _, picks in ev.blocks
+        for s in picks
+        if s.stance in ("enthusiastic", "skeptical")
+    ]
+
+
+def sentence_stance(labeled: list[dict[str, Any]], index: Index) -> dict[str, Any]:
+    """The answer's sentence stance (extractive.candidates: the sentence's words, its chunk's vector, its
+    document's label) on every sentence of the labelled passages, each inheriting its passage's label:
+    accuracy, and for each side the share of sentences put on it that carry its label (precision)."""
+    chunks_of: dict[str, list[Any]] = {}
+    for i, c in enumerate(index.chunks):
+        chunks_of.setdefault(c.source_id, []).append((i, c))
+    rows, vecs, texts, docs = [], [], [], []
+    for row in labeled:
+        sents = [s for s, _, _ in sentences(row["quote"])] or [row["quote"]]
+        fallback = None
+        for s in sents:
+            pos = next((i for i, c in chunks_of.get(row["doc"], []) if s[:60] in c.text), None)
+            if pos is None:  # not found verbatim (markup cleaned): the passage itself is the context
+                fallback = encode([row["quote"]])[0] if fallback is None else fallback
+            vecs.append(index.vectors[pos] if pos is not None else fallback)
+            texts.append(s)
+            docs.append(getattr(index.sources.get(row["doc"]), "stance", None))
+            rows.append(row["label"])
+    if not rows:
+        return {}
+    labels, _ = classify_vectors(np.vstack(vecs), texts, docs)
+    out: dict[str, Any] = {
+        "sentences": len(rows),
+        "accuracy": round(sum(p == t for p, t in zip(labels, rows, strict=True)) / len(rows), 3),
+    }
+    for side in ("enthusiastic", "skeptical"):
+        put = [t for p, t in zip(labels, rows, strict=True) if p == side]
+        out[f"{side}_precision"] = round(sum(t == side for t in put) / len(put), 3) if put else None
+        out[f"{side}_sentences"] = len(put)
     return out

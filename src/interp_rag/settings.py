@@ -125,12 +125,10 @@ class AnswerSettings(_Group):
     mode: str = Field("extractive", description="How an answer is written without an LLM (or when it fails).")
 
     max_question_chars: int = Field(10_000, ge=1, description="Longest question accepted.")
-    per_group: int = Field(3, ge=1, description="Sentences per paragraph (per side, or the best ones).")
-    per_passage: int = Field(2, ge=1, description="Sentences taken from one passage per paragraph.")
-    relevance_weight: float = Field(3.0, ge=0, description="Weight of the passage's retrieval score.")
-    focus_bonus: float = Field(1.5, description="For a sentence in the span whose question matched.")
-    core_bonus: float = Field(1.0, description="For a sentence of the retrieved chunk, not its context.")
-    position_penalty: float = Field(0.05, ge=0, description="Per sentence before it in its passage.")
+    per_group: int = Field(
+        3, ge=1, description="Sentences quoted per side (the best ones, for a question of fact)."
+    )
+    per_passage: int = Field(3, ge=1, description="Sentences taken from one passage per paragraph.")
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
 

@@ -1,39 +1,48 @@
-"""The answer without an LLM: the most relevant sentences of the shown passages, each cited.
+"""The answer without an LLM: the sentences of the shown passages that answer the question, each cited.
 
-For a question of judgement ("Are SAEs useful?") a short paragraph per side, so a reader sees the
-enthusiastic and the skeptical case at a glance; for a question of fact the best sentences first, then
-what the other side's passages add. A sentence scores by the question's words it contains (weighted by
-rarity), by its passage's relevance, and most of all by lying in the part of the passage whose expansion
-question matched the user's question.
+First a verdict line counted from the shown passages ("5 of 8 passages lean skeptical, 2 enthusiastic"),
+then for a question of judgement ("Are SAEs useful?") a short paragraph per side, each sentence carrying
+that side's stance; for a question of fact the best sentences first, then what the other side adds.
+Which sentences, and why, is evidence.py's: the LLM prompt is built from the same choice.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
+from ..ingest.label import classify_vectors
 from ..retrieval.policies import is_judgement
 from ..settings import AnswerSettings
 from ..store.index import Index
 from ..text import BLOCK_BREAK, bm25_tokens, clean_for_embedding, split_sentences
 from ..types import SIDES, Passage
+from .evidence import (
+    MAX_SENTENCES,
+    Evidence,
+    Sentence,
+    claim_score,
+    inline,
+    lexical_scores,
+    merge_duplicates,
+    pick,
+    score,
+    short_source,
+    verdict_line,
+)
 from .prompts import missing_sentence
 
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical sources",
                "neutral": "Background and neutral sources"}  # fmt: skip
-
-
-@dataclass
-class Sentence:
-    text: str
-    num: int  # the passage's citation number
-    pos: int  # order within the passage
-    score: float
-    stance: str
+SIDE_PER_PASSAGE = 2  # a side is argued by more than one passage when it can be
+MARGIN = 3.0  # a sentence scoring this far under the best one says too little about the question
+BEST = 5  # sentences of any stance first, for a question of fact
+BACKGROUND = 1  # neutral sentences after the sides, for a question of judgement
+SHORTLIST = 32  # sentences whose own stance is read
+MIN_CLAIM = 0.2  # narration, captions and meta remarks (claim_score) are never quoted
 
 
 def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str, int, int]]:
@@ -63,70 +72,157 @@ def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str
     return out
 
 
-def _scored(
-    question: str, passages: list[Passage], index: Index | None, params: AnswerSettings
-) -> list[Sentence]:
-    q_terms = set(bm25_tokens(question))
-    vocab, idf = index.idf if index is not None else ({}, np.zeros(0))
-    out = []
-    for num, p in enumerate(passages, 1):
-        focus = (p.focus[0] - p.start, p.focus[1] - p.start) if p.focus else None
-        for pos, (s, a, b) in enumerate(sentences(p.text, params)):
-            terms = set(bm25_tokens(s))
-            hit = sum(idf[vocab[t]] for t in terms & q_terms if t in vocab) if len(idf) else 0.0
-            lexical = hit / math.sqrt(len(terms)) if terms else 0.0
-            in_focus = focus is not None and min(b, focus[1]) - max(a, focus[0]) > 0.5 * (b - a)
-            in_core, stance = _own_chunk(index, p, p.start + (a + b) // 2)
-            value = (
-                lexical
-                + params.relevance_weight * p.score
-                + params.focus_bonus * in_focus
-                + params.core_bonus * in_core  # a sentence of the retrieved chunk, not of its context
-                - params.position_penalty * pos
-            )
-            out.append(Sentence(s, num, pos, value, stance if stance in SIDE_LABELS else "neutral"))
-    return out
-
-
-def _own_chunk(index: Index | None, p: Passage, offset: int) -> tuple[bool, str]:
-    """Is the source offset inside the passage's retrieved chunk, and the stance of the chunk it is in.
+def _chunk_of(index: Index | None, p: Passage, offset: int) -> tuple[bool, int | None]:
+    """Is the source offset inside the passage's retrieved chunk, and the position of the chunk it is in.
 
     A passage shows its chunk with the sentences around it (context.py); those come from neighbouring
-    chunks, whose own stance labels them: a critical aside before an upbeat paragraph stays critical."""
+    chunks, whose vectors are the context a sentence's stance is read in."""
     pos = index.by_id.get(p.chunk_id) if index is not None else None
     if pos is None:
-        return True, p.stance
+        return True, None
     core = index.chunks[pos]
     if core.start <= offset < core.end:
-        return True, p.stance
+        return True, pos
     step = 1 if offset >= core.end else -1
     j = pos + step
     while 0 <= j < len(index.chunks) and index.chunks[j].source_id == core.source_id:
         c = index.chunks[j]
         if c.start <= offset < c.end:
-            return False, c.stance
+            return False, j
         if (step > 0 and c.start > offset) or (step < 0 and c.end <= offset):
             break
         j += step
-    return False, p.stance
+    return False, pos
 
 
-def _pick(pool: list[Sentence], n: int, used: set[tuple[int, int]], per_passage: int) -> list[Sentence]:
-    picks: list[Sentence] = []
-    per: dict[int, int] = {}
-    for s in sorted(pool, key=lambda x: -x.score):
-        if (s.num, s.pos) in used or per.get(s.num, 0) >= per_passage:
-            continue
-        picks.append(s)
-        per[s.num] = per.get(s.num, 0) + 1
-        used.add((s.num, s.pos))
-        if len(picks) == n:
-            break
-    return sorted(picks, key=lambda x: (x.num, x.pos))  # reading order: by passage, then within it
+def candidates(
+    question: str, passages: list[Passage], index: Index | None, params: AnswerSettings | None = None
+) -> list[Sentence]:
+    """Every whole sentence of the shown passages, scored on its own (evidence.score)."""
+    q_tokens = bm25_tokens(question)
+    q_terms, q_pairs = set(q_tokens), set(itertools.pairwise(q_tokens))
+    vocab, idf = index.idf if index is not None else ({}, np.zeros(0))
+    out: list[Sentence] = []
+    for num, p in enumerate(passages, 1):
+        focus = (p.focus[0] - p.start, p.focus[1] - p.start) if p.focus else None
+        for pos, (text, a, b) in enumerate(sentences(p.text, params)):
+            tokens = bm25_tokens(text)
+            coverage, density = lexical_scores(q_terms, set(tokens), vocab, idf)
+            in_core, chunk = _chunk_of(index, p, p.start + (a + b) // 2)
+            s = Sentence(text, num, pos, claim=claim_score(text), stance=p.stance, source_id=p.source_id)
+            s.chunk = chunk
+            features = {
+                "coverage": coverage,
+                "density": density,
+                "bigrams": float(len(q_pairs & set(itertools.pairwise(tokens)))),
+                "focus": float(focus is not None and min(b, focus[1]) - max(a, focus[0]) > 0.5 * (b - a)),
+                "core": float(in_core),
+                "passage": p.score,
+                "rank": float(num),
+                "first": float(pos == 0 or "\n" in p.text[max(a - 3, 0) : a]),
+                "claim": s.claim,
+                "words": float(len(text.split())),
+            }
+            s.score = score(s, features)
+            out.append(s)
+    return out
 
 
-def _paragraph(label: str, picks: list[Sentence]) -> str:
-    return f"**{label}.** " + " ".join(f"“{s.text.strip(chr(34))}” [{s.num}]" for s in picks)
+def own_stances(cands: list[Sentence], passages: list[Passage], index: Index | None) -> None:
+    """Each sentence's stance by the passage classifier: its own words (TF-IDF), with the vector of the
+    chunk it sits in and its document's label as context. An LLM-relabelled passage keeps its label."""
+    rows = [s for s in cands if s.chunk is not None and passages[s.num - 1].stance_by != "llm"]
+    if not rows or index is None or getattr(index, "vectors", None) is None:
+        return
+    vecs = index.vectors[[s.chunk for s in rows]]
+    docs = [getattr(index.sources.get(s.source_id), "stance", None) for s in rows]
+    labels, conf = classify_vectors(vecs, [s.text for s in rows], docs)
+    for s, lab, c in zip(rows, labels, conf, strict=True):
+        s.stance, s.stance_p = lab, {lab: c}
+
+
+def choose(
+    question: str,
+    passages: list[Passage],
+    missing: list[str],
+    *,
+    index: Index | None = None,
+    params: AnswerSettings | None = None,
+) -> Evidence:
+    """The sentences that answer, by block, and the verdict line: what both the extractive answer and the
+    LLM prompt start from."""
+    params = params or AnswerSettings()
+    judgement = is_judgement(question)
+    cands = candidates(question, passages, index, params)
+    best = max((s.score for s in cands), default=0.0)
+    cands = [s for s in cands if s.score >= best - MARGIN and s.claim >= MIN_CLAIM]
+    # Only a shortlist can be quoted: its stances are read (the costly part) and its duplicates merged.
+    cands = merge_duplicates(sorted(cands, key=lambda x: -x.score)[:SHORTLIST])
+    own_stances(cands, passages, index)
+    used: set[int] = set()
+    blocks: list[tuple[str, list[Sentence]]] = []
+    stances = [p.stance for p in passages]
+    if judgement:
+        order = sorted(SIDES, key=lambda side: (-stances.count(side), side))
+        for side in order:
+            picks = pick(
+                [s for s in cands if s.stance == side],
+                params.per_group,
+                used,
+                per_passage=min(params.per_passage, SIDE_PER_PASSAGE),
+            )
+            if picks:
+                blocks.append((side, picks))
+        room = MAX_SENTENCES - sum(len(p) for _, p in blocks)
+        background = pick(
+            [s for s in cands if s.stance == "neutral"],
+            min(BACKGROUND, room),
+            used,
+            per_passage=params.per_passage,
+        )
+        if background:
+            blocks.append(("neutral", background))
+    else:
+        top = pick(cands, BEST, used, per_passage=params.per_passage)
+        if top:
+            blocks.append(("best", top))
+        for side in SIDES:
+            if side in {s.stance for s in top}:
+                continue
+            extra = pick([s for s in cands if s.stance == side], 1, used, per_passage=params.per_passage)
+            if extra:
+                blocks.append((side, extra))
+    names = {
+        side: [
+            short_source(passages[n - 1])
+            for _, picks in blocks
+            for s in picks
+            if s.stance == side
+            for n in s.nums
+        ]
+        for side in SIDES
+    }
+    counts = {s: stances.count(s) for s in ("enthusiastic", "skeptical", "neutral")}
+    return Evidence(verdict_line(stances, judgement, names), blocks, counts, judgement)
+
+
+def _quote(s: Sentence, passages: list[Passage]) -> str:
+    marks = "".join(f"[{n}]" for n in s.nums)
+    inner = s.text.strip(chr(34)).replace("“", "‘").replace("”", "’")  # one pair of quotes per sentence
+    inner = re.sub(r"\[(\d{1,3})\]", r"(\1)", inner)  # a source's own footnote marker is no citation
+    text = f"“{inner}” {marks}"
+    titles = list(dict.fromkeys(inline(passages[n - 1].title) for n in s.nums))
+    if len(titles) > 1:  # the same passage in two sources (a paper and its blog version): shown once
+        text += " (in both " + " and ".join(f"*{t}*" for t in titles[:2]) + ")"
+    return text
+
+
+def _label(block: str, judgement: bool) -> str:
+    if block == "best":
+        return "From the sources"
+    if judgement:
+        return SIDE_LABELS[block]
+    return f"From the {block} side"
 
 
 def compose_extractive(
@@ -138,40 +234,16 @@ def compose_extractive(
     params: AnswerSettings | None = None,
 ) -> tuple[str, list[int]]:
     """Markdown answer and the passage numbers it cites (1-based, display order)."""
-    params = params or AnswerSettings()
-    n, per = params.per_group, params.per_passage
-    scored = _scored(question, passages, index, params)
-    used: set[tuple[int, int]] = set()
-    blocks: list[tuple[float, str, list[Sentence]]] = []
-    stances = {s.stance for s in scored}
-    if is_judgement(question):
-        for side, label in SIDE_LABELS.items():
-            picks = _pick([s for s in scored if s.stance == side], n, used, per)
-            if picks:
-                blocks.append((min(s.num for s in picks), label, picks))
-        blocks.sort(key=lambda b: b[0])
-        two_sided = set(SIDES) <= stances
-        lead = (
-            "The sources disagree. Here is what each side says, in the authors' words:"
-            if two_sided
-            else "What the sources say, in the authors' words:"
-        )
-    else:
-        best = _pick(scored, n, used, per)
-        if best:
-            blocks.append((0, "From the sources", best))
-        for side in SIDES:
-            if side in {s.stance for s in best}:
-                continue
-            extra = _pick([s for s in scored if s.stance == side], 1, used, per)
-            if extra:
-                blocks.append((1, f"From the {side} side", extra))
-        lead = "What the sources say, in the authors' words:"
-    cited = sorted({s.num for _, _, picks in blocks for s in picks})
-    parts = [lead] + [_paragraph(label, picks) for _, label, picks in blocks]
-    if not blocks:  # passages with no whole sentence (tables, lists): point at them as they are
+    ev = choose(question, passages, missing, index=index, params=params)
+    parts = [f"**In short:** {ev.verdict}"] if ev.verdict else []
+    parts += [
+        f"**{_label(block, ev.judgement)}.** " + " ".join(_quote(s, passages) for s in picks)
+        for block, picks in ev.blocks
+    ]
+    cited = ev.cited()
+    if not ev.blocks:  # passages with no whole sentence (tables, lists): point at them as they are
         lines = [f"- {clean_for_embedding(p.text)[:300]}… [{i}]" for i, p in enumerate(passages[:3], 1)]
-        parts = ["The closest passages in the corpus:\n" + "\n".join(lines)]
+        parts.append("The closest passages in the corpus:\n" + "\n".join(lines))
         cited = list(range(1, min(3, len(passages)) + 1))
     tail = missing_sentence(missing)
     if tail:

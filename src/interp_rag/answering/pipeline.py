@@ -13,7 +13,7 @@ from ..settings import AnswerSettings, Settings, get_settings
 from ..store.index import Index, get_index
 from ..types import SIDES, Answer, Passage
 from .citations import citations_for, validate_citations
-from .extractive import compose_extractive
+from .extractive import choose, compose_extractive
 from .llm import LLMClient, resolve_llm
 from .prompts import build_messages, missing_sentence
 from .stance_pass import refine_stances
@@ -93,8 +93,15 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 )
                 if not notice:
                     missing = [s for s in SIDES if all(p.stance != s for p in passages)]
+            # The LLM starts from the evidence an extractive answer would quote (same sentences, verdict).
+            evidence = choose(q, passages, missing, index=index, params=settings.answer)
             messages = build_messages(
-                q, passages, missing, passage_chars=settings.llm.passage_chars, prompts=settings.prompts
+                q,
+                passages,
+                missing,
+                passage_chars=settings.llm.passage_chars,
+                prompts=settings.prompts,
+                evidence=evidence,
             )
             for delta in client.stream(messages):
                 parts.append(delta)

@@ -1,0 +1,135 @@
+"""The extractive answer's sentence policy on tiny passages we wrote: claims beat narration and captions,
+near-duplicates across passages are quoted once with both sources named, at most three sentences a side
+and seven an answer, and the verdict counts the shown passages."""
+
+from __future__ import annotations
+
+import re
+
+from interp_rag.answering.evidence import MAX_SENTENCES, claim_score, same_text, verdict_line
+from interp_rag.answering.extractive import choose, compose_extractive
+from interp_rag.evaluation import quoted, score_answers, score_side_stance
+from interp_rag.settings import AnswerSettings
+from interp_rag.types import Passage
+
+Q = "Are sparse autoencoders a reliable interpretability tool?"
+
+
+def passage(n: int, text: str, stance: str, title: str | None = None, score: float = 0.5) -> Passage:
+    return Passage(
+        f"doc-{n}", f"doc-{n}:0", title or f"Source {n}", [f"Ann Author{n}"], 2024, f"https://e.org/{n}",
+        text, stance, 0.8, score,
+    )  # fmt: skip
+
+
+def test_claims_score_above_narration_captions_and_meta_remarks() -> None:
+    claim = "Sparse autoencoders are not reliable, because their features depend on the dictionary size."
+    for narration in (
+        "We spent much of 2024 researching sparse autoencoders.",
+        "Figure 3: Reconstruction loss of sparse autoencoders against the dictionary size used.",
+        "In this post we describe what we learned about sparse autoencoders over the year.",
+        "Thanks to our colleagues for feedback on a draft of this sparse autoencoder post.",
+    ):
+        assert claim_score(narration) < 0.5 * claim_score(claim), narration
+
+
+def test_a_claim_is_chosen_over_narration_about_the_same_words() -> None:
+    text = (
+        "We spent much of 2024 researching sparse autoencoders as an interpretability tool. "
+        "Sparse autoencoders are not a reliable interpretability tool, because the features they find "
+        "change with the dictionary size."
+    )
+    ev = choose(Q, [passage(1, text, "skeptical")], [], index=None)
+    picked = [s.text for s in ev.sentences]
+    assert any(t.startswith("Sparse autoencoders are not a reliable") for t in picked)
+    assert not any(t.startswith("We spent") for t in picked)
+
+
+def test_near_duplicates_across_passages_are_quoted_once_naming_both_sources() -> None:
+    shared = "Sparse autoencoders recover interpretable features that a reliable tool would need to find."
+    ps = [
+        passage(1, shared + " Their reconstructions are close to the model's activations.", "enthusiastic",
+                "The paper"),
+        passage(2, "A caption repeated. " + shared.replace("features", "features,"), "enthusiastic",
+                "The blog version"),
+    ]  # fmt: skip
+    text, cited = compose_extractive(Q, ps, [], index=None)
+    sentences = quoted(text)
+    assert sum(same_text(s, shared) for s in sentences) == 1
+    assert "[1][2]" in text and "*The paper*" in text and "*The blog version*" in text
+    assert cited == [1, 2]
+    assert score_answers([{"id": "q", "gold": [{"quote": shared}]}], {"q": text})["duplicate_sentences"] == 0
+
+
+def test_at_most_three_sentences_a_side_and_seven_an_answer() -> None:
+    topics = ["vision models", "chess engines", "protein folding", "language models"]
+    verbs = ["measured", "replicated", "tested", "audited"]
+
+    def many(side: str, n0: int) -> list[Passage]:
+        word = "never" if side == "skeptical" else "often"
+        return [
+            passage(
+                n0 + i,
+                f"On {topics[i]}, sparse autoencoders are {word} a reliable tool when {verbs[i]} by "
+                f"{side} reviewers. Reliable sparse autoencoders for {topics[i]} would change "
+                f"interpretability work that {side} teams have {verbs[i]}.",
+                side,
+            )
+            for i in range(4)
+        ]
+
+    ps = many("skeptical", 0) + many("enthusiastic", 4)
+    ev = choose(Q, ps, [], index=None)
+    assert ev.judgement
+    for side in ("enthusiastic", "skeptical"):
+        on_side = [s for block, picks in ev.blocks if block == side for s in picks]
+        assert 1 <= len(on_side) <= AnswerSettings().per_group and all(s.stance == side for s in on_side)
+    text, _ = compose_extractive(Q, ps, [], index=None)
+    assert len(quoted(text)) <= MAX_SENTENCES
+    assert all(re.search(r"\[\d+\]", text.split(s, 1)[1][:8]) for s in quoted(text))  # each is cited
+
+
+def test_verdict_counts_the_shown_passages() -> None:
+    stances = ["skeptical"] * 5 + ["enthusiastic"] * 2 + ["neutral"]
+    line = verdict_line(stances, True, {"skeptical": ["Smith (2024)"], "enthusiastic": ["Lee (2023)"]})
+    assert line.startswith("5 of 8 passages lean skeptical, 2 enthusiastic, 1 neutral")
+    assert "the skeptical case comes from Smith (2024)" in line
+    assert verdict_line(["neutral"] * 3, False, {}).startswith("None of the 3 passages")
+    ps = [passage(i, "Sparse autoencoders are a reliable tool, the results show.", s) for i, s in
+          enumerate(stances, 1)]  # fmt: skip
+    text, _ = compose_extractive(Q, ps, [], index=None)
+    assert text.startswith("**In short:** 5 of 8 passages lean skeptical")
+
+
+def test_side_stance_is_checked_against_labelled_passages() -> None:
+    labelled = [
+        {"doc": "d", "quote": "Probes mislead. They find what is not used.", "label": "skeptical"},
+        {"doc": "d", "quote": "Probes are cheap and they work well.", "label": "enthusiastic"},
+    ]
+    placed = [
+        ("d", "Probes mislead.", "skeptical"),
+        ("d", "Probes are cheap and they work well.", "skeptical"),
+        ("e", "Probes mislead.", "skeptical"),  # another document: not checked
+    ]
+    assert score_side_stance(labelled, placed) == {"skeptical": {"sentences": 2, "accuracy": 0.5}}
+
+
+def test_the_llm_starts_from_the_extractive_answers_evidence(mini_index, mini_settings) -> None:
+    from interp_rag import answer, answer_stream
+    from interp_rag.answering.llm import LLMClient
+    from tests.support.fake_llm import fake_llm, sse
+
+    question = "Are linear probes a reliable way to understand what a model computes?"
+    plain = answer(question, k=4, index=mini_index, llm=False, settings=mini_settings)
+    with fake_llm() as llm:
+        llm.script(sse(["Probes are cheap [1]."]))
+        client = LLMClient(llm.base_url, model="m")
+        final = answer_stream(question, k=4, index=mini_index, llm=client, settings=mini_settings).answer()
+        user = llm.requests[0]["json"]["messages"][1]["content"]
+    assert final.mode == "llm" and final.text.startswith("Probes are cheap [1]")
+    brief = user.split("</passage>")[-1]  # after the passages, before the question
+    verdict = plain.text.split("\n\n", 1)[0].removeprefix("**In short:** ")
+    assert f"Verdict counted from the passages: {verdict}" in brief
+    for sentence in quoted(plain.text):  # every sentence the extractive answer quotes, with its markers
+        assert sentence in brief
+    assert brief.index("Key evidence") < brief.index(f"Question: {question}")
