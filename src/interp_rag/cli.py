@@ -1,4 +1,4 @@
-"""`interp-rag build|ask|add|serve|stats|eval`: parse, call one library function, render."""
+"""`interp-rag build|ask|add|remove|history|serve|stats|eval`: parse, call one library function, render."""
 
 from __future__ import annotations
 
@@ -70,11 +70,11 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) ->
 
 
 @main.command()
-@click.argument("location")
+@click.argument("locations", nargs=-1, required=True)
 @click.option("--id", "source_id", help="Stable id (lowercase, digits, -); default: from the title.")
-@click.option("--title")
-@click.option("--authors", help="Comma-separated author names.")
-@click.option("--year", type=int)
+@click.option("--title", help="Default: the document's own (PDF metadata, HTML meta tags, first heading).")
+@click.option("--authors", help="Comma-separated author names (default: the document's own, if stated).")
+@click.option("--year", type=int, help="Default: the document's own date, if stated.")
 @click.option(
     "--type",
     "source_type",
@@ -93,7 +93,7 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) ->
 @click.pass_obj
 def add(
     settings: Settings,
-    location: str,
+    locations: tuple[str, ...],
     source_id: str | None,
     title: str | None,
     authors: str | None,
@@ -102,13 +102,15 @@ def add(
     stance: str,
     stance_note: str,
 ) -> None:
-    """Add a URL or a local file (markdown, HTML, text, LaTeX, PDF) to the sources and the index."""
-    from .store.build import add_source
+    """Add URLs, local files (markdown, HTML, text, LaTeX, PDF) or folders of them; one build for all.
+
+    Each is listed as ok or failed with the reason; exit status 1 if any failed."""
+    from .store.library import add_sources
 
     names = [a.strip() for a in authors.split(",") if a.strip()] if authors else None
     with user_errors(), build_progress() as progress:
-        report = add_source(
-            location,
+        report = add_sources(
+            list(locations),
             id=source_id,
             title=title,
             authors=names,
@@ -119,7 +121,15 @@ def add(
             settings=settings,
             on_progress=progress,
         )
-    print_report(report)
+    for r in report.results:
+        if r.ok:
+            out.print(f"[green]ok[/]      {escape(r.id)}  {escape(r.title)}  ({escape(r.location)})")
+        else:
+            out.print(f"[red]failed[/]  {escape(r.location)}: {escape(r.reason)}")
+    if report.build is not None:
+        print_report(report.build)
+    if any(not r.ok for r in report.results):
+        raise click.exceptions.Exit(1)
 
 
 @main.command()
@@ -191,7 +201,16 @@ def with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
     "--k", default=8, show_default=True, type=int, help="Passages to show (at most INTERP_RAG_WEB__MAX_K)."
 )
 @with_filters
-@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json", "bib"]),
+    default="text",
+    show_default=True,
+    help="md: the answer, references and quoted passages as Markdown; json: the Answer (with its "
+    "timeline); bib: BibTeX of the cited sources.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-llm", is_flag=True, help="Extractive answer even if an LLM is configured.")
 @click.pass_obj
 def ask(
@@ -203,27 +222,31 @@ def ask(
     year_to: int | None,
     types: tuple[str, ...],
     source: tuple[str, ...],
+    fmt: str,
     as_json: bool,
     no_llm: bool,
 ) -> None:
     """Answer QUESTION with cited passages from both sides."""
+    from .answering.history import record_answer
     from .answering.llm import resolve_llm
     from .answering.pipeline import answer_stream
     from .retrieval.query import Query
 
+    fmt = "json" if as_json else fmt
     llm = resolve_llm(settings, not no_llm)
-    streaming = not as_json and llm is not None and sys.stdout.isatty()
+    streaming = fmt == "text" and llm is not None and sys.stdout.isatty()
+    filters = _filters(stance, year_from, year_to, types, source)
     with user_errors():
-        query = Query.of(
-            question, k=k, settings=settings, **_filters(stance, year_from, year_to, types, source)
-        )
+        query = Query.of(question, k=k, settings=settings, **filters)
         stream = answer_stream(query, llm=llm or False, settings=settings)
         for delta in stream.deltas():
             if streaming:
                 out.print(delta, end="", markup=False)
         final = stream.answer()
-    if as_json:
-        out.print_json(json.dumps(final.to_dict()))
+        record_answer(settings, final, filters, k)
+    if fmt != "text":  # plain stdout: rich would wrap lines and read [..] as markup
+        text = {"json": lambda: json.dumps(final.to_dict(), indent=2), "md": final.to_markdown}
+        click.echo({**text, "bib": final.to_bibtex}[fmt]().rstrip("\n"))
         return
     if streaming:
         out.print("\n")
@@ -315,6 +338,16 @@ def serve(settings: Settings, host: str | None, port: int | None, mirror: Path |
     with user_errors():
         run_server(settings)
 
+
+def _register() -> None:
+    # The library's commands (remove, history) live in cli_library.py to keep this module small.
+    from .cli_library import history, remove
+
+    main.add_command(remove)
+    main.add_command(history)
+
+
+_register()
 
 if __name__ == "__main__":
     main()
