@@ -26,6 +26,7 @@ STAGES = {
     "evaluation": 6,
     "web": 6,
     "cli": 7,
+    "cli_library": 7,  # remove, history: commands cli.py registers
 }
 
 

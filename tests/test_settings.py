@@ -36,7 +36,9 @@ CASES = {
     "INTERP_RAG_RERANKER": ("none", lambda s: s.retrieval.reranker, "none"),
     "INTERP_RAG_HOST": ("0.0.0.0", lambda s: s.web.host, "0.0.0.0"),
     "INTERP_RAG_PORT": ("8001", lambda s: s.web.port, 8001),
-    "INTERP_RAG_RERANKER": ("cross-encoder", lambda s: s.retrieval.reranker, "cross-encoder"),
+    "INTERP_RAG_AUTH": ("alice:pw", lambda s: s.web.auth, "alice:pw"),
+    "INTERP_RAG_READ_ONLY": ("true", lambda s: s.web.read_only, True),
+    "INTERP_RAG_HISTORY": ("false", lambda s: s.history, False),
 }
 
 

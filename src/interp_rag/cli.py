@@ -1,4 +1,4 @@
-"""`interp-rag build|ask|add|serve|stats|eval`: parse, call one library function, render."""
+"""`interp-rag build|ask|add|remove|history|serve|stats|eval`: parse, call one library function, render."""
 
 from __future__ import annotations
 
@@ -77,11 +77,11 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) ->
 
 
 @main.command()
-@click.argument("location")
+@click.argument("locations", nargs=-1, required=True)
 @click.option("--id", "source_id", help="Stable id (lowercase, digits, -); default: from the title.")
-@click.option("--title")
-@click.option("--authors", help="Comma-separated author names.")
-@click.option("--year", type=int)
+@click.option("--title", help="Default: the document's own (PDF metadata, HTML meta tags, first heading).")
+@click.option("--authors", help="Comma-separated author names (default: the document's own, if stated).")
+@click.option("--year", type=int, help="Default: the document's own date, if stated.")
 @click.option(
     "--type",
     "source_type",
@@ -100,7 +100,7 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) ->
 @click.pass_obj
 def add(
     settings: Settings,
-    location: str,
+    locations: tuple[str, ...],
     source_id: str | None,
     title: str | None,
     authors: str | None,
@@ -109,13 +109,15 @@ def add(
     stance: str,
     stance_note: str,
 ) -> None:
-    """Add a URL or a local file (markdown, HTML, text, LaTeX, PDF) to the sources and the index."""
-    from .store.build import add_source
+    """Add URLs, local files (markdown, HTML, text, LaTeX, PDF) or folders of them; one build for all.
+
+    Each is listed as ok or failed with the reason; exit status 1 if any failed."""
+    from .store.library import add_sources
 
     names = [a.strip() for a in authors.split(",") if a.strip()] if authors else None
     with user_errors(), build_progress() as progress:
-        report = add_source(
-            location,
+        report = add_sources(
+            list(locations),
             id=source_id,
             title=title,
             authors=names,
@@ -126,7 +128,15 @@ def add(
             settings=settings,
             on_progress=progress,
         )
-    print_report(report)
+    for r in report.results:
+        if r.ok:
+            out.print(f"[green]ok[/]      {escape(r.id)}  {escape(r.title)}  ({escape(r.location)})")
+        else:
+            out.print(f"[red]failed[/]  {escape(r.location)}: {escape(r.reason)}")
+    if report.build is not None:
+        print_report(report.build)
+    if any(not r.ok for r in report.results):
+        raise click.exceptions.Exit(1)
 
 
 @main.command()
@@ -198,7 +208,16 @@ def with_filters(f: Callable[..., Any]) -> Callable[..., Any]:
     "--k", default=8, show_default=True, type=int, help="Passages to show (at most INTERP_RAG_WEB__MAX_K)."
 )
 @with_filters
-@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json", "bib"]),
+    default="text",
+    show_default=True,
+    help="md: the answer, references and quoted passages as Markdown; json: the Answer (with its "
+    "timeline); bib: BibTeX of the cited sources.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option(
     "--plain",
     is_flag=True,
@@ -215,27 +234,34 @@ def ask(
     year_to: int | None,
     types: tuple[str, ...],
     source: tuple[str, ...],
+    fmt: str,
     as_json: bool,
     plain: bool,
     no_llm: bool,
 ) -> None:
     """Answer QUESTION with cited passages from both sides."""
+    from .answering.history import record_answer
     from .answering.llm import resolve_llm
     from .answering.pipeline import answer_stream
     from .retrieval.query import Query
 
+    fmt = "json" if as_json else fmt
     llm = resolve_llm(settings, not no_llm)
     plain = plain or not _is_terminal()  # a pipe or a file gets text, never escape codes
+    filters = _filters(stance, year_from, year_to, types, source)
     with user_errors():
-        query = Query.of(
-            question, k=k, settings=settings, **_filters(stance, year_from, year_to, types, source)
-        )
+        query = Query.of(question, k=k, settings=settings, **filters)
         stream = answer_stream(query, llm=llm or False, settings=settings)
-        if not as_json and not plain and llm is not None:
+        if fmt == "text" and not plain and llm is not None:
             _render_live(stream)
         final = stream.answer()
-    if as_json:  # byte-clean: json.dumps straight to stdout, nothing rich may colour or wrap
-        click.echo(json.dumps(final.to_dict(), ensure_ascii=False, indent=2))
+        record_answer(settings, final, filters, k)
+    if fmt != "text":  # byte-clean: straight to stdout, nothing rich may colour or wrap
+        text = {
+            "json": lambda: json.dumps(final.to_dict(), ensure_ascii=False, indent=2),
+            "md": final.to_markdown,
+        }
+        click.echo({**text, "bib": final.to_bibtex}[fmt]().rstrip("\n"))
         return
     if plain:
         click.echo(plain_text(final.text))
@@ -369,6 +395,16 @@ def serve(settings: Settings, host: str | None, port: int | None, mirror: Path |
     with user_errors():
         run_server(settings)
 
+
+def _register() -> None:
+    # The library's commands (remove, history) live in cli_library.py to keep this module small.
+    from .cli_library import history, remove
+
+    main.add_command(remove)
+    main.add_command(history)
+
+
+_register()
 
 if __name__ == "__main__":
     main()

@@ -139,6 +139,14 @@ class WebSettings(_Group):
     concurrency: int = Field(4, ge=1, description="Questions the UI answers at the same time.")
     max_k: int = Field(20, ge=1, le=200, description="Most passages a question may ask for (CLI, UI, API).")
     authors_shown: int = Field(4, ge=1, description="Authors named on a passage card (then et al.).")
+    auth: str = Field(
+        "",
+        description="Log-in for the web UI: 'user:password', several comma-separated, or the path of a file "
+        "with one user:password a line. Empty: no log-in (serving beyond 127.0.0.1 then warns).",
+    )
+    read_only: bool = Field(
+        False, description="The web UI neither shows nor serves adding and removing sources."
+    )
 
 
 # Variables of earlier versions (flat names) -> (group, field). Also accepted as Settings(...) keywords.
@@ -149,6 +157,8 @@ LEGACY_ENV: dict[str, tuple[str, str]] = {
     "host": ("web", "host"),
     "port": ("web", "port"),
     "concurrency": ("web", "concurrency"),
+    "auth": ("web", "auth"),
+    "read_only": ("web", "read_only"),
 }
 
 
@@ -213,6 +223,9 @@ class Settings(BaseSettings):
     # Fetching
     fetch_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a source URL.")
     user_agent: str = Field("interp-rag/0.1 (+https://github.com/)", description="User-Agent for fetches.")
+
+    # History (answering/history.py): questions, filters and cited chunk ids, beside the index
+    history: bool = Field(True, description="Keep asked questions in history.sqlite in the index directory.")
 
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)

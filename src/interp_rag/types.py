@@ -1,9 +1,16 @@
-"""The nouns of the pipeline. Chunk ids (`<source-id>:<n>`) double as citation keys."""
+"""The nouns of the pipeline. Chunk ids (`<source-id>:<n>`) double as citation keys.
+
+An Answer also writes itself out for a researcher to take away (`to_markdown`, `to_bibtex`, at the end of
+this module): pure functions of the Answer, kept here so the core has no import cycle."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from .text import strip_templates
 
 Stance = Literal["enthusiastic", "skeptical", "neutral"]
 STANCES: tuple[Stance, ...] = ("enthusiastic", "skeptical", "neutral")
@@ -113,6 +120,16 @@ class Answer(Record):
     notice: str = ""
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # year -> counts by side and source ids, over every relevant candidate (answering/timeline.py)
+    timeline: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def to_markdown(self) -> str:
+        """The answer with its [n] markers, a References list and each reference's passage quoted."""
+        return to_markdown(self)
+
+    def to_bibtex(self) -> str:
+        """One BibTeX entry per cited source, stable keys, @article / @online / @misc by source type."""
+        return to_bibtex(self)
 
 
 @dataclass
@@ -126,3 +143,123 @@ class BuildReport(Record):
     seconds: float = 0.0
     index_dir: str = ""
     changed: bool = True
+
+
+# ---------------------------------------------------------------- taking an answer away: Markdown, BibTeX
+
+_STOP = frozenset({"a", "an", "the", "on", "of", "in", "to", "and", "for", "is", "are", "why", "how", "what"})
+ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z-]+/[0-9]{7})", re.I)
+
+
+def authors_line(authors: list[str]) -> str:
+    if not authors:
+        return "Unknown author"
+    if len(authors) <= 3:
+        return ", ".join(authors[:-1]) + (" and " if len(authors) > 1 else "") + authors[-1]
+    return f"{authors[0]} et al."
+
+
+def _quote(p: Passage) -> str:
+    text = re.sub(r"\n[ \t]*\n\s*", "\n\n", strip_templates(p.text)).strip()
+    lines = [ln.rstrip() for ln in text.splitlines()]
+    return "\n".join(f"   > {ln}" if ln else "   >" for ln in lines)
+
+
+def to_markdown(a: Answer) -> str:
+    """The question as a heading, the answer with its [n] markers, then References: for every passage
+    `[n]` its authors, year, title and URL, and the passage quoted. Numbers match the answer's markers."""
+    cited = {c.number for c in a.citations}
+    out = [f"# {a.question}", "", a.text.strip(), ""]
+    if a.notice:
+        out += [f"> Note: {a.notice}", ""]
+    if a.passages:
+        out += ["## References", ""]
+    for n, p in enumerate(a.passages, 1):
+        where = f" — § {' › '.join(p.headings[-2:])}" if p.headings else ""
+        url = f" <{p.url}>" if p.url else ""
+        mark = "" if n in cited else " (shown, not cited)"
+        out.append(f"[{n}] {authors_line(p.authors)} ({p.year or 'n.d.'}). *{p.title}*.{url}{where}")
+        out.append(f"   Stance of this passage: {p.stance}{mark}.")
+        out.append("")
+        out.append(_quote(p))
+        out.append("")
+    how = f"LLM ({a.model or 'server default model'})" if a.mode == "llm" else "extractive"
+    out.append(f"_Answered by interp-rag ({how} answer)._")
+    return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- BibTeX
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def bibtex_key(p: Passage) -> str:
+    """Author-year-word, e.g. `olah2020zoom`: the same source always gets the same key."""
+    last = p.authors[0].split()[-1] if p.authors and p.authors[0].split() else p.source_id
+    words = [
+        w for w in re.findall(r"[a-z0-9]+", _ascii(p.title).lower()) if w not in _STOP and not w.isdigit()
+    ]
+    base = re.sub(r"[^a-z0-9]", "", _ascii(last).lower()) or "anon"
+    return f"{base}{p.year or 'nd'}{words[0] if words else ''}"
+
+
+def _value(text: str) -> str:
+    """Text as a braced BibTeX value: LaTeX specials escaped, so the field parses and typesets."""
+    text = text.replace("\\", "/")  # a lone backslash would start a LaTeX command
+    text = re.sub(r"[{}]", "", text)  # unbalanced braces would end the field
+    text = re.sub(r"([&%$#_])", r"\\\1", text)
+    return text.replace("~", r"\textasciitilde{}").replace("^", r"\textasciicircum{}")
+
+
+def _raw_url(url: str) -> str:
+    return re.sub(r"[{}\s]", "", url)
+
+
+def entry_type(p: Passage) -> str:
+    """article for papers and reviews, online for blogs, essays and docs on the web, misc otherwise."""
+    if p.type in ("paper", "review"):
+        return "article"
+    if p.type in ("blog", "essay", "docs") and p.url.startswith(("http://", "https://")):
+        return "online"
+    return "misc"
+
+
+def to_bibtex(a: Answer) -> str:
+    """One entry per cited source (every shown source when nothing is cited), in citation order, with
+    stable keys; two sources that would share a key get suffixes b, c, … by source id."""
+    numbers = [c.number for c in a.citations] or list(range(1, len(a.passages) + 1))
+    seen: dict[str, Passage] = {}
+    for n in numbers:
+        p = a.passages[n - 1]
+        seen.setdefault(p.source_id, p)
+    keys: dict[str, str] = {}
+    by_base: dict[str, list[str]] = {}
+    for sid in sorted(seen):
+        by_base.setdefault(bibtex_key(seen[sid]), []).append(sid)
+    for base, sids in by_base.items():
+        for i, sid in enumerate(sids):
+            keys[sid] = base + ("" if i == 0 else chr(ord("a") + i))
+    entries = []
+    for sid, p in seen.items():
+        kind = entry_type(p)
+        fields = [("title", p.title)]
+        if p.authors:
+            fields.append(("author", " and ".join(p.authors)))
+        if p.year:
+            fields.append(("year", str(p.year)))
+        m = ARXIV.search(p.url)
+        if kind == "article":
+            fields.append(("journal", f"arXiv preprint arXiv:{m.group(1)}" if m else "Preprint"))
+            if m:
+                fields += [("eprint", m.group(1)), ("archiveprefix", "arXiv")]
+        if p.url:
+            fields.append(("url", p.url))
+            if kind == "misc":
+                fields.append(("howpublished", "Online"))
+        fields.append(("note", f"interp-rag source {sid}; passage stance: {p.stance}"))
+        # URLs stay verbatim (the url package reads them raw); other fields are escaped for LaTeX
+        body = ",\n".join(f"  {k} = {{{_raw_url(v) if k == 'url' else _value(v)}}}" for k, v in fields)
+        entries.append(f"@{kind}{{{keys[sid]},\n{body}\n}}")
+    return "\n\n".join(entries) + ("\n" if entries else "")

@@ -18,6 +18,7 @@ from .llm import LLMClient, resolve_llm
 from .prompts import build_messages, missing_sentence
 from .stance_pass import refine_stances
 from .stream import AnswerStream
+from .timeline import build_timeline
 
 
 class Composer(Protocol):
@@ -74,12 +75,13 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     r = retrieve(index, query, tuning=settings.retrieval)
     passages, missing = r.passages, r.missing_sides
     timings = dict(r.timings)
+    timeline = build_timeline(index, r.relevant)
     if not passages:
         text = "No passage in the corpus matches this question" + (
             " with these filters." if query.filtered else "."
         )
         yield text
-        yield Answer(q, text, [], [], "extractive", list(missing), "", "", timings)
+        yield Answer(q, text, [], [], "extractive", list(missing), "", "", timings, timeline)
         return
     notice = ""
     if client is not None:
@@ -123,6 +125,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 notice,
                 client.model,
                 timings,
+                timeline,
             )
             return
         except InterpRagError as e:
@@ -133,7 +136,8 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
         yield "\n\n"
     yield text
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-    yield Answer(q, text, passages, citations_for(cited, passages), mode, list(missing), notice, "", timings)
+    cites = citations_for(cited, passages)
+    yield Answer(q, text, passages, cites, mode, list(missing), notice, "", timings, timeline)
 
 
 def answer(question: str | Query, **options: Unpack[AnswerOptions]) -> Answer:

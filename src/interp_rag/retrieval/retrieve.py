@@ -22,6 +22,9 @@ class Retrieval:
     passages: list[Passage]
     missing_sides: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    # chunk positions of the shown passages, then of every candidate that addresses the question (as
+    # `select` judges relevance): the timeline counts these, more than the k shown
+    relevant: list[int] = field(default_factory=list)
 
 
 def retrieve(
@@ -47,5 +50,8 @@ def retrieve(
     passages = [
         to_passage(index, int(pool[j]), float(rel[j]), int(focus[j]), tuning.context_chars) for j in chosen
     ]
+    top = float(rel[0]) if rel.size else 0.0
+    is_rel = (rel >= tuning.side_floor * top) & (cands.cos >= tuning.min_cosine)
+    relevant = list(dict.fromkeys([int(pool[j]) for j in chosen] + [int(i) for i in pool[is_rel]]))
     ms = round((time.perf_counter() - t) * 1000, 2)
-    return Retrieval(passages, missing, {"retrieve_ms": ms})
+    return Retrieval(passages, missing, {"retrieve_ms": ms}, relevant)

@@ -238,7 +238,10 @@ def chunk_stage(settings: Settings, found: Resolved, prev: Previous, progress: P
             cs = chunker.chunk(doc)
             attach(cs, load_spans(found.exp_files[sid], doc.text))
         work.add(doc.source, cs, chunker)
-        work.state[sid] = {**found.state[sid], "chunks": len(cs), "title": doc.source.title}
+        # when the source was first indexed (the library lists it), kept across rebuilds
+        before = ((prev.meta or {}).get("sources", {}).get(sid)) or {}
+        added = before.get("added") or time.strftime("%Y-%m-%d")
+        work.state[sid] = {**found.state[sid], "chunks": len(cs), "title": doc.source.title, "added": added}
         progress("chunk", i, len(found.docs), sid)
     if found.kept and prev.dir is not None:
         old_sources = {s["id"]: s for s in json.loads((prev.dir / "sources.json").read_text())}

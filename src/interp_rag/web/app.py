@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,7 +27,9 @@ from ..settings import Settings, get_settings
 from ..store.build import build_index
 from ..store.format import config_mismatch, read_meta
 from ..store.index import Index, get_index, index_stats
-from ..types import STANCES
+from ..types import STANCES, Answer
+from .access import auth_pairs, exposure_warning
+from .library import layout_sources_tab, wire_sources_tab
 from .render import (
     highlight,
     question_terms,
@@ -40,6 +42,7 @@ from .render import (
     render_notice,
     safe_url,
 )
+from .workbench import EXTRAS, extras, layout_answer_tools, layout_history, record, wire_history
 
 # Rendering helpers are part of the UI's tested surface; they live in render.py.
 __all__ = [
@@ -120,13 +123,16 @@ def ask(
     year_to: float | None = None,
     types: list[str] | None = None,
     k: float = 8,
+    sources: list[str] | None = None,
     *,
     settings: Settings | None = None,
     index: Index | None = None,
     llm: LLMClient | bool | None = None,
     status: IndexStatus | None = None,
+    on_final: Callable[[Answer, dict[str, Any], int], None] | None = None,
 ) -> Iterator[View]:
-    """Yield Views: the answer while it streams, then the final answer, the balance and the cards."""
+    """Yield Views: the answer while it streams, then the final answer, the balance and the cards.
+    `sources`: only these source ids; `on_final(answer, filters, k)` sees the final Answer."""
     if status is not None and not status.ready:
         wait = "" if status.error else " Ask again in a moment."
         yield View(notice=render_notice(status.message() + wait, "error" if status.error else "info"))
@@ -141,6 +147,7 @@ def ask(
             stance=stance or None,
             years=None if year_from in (None, "") and year_to in (None, "") else (year_from, year_to),
             types=types or None,
+            sources=sources or None,
             settings=settings,
         )
         stream = answer_stream(query, llm=llm, index=index, settings=settings)
@@ -150,6 +157,9 @@ def ask(
                 last = time.monotonic()
                 yield View(answer=render_answer("".join(parts), query.k))
         final = stream.answer()
+        if on_final is not None:
+            filters = {"stance": list(query.stance), "years": query.years, "types": list(query.types)}
+            on_final(final, {**filters, "sources": list(query.sources)}, query.k)
     except InterpRagError as e:
         yield View(notice=render_notice(str(e), "error"))
         return
@@ -194,13 +204,23 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", **fonts)
 
 
-def _layout(types: list[str], ready: bool, max_k: int) -> dict[str, Any]:
+def _layout(types: list[str], ready: bool, settings: Settings) -> dict[str, Any]:
     c: dict[str, Any] = {}
     gr.HTML(
         '<div id="hero"><h1>interp-rag</h1><p>Ask the mechanistic-interpretability literature. See what the '
         "enthusiastic and the skeptical sources say, side by side, with citations.</p></div>"
     )
     c["status"] = gr.HTML(elem_id="status")
+    with gr.Tab("Ask", elem_id="tab-ask"):
+        _layout_ask(c, types, ready, settings)
+    with gr.Tab("Sources", elem_id="tab-sources"):
+        layout_sources_tab(c, settings)
+    c["timer"] = gr.Timer(1.0, active=not ready)
+    return c
+
+
+def _layout_ask(c: dict[str, Any], types: list[str], ready: bool, settings: Settings) -> None:
+    max_k = settings.web.max_k
     with gr.Row(equal_height=True):
         hint = "Ask a question about interpretability research…"
         c["question"] = gr.Textbox(
@@ -220,14 +240,14 @@ def _layout(types: list[str], ready: bool, max_k: int) -> dict[str, Any]:
     c["notice"] = gr.HTML(elem_id="notice")
     c["answer"] = gr.HTML(WELCOME, elem_id="answer")
     c["balance"] = gr.HTML(elem_id="balance")
+    layout_answer_tools(c)
     with gr.Row(equal_height=False, elem_id="cols"):
         c["enthusiastic"] = gr.HTML(elem_id="col-enthusiastic")
         c["skeptical"] = gr.HTML(elem_id="col-skeptical")
     c["neutral"] = gr.HTML(elem_id="col-neutral")
+    layout_history(c, settings)
     with gr.Accordion("Mode and index", open=False):
         c["mode"] = gr.HTML(elem_id="mode")
-    c["timer"] = gr.Timer(1.0, active=not ready)
-    return c
 
 
 def _wire(
@@ -238,16 +258,26 @@ def _wire(
     llm: LLMClient | bool | None,
     status: IndexStatus,
 ) -> None:
-    inputs = [c["question"], c["stance"], c["year_from"], c["year_to"], c["types"], c["k"]]
-    outputs = [c[name] for name in View._fields]
+    inputs = [c["question"], c["stance"], c["year_from"], c["year_to"], c["types"], c["k"], c["only_sources"]]
+    outputs = [c[name] for name in View._fields] + [c[name] for name in EXTRAS]
     context = {"settings": settings, "index": index, "llm": llm, "status": status}
 
-    def on_ask_streamed(question: Any, stance: Any, y0: Any, y1: Any, types: Any, k: Any) -> Iterator[View]:
-        yield from ask(question, stance, y0, y1, types, k, **context)
+    def on_final(a: Answer, filters: dict[str, Any], k: int, box: dict[str, Any]) -> None:
+        box["answer"] = a
+        if settings.history:
+            record(settings, a, filters, k)
 
-    def on_ask_at_once(question: Any, stance: Any, y0: Any, y1: Any, types: Any, k: Any) -> View:
-        *_, last = ask(question, stance, y0, y1, types, k, **context)
-        return last
+    # Each answer also updates the workbench (timeline, export, recent questions): EXTRAS after the View.
+    def on_ask_streamed(*args: Any) -> Iterator[tuple[Any, ...]]:
+        box: dict[str, Any] = {}
+        skip = tuple(gr.skip() for _ in EXTRAS)
+        for view in ask(*args, **context, on_final=lambda *a: on_final(*a, box)):
+            yield (*view, *(extras(box["answer"], settings) if "answer" in box else skip))
+
+    def on_ask_at_once(*args: Any) -> tuple[Any, ...]:
+        box: dict[str, Any] = {}
+        *_, last = ask(*args, **context, on_final=lambda *a: on_final(*a, box))
+        return (*last, *extras(box.get("answer"), settings))
 
     # Extractive answers arrive whole: a plain function spares Gradio's generator machinery (two thread
     # hops and a stream per request), which measured as a third of the server's CPU per question.
@@ -264,6 +294,8 @@ def _wire(
         button.click(echo, button, c["question"], queue=False, **private).then(
             on_ask, inputs, outputs, **progress
         )
+    wire_sources_tab(c, settings)
+    wire_history(c, settings, index, outputs)
     for event in (demo.load, c["timer"].tick):
         event(on_load, None, [c["status"], c["ask"], c["timer"], c["mode"]], **private)
 
@@ -286,20 +318,24 @@ def build_ui(
     except (InterpRagError, OSError, ValueError):
         types = ["blog", "docs", "essay", "paper", "review"]
     with gr.Blocks(title="interp-rag · both sides of interpretability", analytics_enabled=False) as demo:
-        _wire(demo, _layout(types, status.ready, settings.web.max_k), settings, index, llm, status)
+        _wire(demo, _layout(types, status.ready, settings), settings, index, llm, status)
     demo.queue(default_concurrency_limit=settings.web.concurrency)
     return demo
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
     host, port = settings.web.host, settings.web.port
-    return {
+    opts = {
         "server_name": host,
         "server_port": port,
         "css": CSS_FILE.read_text(encoding="utf-8"),
         "theme": theme(),
         "show_error": True,
     }
+    pairs = auth_pairs(settings.web.auth)
+    if pairs:  # Gradio's log-in page; every endpoint then needs the session
+        opts["auth"] = pairs
+    return opts
 
 
 def prepare_index(settings: Settings, status: IndexStatus) -> None:
@@ -342,6 +378,10 @@ def serve(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     # A local research tool reports to no one; set when serving, not on import.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    warning = exposure_warning(settings)
+    if warning:
+        log.warning(warning)
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     status = IndexStatus(ready=False)
     demo = build_ui(settings, status=status)
     threading.Thread(target=prepare_index, args=(settings, status), daemon=True, name="prepare-index").start()

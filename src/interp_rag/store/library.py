@@ -1,0 +1,360 @@
+"""The library of sources: list them, add several at once (files, URLs, folders) with one build, remove one.
+
+Adding reads each document before anything changes; its metadata (title, authors, year) comes from the
+document itself (PDF metadata, HTML meta tags, LaTeX \\title/\\author, the first heading) unless the
+caller gives it. One location goes through `build.add_source`, the same path the UI's upload takes; several
+are read one by one, appended together and indexed by one build. Removing is incremental: the source leaves
+sources.toml and the index together, and a build that fails puts sources.toml back as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, InterpRagError, SourceError
+from ..ingest.load import _SUFFIX, extract_text, guess_format
+from ..ingest.sources import (
+    _atomic_write,
+    append_source,
+    fetch,
+    load_sources,
+    slugify,
+    validate_source,
+    write_cache,
+)
+from ..settings import Settings, get_settings
+from ..store.index import Index
+from ..types import BuildReport, Source
+from .build import add_source, build_index
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+@dataclass
+class AddResult:
+    location: str
+    ok: bool
+    id: str = ""
+    title: str = ""
+    reason: str = ""
+
+
+@dataclass
+class AddReport:
+    results: list[AddResult] = field(default_factory=list)
+    build: BuildReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- metadata from the document
+
+
+def _split_authors(text: str) -> list[str]:
+    parts = re.split(r"\s*(?:;|\band\b|&|\n)\s*|,\s*(?=\S+\s+\S+)", text.strip())
+    return [p.strip(" ,") for p in parts if p.strip(" ,")][:20]
+
+
+def _first_heading(text: str) -> str:
+    for line in text.splitlines()[:60]:
+        m = re.match(r"#{1,2}\s+(.+)", line.strip())
+        if m:
+            return m.group(1).strip()[:200]
+    return ""
+
+
+def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
+    """Title, authors and year as the document states them (keys present only when found)."""
+    fmt = guess_format(name, data)
+    meta: dict[str, Any] = {}
+    if fmt == "pdf":
+        meta = _pdf_meta(data)
+    elif fmt == "html":
+        meta = _html_meta(data)
+    elif fmt == "latex":
+        meta = _latex_meta(data.decode("utf-8", "replace"))
+    if not meta.get("title") and (heading := _first_heading(text)):
+        meta["title"] = heading
+    return {k: v for k, v in meta.items() if v}
+
+
+def _pdf_meta(data: bytes) -> dict[str, Any]:
+    from pypdf import PdfReader
+
+    try:
+        info = PdfReader(io.BytesIO(data)).metadata or {}
+    except Exception:  # metadata is a nicety: a PDF whose info dictionary is broken still has text
+        return {}
+    title, author = str(info.get("/Title") or "").strip(), str(info.get("/Author") or "").strip()
+    date = _YEAR.search(str(info.get("/CreationDate") or "")[:8].removeprefix("D:"))
+    return {
+        "title": title if len(title) > 3 else "",
+        "authors": _split_authors(author) if author else [],
+        "year": int(date.group(1)) if date else None,
+    }
+
+
+def _html_meta(data: bytes) -> dict[str, Any]:
+    from lxml import html as lh
+
+    try:
+        tree = lh.fromstring(data)
+    except Exception:  # lxml raises several unrelated types on junk
+        return {}
+
+    def metas(*names: str) -> list[str]:
+        found: list[str] = []
+        for n in names:
+            lower = "translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')"
+            q = f"//meta[{lower}='{n}' or @property='{n}']/@content"
+            found += [str(v).strip() for v in tree.xpath(q) if str(v).strip()]
+        return found
+
+    titles = metas("citation_title", "dc.title", "og:title") or [
+        t.strip() for t in tree.xpath("//title/text()") if t.strip()
+    ]
+    authors = metas("citation_author", "dc.creator", "author", "article:author")
+    dates = metas("citation_publication_date", "citation_date", "dc.date", "article:published_time", "date")
+    year = next((int(m.group(1)) for d in dates if (m := _YEAR.search(d))), None)
+    names = [a for a in authors if not a.startswith("http")]
+    return {"title": titles[0][:200] if titles else "", "authors": names[:20], "year": year}
+
+
+def _latex_meta(tex: str) -> dict[str, Any]:
+    def arg(cmd: str) -> str:
+        m = re.search(r"\\" + cmd + r"\s*\{((?:[^{}]|\{[^{}]*\})*)\}", tex)
+        if not m:
+            return ""
+        value = re.sub(r"\\and\b|\\\\", "\n", m.group(1))  # \and and \\ separate authors
+        return re.sub(r"\\[a-zA-Z]+|[{}]", " ", value).strip()
+
+    title, author = re.sub(r"\s+", " ", arg("title")), arg("author")
+    year = _YEAR.search(arg("date"))
+    return {
+        "title": title,
+        "authors": [a for a in _split_authors(author) if len(a) < 80],
+        "year": int(year.group(1)) if year else None,
+    }
+
+
+# ---------------------------------------------------------------- adding
+
+
+def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
+    """URLs and files as given; a directory becomes the readable files in it (recursively, sorted)."""
+    out: list[str] = []
+    bad: list[AddResult] = []
+    for loc in locations:
+        p = Path(loc).expanduser()
+        if loc.startswith(("http://", "https://")) or p.is_file():
+            out.append(loc)
+        elif p.is_dir():
+            files = sorted(
+                str(f)
+                for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in _SUFFIX and not f.name.startswith(".")
+            )
+            if not files:
+                bad.append(
+                    AddResult(loc, False, reason="the folder has no PDF, HTML, markdown, text or LaTeX file")
+                )
+            out += files
+        else:
+            bad.append(AddResult(loc, False, reason="neither an http(s) URL nor an existing file or folder"))
+    return out, bad
+
+
+def _read(location: str, settings: Settings) -> tuple[bytes, str, str]:
+    """Bytes, a file name telling the format, and the extracted text; SourceError when unreadable."""
+    if location.startswith(("http://", "https://")):
+        data, name = fetch(location, timeout=settings.fetch_timeout)
+    else:
+        p = Path(location).expanduser()
+        data, name = p.read_bytes(), p.name
+    return data, name, extract_text(data, guess_format(name, data))
+
+
+def add_sources(
+    locations: list[str],
+    *,
+    title: str | None = None,
+    authors: list[str] | None = None,
+    year: int | None = None,
+    id: str | None = None,
+    type: str = "other",
+    stance: str = "neutral",
+    stance_note: str = "",
+    settings: Settings | None = None,
+    on_progress: Any = None,
+) -> AddReport:
+    """Add files, URLs or folders and index them with one build. Each one's result is reported (ok, or
+    failed with the reason); a failed one changes nothing. Options override the document's own metadata;
+    `id` and `title` only make sense for a single source."""
+    settings = settings or get_settings()
+    todo, report_bad = expand_locations(list(locations))
+    report = AddReport(results=report_bad)
+    if len(todo) > 1 and (id or title):
+        raise ConfigError("--id and --title name one source; leave them out when adding several.")
+    if len(todo) == 1:
+        loc = todo[0]
+        try:
+            data, name, text = _read(loc, settings)
+            found = document_metadata(data, name, text)
+            build = add_source(
+                loc,
+                id=id,
+                title=title or found.get("title"),
+                authors=authors or found.get("authors"),
+                year=year or found.get("year"),
+                type=type,
+                stance=stance,
+                stance_note=stance_note,
+                settings=settings,
+                on_progress=on_progress,
+            )
+        except InterpRagError as e:
+            report.results.append(AddResult(loc, False, reason=str(e)))
+            return report
+        new = set(build.sources_ok) - {r.id for r in report.results}
+        sid = next((s.id for s in load_sources(settings.sources_file) if s.id in new and _same(s, loc)), "")
+        report.results.append(AddResult(loc, True, sid, title or found.get("title") or ""))
+        report.build = build
+        return report
+
+    existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
+    taken = {s.id for s in existing}
+    urls = {s.url for s in existing}
+    drafts: list[tuple[Source, str, str]] = []  # source, url to cache (or ""), extracted text
+    for i, loc in enumerate(todo, 1):
+        if on_progress:
+            on_progress("resolve", i, len(todo), loc)
+        is_url = loc.startswith(("http://", "https://"))
+        url = loc if is_url else Path(loc).expanduser().resolve().as_uri()
+        if url in urls:
+            report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
+            continue
+        try:
+            data, name, text = _read(loc, settings)
+        except (SourceError, OSError) as e:
+            report.results.append(AddResult(loc, False, reason=str(e)))
+            continue
+        found = document_metadata(data, name, text)
+        src = Source(
+            id="new-source",
+            title=found.get("title") or (Path(loc).stem if not is_url else loc),
+            url=url,
+            authors=authors or found.get("authors", []),
+            year=year or found.get("year"),
+            type=type,
+            stance=stance,
+            stance_note=stance_note,
+        )
+        base = slugify(src.title)
+        src.id, n = base, 2
+        while src.id in taken:
+            src.id, n = f"{base}-{n}", n + 1
+        try:
+            validate_source(src)
+        except ConfigError as e:
+            report.results.append(AddResult(loc, False, reason=str(e)))
+            continue
+        taken.add(src.id)
+        urls.add(url)
+        drafts.append((src, url if is_url else "", text))
+        report.results.append(AddResult(loc, True, src.id, src.title))
+    if not drafts:
+        return report
+    with restoring(settings.sources_file):
+        for src, url, text in drafts:
+            if url:  # the build reads it from the cache instead of fetching it twice
+                write_cache(settings.cache_dir, src.id, url, text)
+            append_source(settings.sources_file, src)
+        report.build = build_index(settings=settings, on_progress=on_progress)
+    for r in report.results:  # a source the build could not read after all
+        if r.ok and r.id in report.build.sources_failed:
+            r.ok, r.reason = False, report.build.sources_failed[r.id]
+    return report
+
+
+def _same(src: Source, location: str) -> bool:
+    if location.startswith(("http://", "https://")):
+        return src.url == location
+    return src.url == Path(location).expanduser().resolve().as_uri()
+
+
+@contextmanager
+def restoring(path: Path) -> Iterator[None]:
+    """Put the source list back byte for byte if what runs inside fails (the index is only replaced by a
+    build that finished, so it needs no undo)."""
+    before = path.read_bytes() if path.exists() else None
+    try:
+        yield
+    except BaseException:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            tmp = path.with_suffix(path.suffix + ".restore")
+            tmp.write_bytes(before)
+            tmp.replace(path)
+        raise
+
+
+# ---------------------------------------------------------------- removing and listing
+
+
+def _without(text: str, source_id: str) -> str:
+    """The TOML text with one [[source]] table taken out; comments and the other entries as they were."""
+    import tomllib
+
+    parts = re.split(r"(?m)^(?=\[\[source\]\]\s*$)", text)
+    kept = []
+    for part in parts:
+        if part.startswith("[[source]]"):
+            body = tomllib.loads(part).get("source", [{}])[0]
+            if body.get("id") == source_id:
+                continue
+        kept.append(part)
+    return "".join(kept).rstrip("\n") + "\n"
+
+
+def remove_source(
+    source_id: str, *, settings: Settings | None = None, on_progress: Any = None
+) -> BuildReport:
+    """Take a source out of sources.toml and out of the index (incremental: nothing is re-embedded)."""
+    settings = settings or get_settings()
+    sources = load_sources(settings.sources_file)
+    ids = [s.id for s in sources]
+    if source_id not in ids:
+        raise SourceError(
+            f"No source {source_id!r} in {settings.sources_file}; `interp-rag stats` lists them."
+        )
+    if len(ids) == 1:
+        raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
+    with restoring(settings.sources_file):
+        text = settings.sources_file.read_text(encoding="utf-8")
+        _atomic_write(settings.sources_file, _without(text, source_id))
+        if source_id in {s.id for s in load_sources(settings.sources_file)}:
+            raise SourceError(
+                f"Could not take {source_id!r} out of {settings.sources_file}; edit it by hand."
+            )
+        report = build_index(settings=settings, on_progress=on_progress)
+    for suffix in (".txt", ".json"):  # the fetched text of a removed URL source is no longer needed
+        (settings.cache_dir / f"{source_id}{suffix}").unlink(missing_ok=True)
+    return report
+
+
+def list_sources(index: Index) -> list[dict[str, Any]]:
+    """Every source in the index with its chunk count and when it was first indexed."""
+    state = index.meta.get("sources", {})
+    rows = []
+    for sid, s in index.sources.items():
+        st = state.get(sid, {})
+        rows.append({**s.to_dict(), "chunks": st.get("chunks", 0), "added": st.get("added", "")})
+    return rows

@@ -1,0 +1,58 @@
+"""Who may use a served instance: Gradio's log-in from INTERP_RAG_AUTH, and a warning when the app is
+reachable beyond this machine without one (adding and removing sources make it writable)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+
+def auth_pairs(spec: str) -> list[tuple[str, str]]:
+    """'user:password', several comma-separated, or the path of a file with one user:password a line
+    (blank lines and # comments skipped). Empty: no log-in."""
+    spec = (spec or "").strip()
+    if not spec:
+        return []
+    path = Path(spec).expanduser()
+    if ":" not in spec or path.is_file():
+        if not path.is_file():
+            raise ConfigError(
+                f"INTERP_RAG_AUTH={spec!r} is neither user:password nor an existing file of "
+                "user:password lines."
+            )
+        entries = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        entries = [e for e in entries if e and not e.startswith("#")]
+        where = str(path)
+    else:
+        entries, where = [e.strip() for e in spec.split(",") if e.strip()], "INTERP_RAG_AUTH"
+    pairs = []
+    for e in entries:
+        user, sep, password = e.partition(":")
+        if not sep or not user or not password:
+            raise ConfigError(f"{where}: each entry must be user:password (one had no ':' or an empty part).")
+        pairs.append((user, password))
+    return pairs
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(settings: Any) -> str:
+    """A sentence when the app listens beyond loopback with no log-in; empty otherwise."""
+    if is_loopback(settings.web.host) or auth_pairs(settings.web.auth):
+        return ""
+    writable = "" if settings.web.read_only else " and can add or remove sources"
+    return (
+        f"serving on {settings.web.host} without a log-in: anyone who can reach this port can ask questions"
+        f"{writable}. Set INTERP_RAG_AUTH=user:password (or a file of them), and INTERP_RAG_READ_ONLY=true "
+        "for a shared instance."
+    )

@@ -1,0 +1,219 @@
+"""The Sources tab of the web UI: every source (search, filters), restricting the next question to some,
+adding one by URL or file upload, removing one.
+
+Add and remove run the same library functions as the CLI (`store.build.add_source`,
+`store.library.remove_source`); when the app is read-only (INTERP_RAG_READ_ONLY) they are neither shown
+nor served (no component, no API endpoint) and the handlers refuse too.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..answering.timeline import SIDES
+from ..errors import InterpRagError
+from ..settings import Settings
+from ..store.build import add_source
+from ..store.index import get_index
+from ..store.library import _read, document_metadata, list_sources, remove_source
+from .render import esc, render_notice, safe_url, source_link
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TYPES = [".pdf", ".html", ".htm", ".md", ".markdown", ".tex", ".txt"]
+READ_ONLY = "This instance is read-only (INTERP_RAG_READ_ONLY): sources cannot be added or removed."
+
+
+def library_rows(settings: Settings, index: Any = None) -> list[dict[str, Any]]:
+    try:
+        return list_sources(index if index is not None else get_index(settings))
+    except InterpRagError:
+        return []
+
+
+def render_library(rows: list[dict[str, Any]], query: str = "", stance: str = "", kind: str = "") -> str:
+    """The sources as a table: title (linked), authors, year, type, stance and its note, chunks, added."""
+    q = (query or "").strip().lower()
+    keep = [
+        r
+        for r in rows
+        if (not q or q in " ".join([r["id"], r["title"], *r["authors"], r["stance_note"]]).lower())
+        and (not stance or r["stance"] == stance)
+        and (not kind or r["type"] == kind)
+    ]
+    keep.sort(key=lambda r: (-(r["year"] or 0), r["title"].lower()))
+    body = []
+    for r in keep:
+        authors = ", ".join(r["authors"][:3]) + (" et al." if len(r["authors"]) > 3 else "")
+        st = r["stance"] if r["stance"] in (*SIDES, "mixed") else "neutral"
+        link = source_link(r["url"], r["title"], "title") if safe_url(r["url"]) else esc(r["title"])
+        body.append(
+            f'<tr data-id="{esc(r["id"])}"><td>{link}<div class="src-id">{esc(r["id"])}</div></td>'
+            f"<td>{esc(authors)}</td><td>{esc(r['year'] or 'n.d.')}</td><td>{esc(r['type'])}</td>"
+            f'<td><span class="badge {st}">{esc(r["stance"])}</span><div class="note">'
+            f"{esc(r['stance_note'])}</div></td><td>{r['chunks']}</td><td>{esc(r['added'] or '—')}</td></tr>"
+        )
+    head = "".join(f"<th>{h}</th>" for h in ("Title", "Authors", "Year", "Type", "Stance", "Chunks", "Added"))
+    count = f'<p class="muted">{len(keep)} of {len(rows)} sources</p>'
+    return (
+        f'{count}<table class="library"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def source_choices(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (f"{r['title']} ({r['year'] or 'n.d.'})", r["id"]) for r in sorted(rows, key=lambda r: r["title"])
+    ]
+
+
+def add_upload(
+    url: str | None,
+    upload: str | None,
+    stance: str,
+    kind: str,
+    *,
+    settings: Settings,
+    progress: Any = None,
+) -> str:
+    """Add a source from a URL or an uploaded file through `add_source` (the CLI's path), with the
+    document's own metadata. Returns a notice; on failure nothing is changed (the upload copy removed)."""
+    if settings.web.read_only:
+        raise InterpRagError(READ_ONLY)
+    location = (url or "").strip()
+    kept: Path | None = None
+    if upload and location:
+        raise InterpRagError("Give a URL or a file, not both.")
+    if upload:
+        # Gradio's upload folder is temporary: the source list must point at a copy that stays.
+        up = Path(upload)
+        folder = settings.sources_file.parent / "uploads"
+        kept = folder / up.name
+        n = 2
+        while kept.exists():
+            kept, n = folder / f"{up.stem}-{n}{up.suffix}", n + 1
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(up, kept)
+        location = str(kept)
+    if not location:
+        raise InterpRagError("Paste a URL or choose a file (PDF, HTML, markdown, LaTeX or text) to add.")
+
+    def on_progress(stage: str, done: int, total: int, detail: str) -> None:
+        if progress is not None:
+            progress((done, total or 1), desc=f"{stage}: {detail}"[:60])
+
+    try:
+        data, name, text = _read(location, settings)
+        found = document_metadata(data, name, text)
+        report = add_source(
+            location,
+            title=found.get("title"),
+            authors=found.get("authors"),
+            year=found.get("year"),
+            type=kind or "other",
+            stance=stance or "neutral",
+            settings=settings,
+            on_progress=on_progress,
+        )
+    except BaseException:
+        if kept is not None:
+            kept.unlink(missing_ok=True)
+        raise
+    title = found.get("title") or Path(location).name
+    done = f"{report.chunks_total} chunks in the index, {report.chunks_embedded} newly embedded"
+    return f"Added “{title}”: {done}."
+
+
+def remove(source_id: str | None, *, settings: Settings) -> str:
+    if settings.web.read_only:
+        raise InterpRagError(READ_ONLY)
+    if not source_id:
+        raise InterpRagError("Choose the source to remove.")
+    report = remove_source(source_id, settings=settings)
+    return f"Removed {source_id}: the index now has {report.chunks_total} chunks."
+
+
+# ---------------------------------------------------------------- layout and wiring
+
+
+def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
+    rows = library_rows(settings)
+    with gr.Row():
+        c["lib_query"] = gr.Textbox(placeholder="Search title, author, id, note…", show_label=False, scale=4)
+        c["lib_stance"] = gr.Dropdown(["", "enthusiastic", "skeptical", "mixed", "neutral"], value="",
+                                      label="Stance", scale=1)  # fmt: skip
+        c["lib_type"] = gr.Dropdown(["", *sorted({r["type"] for r in rows})], value="", label="Type", scale=1)
+    c["only_sources"] = gr.Dropdown(
+        source_choices(rows),
+        multiselect=True,
+        label="Restrict the next question to these sources",
+        info="Empty: all sources",
+        elem_id="only-sources",
+    )
+    c["lib_notice"] = gr.HTML(elem_id="lib-notice")
+    c["library"] = gr.HTML(render_library(rows), elem_id="library")
+    c["can_edit"] = not settings.web.read_only
+    if settings.web.read_only:  # not rendered, so neither shown nor reachable through the API
+        gr.HTML(f'<p class="muted">{esc(READ_ONLY)}</p>')
+        return
+    with gr.Accordion("Add a source", open=True, elem_id="add-box"), gr.Row():
+        c["add_url"] = gr.Textbox(label="URL", placeholder="https://…", scale=3, elem_id="add-url")
+        c["add_file"] = gr.File(label="or a file", file_types=UPLOAD_TYPES, type="filepath", scale=2,
+                                elem_id="add-file")  # fmt: skip
+        with gr.Column(scale=1, min_width=160):
+            c["add_stance"] = gr.Dropdown(["neutral", "enthusiastic", "skeptical", "mixed"], value="neutral",
+                                          label="Stance")  # fmt: skip
+            c["add_type"] = gr.Dropdown(["other", "paper", "blog", "essay", "docs", "review", "transcript"],
+                                        value="other", label="Type")  # fmt: skip
+            c["add"] = gr.Button("Add", variant="primary", elem_id="add")
+    with gr.Accordion("Remove a source", open=False, elem_id="remove-box"), gr.Row():
+        c["remove_id"] = gr.Dropdown(source_choices(rows), label="Source", scale=4, elem_id="remove-id")
+        c["remove"] = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
+
+
+def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
+    filters = [c["lib_query"], c["lib_stance"], c["lib_type"]]
+    quiet = {"show_progress": "hidden", "api_visibility": "private"}
+
+    def refresh(query: str = "", stance: str = "", kind: str = "") -> tuple[Any, ...]:
+        rows = library_rows(settings)
+        ch = source_choices(rows)
+        out = [render_library(rows, query, stance, kind), gr.update(choices=ch)]
+        return (*out, gr.update(choices=ch, value=None)) if c["can_edit"] else tuple(out)
+
+    lib_outputs = [c["library"], c["only_sources"]] + ([c["remove_id"]] if c["can_edit"] else [])
+    for comp in filters:
+        comp.change(lambda *f: render_library(library_rows(settings), *f), filters, c["library"], **quiet)
+    if not c["can_edit"]:
+        return
+
+    def on_add(url: str, upload: str | None, stance: str, kind: str, *f: str, progress=gr.Progress()):  # noqa: B008
+        try:
+            notice = render_notice(
+                "✓ " + add_upload(url, upload, stance, kind, settings=settings, progress=progress), "success"
+            )
+        except InterpRagError as e:
+            notice = render_notice(f"{e} Nothing was changed.", "error")
+        except Exception as e:
+            log.exception("adding a source failed")
+            why = f"Adding failed ({type(e).__name__}); see the server log. Nothing was changed."
+            notice = render_notice(why, "error")
+        return (notice, *refresh(*f), "", None)
+
+    def on_remove(source_id: str, *f: str):
+        try:
+            notice = render_notice("✓ " + remove(source_id, settings=settings), "success")
+        except InterpRagError as e:
+            notice = render_notice(str(e), "error")
+        return (notice, *refresh(*f))
+
+    add_in = [c["add_url"], c["add_file"], c["add_stance"], c["add_type"], *filters]
+    add_out = [c["lib_notice"], *lib_outputs, c["add_url"], c["add_file"]]
+    shown = {"show_progress": "full", "show_progress_on": [c["lib_notice"]]}
+    c["add"].click(on_add, add_in, add_out, api_name="add_source", **shown)
+    c["remove"].click(on_remove, [c["remove_id"], *filters], [c["lib_notice"], *lib_outputs],
+                      api_name="remove_source")  # fmt: skip

@@ -1,0 +1,178 @@
+"""The workbench end to end in a real Chromium: the timeline, copying Markdown, reopening a question from
+history, adding a source by file upload and removing it, and a bad upload changing nothing. Screenshots of
+each go in test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from interp_rag.settings import Settings
+from tests.conftest_ui import ARTIFACTS, App, build_ui_corpus, start_app, stop_app, wait_http
+from tests.test_browser import CHROMIUM, FLAGS, ask
+from tests.test_ui_workbench import UPLOAD, tree_hash
+
+pytestmark = pytest.mark.browser
+
+Q1 = "Can sparse autoencoders detect a deceptive model?"
+Q2 = "Which features fire on DNA sequences or legal citations?"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    built = build_ui_corpus(tmp_path_factory.getbasetemp() / "ui-corpus")
+    root, tmp = built.sources_file.parent, tmp_path_factory.mktemp("bench-corpus")
+    for name in ("docs", "index"):
+        shutil.copytree(root / name, tmp / name)
+    shutil.copy(built.sources_file, tmp / "sources.toml")
+    update = {"index_dir": tmp / "index", "sources_file": tmp / "sources.toml", "cache_dir": tmp / "cache"}
+    return built.model_copy(update={**update, "mirror": tmp / "docs"})
+
+
+@pytest.fixture(scope="module")
+def app(corpus: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    a = start_app(corpus, tmp_path_factory.mktemp("bench-app") / "app.log")
+    try:
+        wait_http(a)
+        yield a
+    finally:
+        stop_app(a)
+
+
+@pytest.fixture(scope="module")
+def page(app: App, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs it (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1280, "height": 900},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
+        p = context.new_page()
+        p.goto(app.url)
+        p.wait_for_selector("#ask")
+        yield p
+        context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"workbench-{name}.png"), full_page=True)
+
+
+def test_timeline_is_drawn_and_links_its_sources_to_cards(page: Any) -> None:
+    ask(page, Q1)
+    page.wait_for_selector("#timeline-plot canvas, #timeline-plot svg", timeout=20_000)
+    assert page.locator("#timeline-plot").is_visible()
+    links = page.locator("#timeline a.tl-card")
+    assert (
+        links.count() >= 2
+        and "2024" in page.inner_text("#timeline")
+        and "2025" in page.inner_text("#timeline")
+    )
+    target = links.last.get_attribute("href")
+    assert page.locator(f"article{target}").count() == 1
+    links.last.click()
+    page.wait_for_function("h => location.hash === h", arg=target)
+    # dragging across the first bar selects its year: the list keeps that year's sources, linked to cards
+    plot = page.locator("#timeline-plot canvas, #timeline-plot svg").first
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.12, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.4, y, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#timeline').innerText;"
+        " return t.includes('· 2024 (double-click') && !t.includes('2025') }",
+        timeout=20_000,
+    )
+    assert page.locator("#timeline a.tl-card").count() >= 1
+    page.locator("#timeline-box").first.scroll_into_view_if_needed()
+    shot(page, "timeline")
+
+
+def test_copy_as_markdown_puts_the_answer_and_references_on_the_clipboard(page: Any) -> None:
+    page.evaluate("navigator.clipboard.writeText('')")
+    page.click("#copy-md")
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).length > 0", timeout=10_000)
+    md = page.evaluate("navigator.clipboard.readText()")
+    assert md.startswith(f"# {Q1}") and "## References" in md and "[1] " in md and "   > " in md
+    assert page.locator("#download-md").is_visible() and page.locator("#download-bib").is_visible()
+    shot(page, "copy-markdown")
+
+
+def test_a_recent_question_shows_its_answer_again(page: Any) -> None:
+    first = page.inner_text("#answer .answer-body")
+    ask(page, Q2)
+    assert page.input_value("#question textarea") == Q2
+    page.get_by_text("Recent questions").click()
+    option = page.locator("#recent label", has_text=Q1).first
+    option.wait_for(timeout=10_000)
+    option.click()
+    page.wait_for_function(
+        "q => document.querySelector('#question textarea').value === q", arg=Q1, timeout=20_000
+    )
+    assert page.inner_text("#answer .answer-body") == first
+    shot(page, "history")
+
+
+def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> None:
+    page.get_by_role("tab", name="Sources").click()
+    page.wait_for_selector("#library table.library")
+    assert "3 of 3 sources" in page.inner_text("#library")
+    page.set_input_files("#add-file input[type=file]", str(UPLOAD))
+    page.wait_for_selector("#add-file :text('induction-heads-note.md')", timeout=20_000)
+    page.click("#add")
+    page.wait_for_selector("#lib-notice .notice-success", timeout=120_000)
+    assert "Added “Induction heads, read closely”" in page.inner_text("#lib-notice")
+    assert "4 of 4 sources" in page.inner_text("#library")
+    assert "induction-heads-read-closely" in corpus.sources_file.read_text()
+    shot(page, "added")
+
+    page.get_by_role("tab", name="Ask").click()  # the new source answers, no restart
+    page.fill("#question textarea", "What do induction heads copy?")
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(  # a card of the new source among the passages
+        "() => [...document.querySelectorAll('.card .card-head')].some("
+        "e => e.innerText.includes('Induction heads, read closely'))",
+        timeout=30_000,
+    )
+
+    page.get_by_role("tab", name="Sources").click()
+    page.get_by_text("Remove a source").click()
+    page.click("#remove-id input")
+    page.keyboard.type("Induction")
+    page.get_by_role("option", name=re.compile("Induction heads")).first.click()
+    page.click("#remove")
+    page.wait_for_selector("#lib-notice :text('Removed induction-heads-read-closely')", timeout=120_000)
+    assert "3 of 3 sources" in page.inner_text("#library")
+    assert "induction-heads-read-closely" not in corpus.sources_file.read_text()
+    shot(page, "removed")
+
+
+def test_a_bad_upload_shows_an_error_and_changes_nothing(page: Any, corpus: Settings, tmp_path: Path) -> None:
+    page.get_by_role("tab", name="Sources").click()
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(bytes(range(256)) * 40)
+    before = tree_hash(corpus.sources_file, corpus.index_dir)
+    page.set_input_files("#add-file input[type=file]", str(bad))
+    page.wait_for_selector("#add-file :text('scan.pdf')", timeout=20_000)
+    page.click("#add")
+    page.wait_for_selector("#lib-notice .notice-error", timeout=60_000)
+    assert "not a readable PDF" in page.inner_text("#lib-notice")
+    assert "Nothing was changed" in page.inner_text("#lib-notice")
+    assert tree_hash(corpus.sources_file, corpus.index_dir) == before
+    shot(page, "bad-upload")

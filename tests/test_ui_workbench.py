@@ -1,0 +1,181 @@
+"""The workbench's UI handlers without a browser (timeline, library, bad uploads leave everything
+byte-identical), and access to a served app through gradio_client (log-in, read-only)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from interp_rag.answering.pipeline import answer
+from interp_rag.errors import ConfigError, InterpRagError
+from interp_rag.settings import Settings
+from interp_rag.store.index import load_index
+from interp_rag.web.access import auth_pairs, exposure_warning
+from interp_rag.web.library import add_upload, library_rows, remove, render_library
+from interp_rag.web.workbench import render_timeline, timeline_frame
+from tests.conftest_ui import build_ui_corpus, start_app, stop_app, wait_http
+from tests.support.http import serve
+
+UPLOAD = Path(__file__).parent / "data" / "upload" / "induction-heads-note.md"
+
+
+@pytest.fixture
+def corpus(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Settings:
+    """A fresh copy of the tiny UI corpus with its built index (built once, copied per test)."""
+    built = build_ui_corpus(tmp_path_factory.getbasetemp() / "ui-corpus")
+    root = built.sources_file.parent
+    for name in ("docs", "index"):
+        shutil.copytree(root / name, tmp_path / name)
+    shutil.copy(built.sources_file, tmp_path / "sources.toml")
+    update = {"index_dir": tmp_path / "index", "sources_file": tmp_path / "sources.toml"}
+    return built.model_copy(update={**update, "cache_dir": tmp_path / "cache", "mirror": tmp_path / "docs"})
+
+
+def tree_hash(*paths: Path) -> str:
+    """sha256 over every file's path and bytes under the given files and folders."""
+    h = hashlib.sha256()
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for f in files:
+            h.update(str(f.relative_to(root.parent)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def test_timeline_frame_and_links_to_cards(corpus: Settings) -> None:
+    index = load_index(settings=corpus)
+    a = answer("Can sparse autoencoders detect a deceptive model?", llm=False, index=index)
+    frame = timeline_frame(a)
+    assert set(frame["year"]) == {"2024", "2025"} and set(frame["side"]) <= {
+        "enthusiastic",
+        "skeptical",
+        "neutral",
+    }
+    assert frame["sources"].sum() == sum(len(v) for r in a.timeline.values() for v in r["sources"].values())
+    out = render_timeline(a)
+    first = {p.source_id: n for n, p in reversed(list(enumerate(a.passages, 1)))}
+    for sid, n in first.items():
+        assert f'href="#passage-{n}"' in out, sid
+    assert "&lt;img id=pwned-title" in out and "<img" not in out  # titles escaped
+    one = a.__class__(**{**a.__dict__, "timeline": {2025: a.timeline[2025]}})
+    assert timeline_frame(one).empty and "are from 2025" in render_timeline(one)
+
+
+def test_library_lists_searches_and_filters(corpus: Settings) -> None:
+    rows = library_rows(corpus)
+    assert {r["id"] for r in rows} == {
+        "dictionary-learning-hope",
+        "feature-dictionaries-doubt",
+        "xss-payload-review",
+    }
+    assert all(r["chunks"] > 0 for r in rows)
+    out = render_library(rows)
+    assert "3 of 3 sources" in out and "Ada Optimist" in out and "&lt;script&gt;" in out
+    assert "1 of 3 sources" in render_library(rows, "optimist")
+    assert "2 of 3 sources" in render_library(rows, stance="skeptical")
+    assert "1 of 3 sources" in render_library(rows, kind="essay")
+
+
+def test_bad_uploads_show_an_error_and_change_nothing(corpus: Settings, tmp_path: Path) -> None:
+    binary = tmp_path / "scan.pdf"
+    binary.write_bytes(bytes(range(256)) * 40)
+    empty = tmp_path / "empty.md"
+    empty.write_bytes(b"")
+    before = tree_hash(corpus.sources_file, corpus.index_dir)
+    with serve({}) as base:
+        cases = [(None, str(binary), "not a readable PDF"), (None, str(empty), "empty"),
+                 (f"{base}/paper.pdf", None, "HTTP 404")]  # fmt: skip
+        for url, upload, message in cases:
+            with pytest.raises(InterpRagError, match=message):
+                add_upload(url, upload, "neutral", "other", settings=corpus)
+            assert tree_hash(corpus.sources_file, corpus.index_dir) == before, message
+    assert not list((corpus.sources_file.parent / "uploads").iterdir())  # the kept copies are gone
+
+
+def test_upload_answers_without_restart_then_remove(corpus: Settings) -> None:
+    msg = add_upload(None, str(UPLOAD), "enthusiastic", "blog", settings=corpus)
+    assert msg.startswith("Added “Induction heads, read closely”")
+    rows = {r["id"]: r for r in library_rows(corpus)}
+    new = rows["induction-heads-read-closely"]
+    assert new["chunks"] >= 1 and new["added"] and new["stance"] == "enthusiastic"
+    assert Path(new["url"].removeprefix("file://")).parent.name == "uploads"  # a copy that stays
+    a = answer("What do induction heads copy?", llm=False, settings=corpus)
+    assert a.passages[0].source_id == "induction-heads-read-closely"
+    assert remove("induction-heads-read-closely", settings=corpus).startswith("Removed")
+    assert "induction-heads-read-closely" not in {r["id"] for r in library_rows(corpus)}
+
+
+def test_read_only_refuses_add_and_remove_in_the_handlers(corpus: Settings) -> None:
+    ro = corpus.model_copy(update={"web": corpus.web.model_copy(update={"read_only": True})})
+    with pytest.raises(InterpRagError, match="read-only"):
+        add_upload(None, str(UPLOAD), "neutral", "other", settings=ro)
+    with pytest.raises(InterpRagError, match="read-only"):
+        remove("dictionary-learning-hope", settings=ro)
+
+
+def test_auth_settings_and_the_exposure_warning(tmp_path: Path) -> None:
+    assert auth_pairs("") == [] and auth_pairs("alice:pw, bob:x:y") == [("alice", "pw"), ("bob", "x:y")]
+    users = tmp_path / "users.txt"
+    users.write_text("# lab\nalice:pw\n\ncarol:secret\n")
+    assert auth_pairs(str(users)) == [("alice", "pw"), ("carol", "secret")]
+    with pytest.raises(ConfigError, match="user:password"):
+        auth_pairs("nobody")
+    with pytest.raises(ConfigError, match="user:password"):
+        auth_pairs("alice:")
+    assert exposure_warning(Settings(host="127.0.0.1")) == ""
+    warning = exposure_warning(Settings(host="0.0.0.0"))
+    assert "without a log-in" in warning and "can add or remove sources" in warning
+    assert exposure_warning(Settings(host="0.0.0.0", auth="alice:pw")) == ""
+
+
+# ---------------------------------------------------------------- a served app, through gradio_client
+
+
+def test_add_endpoint_refuses_requests_without_log_in_and_read_only_hides_it(
+    corpus: Settings, tmp_path: Path
+):
+    from gradio_client import Client
+
+    listing = corpus.sources_file.read_bytes()
+    app = start_app(corpus, tmp_path / "auth.log", INTERP_RAG_AUTH="alice:pw")
+    ro = start_app(corpus, tmp_path / "ro.log", INTERP_RAG_READ_ONLY="true")
+    try:
+        wait_http(app)
+        with pytest.raises(Exception, match=r"(?i)401|auth|login|credentials"):
+            Client(app.url, verbose=False).predict(
+                None, None, "neutral", "other", "", "", "", api_name="/add_source"
+            )
+        r = httpx.post(f"{app.url}gradio_api/call/add_source", json={"data": [None] * 7}, timeout=10)
+        assert r.status_code in (401, 403), r.status_code
+        client = Client(app.url, auth=("alice", "pw"), verbose=False)
+        with serve({}) as base:
+            out = client.predict(
+                f"{base}/gone.pdf", None, "neutral", "other", "", "", "", api_name="/add_source"
+            )
+        assert "HTTP 404" in out[0] and "Nothing was changed" in out[0]
+
+        wait_http(ro)
+        ro_client = Client(ro.url, verbose=False)
+        endpoints = ro_client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        assert "/ask" in endpoints and "/add_source" not in endpoints and "/remove_source" not in endpoints
+        # an API client of /ask written before the sources filter (6 inputs) still gets an answer
+        for _ in range(120):  # the app loads its index in the background after it starts serving
+            view = ro_client.predict("sparse autoencoders", [], None, None, [], 3, api_name="/ask")
+            if "Ask again in a moment" not in view[0]:
+                break
+            time.sleep(0.5)
+        assert "Extractive" in view[1], view[0]
+        with pytest.raises(Exception, match="add_source"):
+            ro_client.predict(
+                "https://example.org", None, "neutral", "other", "", "", "", api_name="/add_source"
+            )
+        config = httpx.get(f"{ro.url}config", timeout=10).text
+        assert '"add-url"' not in config and "This instance is read-only" in config
+    finally:
+        stop_app(app)
+        stop_app(ro)
+    assert corpus.sources_file.read_bytes() == listing

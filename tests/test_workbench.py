@@ -1,0 +1,271 @@
+"""The workbench through the library and the CLI: Markdown and BibTeX export, the timeline, history, adding
+several sources at once with their own metadata, removing one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import bibtexparser
+import pytest
+from click.testing import CliRunner
+
+from interp_rag.answering.history import get_entry, recent, record_answer, reopen
+from interp_rag.answering.pipeline import answer
+from interp_rag.answering.timeline import build_timeline, timeline_note
+from interp_rag.cli import main
+from interp_rag.settings import Settings
+from interp_rag.store.index import load_index
+from interp_rag.store.library import add_sources, document_metadata, remove_source
+from interp_rag.types import Answer, Citation, Passage, bibtex_key, entry_type
+from tests.conftest import make_settings
+
+
+def parse_bib(text: str) -> list[dict[str, str]]:
+    """Every entry, checked to be all there is: @online is biblatex's, so the parser is told to keep it."""
+    from bibtexparser.bparser import BibTexParser
+
+    entries = bibtexparser.loads(text, parser=BibTexParser(ignore_nonstandard_types=False)).entries
+    assert len(entries) == text.count("\n@") + text.startswith("@")
+    return entries
+
+
+def passage(n: int, **kw: object) -> Passage:
+    base: dict[str, object] = {
+        "source_id": f"s{n}",
+        "chunk_id": f"s{n}:0",
+        "title": f"On {n} things & 100% of {{braces}}",
+        "authors": ["Ada Lovelace", "Alan Turing"],
+        "year": 2020 + n,
+        "url": f"https://example.org/{n}?a=1&b=2",
+        "text": f"Passage {n} says something about features.\nSecond line of it.",
+        "stance": "skeptical",
+        "stance_confidence": 0.7,
+        "score": 1.0,
+        "type": "blog",
+    }
+    return Passage(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def made_answer() -> Answer:
+    ps = [
+        passage(1, type="paper", url="https://arxiv.org/abs/2309.08600", authors=["Hoagy Cunningham"]),
+        passage(2, type="essay"),
+        passage(3, type="transcript", url="", authors=[]),
+        passage(4, source_id="s1", chunk_id="s1:5", type="paper"),  # a second passage of source s1
+    ]
+    cites = [
+        Citation(n, ps[n - 1].chunk_id, ps[n - 1].source_id, ps[n - 1].title, ps[n - 1].url)
+        for n in (1, 2, 3, 4)
+    ]
+    return Answer("Are SAEs useful?", "Yes [1], no [2][3]; also [4].", ps, cites, "extractive")
+
+
+# ---------------------------------------------------------------- export
+
+
+def test_bibtex_parses_with_one_entry_per_cited_source_and_fitting_types() -> None:
+    a = made_answer()
+    bib = a.to_bibtex()
+    entries = parse_bib(bib)
+    by_key = {e["ID"]: e for e in entries}
+    assert len(entries) == 3  # s1 cited twice, one entry
+    first = by_key["cunningham2021things"]
+    assert first["ENTRYTYPE"] == "article" and first["eprint"] == "2309.08600"
+    assert first["url"] == "https://arxiv.org/abs/2309.08600" and first["year"] == "2021"
+    assert first["author"] == "Hoagy Cunningham"
+    second = by_key["lovelace2022things"]
+    assert second["ENTRYTYPE"] == "online" and second["author"] == "Ada Lovelace and Alan Turing"
+    assert second["title"] == r"On 2 things \& 100\% of braces" and second["url"].endswith("a=1&b=2")
+    third = next(e for e in entries if e["ENTRYTYPE"] == "misc")
+    assert "url" not in third
+    assert bib == made_answer().to_bibtex()  # stable
+
+
+def test_bibtex_keys_are_stable_and_disambiguated() -> None:
+    p, q = passage(1), passage(1, source_id="other", chunk_id="other:0")
+    assert bibtex_key(p) == bibtex_key(q) == "lovelace2021things"
+    cites = [Citation(1, "s1:0", "s1", "", ""), Citation(2, "other:0", "other", "", "")]
+    entries = parse_bib(Answer("q", "[1][2]", [p, q], cites, "extractive").to_bibtex())
+    assert sorted(e["ID"] for e in entries) == ["lovelace2021things", "lovelace2021thingsb"]
+    assert (
+        entry_type(passage(1, type="review")) == "article" and entry_type(passage(1, type="other")) == "misc"
+    )
+
+
+def test_markdown_has_markers_references_and_quoted_passages() -> None:
+    md = made_answer().to_markdown()
+    assert md.startswith("# Are SAEs useful?\n\nYes [1], no [2][3]; also [4].")
+    assert "## References" in md
+    assert (
+        "[2] Ada Lovelace and Alan Turing (2022). *On 2 things & 100% of {braces}*. <https://example.org/2?a=1&b=2>"
+        in md
+    )
+    assert "   > Passage 2 says something about features.\n   > Second line of it." in md
+    assert "[3] Unknown author (2023)." in md
+
+
+# ---------------------------------------------------------------- timeline
+
+
+def test_timeline_counts_each_relevant_source_once_by_year_and_side(mini_index) -> None:
+    a = answer("Are linear probes useful?", k=1, llm=False, index=mini_index)
+    assert len(a.passages) == 1
+    tl = a.timeline
+    assert set(tl) >= {2023, 2024}  # more sources than the one passage shown
+    ids = [sid for row in tl.values() for side in row["sources"].values() for sid in side]
+    assert len(ids) == len(set(ids)) and a.passages[0].source_id in ids
+    for row in tl.values():
+        assert sum(row[s] for s in ("enthusiastic", "skeptical", "neutral")) == sum(
+            len(v) for v in row["sources"].values()
+        )
+    assert timeline_note(tl) == ""
+    js = json.loads(json.dumps(a.to_dict()))
+    assert set(js["timeline"]) == {str(y) for y in tl}
+
+
+def test_timeline_of_a_single_year_says_so(mini_index) -> None:
+    probes = [i for i, c in enumerate(mini_index.chunks) if c.source_id == "probes-skeptic"]
+    tl = build_timeline(mini_index, probes)
+    assert list(tl) == [2024] and "are from 2024" in timeline_note(tl)
+    assert "no timeline" in timeline_note({})
+
+
+# ---------------------------------------------------------------- history
+
+
+@pytest.fixture
+def mini_copy(mini_settings: Settings, tmp_path: Path) -> Settings:
+    shutil.copytree(mini_settings.index_dir, tmp_path / "index")
+    shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
+    shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
+    return make_settings(tmp_path, mirror=tmp_path / "mirror")
+
+
+def test_history_stores_question_filters_and_cited_ids_only_and_reopens(mini_copy: Settings) -> None:
+    index = load_index(settings=mini_copy)
+    a = answer("Are linear probes useful?", k=3, llm=False, index=index, stance=["skeptical", "enthusiastic"])
+    filters = {"stance": ["skeptical", "enthusiastic"], "years": None, "types": None, "sources": None}
+    hid = record_answer(mini_copy, a, filters, 3)
+    e = get_entry(mini_copy, hid)
+    assert e.question == a.question and e.filters == {"k": 3, "stance": ["skeptical", "enthusiastic"]}
+    assert e.cited == [c.chunk_id for c in a.citations] and e.cited
+    # nothing of the passages' text is in the file
+    raw = (mini_copy.index_dir / "history.sqlite").read_bytes()
+    assert a.passages[0].text[:40].encode() not in raw
+    again = reopen(mini_copy, hid, index=index)
+    assert again.text == a.text and again.notice == ""
+    assert [p.chunk_id for p in again.passages] == [p.chunk_id for p in a.passages]
+    assert recent(mini_copy)[0].id == hid
+
+
+def test_history_off_stores_nothing(mini_copy: Settings) -> None:
+    off = mini_copy.model_copy(update={"history": False})
+    a = answer("Are linear probes useful?", k=2, llm=False, settings=off)
+    assert record_answer(off, a, {}, 2) is None
+    assert not (mini_copy.index_dir / "history.sqlite").exists() and recent(off) == []
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_formats_and_history(mini_copy: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in (("INDEX_DIR", mini_copy.index_dir), ("SOURCES_FILE", mini_copy.sources_file)):
+        monkeypatch.setenv(f"INTERP_RAG_{k}", str(v))
+    monkeypatch.delenv("INTERP_RAG_LLM_BASE_URL", raising=False)
+    q = "Are linear probes useful?"
+    r = run("ask", q, "--format", "bib")
+    assert r.exit_code == 0 and parse_bib(r.output)
+    r = run("ask", q, "--format", "md")
+    assert r.output.startswith(f"# {q}") and "## References" in r.output
+    js = json.loads(run("ask", q, "--format", "json").output)
+    assert js["timeline"] and js == json.loads(run("ask", q, "--json").output) | {"timings": js["timings"]}
+    r = run("history")
+    assert r.exit_code == 0 and r.output.count(q) == 4 and "#4" in r.output
+    r = run("history", "--show", "1", "--format", "md")
+    assert r.exit_code == 0 and r.output.startswith(f"# {q}")
+    r = run("history", "--show", "99")
+    assert r.exit_code == 1 and "No question #99" in r.output
+    monkeypatch.setenv("INTERP_RAG_HISTORY", "false")
+    run("ask", q)
+    assert len(json.loads(run("history", "--format", "json").output)) == 0  # off: nothing listed
+
+
+# ---------------------------------------------------------------- adding several, removing
+
+
+HTML = b"""<!doctype html><html><head><title>Page title</title>
+<meta name="citation_title" content="Probing Is Not Enough">
+<meta name="citation_author" content="Rosa Reviewer"><meta name="citation_author" content="Sam Second">
+<meta name="citation_publication_date" content="2022/05/01"></head>
+<body><article><h1>Probing Is Not Enough</h1><p>Linear probes find information that the model may never
+use. A probe's accuracy says what is decodable, not what is used, and the two differ often enough that
+probing results should be read with care. Causal interventions tell the two apart.</p></article>
+</body></html>"""
+LATEX = rb"""\documentclass{article}\title{Circuits in Toy Models}\author{Tess Theorist \and Uma User}
+\date{March 2021}\begin{document}\maketitle\section{Intro}Toy models let us find circuits by hand, and
+the circuits we find in them are small enough to check completely.\end{document}"""
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_document_metadata_from_html_latex_and_markdown() -> None:
+    assert document_metadata(HTML, "page.html") == {
+        "title": "Probing Is Not Enough",
+        "authors": ["Rosa Reviewer", "Sam Second"],
+        "year": 2022,
+    }
+    assert document_metadata(LATEX, "toy.tex") == {
+        "title": "Circuits in Toy Models",
+        "authors": ["Tess Theorist", "Uma User"],
+        "year": 2021,
+    }
+    assert document_metadata(b"# Heading one\n\ntext", "a.md", "# Heading one\n\ntext") == {
+        "title": "Heading one"
+    }
+
+
+def test_add_a_folder_with_one_build_then_remove_one(mini_copy: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "probing.html").write_bytes(HTML)
+    (folder / "toy.tex").write_bytes(LATEX)
+    (folder / "empty.md").write_text("")
+    (folder / "ignored.bin").write_bytes(b"\x00\x01")
+    before = load_index(settings=mini_copy)
+    calls: list[str] = []
+    report = add_sources([str(folder), str(tmp_path / "nope.pdf")], settings=mini_copy, stance="skeptical",
+                         on_progress=lambda stage, *a: calls.append(stage))  # fmt: skip
+    res = {Path(r.location).name: r for r in report.results}
+    assert set(res) == {"probing.html", "toy.tex", "empty.md", "nope.pdf"}
+    assert res["probing.html"].ok and res["probing.html"].id == "probing-is-not-enough"
+    assert res["toy.tex"].ok and res["toy.tex"].title == "Circuits in Toy Models"
+    assert not res["empty.md"].ok and "empty" in res["empty.md"].reason
+    assert not res["nope.pdf"].ok and "neither an http(s) URL" in res["nope.pdf"].reason
+    assert calls.count("write") == 2  # one build: it writes once (start and end)
+    index = load_index(settings=mini_copy)
+    assert len(index.sources) == len(before.sources) + 2
+    src = index.sources["probing-is-not-enough"]
+    assert (src.authors, src.year, src.stance) == (["Rosa Reviewer", "Sam Second"], 2022, "skeptical")
+
+    listing = mini_copy.sources_file.read_text()
+    report = remove_source("circuits-in-toy-models", settings=mini_copy)
+    assert report.sources_removed == ["circuits-in-toy-models"] and report.chunks_embedded == 0
+    after = mini_copy.sources_file.read_text()
+    assert "circuits-in-toy-models" not in after and after.startswith(listing.split("[[source]]")[0])
+    assert "circuits-in-toy-models" not in load_index(settings=mini_copy).sources
+    assert "probing-is-not-enough" in load_index(settings=mini_copy).sources
+
+
+def test_remove_unknown_source_changes_nothing(mini_copy: Settings) -> None:
+    before = sha(mini_copy.sources_file)
+    r = run(
+        "--index-dir", str(mini_copy.index_dir), "--sources", str(mini_copy.sources_file), "remove", "nope"
+    )
+    assert r.exit_code == 1 and "No source 'nope'" in r.output
+    assert sha(mini_copy.sources_file) == before
