@@ -186,6 +186,8 @@ def test_hand_labels_are_shown_as_such_and_kept_out_of_the_classifier_score(
     }
     table = run("eval", str(qs), "--stance-file", str(stance)).output
     assert "classifier (1" in table and "hand-labelled (1" in table
+
+
 CONTESTED_Q = "Are linear probes useful?"
 
 
