@@ -246,6 +246,7 @@ def evaluate_stance(rows: list[dict[str, Any]], index: Any) -> dict[str, Any]:
     out["hand_labelled"] = score_stance(
         [rows[i] for i in hand], {rows[i]["id"]: held[i].stance for i in hand}
     )
+    return out
 
 
 def placed_sentences(
