@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from .errors import InterpRagError
-from .progress import build_progress, console, out, print_report
+from .progress import build_progress, console, out, print_report, safe
 from .settings import Settings, get_settings
+from .text import strip_control
 from .types import DOC_STANCES, SOURCE_TYPES, STANCES
 
 
@@ -25,7 +25,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except InterpRagError as e:
-        raise click.ClickException(str(e)) from e
+        raise click.ClickException(strip_control(str(e))) from e
     except KeyboardInterrupt:
         raise click.Abort() from None
 
@@ -45,7 +45,7 @@ def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) 
     try:
         ctx.obj = get_settings(index_dir=index_dir, sources_file=sources_file)
     except Exception as e:  # pydantic's validation message names the bad variable
-        raise click.ClickException(f"Invalid setting: {e}") from e
+        raise click.ClickException(strip_control(f"Invalid setting: {e}")) from e
 
 
 @main.command()
@@ -136,16 +136,15 @@ def stats(settings: Settings, as_json: bool) -> None:
         return
     t = Table(show_header=False, box=None)
     for key in ("index_dir", "built_at", "model", "dense_index", "sources", "chunks"):
-        t.add_row(key, str(st[key]))
-    t.add_row("chunking", ", ".join(f"{k}={v}" for k, v in (st["chunking"] or {}).items()))
-    t.add_row("sources by stance", ", ".join(f"{k} {v}" for k, v in st["sources_by_stance"].items()))
-    t.add_row("sources by type", ", ".join(f"{k} {v}" for k, v in st["sources_by_type"].items()))
-    t.add_row("chunks by stance", ", ".join(f"{k} {v}" for k, v in st["chunks_by_stance"].items()))
+        t.add_row(key, safe(st[key]))
+    t.add_row("chunking", safe(", ".join(f"{k}={v}" for k, v in (st["chunking"] or {}).items())))
+    for key in ("sources_by_stance", "sources_by_type", "chunks_by_stance"):
+        t.add_row(key.replace("_", " "), safe(", ".join(f"{k} {v}" for k, v in st[key].items())))
     t.add_row("size", f"{st['size_bytes'] / 1e6:.1f} MB")
     if st["failed"]:
-        t.add_row("failed at last build", ", ".join(st["failed"]))
+        t.add_row("failed at last build", safe(", ".join(st["failed"])))
     if st["stale"]:
-        t.add_row("[red]stale[/]", escape(st["stale"]))
+        t.add_row("[red]stale[/]", safe(st["stale"]))
     out.print(t)
 
 
@@ -209,6 +208,7 @@ def ask(
     """Answer QUESTION with cited passages from both sides."""
     from .answering.llm import resolve_llm
     from .answering.pipeline import answer_stream
+    from .answering.prompts import LOW_RELEVANCE_LABEL
     from .retrieval.query import Query
 
     llm = resolve_llm(settings, not no_llm)
@@ -220,7 +220,7 @@ def ask(
         stream = answer_stream(query, llm=llm or False, settings=settings)
         for delta in stream.deltas():
             if streaming:
-                out.print(delta, end="", markup=False)
+                out.print(strip_control(delta), end="", markup=False)
         final = stream.answer()
     if as_json:
         out.print_json(json.dumps(final.to_dict()))
@@ -228,20 +228,20 @@ def ask(
     if streaming:
         out.print("\n")
         if final.mode == "extractive":  # the stream failed: show what replaced it
-            out.print(final.text, markup=False)
+            out.print(strip_control(final.text), markup=False)
     else:
-        out.print(final.text, markup=False)
+        out.print(strip_control(final.text), markup=False)
     if final.notice:
-        console.print(f"\n[yellow]note:[/] {escape(final.notice)}")
-    out.print("\n[bold]Sources[/]")
+        console.print(f"\n[yellow]note:[/] {safe(final.notice)}")
+    out.print(f"\n[bold]{LOW_RELEVANCE_LABEL if final.low_relevance else 'Sources'}[/]")
     cited = {c.number for c in final.citations}
     for i, p in enumerate(final.passages[:k], 1):
         mark = "*" if i in cited else " "
         where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
         how = "(LLM)" if p.stance_by == "llm" else f"{p.stance_confidence:.2f}"
         out.print(
-            f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
-            f"[{_stance_style(p.stance)}]{p.stance} {how}[/]\n      {escape(p.url)}"
+            f"{mark}[{i}] [bold]{safe(p.title)}[/] ({safe(p.year or 'n.d.')}){safe(where)}  "
+            f"[{_stance_style(p.stance)}]{safe(p.stance)} {how}[/]\n      {safe(p.url)}"
         )
 
 
@@ -275,7 +275,7 @@ def eval_cmd(
     if as_json:
         out.print_json(json.dumps(result))
         return
-    t = Table(title=f"{questions.name} (k={k})")
+    t = Table(title=f"{safe(questions.name)} (k={k})")
     t.add_column("metric")
     t.add_column("value", justify="right")
     for key, value in result["retrieval"].items():

@@ -109,6 +109,9 @@ class Answer(Record):
     notice: str = ""
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # Nothing cleared the relevance floor (INTERP_RAG_RELEVANCE_FLOOR): `passages` are only the closest ones,
+    # which may not answer the question, and the text says so instead of quoting them.
+    low_relevance: bool = False
 
 
 @dataclass

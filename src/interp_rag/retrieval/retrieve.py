@@ -22,6 +22,9 @@ class Retrieval:
     passages: list[Passage]
     missing_sides: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    # No candidate clears the relevance floor (settings.retrieval.relevance_floor): the passages are only
+    # the closest there are.
+    low_relevance: bool = False
 
 
 def retrieve(
@@ -48,4 +51,5 @@ def retrieve(
         to_passage(index, int(pool[j]), float(rel[j]), int(focus[j]), tuning.context_chars) for j in chosen
     ]
     ms = round((time.perf_counter() - t) * 1000, 2)
-    return Retrieval(passages, missing, {"retrieve_ms": ms})
+    low = not cands.cos.size or float(cands.cos.max()) < tuning.relevance_floor
+    return Retrieval(passages, missing, {"retrieve_ms": ms}, low)

@@ -163,7 +163,7 @@ def ask(
     yield View(
         render_notice(final.notice, "warning"),
         render_answer(final.text, len(ps), final),
-        render_balance(ps, final.missing_sides, list(stance or [])),
+        render_balance(ps, final.missing_sides, list(stance or []), final.low_relevance),
         *(render_column(s, ps, q, cited) for s in STANCES),
     )
 
