@@ -73,11 +73,19 @@ EXAMPLES = (
 )
 
 
+# How long a question asked while the index is built or loaded waits for it (a first build of the shipped
+# corpus takes minutes on a laptop).
+WAIT_FOR_INDEX_S = 1800.0
+
+
 class IndexStatus:
     """Whether the index can answer yet; a background build or load reports its progress here."""
 
     def __init__(self, ready: bool = True) -> None:
         self._lock = threading.Lock()
+        self._settled = threading.Event()  # set once the index is ready or has failed
+        if ready:
+            self._settled.set()
         self.ready, self.error, self.stage, self.done, self.total = ready, "", "", 0, 0
 
     def update(self, stage: str, done: int = 0, total: int = 0) -> None:
@@ -87,16 +95,23 @@ class IndexStatus:
     def finish(self, error: str = "") -> None:
         with self._lock:
             self.ready, self.error = not error, error
+        self._settled.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the index is ready or has failed (or `timeout` seconds pass); True when ready."""
+        self._settled.wait(timeout)
+        return self.ready
 
     def message(self) -> str:
         with self._lock:
             if self.error or self.ready:
                 return f"The index is not available: {self.error}" if self.error else ""
+            later = " A question asked now is answered as soon as it is ready."
             if self.stage == "load":
-                return "Loading the index and the embedding model…"
+                return "Loading the index and the embedding model…" + later
             unit = {"embed": " chunks", "expansions": "", "chunk": "", "resolve": ""}.get(self.stage)
             count = f" {self.done}/{self.total}{unit}" if unit is not None and self.total else ""
-            return f"Building the index: {STAGE_LABEL.get(self.stage, 'starting')}{count}…"
+            return f"Building the index: {STAGE_LABEL.get(self.stage, 'starting')}{count}…" + later
 
 
 class View(NamedTuple):
@@ -127,9 +142,13 @@ def ask(
     status: IndexStatus | None = None,
 ) -> Iterator[View]:
     """Yield Views: the answer while it streams, then the final answer, the balance and the cards."""
-    if status is not None and not status.ready:
-        wait = "" if status.error else " Ask again in a moment."
-        yield View(notice=render_notice(status.message() + wait, "error" if status.error else "info"))
+    # A question asked while the index is built or loaded (Enter works while Ask is greyed out) waits for it
+    # and is answered then; the status banner shows the progress meanwhile.
+    if status is not None and not status.wait(WAIT_FOR_INDEX_S):
+        late = (
+            f"The index was not ready after {WAIT_FOR_INDEX_S / 60:.0f} minutes; see the server's terminal."
+        )
+        yield View(notice=render_notice(status.message() if status.error else late, "error"))
         return
     parts: list[str] = []
     last = time.monotonic()  # an answer complete within 0.1 s (extractive) is sent once, not streamed
