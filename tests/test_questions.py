@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from interp_rag import answer
-from interp_rag.answer import LOW_RELEVANCE_LABEL
+from interp_rag.answering.llm import LLMClient
+from interp_rag.answering.prompts import LOW_RELEVANCE_LABEL
 from interp_rag.cli import main
-from interp_rag.llm import LLMClient
-from interp_rag.ui import ask as ui_ask
+from interp_rag.web.app import ask as ui_ask
 from tests.support.fake_llm import fake_llm, sse
 
 UNANSWERABLE = [
@@ -41,7 +41,8 @@ def test_real_questions_clear_the_floor(real_index, real_index_settings) -> None
 def test_the_floor_is_a_setting(mini_index, mini_settings) -> None:
     q = "Are linear probes useful?"
     assert not answer(q, index=mini_index, llm=False, settings=mini_settings).low_relevance
-    strict = mini_settings.model_copy(update={"relevance_floor": 0.99})
+    floor = mini_settings.retrieval.model_copy(update={"relevance_floor": 0.99})
+    strict = mini_settings.model_copy(update={"retrieval": floor})
     assert answer(q, index=mini_index, llm=False, settings=strict).low_relevance
 
 

@@ -131,8 +131,8 @@ class View(NamedTuple):
 def ask(
     question: str,
     stance: list[str] | None = None,
-    year_from: float | None = None,
-    year_to: float | None = None,
+    year_from: float | str | None = None,
+    year_to: float | str | None = None,
     types: list[str] | None = None,
     k: float = 8,
     *,
@@ -231,11 +231,19 @@ def _layout(types: list[str], ready: bool, max_k: int) -> dict[str, Any]:
     with gr.Row(elem_id="examples"):
         c["examples"] = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
     with gr.Accordion("Filters", open=False), gr.Row():
-        c["stance"] = gr.CheckboxGroup(list(STANCES), label="Passage stance", info="None ticked: all")
-        c["types"] = gr.CheckboxGroup(types, label="Source type", info="None ticked: all")
-        c["year_from"] = gr.Number(label="From year", precision=0, minimum=1900, maximum=2100, min_width=100)
-        c["year_to"] = gr.Number(label="To year", precision=0, minimum=1900, maximum=2100, min_width=100)
-        c["k"] = gr.Slider(1, max_k, value=8, step=1, label="Passages (k)")
+        c["stance"] = gr.CheckboxGroup(
+            list(STANCES), label="Passage stance", info="None ticked: all", elem_id="stance-filter"
+        )
+        c["types"] = gr.CheckboxGroup(
+            types, label="Source type", info="None ticked: all", elem_id="type-filter"
+        )
+        # Empty means no limit. Text boxes, not gr.Number: Gradio shows an empty Number as 0 and then refuses
+        # 0 as "less than minimum value 1900"; the Query built in ask() reads and checks the years.
+        for key, label in (("year_from", "From year"), ("year_to", "To year")):
+            c[key] = gr.Textbox(
+                label=label, placeholder="any", max_lines=1, min_width=100, elem_id=key.replace("_", "-")
+            )
+        c["k"] = gr.Slider(1, max_k, value=8, step=1, label="Passages (k)", elem_id="k")
     c["notice"] = gr.HTML(elem_id="notice")
     c["answer"] = gr.HTML(WELCOME, elem_id="answer")
     c["balance"] = gr.HTML(elem_id="balance")
