@@ -199,7 +199,12 @@ def test_llm_answer_streams_into_the_page(
             )
             ask(page, CONTESTED)
             assert page.evaluate("window.__streamed") >= 1, "no partial answer was shown while streaming"
-            assert f"LLM answer · {llm.model}" in page.inner_text("#answer .answer-meta")
+            # The tiny model's random words rarely cite a passage; an answer that cites none is replaced
+            # by the extractive answer, with a notice saying why.
+            meta, notice = page.inner_text("#answer .answer-meta"), page.inner_text("#notice")
+            assert f"LLM answer · {llm.model}" in meta or (
+                "Extractive" in meta and "cited none of the shown passages" in notice
+            ), (meta, notice)
             assert page.locator("#col-enthusiastic .card").count() >= 1
             page.get_by_text("Mode and index").click()
             assert f"LLM: {llm.model} at {llm.base_url}" in page.inner_text("#mode")
