@@ -35,6 +35,7 @@ CASES = {
     "INTERP_RAG_HOST": ("0.0.0.0", lambda s: s.web.host, "0.0.0.0"),
     "INTERP_RAG_PORT": ("8001", lambda s: s.web.port, 8001),
     "INTERP_RAG_RERANKER": ("cross-encoder", lambda s: s.retrieval.reranker, "cross-encoder"),
+    "INTERP_RAG_RELEVANCE_FLOOR": ("0.55", lambda s: s.retrieval.relevance_floor, 0.55),
 }
 
 
