@@ -112,7 +112,7 @@ def test_llm_answer_streams_and_citations_are_validated(mini_index, mini_setting
     deltas, final = items[:-1], items[-1]
     assert all(isinstance(d, str) for d in deltas) and len(deltas) == 3
     assert isinstance(final, Answer) and final.mode == "llm" and final.model == "m"
-    assert final.text == "Probes are cheap [1][2] but may mislead [2]. See and [3]."
+    assert final.text == "Probes are cheap [1][2] but may mislead [2]. See [3]."
     assert [c.number for c in final.citations] == [1, 2, 3]
     assert request["stream"] is True
     system, user = request["messages"][0]["content"], request["messages"][1]["content"]

@@ -39,6 +39,7 @@ CASES = {
     "INTERP_RAG_AUTH": ("alice:pw", lambda s: s.web.auth, "alice:pw"),
     "INTERP_RAG_READ_ONLY": ("true", lambda s: s.web.read_only, True),
     "INTERP_RAG_HISTORY": ("false", lambda s: s.history, False),
+    "INTERP_RAG_RELEVANCE_FLOOR": ("0.55", lambda s: s.retrieval.relevance_floor, 0.55),
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -285,9 +287,8 @@ def test_llm_output_is_rendered_inert(ui_corpus_settings: Settings, small_index)
 def test_status_while_building_disables_ask() -> None:
     status = IndexStatus(ready=False)
     status.update("embed", 1200, 8000)
-    assert status.message() == "Building the index: embedding 1200/8000 chunks…"
-    (view,) = ask("anything", status=status)
-    assert "Building the index: embedding 1200/8000 chunks… Ask again in a moment." in view.notice
+    assert status.message().startswith("Building the index: embedding 1200/8000 chunks…")
+    assert "answered as soon as it is ready" in status.message()
     banner, button, timer = poll(status)
     assert "notice-info" in banner and button["interactive"] is False and timer.active is True
     status.finish()
@@ -295,6 +296,30 @@ def test_status_while_building_disables_ask() -> None:
     assert banner == "" and button["interactive"] is True and timer.active is False
     status.finish("No source could be read")
     assert "The index is not available: No source could be read" in poll(status)[0]
+
+
+def test_a_question_asked_while_the_index_loads_is_answered_when_it_is_ready(
+    ui_corpus_settings: Settings, small_index
+) -> None:
+    status = IndexStatus(ready=False)
+    status.update("load")
+    ready_at: list[float] = []
+
+    def finish_later(error: str = "") -> None:
+        time.sleep(0.5)
+        ready_at.append(time.monotonic())
+        status.finish(error)
+
+    threading.Thread(target=finish_later).start()
+    views = run("Are sparse autoencoders useful?", ui_corpus_settings, small_index, status=status)
+    assert ready_at and time.monotonic() >= ready_at[0]  # it waited for the index...
+    assert (
+        "answer-meta" in views[-1].answer and views[-1].skeptical and not views[-1].notice
+    )  # ...and answered
+    status = IndexStatus(ready=False)
+    threading.Thread(target=finish_later, args=("No source could be read",)).start()
+    (view,) = run("Are sparse autoencoders useful?", ui_corpus_settings, small_index, status=status)
+    assert "The index is not available: No source could be read" in view.notice
 
 
 def test_mode_panel_shows_llm_without_secrets_and_index_stats(ui_corpus_settings: Settings, small_index):
@@ -321,8 +346,9 @@ def test_prepare_index_builds_a_missing_index_and_reports_progress(tmp_path: Pat
     status.update = lambda *a, **k: (update(*a, **k), seen.append(status.message()))  # type: ignore[method-assign]
     prepare_index(settings, status)
     assert status.ready and not status.error and current_dir(settings.index_dir) is not None
-    assert any(re.fullmatch(r"Building the index: embedding \d+/\d+ chunks…", m) for m in seen), seen
-    assert seen[-1] == "Loading the index and the embedding model…"
+    later = " A question asked now is answered as soon as it is ready."
+    assert any(re.fullmatch(rf"Building the index: embedding \d+/\d+ chunks…{later}", m) for m in seen), seen
+    assert seen[-1] == "Loading the index and the embedding model…" + later
 
 
 def test_prepare_index_rebuilds_a_stale_index(tmp_path: Path) -> None:

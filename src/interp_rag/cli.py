@@ -21,8 +21,9 @@ from rich.table import Table
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from .errors import InterpRagError
-from .progress import build_progress, console, out, print_report
+from .progress import build_progress, console, out, print_report, safe
 from .settings import Settings, get_settings
+from .text import strip_control
 from .types import DOC_STANCES, SOURCE_TYPES, STANCES
 
 
@@ -32,7 +33,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except InterpRagError as e:
-        raise click.ClickException(str(e)) from e
+        raise click.ClickException(strip_control(str(e))) from e
     except KeyboardInterrupt:
         raise click.Abort() from None
 
@@ -52,7 +53,7 @@ def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) 
     try:
         ctx.obj = get_settings(index_dir=index_dir, sources_file=sources_file)
     except Exception as e:  # pydantic's validation message names the bad variable
-        raise click.ClickException(f"Invalid setting: {e}") from e
+        raise click.ClickException(strip_control(f"Invalid setting: {e}")) from e
 
 
 @main.command()
@@ -130,9 +131,9 @@ def add(
         )
     for r in report.results:
         if r.ok:
-            out.print(f"[green]ok[/]      {escape(r.id)}  {escape(r.title)}  ({escape(r.location)})")
+            out.print(f"[green]ok[/]      {safe(r.id)}  {safe(r.title)}  ({safe(r.location)})")
         else:
-            out.print(f"[red]failed[/]  {escape(r.location)}: {escape(r.reason)}")
+            out.print(f"[red]failed[/]  {safe(r.location)}: {safe(r.reason)}")
     if report.build is not None:
         print_report(report.build)
     if any(not r.ok for r in report.results):
@@ -153,16 +154,15 @@ def stats(settings: Settings, as_json: bool) -> None:
         return
     t = Table(show_header=False, box=None)
     for key in ("index_dir", "built_at", "model", "dense_index", "sources", "chunks"):
-        t.add_row(key, str(st[key]))
-    t.add_row("chunking", ", ".join(f"{k}={v}" for k, v in (st["chunking"] or {}).items()))
-    t.add_row("sources by stance", ", ".join(f"{k} {v}" for k, v in st["sources_by_stance"].items()))
-    t.add_row("sources by type", ", ".join(f"{k} {v}" for k, v in st["sources_by_type"].items()))
-    t.add_row("chunks by stance", ", ".join(f"{k} {v}" for k, v in st["chunks_by_stance"].items()))
+        t.add_row(key, safe(st[key]))
+    t.add_row("chunking", safe(", ".join(f"{k}={v}" for k, v in (st["chunking"] or {}).items())))
+    for key in ("sources_by_stance", "sources_by_type", "chunks_by_stance"):
+        t.add_row(key.replace("_", " "), safe(", ".join(f"{k} {v}" for k, v in st[key].items())))
     t.add_row("size", f"{st['size_bytes'] / 1e6:.1f} MB")
     if st["failed"]:
-        t.add_row("failed at last build", ", ".join(st["failed"]))
+        t.add_row("failed at last build", safe(", ".join(st["failed"])))
     if st["stale"]:
-        t.add_row("[red]stale[/]", escape(st["stale"]))
+        t.add_row("[red]stale[/]", safe(st["stale"]))
     out.print(t)
 
 
@@ -243,6 +243,7 @@ def ask(
     from .answering.history import record_answer
     from .answering.llm import resolve_llm
     from .answering.pipeline import answer_stream
+    from .answering.prompts import LOW_RELEVANCE_LABEL
     from .retrieval.query import Query
 
     fmt = "json" if as_json else fmt
@@ -264,27 +265,28 @@ def ask(
         click.echo({**text, "bib": final.to_bibtex}[fmt]().rstrip("\n"))
         return
     if plain:
-        click.echo(plain_text(final.text))
+        click.echo(strip_control(plain_text(final.text)))
         if final.notice:
-            click.echo(f"\nnote: {final.notice}", err=True)
-        click.echo("\nSources")
+            click.echo(f"\nnote: {strip_control(final.notice)}", err=True)
+        click.echo(f"\n{LOW_RELEVANCE_LABEL if final.low_relevance else 'Sources'}")
     else:
         if llm is None:  # a live-rendered (LLM) answer is already on screen
-            out.print(Markdown(final.text))
+            out.print(Markdown(strip_control(final.text)))
         if final.notice:
-            console.print(f"\n[yellow]note:[/] {escape(final.notice)}")
-        out.print("\n[bold]Sources[/]")
+            console.print(f"\n[yellow]note:[/] {safe(final.notice)}")
+        out.print(f"\n[bold]{LOW_RELEVANCE_LABEL if final.low_relevance else 'Sources'}[/]")
     cited = {c.number for c in final.citations}
     for i, p in enumerate(final.passages[:k], 1):
         mark = "*" if i in cited else " "
         where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
         how = {"llm": "(LLM)", "label": "(label)"}.get(p.stance_by, f"{p.stance_confidence:.2f}")
         if plain:
-            click.echo(f"{mark}[{i}] {p.title} ({p.year or 'n.d.'}){where}  {p.stance} {how}\n      {p.url}")
+            line = f"{mark}[{i}] {p.title} ({p.year or 'n.d.'}){where}  {p.stance} {how}\n      {p.url}"
+            click.echo(strip_control(line))
             continue
         out.print(
-            f"{mark}[{i}] [bold]{escape(p.title)}[/] ({p.year or 'n.d.'}){escape(where)}  "
-            f"[{_stance_style(p.stance)}]{p.stance} {how}[/]\n      {escape(p.url)}"
+            f"{mark}[{i}] [bold]{safe(p.title)}[/] ({safe(p.year or 'n.d.')}){safe(where)}  "
+            f"[{_stance_style(p.stance)}]{safe(p.stance)} {how}[/]\n      {safe(p.url)}"
         )
 
 
@@ -298,9 +300,9 @@ def _render_live(stream: Any) -> None:
 
     parts: list[str] = []
     with Live(Markdown(""), console=out, refresh_per_second=8, vertical_overflow="visible") as live:
-        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(a.text))):
+        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(strip_control(a.text)))):
             parts.append(delta)
-            live.update(Markdown("".join(parts)))
+            live.update(Markdown(strip_control("".join(parts))))
 
 
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\3(?![\w*])", re.S)
@@ -343,7 +345,7 @@ def eval_cmd(
     if as_json:
         out.print_json(json.dumps(result))
         return
-    t = Table(title=f"{questions.name} (k={k})")
+    t = Table(title=f"{safe(questions.name)} (k={k})")
     t.add_column("metric")
     t.add_column("value", justify="right")
     for key, value in result["retrieval"].items():

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
+# user:password@ in a URL: a message quoting INTERP_RAG_LLM_BASE_URL (or any URL) must not show it.
+_USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
+
+
+def redact(text: str) -> str:
+    """Text with the userinfo (user:password@) of every URL in it removed."""
+    return _USERINFO.sub("", text)
+
 
 class InterpRagError(Exception):
-    """Base class: the CLI and the UI show these messages as they are, without a traceback."""
+    """Base class: the CLI and the UI show these messages as they are, without a traceback. Credentials
+    in a URL the message quotes are removed here, once for every place that shows or logs it."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class SourceError(InterpRagError):

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .text import strip_control
 from .types import BuildReport
 
 console = Console(stderr=True)
@@ -23,6 +24,12 @@ STAGE_LABEL = {
     "expansions": "embedding questions",
     "write": "writing index",
 }
+
+
+def safe(value: object) -> str:
+    """Text for rich markup: no control characters (a document's ESC sequences must not reach the
+    terminal) and no markup."""
+    return escape(strip_control(str(value)))
 
 
 @contextmanager
@@ -43,7 +50,7 @@ def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
                 done, total, detail = 1, 1, "all cached"
             if stage not in tasks:
                 tasks[stage] = bar.add_task(STAGE_LABEL.get(stage, stage), total=total, detail="")
-            bar.update(tasks[stage], completed=done, total=total, detail=escape(detail[:40]))
+            bar.update(tasks[stage], completed=done, total=total, detail=safe(detail[:40]))
 
         yield update
 
@@ -60,6 +67,6 @@ def print_report(report: BuildReport) -> None:
             f"{report.chunks_embedded} embedded, {report.chunks_reused} reused."
         )
     if report.sources_removed:
-        out.print(f"Removed from the index: {', '.join(report.sources_removed)}")
+        out.print(f"Removed from the index: {safe(', '.join(report.sources_removed))}")
     for sid, why in report.sources_failed.items():
-        out.print(f"  [yellow]failed[/] {escape(sid)}: {escape(why)}")
+        out.print(f"  [yellow]failed[/] {safe(sid)}: {safe(why)}")

@@ -65,6 +65,15 @@ class RetrievalSettings(_Group):
         description="Reranker applied after fusion (retrieval/rerank/): 'adapter' (a query adapter trained "
         "on the question expansions, re-scoring every document alike; docs/benchmarks.md) or 'none'.",
     )
+    relevance_floor: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Below this similarity of the best passage (cosine, 0-1) nothing in the corpus is taken "
+        "to address the question: the answer says so and shows the closest passages under a warning instead "
+        "of quoting them (docs/benchmarks.md: real questions >= 0.45, punctuation, other scripts and emoji "
+        "<= 0.29).",
+    )
 
 
 class LLMSettings(_Group):
@@ -154,6 +163,7 @@ LEGACY_ENV: dict[str, tuple[str, str]] = {
     **{f"llm_{f}": ("llm", f) for f in LLMSettings.model_fields},
     "context_chars": ("retrieval", "context_chars"),
     "reranker": ("retrieval", "reranker"),
+    "relevance_floor": ("retrieval", "relevance_floor"),
     "host": ("web", "host"),
     "port": ("web", "port"),
     "concurrency": ("web", "concurrency"),

@@ -125,10 +125,13 @@ def clean_for_embedding(text: str) -> str:
 # ---------------------------------------------------------------- control characters
 
 SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 control characters but tab and newline: a document's ESC sequences must not reach a terminal
+# (`interp-rag ask` prints titles, headings and passages), and nothing else in prose needs them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def strip_control(text: str) -> str:
-    """The text without control characters (tabs and newlines stay): they can hide in a pasted question
-    or a fetched page and mean nothing to a reader, a tokenizer or a terminal."""
-    return _CONTROL.sub("", text)
+    """The text without control characters (tabs and newlines stay; a lone carriage return becomes a
+    newline): they can hide in a pasted question or a fetched page and mean nothing to a reader, a
+    tokenizer or a terminal, where ESC sequences would act."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

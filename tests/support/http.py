@@ -16,6 +16,7 @@ class Route:
     body: bytes = b""
     content_type: str = "text/html; charset=utf-8"
     delay: float = 0.0
+    gate: threading.Event | None = None  # when given, the answer waits until the test sets it
 
 
 @contextmanager
@@ -25,6 +26,8 @@ def serve(routes: dict[str, Route]) -> Iterator[str]:
             route = routes.get(self.path, Route(404, b"not found", "text/plain"))
             if route.delay:
                 time.sleep(route.delay)
+            if route.gate is not None:
+                route.gate.wait(300)
             try:
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)

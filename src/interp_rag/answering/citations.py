@@ -1,4 +1,5 @@
-"""Citations: markers `[n]` in an answer's text checked against the passages shown."""
+"""Citations: markers `[n]` in an answer's text checked against the passages shown (in whatever form a
+model writes them)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,56 @@ import re
 
 from ..types import Citation, Passage
 
-_MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
+# A citation marker in any of the forms models write: [1], [1, 3], [1; 3], [2-4], [passage 2], [Passages 1
+# and 3], 【2】, [^2].
+_NUM = r"(?:passages?|sources?|p\.)?\s*\d+"
+_MARKER = re.compile(
+    rf"(?:\[\^?|【)\s*(?P<body>{_NUM}(?:\s*(?:[,;&]|\band\b|[-–—]|to)\s*{_NUM})*)\s*(?:\]|】)", re.I
+)
+_GONE = "\x00"  # stands in for a removed marker while the text around it is tidied
+_JOIN = r"\s*(?:[,;&]|\band\b|\bor\b)?\s*"
 
 
 def validate_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
-    """Drop markers that point to no passage; normalise `[1, 3]` to `[1][3]`; list the cited numbers."""
+    """Keep the markers that point at a shown passage, as `[n]`; remove the rest cleanly; list the cited
+    numbers in order of first use.
+
+    Models write citations many ways: `[1, 3]`, `[1; 3]`, ranges `[2-4]`, `[passage 2]`, `【2】`, footnote
+    style `[^2]`. A range is kept only when both ends point at passages. A removed marker takes the word or
+    comma that joined it to a neighbouring marker with it, so "[1] and [99] and [98]" becomes "[1]", not
+    "[1] and and". A bracketed year (`[2020]`) is not a citation and stays."""
     cited: list[int] = []
 
     def fix(m: re.Match[str]) -> str:
-        nums = [int(x) for x in re.split(r"[,;]", m.group(1))]
-        good = [n for n in nums if 1 <= n <= n_passages]
+        body = m.group("body")
+        if re.fullmatch(r"\s*(1[89]|20)\d\d\s*", body) and m.group(0).startswith("["):
+            return m.group(0)  # a year, not a citation
+        good: list[int] = []
+        for part in re.split(r"\s*(?:[,;&]|\band\b)\s*", body.strip()):
+            nums = [int(x) for x in re.findall(r"\d+", part)]
+            if not nums:
+                continue
+            lo, hi = nums[0], nums[-1]
+            if lo > hi or lo < 1 or hi > n_passages:
+                continue  # an out-of-range number, or a range that reaches past the passages
+            good.extend(range(lo, hi + 1))
+        good = list(dict.fromkeys(good))
         for n in good:
             if n not in cited:
                 cited.append(n)
-        return "".join(f"[{n}]" for n in dict.fromkeys(good))
+        return "".join(f"[{n}]" for n in good) or _GONE
 
     fixed = _MARKER.sub(fix, text)
-    # a removed marker leaves no stray space
-    fixed = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", re.sub(r"[ \t]+([.,;:])", r"\1", fixed))
+    # A removed marker beside another marker goes with the connector between them.
+    before = None
+    while before != fixed:
+        before = fixed
+        fixed = re.sub(rf"{_GONE}(?:{_JOIN})?(?={_GONE}|\[\d+\])", "", fixed)
+        fixed = re.sub(rf"(?<=\])(?:{_JOIN})?{_GONE}", "", fixed)
+    fixed = fixed.replace(_GONE, "")
+    fixed = re.sub(r"\(\s*(?:(?:see|cf\.?|e\.g\.,?)\s*)?\)", "", fixed, flags=re.I)  # "(see [99])"
+    fixed = re.sub(r"[ \t]+([.,;:!?)])", r"\1", fixed)
+    fixed = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", fixed)
     return fixed.strip(), cited
 
 

@@ -13,14 +13,23 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import LLMError
+from ..errors import LLMError, redact
 from ..settings import Settings
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _THINK_BLOCK = re.compile(r"<think>.*?(</think>|$)", re.S)
+
+
+def public_url(url: str) -> str:
+    """A URL fit to show or log: without user:password@, ?query or #fragment, where credentials hide."""
+    u = urlsplit(url)
+    if not (u.scheme and u.netloc):
+        return redact(url)
+    return f"{u.scheme}://{u.netloc.rsplit('@', 1)[-1]}{u.path}"
 
 
 def strip_reasoning(text: str) -> str:
@@ -122,6 +131,11 @@ class LLMClient:
     def url(self) -> str:
         return self.base_url.rstrip("/") + "/chat/completions"
 
+    @property
+    def where(self) -> str:
+        """The base URL as messages show it: no user:password@, query or fragment."""
+        return public_url(self.base_url)
+
     def _client(self) -> httpx.Client:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
@@ -151,16 +165,21 @@ class LLMClient:
             try:
                 req = client.build_request("POST", self.url, json=self._payload(messages, stream))
                 resp = client.send(req, stream=True)
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
+                raise LLMError(
+                    f"INTERP_RAG_LLM_BASE_URL ({self.where}) is not a usable http(s) URL ({e}); set it to "
+                    "the server's address, e.g. http://localhost:11434/v1."
+                ) from e
             except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-                last = f"could not connect to the LLM at {self.base_url} ({type(e).__name__}: {e})"
+                last = f"could not connect to the LLM at {self.where} ({type(e).__name__}: {e})"
                 continue
             except httpx.TimeoutException as e:
                 raise LLMError(
-                    f"The LLM at {self.base_url} did not answer within {self.read_timeout:g} s "
+                    f"The LLM at {self.where} did not answer within {self.read_timeout:g} s "
                     f"({type(e).__name__})."
                 ) from e
             except httpx.TransportError as e:
-                last = f"the connection to the LLM at {self.base_url} failed ({type(e).__name__}: {e})"
+                last = f"the connection to the LLM at {self.where} failed ({type(e).__name__}: {e})"
                 continue
             if resp.status_code < 400:
                 return resp
@@ -169,7 +188,7 @@ class LLMClient:
             except httpx.HTTPError:
                 body = ""
             resp.close()
-            last = f"the LLM at {self.base_url} answered HTTP {resp.status_code}: {body.strip()}"
+            last = f"the LLM at {self.where} answered HTTP {resp.status_code}: {body.strip()}"
             retry_after = resp.headers.get("retry-after")
             if resp.status_code not in _RETRY_STATUS:
                 break
@@ -190,7 +209,7 @@ class LLMClient:
             try:
                 raw = resp.read()
             except httpx.TimeoutException as e:
-                raise LLMError(f"The LLM at {self.base_url} stopped answering mid-response.") from e
+                raise LLMError(f"The LLM at {self.where} stopped answering mid-response.") from e
             finally:
                 resp.close()
         try:
@@ -199,11 +218,11 @@ class LLMClient:
             content = msg.get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
             raise LLMError(
-                f"The LLM at {self.base_url} returned something that is not a chat completion: {raw[:200]!r}"
+                f"The LLM at {self.where} returned something that is not a chat completion: {raw[:200]!r}"
             ) from e
         text = strip_reasoning(content)
         if not text:
-            raise LLMError(f"The LLM at {self.base_url} returned an empty answer.")
+            raise LLMError(f"The LLM at {self.where} returned an empty answer.")
         return text
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
@@ -224,11 +243,11 @@ class LLMClient:
                         bad += 1
                         if "error" in data:
                             raise LLMError(
-                                f"The LLM at {self.base_url} reported an error: {data[:200]}"
+                                f"The LLM at {self.where} reported an error: {data[:200]}"
                             ) from None
                         continue
                     if isinstance(obj, dict) and obj.get("error"):
-                        raise LLMError(f"The LLM at {self.base_url} reported an error: {obj['error']}")
+                        raise LLMError(f"The LLM at {self.where} reported an error: {obj['error']}")
                     events += 1
                     delta = (choice.get("delta") or choice.get("message") or {}) if choice else {}
                     piece = delta.get("content") if isinstance(delta, dict) else None
@@ -241,10 +260,10 @@ class LLMClient:
                         break
             except httpx.TimeoutException as e:
                 raise LLMError(
-                    f"The LLM at {self.base_url} stopped streaming (no data for {self.read_timeout:g} s)."
+                    f"The LLM at {self.where} stopped streaming (no data for {self.read_timeout:g} s)."
                 ) from e
             except httpx.TransportError as e:
-                raise LLMError(f"The connection to the LLM at {self.base_url} broke mid-answer ({e}).") from e
+                raise LLMError(f"The connection to the LLM at {self.where} broke mid-answer ({e}).") from e
             finally:
                 resp.close()
             rest = think.flush()
@@ -253,11 +272,11 @@ class LLMClient:
                 yield rest
             if not events:
                 raise LLMError(
-                    f"The LLM at {self.base_url} sent no readable stream events"
+                    f"The LLM at {self.where} sent no readable stream events"
                     + (f" ({bad} malformed)." if bad else ".")
                 )
             if not produced:
-                raise LLMError(f"The LLM at {self.base_url} returned an empty answer.")
+                raise LLMError(f"The LLM at {self.where} returned an empty answer.")
 
 
 def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient | None:

@@ -15,7 +15,7 @@ from ..types import SIDES, Answer, Passage
 from .citations import citations_for, validate_citations
 from .extractive import choose, compose_extractive
 from .llm import LLMClient, resolve_llm
-from .prompts import build_messages, missing_sentence
+from .prompts import LOW_RELEVANCE, build_messages, missing_sentence
 from .stance_pass import refine_stances
 from .stream import AnswerStream
 from .timeline import build_timeline
@@ -83,6 +83,12 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
         yield text
         yield Answer(q, text, [], [], "extractive", list(missing), "", "", timings, timeline)
         return
+    if r.low_relevance:  # nothing to ground an answer in: say so rather than quote unrelated passages
+        text = LOW_RELEVANCE.format(filtered=" within these filters" if query.filtered else "")
+        yield text
+        timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        yield Answer(q, text, passages, [], "extractive", [], "", "", timings, low_relevance=True)
+        return
     notice = ""
     if client is not None:
         parts: list[str] = []
@@ -110,7 +116,12 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 yield delta
             text, cited = validate_citations("".join(parts), len(passages))
             if not text:
-                raise LLMError(f"The LLM at {client.base_url} returned no usable text.")
+                raise LLMError(f"The LLM at {client.where} returned no usable text.")
+            if not cited:  # nothing in it can be checked against a source
+                raise LLMError(
+                    "The LLM's answer cited none of the shown passages (every claim must cite one), "
+                    "so it cannot be checked."
+                )
             tail = missing_sentence(missing)
             if tail:
                 text += "\n\n" + tail
@@ -128,8 +139,8 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 timeline,
             )
             return
-        except InterpRagError as e:
-            notice = f"{e} Showing an extractive answer instead."
+        except InterpRagError as e:  # what the stance pass said (if anything) still holds
+            notice = " ".join(x for x in (notice, f"{e} Showing an extractive answer instead.") if x)
     mode = settings.answer.mode
     text, cited = ANSWER_MODES[mode](q, passages, missing, index=index, params=settings.answer)
     if notice:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from ..retrieval.context import trim
 from ..settings import PromptSettings
 from ..types import Passage
 from .evidence import Evidence
+
+LOW_RELEVANCE = (
+    "Nothing in the corpus clearly addresses this question{filtered}. The closest passages are listed "
+    "below, but they may not answer it: try rephrasing it in English, with the terms of interpretability "
+    "research."
+)
+LOW_RELEVANCE_LABEL = "Closest passages — they may not answer the question"
 
 
 def missing_sentence(missing: list[str]) -> str:
@@ -16,12 +26,36 @@ def missing_sentence(missing: list[str]) -> str:
     return f"_No {missing[0]} source in the corpus addresses this directly._"
 
 
+# Anything a model could read as the start of a passage delimiter: `<passage`, `</PASSAGE`, `< / Passage`.
+_FENCE_TAG = re.compile(r"<(?=\s*/?\s*passage)", re.IGNORECASE)
+
+
+def neutralise_fences(text: str) -> str:
+    """Text that cannot open or close a <passage> delimiter, in any case or spacing: the `<` becomes
+    `&lt;`, which no model reads as a tag and a reader still understands."""
+    return _FENCE_TAG.sub("&lt;", text)
+
+
+def fence_attr(value: object) -> str:
+    """An attribute value that stays inside its quotes: quotes and angle brackets escaped, line breaks and
+    control characters flattened (a title comes from a document's first heading, which its author
+    controls)."""
+    flat = re.sub(r"[\s\x00-\x1f\x7f-\x9f]+", " ", str(value)).strip()
+    return html.escape(flat, quote=True)
+
+
+def fence(number: int, body: str, **attrs: object) -> str:
+    """One numbered passage for an LLM prompt: every attribute escaped, the body unable to close the
+    fence or open another."""
+    head = " ".join([f'number="{number}"', *(f'{k}="{fence_attr(v)}"' for k, v in attrs.items())])
+    return f"<passage {head}>\n{neutralise_fences(body)}\n</passage>"
+
+
 def for_prompt(p: Passage, max_chars: int) -> str:
     """A passage as an LLM gets it: cut to `max_chars` around the part that answers (its focus), and unable
     to close or open the <passage> delimiters it is wrapped in."""
     center = (p.focus[0] + p.focus[1]) // 2 - p.start if p.focus else None
-    text = trim(p.text, max_chars, center)
-    return text.replace("</passage", "</ passage").replace("<passage", "< passage")
+    return neutralise_fences(trim(p.text, max_chars, center))
 
 
 def evidence_brief(evidence: Evidence | None) -> str:
@@ -56,13 +90,11 @@ def build_messages(
     blocks = []
     for i, p in enumerate(passages, 1):
         # Cut around the part that answers, so k passages fit a small model's context window; a passage
-        # cannot close its own delimiter and pose as the user.
-        text = for_prompt(p, passage_chars)
+        # cannot close its own delimiter and pose as the user, nor can its metadata (a title can come from
+        # a document's first heading).
         authors = ", ".join(p.authors[:most]) + (" et al." if len(p.authors) > most else "")
-        blocks.append(
-            f'<passage number="{i}" source="{p.title}" authors="{authors}" year="{p.year or ""}" '
-            f'stance="{p.stance}">\n{text}\n</passage>'
-        )
+        attrs = {"source": p.title, "authors": authors, "year": p.year or "", "stance": p.stance}
+        blocks.append(fence(i, for_prompt(p, passage_chars), **attrs))
     note = ""
     if missing:
         note = (
@@ -88,10 +120,7 @@ def stance_messages(
 ) -> list[dict[str, str]]:
     """The chat messages of the LLM stance pass: every passage numbered, then the question."""
     prompts = prompts or PromptSettings()
-    blocks = [
-        f'<passage number="{i}" source="{p.title}">\n{for_prompt(p, passage_chars)}\n</passage>'
-        for i, p in enumerate(passages, 1)
-    ]
+    blocks = [fence(i, for_prompt(p, passage_chars), source=p.title) for i, p in enumerate(passages, 1)]
     return [
         {"role": "system", "content": prompts.stance},
         {"role": "user", "content": "\n\n".join(blocks) + f"\n\nQuestion: {question}\n\nJSON labels:"},

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import SourceError
+from ..text import strip_control
 
 Loader = Callable[[bytes], str]
 # format name -> the function that turns a file's bytes into text; suffix -> format name.
@@ -61,7 +62,7 @@ def extract_text(data: bytes, fmt: str) -> str:
     load = LOADERS.get(fmt)
     if load is None:
         raise SourceError(f"no loader for the format {fmt!r} (known: {', '.join(sorted(LOADERS))})")
-    text = load(data)
+    text = strip_control(load(data))  # no control characters past ingest (titles come from headings too)
     if not text.strip():
         raise SourceError(f"no text could be extracted ({fmt})")
     return text

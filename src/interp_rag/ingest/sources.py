@@ -10,6 +10,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -17,7 +18,7 @@ import httpx
 import tomli_w
 
 from ..errors import ConfigError, SourceError
-from ..text import digest
+from ..text import digest, strip_control
 from ..types import DOC_STANCES, Document, Source
 from .load import extract_text, guess_format
 
@@ -47,6 +48,7 @@ def load_sources(path: Path) -> list[Source]:
             src = Source(**entry)
         except TypeError as e:
             raise ConfigError(f"{path}: entry #{i} has an unknown or missing field: {e}") from e
+        src = clean_source(src)
         validate_source(src, where=f"{path}: entry #{i}")
         if src.id in seen:
             raise ConfigError(f"{path}: id {src.id!r} appears twice; ids must be unique.")
@@ -80,8 +82,19 @@ def append_source(path: Path, src: Source) -> None:
     _atomic_write(path, existing + sep + _toml_entry(src))
 
 
+def clean_source(src: Source) -> Source:
+    """The source with no control characters in its title, authors or note: they are shown in the
+    terminal and the page, and a title guessed for `add` comes from a document's first heading."""
+
+    def clean(v: object) -> object:
+        return strip_control(v) if isinstance(v, str) else v
+
+    authors = [clean(a) for a in src.authors] if isinstance(src.authors, list) else src.authors
+    return replace(src, title=clean(src.title), stance_note=clean(src.stance_note), authors=authors)
+
+
 def _toml_entry(src: Source) -> str:
-    d = {k: v for k, v in src.to_dict().items() if v not in ("", None, [])}
+    d = {k: v for k, v in clean_source(src).to_dict().items() if v not in ("", None, [])}
     return tomli_w.dumps({"source": [d]})
 
 
@@ -130,7 +143,7 @@ def resolve(
     if cache_dir is not None:
         cached = cache_dir / f"{src.id}.txt"
         if cached.is_file():
-            text = cached.read_text(encoding="utf-8")
+            text = strip_control(cached.read_text(encoding="utf-8"))
             return Document(src, text, f"cache:{cached}", digest(text))
     if not src.url:
         where = f"mirror {mirror}" if mirror else "a mirror (--mirror DIR)"

@@ -25,6 +25,9 @@ class Retrieval:
     # chunk positions of the shown passages, then of every candidate that addresses the question (as
     # `select` judges relevance): the timeline counts these, more than the k shown
     relevant: list[int] = field(default_factory=list)
+    # No candidate clears the relevance floor (settings.retrieval.relevance_floor): the passages are only
+    # the closest there are.
+    low_relevance: bool = False
 
 
 def retrieve(
@@ -54,4 +57,5 @@ def retrieve(
     is_rel = (rel >= tuning.side_floor * top) & (cands.cos >= tuning.min_cosine)
     relevant = list(dict.fromkeys([int(pool[j]) for j in chosen] + [int(i) for i in pool[is_rel]]))
     ms = round((time.perf_counter() - t) * 1000, 2)
-    return Retrieval(passages, missing, {"retrieve_ms": ms}, relevant)
+    low = not cands.cos.size or float(cands.cos.max()) < tuning.relevance_floor
+    return Retrieval(passages, missing, {"retrieve_ms": ms}, relevant, low)

@@ -76,11 +76,19 @@ EXAMPLES = (
 )
 
 
+# How long a question asked while the index is built or loaded waits for it (a first build of the shipped
+# corpus takes minutes on a laptop).
+WAIT_FOR_INDEX_S = 1800.0
+
+
 class IndexStatus:
     """Whether the index can answer yet; a background build or load reports its progress here."""
 
     def __init__(self, ready: bool = True) -> None:
         self._lock = threading.Lock()
+        self._settled = threading.Event()  # set once the index is ready or has failed
+        if ready:
+            self._settled.set()
         self.ready, self.error, self.stage, self.done, self.total = ready, "", "", 0, 0
 
     def update(self, stage: str, done: int = 0, total: int = 0) -> None:
@@ -90,16 +98,23 @@ class IndexStatus:
     def finish(self, error: str = "") -> None:
         with self._lock:
             self.ready, self.error = not error, error
+        self._settled.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the index is ready or has failed (or `timeout` seconds pass); True when ready."""
+        self._settled.wait(timeout)
+        return self.ready
 
     def message(self) -> str:
         with self._lock:
             if self.error or self.ready:
                 return f"The index is not available: {self.error}" if self.error else ""
+            later = " A question asked now is answered as soon as it is ready."
             if self.stage == "load":
-                return "Loading the index and the embedding model…"
+                return "Loading the index and the embedding model…" + later
             unit = {"embed": " chunks", "expansions": "", "chunk": "", "resolve": ""}.get(self.stage)
             count = f" {self.done}/{self.total}{unit}" if unit is not None and self.total else ""
-            return f"Building the index: {STAGE_LABEL.get(self.stage, 'starting')}{count}…"
+            return f"Building the index: {STAGE_LABEL.get(self.stage, 'starting')}{count}…" + later
 
 
 class View(NamedTuple):
@@ -119,8 +134,8 @@ class View(NamedTuple):
 def ask(
     question: str,
     stance: list[str] | None = None,
-    year_from: float | None = None,
-    year_to: float | None = None,
+    year_from: float | str | None = None,
+    year_to: float | str | None = None,
     types: list[str] | None = None,
     k: float = 8,
     sources: list[str] | None = None,
@@ -133,9 +148,13 @@ def ask(
 ) -> Iterator[View]:
     """Yield Views: the answer while it streams, then the final answer, the balance and the cards.
     `sources`: only these source ids; `on_final(answer, filters, k)` sees the final Answer."""
-    if status is not None and not status.ready:
-        wait = "" if status.error else " Ask again in a moment."
-        yield View(notice=render_notice(status.message() + wait, "error" if status.error else "info"))
+    # A question asked while the index is built or loaded (Enter works while Ask is greyed out) waits for it
+    # and is answered then; the status banner shows the progress meanwhile.
+    if status is not None and not status.wait(WAIT_FOR_INDEX_S):
+        late = (
+            f"The index was not ready after {WAIT_FOR_INDEX_S / 60:.0f} minutes; see the server's terminal."
+        )
+        yield View(notice=render_notice(status.message() if status.error else late, "error"))
         return
     parts: list[str] = []
     last = time.monotonic()  # an answer complete within 0.1 s (extractive) is sent once, not streamed
@@ -173,7 +192,7 @@ def ask(
     yield View(
         render_notice(final.notice, "warning"),
         render_answer(final.text, len(ps), final),
-        render_balance(ps, final.missing_sides, list(stance or [])),
+        render_balance(ps, final.missing_sides, list(stance or []), final.low_relevance),
         *(render_column(s, ps, q, cited) for s in STANCES),
     )
 
@@ -232,11 +251,19 @@ def _layout_ask(c: dict[str, Any], types: list[str], ready: bool, settings: Sett
     with gr.Row(elem_id="examples"):
         c["examples"] = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
     with gr.Accordion("Filters", open=False), gr.Row():
-        c["stance"] = gr.CheckboxGroup(list(STANCES), label="Passage stance", info="None ticked: all")
-        c["types"] = gr.CheckboxGroup(types, label="Source type", info="None ticked: all")
-        c["year_from"] = gr.Number(label="From year", precision=0, minimum=1900, maximum=2100, min_width=100)
-        c["year_to"] = gr.Number(label="To year", precision=0, minimum=1900, maximum=2100, min_width=100)
-        c["k"] = gr.Slider(1, max_k, value=8, step=1, label="Passages (k)")
+        c["stance"] = gr.CheckboxGroup(
+            list(STANCES), label="Passage stance", info="None ticked: all", elem_id="stance-filter"
+        )
+        c["types"] = gr.CheckboxGroup(
+            types, label="Source type", info="None ticked: all", elem_id="type-filter"
+        )
+        # Empty means no limit. Text boxes, not gr.Number: Gradio shows an empty Number as 0 and then refuses
+        # 0 as "less than minimum value 1900"; the Query built in ask() reads and checks the years.
+        for key, label in (("year_from", "From year"), ("year_to", "To year")):
+            c[key] = gr.Textbox(
+                label=label, placeholder="any", max_lines=1, min_width=100, elem_id=key.replace("_", "-")
+            )
+        c["k"] = gr.Slider(1, max_k, value=8, step=1, label="Passages (k)", elem_id="k")
     c["notice"] = gr.HTML(elem_id="notice")
     c["answer"] = gr.HTML(WELCOME, elem_id="answer")
     c["balance"] = gr.HTML(elem_id="balance")

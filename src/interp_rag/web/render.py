@@ -13,8 +13,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..answering.llm import LLMClient, resolve_llm
-from ..answering.prompts import missing_sentence
+from ..answering.llm import LLMClient, public_url, resolve_llm
+from ..answering.prompts import LOW_RELEVANCE_LABEL, missing_sentence
 from ..errors import InterpRagError
 from ..settings import Settings, WebSettings
 from ..store.index import Index, index_stats
@@ -159,6 +159,8 @@ def render_answer(text: str, n_passages: int, final: Answer | None = None) -> st
         ms = final.timings.get("total_ms")
         took = (f" · {ms:.0f} ms" if ms < 1000 else f" · {ms / 1000:.1f} s") if ms else ""
         meta = f"{how} · {len(final.passages)} passages{took}"
+        if final.low_relevance:
+            meta = f"No close match · {len(final.passages)} closest passages{took}"
         meta, cls = (meta if final.passages else ""), "answer"
     body = f'<div class="answer-body">{render_markdown(text, n_passages)}</div>'
     return f'<div class="{cls}"><div class="answer-meta">{esc(meta)}</div>{body}</div>'
@@ -173,11 +175,18 @@ def render_notice(message: str, kind: str = "warning") -> str:
 
 
 def render_balance(
-    passages: list[Passage], missing: list[str], stance_filter: list[str] | None = None
+    passages: list[Passage],
+    missing: list[str],
+    stance_filter: list[str] | None = None,
+    low_relevance: bool = False,
 ) -> str:
-    """A stacked bar of the shown passages' stances with counts, and a sentence for each missing side."""
+    """A stacked bar of the shown passages' stances with counts, and a sentence for each missing side; for
+    passages that are only the closest there are (nothing cleared the relevance floor), a warning instead."""
     if not passages:
         return ""
+    if low_relevance:
+        head = f'<div class="balance-head">{esc(LOW_RELEVANCE_LABEL)}</div>'
+        return f'<div class="balance low-relevance">{head}</div>'
     counts = {s: sum(p.stance == s for p in passages) for s in ("enthusiastic", "neutral", "skeptical")}
     bar = "".join(
         f'<span class="seg {s}" style="width:{100 * c / len(passages):.1f}%" title="{c} {s}"></span>'
@@ -246,9 +255,7 @@ def render_mode(settings: Settings, llm: LLMClient | bool | None, index: Index |
         why = "LLM turned off" if llm is False else "no LLM configured (INTERP_RAG_LLM_BASE_URL is empty)"
         mode = f"extractive — {why}"
     else:  # no user:password@, ?query or #fragment: that is where tokens hide
-        u = urlsplit(client.base_url)
-        where = f"{u.scheme}://{u.netloc.rsplit('@', 1)[-1]}{u.path}" if u.scheme else client.base_url
-        mode = f"LLM: {client.model or '(server default model)'} at {where}"
+        mode = f"LLM: {client.model or '(server default model)'} at {public_url(client.base_url)}"
     rows = [("Answers", mode)]
     try:
         st = index_stats(index.path.parent if index is not None else None, settings=settings)
