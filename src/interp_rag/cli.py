@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 from rich.markdown import Markdown
-from rich.markup import escape
 from rich.table import Table
 
 # transformers draws a "Loading weights" bar on stderr each time the model loads (every CLI call): it reads
