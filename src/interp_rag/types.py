@@ -120,12 +120,11 @@ class Answer(Record):
     notice: str = ""
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # year -> counts by side and source ids, over every relevant candidate (answering/timeline.py)
+    timeline: dict[int, dict[str, Any]] = field(default_factory=dict)
     # Nothing cleared the relevance floor (INTERP_RAG_RELEVANCE_FLOOR): `passages` are only the closest ones,
     # which may not answer the question, and the text says so instead of quoting them.
     low_relevance: bool = False
-
-    # year -> counts by side and source ids, over every relevant candidate (answering/timeline.py)
-    timeline: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         """The answer with its [n] markers, a References list and each reference's passage quoted."""
