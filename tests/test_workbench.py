@@ -138,7 +138,10 @@ def test_timeline_of_a_single_year_says_so(mini_index) -> None:
 
 @pytest.fixture
 def mini_copy(mini_settings: Settings, tmp_path: Path) -> Settings:
-    shutil.copytree(mini_settings.index_dir, tmp_path / "index")
+    # history.sqlite of other tests that asked questions of the shared mini index stays behind
+    shutil.copytree(
+        mini_settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns("history.sqlite*")
+    )
     shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
     shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
     return make_settings(tmp_path, mirror=tmp_path / "mirror")
