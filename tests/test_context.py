@@ -91,7 +91,9 @@ def test_the_llm_gets_each_passage_cut_to_the_configured_size(real_index, real_i
     assert len(bodies) == len(a.passages) and all(0 < len(b) <= 900 for b in bodies)
 
 
-def test_context_sentences_keep_the_stance_of_their_own_chunk(real_index) -> None:
+def test_context_sentences_are_read_in_their_own_chunk(real_index) -> None:
+    """A sentence from a passage's widened context belongs to the neighbouring chunk it sits in: that
+    chunk's vector is the context its own stance is read in (answering/extractive.own_stances)."""
     from interp_rag.answering.extractive import _chunk_of
     from interp_rag.retrieval.context import to_passage
 
@@ -104,10 +106,9 @@ def test_context_sentences_keep_the_stance_of_their_own_chunk(real_index) -> Non
     core, after = chunks[pos], chunks[pos + 1]
     p = to_passage(real_index, pos, 1.0, -1, DEFAULT_RETRIEVAL.context_chars)
     assert p.end > core.end  # the window reaches into the next chunk
-    # a sentence is read in the context of the chunk it comes from, not of the passage's core chunk
     assert _chunk_of(real_index, p, (core.start + core.end) // 2) == (True, pos)
     assert _chunk_of(real_index, p, min(p.end - 1, after.end - 1)) == (False, pos + 1)
-    assert _chunk_of(None, p, p.end - 1) == (True, None)  # no index: the passage itself
+    assert _chunk_of(None, p, p.end - 1) == (True, None)  # no index: no chunk to read it in
 
 
 def test_a_question_of_judgement_hears_seven_documents(real_index) -> None:

@@ -86,6 +86,9 @@ def test_at_most_three_sentences_a_side_and_seven_an_answer() -> None:
         assert 1 <= len(on_side) <= AnswerSettings().per_group and all(s.stance == side for s in on_side)
     text, _ = compose_extractive(Q, ps, [], index=None)
     assert len(quoted(text)) <= MAX_SENTENCES
+    fact = "What do sparse autoencoders find in vision models and language models?"  # not a yes/no question
+    assert not choose(fact, ps, [], index=None).judgement
+    assert 0 < len(quoted(compose_extractive(fact, ps, [], index=None)[0])) <= MAX_SENTENCES
     assert all(re.search(r"\[\d+\]", text.split(s, 1)[1][:8]) for s in quoted(text))  # each is cited
 
 

@@ -39,7 +39,7 @@ SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical s
                "neutral": "Background and neutral sources"}  # fmt: skip
 SIDE_PER_PASSAGE = 2  # a side is argued by more than one passage when it can be
 MARGIN = 3.0  # a sentence scoring this far under the best one says too little about the question
-BEST = 5  # sentences of any stance first, for a question of fact
+BEST = 6  # sentences of any stance first, for a question of fact (then one per missing side, up to 7)
 BACKGROUND = 1  # neutral sentences after the sides, for a question of judgement
 SHORTLIST = 32  # sentences whose own stance is read
 MIN_CLAIM = 0.2  # narration, captions and meta remarks (claim_score) are never quoted
@@ -187,7 +187,7 @@ def choose(
         if top:
             blocks.append(("best", top))
         for side in SIDES:
-            if side in {s.stance for s in top}:
+            if side in {s.stance for s in top} or sum(len(p) for _, p in blocks) >= MAX_SENTENCES:
                 continue
             extra = pick([s for s in cands if s.stance == side], 1, used, per_passage=params.per_passage)
             if extra:
