@@ -190,6 +190,8 @@ def test_corrupt_embedding_cache_is_moved_aside_and_rebuilt(built) -> None:
     r = cli("build", "--full")
     assert r.exit_code == 0, r.output
     assert "embedding cache" in flat(r) and "moved it to embeddings.sqlite.corrupt-" in flat(r)
+    # refilled from the current index: nothing is embedded again
+    assert "A new cache holds the current index's" in flat(r) and ", 0 embedded" in flat(r)
     aside = list(built.index_dir.glob("embeddings.sqlite.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes() == garbage  # kept for inspection, not deleted
     assert cache.read_bytes()[:16] == b"SQLite format 3\x00"

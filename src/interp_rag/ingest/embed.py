@@ -106,10 +106,7 @@ class EmbeddingCache:
                 raise
             # Only a cache: every vector in it can be recomputed, so a damaged one must not stop a build.
             aside = self._move_aside()
-            self.warning = (
-                f"The embedding cache {path} was damaged ({e}); moved it to {aside.name} and started a new "
-                "one (every chunk is embedded again)."
-            )
+            self.warning = f"The embedding cache {path} was damaged ({e}); moved it to {aside.name}."
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:

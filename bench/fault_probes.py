@@ -1,0 +1,121 @@
+"""Index faults and bad input, probed as a user meets them: each fault is made on a fresh copy of a real
+index, then `interp-rag ask`, `build`, `ask` and `build` run as separate processes.
+
+    python bench/fault_probes.py --index index --mirror ../shared/corpus --work /tmp/probes
+
+Prints a markdown table (fault | ask before | build before | ask after | build after) for
+docs/benchmarks.md, and the bad-input probes of `add`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION = "Are sparse autoencoders useful?"
+
+
+def run(env: dict[str, str], *args: str, timeout: int = 900) -> tuple[int, str, float]:
+    t0 = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-m", "interp_rag.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return r.returncode, (r.stdout + r.stderr), time.perf_counter() - t0
+
+
+def summary(rc: int, text: str, seconds: float) -> str:
+    """One cell: exit status, the line that matters, the time."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "Loading weights" not in ln]
+    if "Traceback" in text:
+        key = "Traceback: " + next((ln for ln in reversed(lines) if "Error" in ln), lines[-1])
+    elif any(ln.startswith(("Error:", "warning:")) for ln in lines):
+        key = " ".join(ln for ln in lines if ln.startswith(("Error:", "warning:")))
+    elif any(ln.startswith(("Built", "Index up to date")) for ln in lines):
+        key = next(ln for ln in lines if ln.startswith(("Built", "Index up to date")))
+    else:
+        key = "answer with sources" if any("[1]" in ln for ln in lines) else (lines[-1] if lines else "")
+    key = key.replace("|", "/")
+    return f"rc {rc}: {key[:220]} ({seconds:.0f} s)"
+
+
+def version(index: Path) -> Path:
+    return index / (index / "CURRENT").read_text().strip()
+
+
+def cut_mid_line(index: Path) -> None:
+    p = version(index) / "chunks.jsonl"
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2 + 17])
+
+
+def cut_to_4000_lines(index: Path) -> None:
+    p = version(index) / "chunks.jsonl"
+    p.write_text("".join(p.read_text(encoding="utf-8").splitlines(keepends=True)[:4000]), encoding="utf-8")
+
+
+FAULTS = {
+    "`chunks.jsonl` cut mid-line": cut_mid_line,
+    "`chunks.jsonl` cut to 4,000 whole lines": cut_to_4000_lines,
+    "`dense.faiss` deleted": lambda index: (version(index) / "dense.faiss").unlink(),
+    "garbage in `meta.json`": lambda index: (version(index) / "meta.json").write_bytes(
+        random.Random(0).randbytes(3000)
+    ),
+    "`CURRENT` names no version": lambda index: (index / "CURRENT").write_text("v-gone\n"),
+    "`embeddings.sqlite` overwritten with garbage": lambda index: (index / "embeddings.sqlite").write_bytes(
+        random.Random(1).randbytes(1 << 20)
+    ),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--index", type=Path, required=True, help="a built index to copy (never modified)")
+    ap.add_argument("--mirror", type=Path, required=True)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--only", default="", help="run only faults whose name contains this")
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    pristine = a.work / "pristine"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "INTERP_RAG_SOURCES_FILE": str(ROOT / "corpus" / "sources.toml"),
+        "INTERP_RAG_EXPANSIONS_DIR": str(ROOT / "corpus" / "expansions"),
+        "INTERP_RAG_CACHE_DIR": str(a.work / "cache"),
+        "INTERP_RAG_MIRROR": str(a.mirror),
+    }
+    if not pristine.exists():
+        shutil.copytree(a.index, pristine, ignore=shutil.ignore_patterns(".build.lock", "*.corrupt-*"))
+        # an index written before checksums were recorded: one build records them
+        print(summary(*run({**env, "INTERP_RAG_INDEX_DIR": str(pristine)}, "build")), file=sys.stderr)
+    print("| fault | `ask` before | `build` before | `ask` after | `build` after |")
+    print("|---|---|---|---|---|")
+    for name, make in FAULTS.items():
+        if a.only not in name:
+            continue
+        index = a.work / "index"
+        shutil.rmtree(index, ignore_errors=True)
+        shutil.copytree(pristine, index)
+        make(index)
+        e = {**env, "INTERP_RAG_INDEX_DIR": str(index)}
+        cells = [summary(*run(e, "ask", QUESTION, "--no-llm"))]
+        cells.append(summary(*run(e, "build")))
+        cells.append(summary(*run(e, "ask", QUESTION, "--no-llm")))
+        cells.append(summary(*run(e, "build")))
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
