@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--mirror", type=Path, required=True)
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--only", default="", help="run only faults whose name contains this")
+    ap.add_argument("--add", action="store_true", help="probe `add` with bad input instead of the faults")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     pristine = a.work / "pristine"
@@ -100,6 +101,9 @@ def main() -> None:
         shutil.copytree(a.index, pristine, ignore=shutil.ignore_patterns(".build.lock", "*.corrupt-*"))
         # an index written before checksums were recorded: one build records them
         print(summary(*run({**env, "INTERP_RAG_INDEX_DIR": str(pristine)}, "build")), file=sys.stderr)
+    if a.add:
+        add_probes(a.work, pristine, env)
+        return
     print("| fault | `ask` before | `build` before | `ask` after | `build` after |")
     print("|---|---|---|---|---|")
     for name, make in FAULTS.items():
@@ -115,6 +119,62 @@ def main() -> None:
         cells.append(summary(*run(e, "ask", QUESTION, "--no-llm")))
         cells.append(summary(*run(e, "build")))
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+def synthetic_text(n_chars: int) -> str:
+    """Our own filler prose, as big as asked (every paragraph different, so nothing is deduplicated)."""
+    rng = random.Random(3)
+    words = ["probe", "feature", "circuit", "neuron", "layer", "activation", "gradient", "head", "logit"]
+    parts, size, i = ["# A Very Long Notebook\n\n"], 0, 0
+    while size < n_chars:
+        para = (
+            f"Note {i}: the {rng.choice(words)} moved when the {rng.choice(words)} was patched. " * 8 + "\n\n"
+        )
+        parts.append(para)
+        size += len(para)
+        i += 1
+    return "".join(parts)
+
+
+def add_probes(work: Path, pristine: Path, env: dict[str, str]) -> None:
+    index = work / "index"
+    shutil.rmtree(index, ignore_errors=True)
+    shutil.copytree(pristine, index)
+    e = {**env, "INTERP_RAG_INDEX_DIR": str(index), "INTERP_RAG_SOURCES_FILE": str(work / "sources.toml")}
+    shutil.copy(ROOT / "corpus" / "sources.toml", work / "sources.toml")
+    files = work / "files"
+    files.mkdir(exist_ok=True)
+    shutil.copy(shutil.which("ls") or "/bin/ls", files / "ls")
+    (files / "big.txt").write_text(synthetic_text(50_000_000))
+    (files / "note.md").write_text(
+        "# A Short Note\n\nProbes find what is there; whether it is used is another matter.\n"
+    )
+    (files / "long.md").write_text(synthetic_text(1_500_000))
+    print("| input | `add` now |")
+    print("|---|---|")
+    print(f"| the `ls` executable | {summary(*run(e, 'add', str(files / 'ls')))} |")
+    print(f"| a 50 MB text file | {summary(*run(e, 'add', str(files / 'big.txt')))} |")
+    no_mirror = {**e, "INTERP_RAG_MIRROR": ""}
+    cell = summary(*run(no_mirror, "add", str(files / "note.md")))
+    print(f"| a short note, no mirror, empty cache | {cell} |")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interp_rag.cli", "add", str(files / "long.md")],
+        env=e,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    wal = index / "embeddings.sqlite-wal"
+    while proc.poll() is None and not wal.exists():
+        time.sleep(0.05)
+    time.sleep(5)  # well into embedding its ~2,500 chunks
+    t0 = time.perf_counter()
+    proc.send_signal(2)  # SIGINT, as Ctrl-C
+    proc.wait()
+    stopped = time.perf_counter() - t0
+    listed = "a-very-long-notebook" in (work / "sources.toml").read_text()
+    cell = f"rc {proc.returncode}, stopped {stopped:.2f} s after SIGINT; in sources.toml: {listed}"
+    print(f"| Ctrl-C 5 s into embedding a 1.5 MB file | {cell} |")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ CASES = {
     "INTERP_RAG_HOST": ("0.0.0.0", lambda s: s.web.host, "0.0.0.0"),
     "INTERP_RAG_PORT": ("8001", lambda s: s.web.port, 8001),
     "INTERP_RAG_RERANKER": ("cross-encoder", lambda s: s.retrieval.reranker, "cross-encoder"),
+    "INTERP_RAG_MAX_SOURCE_CHARS": ("5000", lambda s: s.max_source_chars, 5000),
+    "INTERP_RAG_MAX_SOURCE_BYTES": ("6000", lambda s: s.max_source_bytes, 6000),
 }
 
 

@@ -193,7 +193,7 @@ def _read_file(path: Path, limits: Limits) -> bytes:
 def _document(src: Source, data: bytes, name: str, origin: str, limits: Limits | None = None) -> Document:
     try:
         text = extract_text(data, guess_format(name, data))
-        (limits or Limits()).check_text(text, "the text")
+        (limits or Limits()).check_text(text, "it")
     except SourceError as e:
         raise SourceError(f"{src.id}: {e}") from e
     return Document(src, text, origin, digest(text))
