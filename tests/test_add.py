@@ -45,7 +45,7 @@ def snapshot(settings: Settings) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
 
 
-def long_document(paragraphs: int = 220) -> str:
+def long_document(paragraphs: int = 400) -> str:
     """Our own synthetic notebook, long enough that embedding it takes several seconds."""
     rng = random.Random(7)
     words = [
@@ -103,12 +103,14 @@ def start_cli(settings: Settings, *args: str) -> subprocess.Popen:
 
 
 def wait_for_embedding(proc: subprocess.Popen, settings: Settings) -> None:
-    """Until the child opened the embedding cache (its WAL file appears) and has embedded for a second."""
+    """Until the child has committed its first vectors to the embedding cache (its WAL file grows): the
+    model is loaded and the build is in the middle of embedding (loading the model can take tens of
+    seconds on a busy machine, and a signal then waits for the shared libraries to load)."""
     wal = settings.index_dir / "embeddings.sqlite-wal"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and not wal.exists():
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (wal.exists() and wal.stat().st_size):
         time.sleep(0.01)
-    time.sleep(1.0)
+    time.sleep(0.5)
     assert proc.poll() is None, (
         "the child finished before it could be interrupted: " + proc.stdout.read().decode()
     )
