@@ -13,6 +13,7 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -136,6 +137,11 @@ def synthetic_text(n_chars: int) -> str:
     return "".join(parts)
 
 
+def default_sigint() -> None:
+    """A shell starts background jobs with SIGINT ignored, and a child inherits that: Ctrl-C must reach it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def add_probes(work: Path, pristine: Path, env: dict[str, str]) -> None:
     index = work / "index"
     shutil.rmtree(index, ignore_errors=True)
@@ -163,13 +169,14 @@ def add_probes(work: Path, pristine: Path, env: dict[str, str]) -> None:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        preexec_fn=default_sigint,
     )
     wal = index / "embeddings.sqlite-wal"
     while proc.poll() is None and not wal.exists():
         time.sleep(0.05)
     time.sleep(5)  # well into embedding its ~2,500 chunks
     t0 = time.perf_counter()
-    proc.send_signal(2)  # SIGINT, as Ctrl-C
+    proc.send_signal(signal.SIGINT)  # as Ctrl-C
     proc.wait()
     stopped = time.perf_counter() - t0
     listed = "a-very-long-notebook" in (work / "sources.toml").read_text()

@@ -99,6 +99,8 @@ def start_cli(settings: Settings, *args: str) -> subprocess.Popen:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # a test run started in the background inherits SIGINT ignored; the child must get Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
