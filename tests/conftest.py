@@ -31,6 +31,11 @@ def mirror() -> Path:
     return MIRROR
 
 
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a child Python process: this checkout's source first (not another install)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), **extra}
+
+
 def make_settings(root: Path, **kw: object) -> Settings:
     base = {
         "index_dir": root / "index",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from interp_rag.errors import IndexMissingError, SourceError, StaleIndexError
 from interp_rag.store.build import add_source, build_index
 from interp_rag.store.format import current_dir, read_chunks
 from interp_rag.store.index import load_index
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, make_settings, subprocess_env
 
 MINI = Path(__file__).parent / "data" / "mini"
 
@@ -205,7 +204,7 @@ def test_build_killed_at_any_point_leaves_the_previous_index(mini, when: str) ->
     # New text to embed, so the killed build has real work in every stage.
     for p in mini.mirror.glob("*.md"):
         p.write_text(p.read_text() + f"\n\nAn extra closing paragraph about {p.stem} to re-embed.\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = subprocess_env()
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_SCRIPT, str(mini.index_dir.parent), str(mini.mirror)], env=env, cwd=ROOT
     )

@@ -155,3 +155,25 @@ def test_arxiv_abs_pages_resolve_to_the_pdf() -> None:
     assert pdf_url_for("https://arxiv.org/abs/1810.03292") == "https://arxiv.org/pdf/1810.03292"
     assert pdf_url_for("https://arxiv.org/abs/2502.20914v2") == "https://arxiv.org/pdf/2502.20914v2"
     assert pdf_url_for("https://distill.pub/2020/circuits/") == "https://distill.pub/2020/circuits/"
+
+
+def test_binary_content_is_refused_whatever_the_suffix(tmp_path: Path) -> None:
+    import shutil
+
+    elf = Path(shutil.which("ls") or "/bin/ls").read_bytes()
+    for name in ("ls.txt", "ls.md", "ls.html", "ls.tex", "ls"):
+        (tmp_path / name).write_bytes(elf)
+        with pytest.raises(SourceError, match="ELF executable, not a document"):
+            load_file(tmp_path / name)
+    (tmp_path / "noise.txt").write_bytes(bytes(range(1, 32)) * 200)  # control bytes, no NUL
+    with pytest.raises(SourceError, match="binary data"):
+        load_file(tmp_path / "noise.txt")
+
+
+def test_text_in_other_encodings_is_not_mistaken_for_binary(tmp_path: Path) -> None:
+    text = "Superposition lets a layer store more features than it has neurons — Größe, café, 神经元.\n" * 5
+    (tmp_path / "utf16.txt").write_bytes(text.encode("utf-16"))  # with a BOM, and a NUL in every other byte
+    assert load_file(tmp_path / "utf16.txt") == text
+    # form feeds and the odd terminal escape occur in real text files
+    (tmp_path / "ff.txt").write_bytes(("Page one.\f\nPage two \x1b[1mbold\x1b[0m.\n" * 20).encode())
+    assert "Page two" in load_file(tmp_path / "ff.txt")

@@ -40,6 +40,8 @@ CASES = {
     "INTERP_RAG_READ_ONLY": ("true", lambda s: s.web.read_only, True),
     "INTERP_RAG_HISTORY": ("false", lambda s: s.history, False),
     "INTERP_RAG_RELEVANCE_FLOOR": ("0.55", lambda s: s.retrieval.relevance_floor, 0.55),
+    "INTERP_RAG_MAX_SOURCE_CHARS": ("5000", lambda s: s.max_source_chars, 5000),
+    "INTERP_RAG_MAX_SOURCE_BYTES": ("6000", lambda s: s.max_source_bytes, 6000),
 }
 
 

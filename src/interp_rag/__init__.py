@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ConfigError,
+    DamagedIndexError,
     IndexMissingError,
     InterpRagError,
     LLMError,
     QuestionError,
     SourceError,
     StaleIndexError,
+    StorageError,
 )
 from .settings import Settings, get_settings
 from .types import Answer, BuildReport, Chunk, Citation, Document, Passage, Source
@@ -46,6 +48,7 @@ __all__ = [
     "Chunk",
     "Citation",
     "ConfigError",
+    "DamagedIndexError",
     "Document",
     "IndexMissingError",
     "InterpRagError",
@@ -57,6 +60,7 @@ __all__ = [
     "Source",
     "SourceError",
     "StaleIndexError",
+    "StorageError",
     "add_source",
     "answer",
     "answer_stream",

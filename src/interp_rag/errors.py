@@ -43,3 +43,15 @@ class LLMError(InterpRagError):
 
 class ConfigError(InterpRagError):
     """A setting or argument has an invalid value."""
+
+
+class DamagedIndexError(InterpRagError):
+    """The index on disk is damaged (a file cut, missing or garbled); a full build repairs it."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message  # the damage alone, for `build`'s report when it repairs it
+
+
+class StorageError(InterpRagError):
+    """The index directory cannot be written (read-only, full disk, a file where a directory belongs)."""

@@ -68,5 +68,7 @@ def print_report(report: BuildReport) -> None:
         )
     if report.sources_removed:
         out.print(f"Removed from the index: {safe(', '.join(report.sources_removed))}")
+    for warning in report.warnings:  # repairs done on the way (a damaged index, a corrupt cache)
+        console.print(f"[yellow]warning:[/] {safe(warning)}")
     for sid, why in report.sources_failed.items():
         out.print(f"  [yellow]failed[/] {safe(sid)}: {safe(why)}")

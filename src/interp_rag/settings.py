@@ -230,6 +230,20 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Above this many chunks the dense index is IVF-Flat (approximate)."
     )
 
+    # Reading sources. The biggest document of the shipped corpus is 397,868 characters (an ARENA chapter),
+    # the biggest unseen one 119,642; 2M characters is ~3,300 chunks, ~2 minutes of embedding on 2 cores.
+    max_source_chars: int = Field(
+        2_000_000,
+        ge=1000,
+        description="Most characters of text one source may have; a bigger one is refused (split it).",
+    )
+    max_source_bytes: int = Field(
+        100_000_000,
+        ge=1000,
+        description="Most bytes of one source file or download (PDFs with figures are big); checked before "
+        "the file is parsed.",
+    )
+
     # Fetching
     fetch_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a source URL.")
     user_agent: str = Field("interp-rag/0.1 (+https://github.com/)", description="User-Agent for fetches.")

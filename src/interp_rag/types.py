@@ -146,6 +146,7 @@ class BuildReport(Record):
     seconds: float = 0.0
     index_dir: str = ""
     changed: bool = True
+    warnings: list[str] = field(default_factory=list)  # repairs done on the way (damaged index, cache)
 
 
 # ---------------------------------------------------------------- taking an answer away: Markdown, BibTeX

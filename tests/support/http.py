@@ -20,9 +20,13 @@ class Route:
 
 
 @contextmanager
-def serve(routes: dict[str, Route]) -> Iterator[str]:
+def serve(routes: dict[str, Route], hits: list[str] | None = None) -> Iterator[str]:
+    """Serve `routes` on a free port; every requested path is appended to `hits` (when given)."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if hits is not None:
+                hits.append(self.path)
             route = routes.get(self.path, Route(404, b"not found", "text/plain"))
             if route.delay:
                 time.sleep(route.delay)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from functools import cache
 from importlib.metadata import version
@@ -97,11 +98,38 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.model = model
-        self.db = sqlite3.connect(str(path), check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))"
-        )
+        self.warning: str | None = None  # set when a corrupt cache was moved aside
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError):  # locked, read-only, full disk: not corruption
+                raise
+            # Only a cache: every vector in it can be recomputed, so a damaged one must not stop a build.
+            aside = self._move_aside()
+            self.warning = f"The embedding cache {path} was damaged ({e}); moved it to {aside.name}."
+            self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))"
+            )
+            # Cheap next to embedding: reads every page once, so garbage after a valid header is caught too.
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self) -> Path:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        self.path.rename(aside)
+        for suffix in ("-wal", "-shm"):  # the journal of a garbage file is garbage too
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        return aside
 
     def get_many(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

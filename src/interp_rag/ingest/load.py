@@ -56,9 +56,44 @@ def decode(data: bytes) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+# Signatures of common binary files, to name what was refused. Only signatures with bytes no text has.
+_MAGIC = {
+    b"\x7fELF": "an ELF executable",
+    b"PK\x03\x04": "a zip archive (or .docx/.epub/.jar)",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"7z\xbc\xaf": "a 7-zip archive",
+    b"\xfd7zXZ": "an xz archive",
+    b"SQLite format 3\x00": "an SQLite database",
+    b"\x00asm": "a WebAssembly module",
+    b"\xca\xfe\xba\xbe": "a Mach-O or Java class file",
+    b"\xcf\xfa\xed\xfe": "a Mach-O executable",
+}
+# C0 controls other than whitespace, backspace, form feed and ESC: text has next to none, binaries plenty.
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\b\x1b") + b"\x7f"
+
+
+def refuse_binary(data: bytes) -> None:
+    """SourceError unless the bytes look like text (any encoding). The suffix alone proves nothing: an
+    executable renamed to .txt would otherwise be chunked and embedded as hundreds of junk passages."""
+    head = data[:65536]
+    what = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+    if what is None and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs
+        controls = sum(head.count(bytes([c])) for c in _CONTROL)
+        if b"\x00" in head or controls > 0.01 * len(head):
+            what = "binary data"
+    if what:
+        raise SourceError(
+            f"this is {what}, not a document; interp-rag reads markdown, plain text, HTML, LaTeX and PDF"
+        )
+
+
 def extract_text(data: bytes, fmt: str) -> str:
     if not data.strip():
         raise SourceError("the file is empty")
+    if fmt != "pdf":  # a PDF is binary by nature; its loader says when it is not a readable one
+        refuse_binary(data)
     load = LOADERS.get(fmt)
     if load is None:
         raise SourceError(f"no loader for the format {fmt!r} (known: {', '.join(sorted(LOADERS))})")

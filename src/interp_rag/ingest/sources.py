@@ -6,12 +6,14 @@ Resolution order: a local mirror directory, the cache of earlier fetches, then t
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -101,7 +103,10 @@ def _toml_entry(src: Source) -> str:
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())  # the rename must not publish a file whose bytes are still in flight
     tmp.replace(path)
 
 
@@ -129,27 +134,29 @@ def resolve(
     cache_dir: Path | None,
     client: httpx.Client | None = None,
     timeout: float = 30.0,
+    limits: Limits | None = None,
 ) -> Document:
     """Text of a source: from the mirror, a local file, the cache, or its URL (cached on success)."""
+    limits = limits or Limits()
     if mirror is not None and src.file:
         p = mirror / src.file
         if p.is_file():
-            return _document(src, p.read_bytes(), p.name, f"mirror:{p}")
+            return _document(src, _read_file(p, limits), p.name, f"mirror:{p}", limits)
     lp = local_path(src)
     if lp is not None:
         if not lp.is_file():
             raise SourceError(f"{src.id}: local file {lp} does not exist.")
-        return _document(src, lp.read_bytes(), lp.name, f"file:{lp}")
+        return _document(src, _read_file(lp, limits), lp.name, f"file:{lp}", limits)
     if cache_dir is not None:
         cached = cache_dir / f"{src.id}.txt"
         if cached.is_file():
             text = strip_control(cached.read_text(encoding="utf-8"))
-            return Document(src, text, f"cache:{cached}", digest(text))
+            return Document(src, limits.check_text(text, src.id), f"cache:{cached}", digest(text))
     if not src.url:
         where = f"mirror {mirror}" if mirror else "a mirror (--mirror DIR)"
         raise SourceError(f"{src.id}: no url, and {src.file!r} is not in {where}.")
-    data, name = fetch(src.url, client=client, timeout=timeout)
-    doc = _document(src, data, name, f"url:{src.url}")
+    data, name = fetch(src.url, client=client, timeout=timeout, max_bytes=limits.max_bytes)
+    doc = _document(src, data, name, f"url:{src.url}", limits)
     if cache_dir is not None:
         write_cache(cache_dir, src.id, src.url, doc.text)
     return doc
@@ -162,15 +169,51 @@ def write_cache(cache_dir: Path, source_id: str, url: str, text: str) -> None:
     _atomic_write(cache_dir / f"{source_id}.json", json.dumps(meta))
 
 
-def _document(src: Source, data: bytes, name: str, origin: str) -> Document:
+@dataclass(frozen=True)
+class Limits:
+    """How big one source may be (settings.max_source_chars / max_source_bytes): a huge file would take
+    hours to embed and gigabytes of memory, and the user should hear so at once, not after."""
+
+    max_chars: int = 2_000_000
+    max_bytes: int = 100_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Limits:
+        return cls(settings.max_source_chars, settings.max_source_bytes)
+
+    def check_bytes(self, n: int, what: str) -> None:
+        if n > self.max_bytes:
+            raise SourceError(
+                f"{what} is {n:,} bytes, more than the limit of {self.max_bytes:,} "
+                "(INTERP_RAG_MAX_SOURCE_BYTES); split it, or raise the limit."
+            )
+
+    def check_text(self, text: str, what: str) -> str:
+        if len(text) > self.max_chars:
+            raise SourceError(
+                f"{what} has {len(text):,} characters of text, more than the limit of {self.max_chars:,} "
+                "(INTERP_RAG_MAX_SOURCE_CHARS); split it, or raise the limit."
+            )
+        return text
+
+
+def _read_file(path: Path, limits: Limits) -> bytes:
+    limits.check_bytes(path.stat().st_size, str(path))  # before reading it into memory
+    return path.read_bytes()
+
+
+def _document(src: Source, data: bytes, name: str, origin: str, limits: Limits | None = None) -> Document:
     try:
         text = extract_text(data, guess_format(name, data))
+        (limits or Limits()).check_text(text, "it")
     except SourceError as e:
         raise SourceError(f"{src.id}: {e}") from e
     return Document(src, text, origin, digest(text))
 
 
-def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0) -> tuple[bytes, str]:
+def fetch(
+    url: str, *, client: httpx.Client | None = None, timeout: float = 30.0, max_bytes: int = 100_000_000
+) -> tuple[bytes, str]:
     """Download a URL; returns the body and a file-like name whose suffix tells the format."""
     url = pdf_url_for(url)
     if not url.startswith(("http://", "https://")):
@@ -178,7 +221,10 @@ def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0
     own = client is None
     client = client or make_client(timeout)
     try:
-        resp = client.get(url)
+        with client.stream("GET", url) as resp:
+            if resp.status_code >= 400:
+                raise SourceError(f"HTTP {resp.status_code} fetching {url}")
+            body = _read_capped(resp, max_bytes, url)
     except httpx.TimeoutException as e:
         raise SourceError(f"timed out after {timeout:g} s fetching {url}") from e
     except httpx.HTTPError as e:
@@ -186,8 +232,6 @@ def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0
     finally:
         if own:
             client.close()
-    if resp.status_code >= 400:
-        raise SourceError(f"HTTP {resp.status_code} fetching {url}")
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     suffix = {
         "application/pdf": ".pdf",
@@ -198,7 +242,19 @@ def fetch(url: str, *, client: httpx.Client | None = None, timeout: float = 30.0
         "application/x-tex": ".tex",
         "text/x-tex": ".tex",
     }.get(ctype, Path(urlparse(str(resp.url)).path).suffix or ".html")
-    return resp.content, "download" + suffix
+    return body, "download" + suffix
+
+
+def _read_capped(resp: httpx.Response, max_bytes: int, url: str) -> bytes:
+    """The body, stopping as soon as it passes the limit (a server may send no or a false length)."""
+    limits = Limits(max_bytes=max_bytes)
+    limits.check_bytes(int(resp.headers.get("content-length") or 0), url)
+    parts, n = [], 0
+    for part in resp.iter_bytes():
+        n += len(part)
+        limits.check_bytes(n, url)
+        parts.append(part)
+    return b"".join(parts)
 
 
 def pdf_url_for(url: str) -> str:
@@ -223,6 +279,7 @@ def resolve_all(
     timeout: float,
     user_agent: str = "interp-rag/0.1",
     on_progress: Callable[[int, int, str], None] | None = None,
+    limits: Limits | None = None,
 ) -> tuple[list[Document], dict[str, str]]:
     """Resolve every source; failures are collected with their reason instead of stopping the build."""
     docs: list[Document] = []
@@ -230,7 +287,11 @@ def resolve_all(
     with make_client(timeout, user_agent) as client:
         for i, src in enumerate(sources, 1):
             try:
-                docs.append(resolve(src, mirror=mirror, cache_dir=cache_dir, client=client, timeout=timeout))
+                docs.append(
+                    resolve(
+                        src, mirror=mirror, cache_dir=cache_dir, client=client, timeout=timeout, limits=limits
+                    )
+                )
             except SourceError as e:
                 failed[src.id] = str(e).removeprefix(f"{src.id}: ")
             if on_progress:

@@ -23,19 +23,25 @@ from ..ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer
 from ..ingest.expansions import attach, expansion_file, file_hash, load_spans
 from ..ingest.label import apply_hand_labels, classify_vectors, hand_labels_hash, load_hand_labels
 from ..ingest.sources import (
-    append_source,
+    Limits,
     load_sources,
-    resolve,
     resolve_all,
-    slugify,
     summary,
-    validate_source,
-    write_cache,
 )
 from ..settings import Settings, get_settings
 from ..text import clean_for_embedding, digest
 from ..types import BuildReport, Chunk, Document, Source
-from .format import CACHE_FILE, config_mismatch, current_dir, expected_config, read_chunks, read_meta
+from .add import Addition, check_new, only_the_new_one, read_new_source
+from .format import (
+    CACHE_FILE,
+    config_mismatch,
+    current_dir,
+    expected_config,
+    read_chunks,
+    read_meta,
+    version_vectors,
+)
+from .integrity import current_problem, writing
 from .publish import write_version
 
 # on_progress(stage, done, total, detail): stage is "resolve", "chunk", "embed" or "write".
@@ -45,8 +51,10 @@ Progress = Callable[[str, int, int, str], None]
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """One build at a time per index directory (a second one fails at once, with a reason)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".build.lock", "w") as f:
+    with writing(index_dir):  # a read-only or full disk fails here, before any work, in one sentence
+        index_dir.mkdir(parents=True, exist_ok=True)
+        f = open(index_dir / ".build.lock", "w")  # noqa: SIM115 (held for the whole build)
+    with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
@@ -69,35 +77,51 @@ def build_index(
     """Build or update the index in `settings.index_dir`; returns what was done.
 
     `full` ignores the previous index (every source re-resolved and re-chunked; vectors still come from
-    the embedding cache). Sources that cannot be read are reported in the result, not raised.
+    the embedding cache). Sources that cannot be read are reported in the result, not raised. A damaged
+    current version is noticed (every file re-hashed) and rebuilt, as with `full`.
     The stages: resolve -> chunk -> embed -> label -> source vectors -> publish."""
-    settings = settings or get_settings()
+    return _build(settings or get_settings(), mirror, full, on_progress or (lambda *a: None))
+
+
+def _build(
+    settings: Settings,
+    mirror: Path | str | None,
+    full: bool,
+    progress: Progress,
+    addition: Addition | None = None,
+) -> BuildReport:
     mirror_dir = Path(mirror) if mirror is not None else settings.mirror
     if mirror_dir is not None and not mirror_dir.is_dir():
         raise InterpRagError(f"Mirror directory {mirror_dir} does not exist.")
-    progress = on_progress or (lambda *a: None)
     t0 = time.perf_counter()
     report = BuildReport(index_dir=str(settings.index_dir))
     with build_lock(settings.index_dir):
-        prev = Previous.read(settings, full)
-        found = resolve_stage(settings, mirror_dir, prev, progress)
+        sources = load_sources(settings.sources_file)
+        if addition is not None:  # checked again under the lock: another add may have won the race
+            check_new(addition.doc.source, sources, settings.sources_file)
+            sources.append(addition.doc.source)
+        prev = Previous.read(settings, full, report)
+        found = resolve_stage(settings, mirror_dir, prev, progress, sources, addition)
         found.report_into(report, prev)
         if found.nothing_changed(prev):
             report.changed = False
             report.chunks_total = report.chunks_reused = prev.meta["chunks"] if prev.meta else 0
         else:
             work = chunk_stage(settings, found, prev, progress)
-            cache = EmbeddingCache(settings.index_dir / CACHE_FILE, model_id())
+            cache = open_cache(settings.index_dir, prev, report)
             try:
-                embedded = embed_stage(work, cache, settings.embed_batch_size, progress)
-                label_stage(work, found)
-                source_vectors_stage(work, cache)
+                with writing(settings.index_dir):  # the cache is written as it fills
+                    embedded = embed_stage(work, cache, settings.embed_batch_size, progress)
+                    label_stage(work, found)
+                    source_vectors_stage(work, cache)
             finally:
                 cache.close()
             publish_stage(settings, work, report, progress)
             report.chunks_total = len(work.chunks)
             report.chunks_embedded = embedded
             report.chunks_reused = len(work.chunks) - embedded
+        if addition is not None:
+            addition.publish()  # the source list last: a failed or killed add leaves it as it was
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
 
@@ -115,7 +139,11 @@ class Previous:
     sources: dict[str, Any]  # source id -> its state in meta.json (hashes, chunk count, title)
 
     @classmethod
-    def read(cls, settings: Settings, full: bool) -> Previous:
+    def read(cls, settings: Settings, full: bool, report: BuildReport) -> Previous:
+        problem = current_problem(settings.index_dir, full_hash=True)
+        if problem:  # nothing of it can be trusted: rebuilt from the sources (vectors from the cache)
+            report.warnings.append(f"The index was damaged ({problem}); rebuilt it from the sources.")
+            return cls(None, None, False, {})
         meta = read_meta(settings.index_dir)
         reusable = meta is not None and not full and config_mismatch(meta, settings) is None
         return cls(meta, current_dir(settings.index_dir), reusable, meta["sources"] if reusable else {})
@@ -141,9 +169,10 @@ class Resolved:
     kept: list[str]  # failed now, indexed before: its previous text stays
     unchanged: set[str]  # same text, metadata and expansions as in the previous version
     hand: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # source id -> its stance hand labels
+    carried: set[str] = field(default_factory=set)  # not read (`add`): the previous version's text stays
 
     def report_into(self, report: BuildReport, prev: Previous) -> None:
-        report.sources_ok = sorted(self.state)
+        report.sources_ok = sorted(set(self.state) | self.carried)
         report.sources_removed = self.removed(prev)
         report.sources_failed = {
             sid: why + (" (kept the previously indexed text)" if sid in self.kept else "")
@@ -156,23 +185,38 @@ class Resolved:
     def nothing_changed(self, prev: Previous) -> bool:
         return (
             prev.reusable
+            and prev.meta is not None
+            and "files" in prev.meta  # an index without checksums is rewritten once to record them
             and not self.removed(prev)
             and len(self.unchanged) == len(self.state)
-            and set(prev.sources) == set(self.state) | set(self.kept)
+            and set(prev.sources) == set(self.state) | set(self.kept) | self.carried
         )
 
 
-def resolve_stage(settings: Settings, mirror: Path | None, prev: Previous, progress: Progress) -> Resolved:
-    """Every listed source's text (mirror, cache, URL), and what changed since the previous version."""
-    sources = load_sources(settings.sources_file)
-    docs, failed = resolve_all(
-        sources,
-        mirror=mirror,
-        cache_dir=settings.cache_dir,
-        timeout=settings.fetch_timeout,
-        user_agent=settings.user_agent,
-        on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
-    )
+def resolve_stage(
+    settings: Settings,
+    mirror: Path | None,
+    prev: Previous,
+    progress: Progress,
+    sources: list[Source],
+    addition: Addition | None = None,
+) -> Resolved:
+    """Every listed source's text (mirror, cache, URL), and what changed since the previous version.
+    `add` reads only the new source when there is a previous version: the others keep its text."""
+    carried: set[str] = set()
+    if addition is not None and prev.sources:
+        docs, failed, carried = only_the_new_one(addition.doc, sources, prev.sources)
+    else:
+        docs, failed = resolve_all(
+            [s for s in sources if addition is None or s is not addition.doc.source],
+            mirror=mirror,
+            cache_dir=settings.cache_dir,
+            timeout=settings.fetch_timeout,
+            user_agent=settings.user_agent,
+            on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
+            limits=Limits.from_settings(settings),
+        )
+        docs += [addition.doc] if addition is not None else []
     exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
     hand = load_hand_labels(settings.stance_labels_dir)
     state = {
@@ -198,7 +242,7 @@ def resolve_stage(settings: Settings, mirror: Path | None, prev: Previous, progr
     # A source that fails now but was indexed before keeps its previous text: a flaky network should not
     # silently shrink the corpus.
     kept = [sid for sid in failed if sid in before]
-    return Resolved(docs, failed, {s.id for s in sources}, exp_files, state, kept, unchanged, hand)
+    return Resolved(docs, failed, {s.id for s in sources}, exp_files, state, kept, unchanged, hand, carried)
 
 
 # ---------------------------------------------------------------- stage 2: chunk
@@ -227,7 +271,8 @@ class Work:
 def chunk_stage(settings: Settings, found: Resolved, prev: Previous, progress: Progress) -> Work:
     """Chunks of every changed source (with their expansion questions); unchanged and kept sources keep
     their previous chunks."""
-    prev_chunks = prev.chunks_by_source() if (found.unchanged or found.kept) else {}
+    from_prev = [*found.kept, *sorted(found.carried)]  # indexed with the previous version's chunks
+    prev_chunks = prev.chunks_by_source() if (found.unchanged or from_prev) else {}
     chunker = Chunker(tokenizer_path(), settings.chunk_tokens, settings.chunk_overlap)
     work = Work()
     for i, doc in enumerate(found.docs, 1):
@@ -243,9 +288,9 @@ def chunk_stage(settings: Settings, found: Resolved, prev: Previous, progress: P
         added = before.get("added") or time.strftime("%Y-%m-%d")
         work.state[sid] = {**found.state[sid], "chunks": len(cs), "title": doc.source.title, "added": added}
         progress("chunk", i, len(found.docs), sid)
-    if found.kept and prev.dir is not None:
+    if from_prev and prev.dir is not None:
         old_sources = {s["id"]: s for s in json.loads((prev.dir / "sources.json").read_text())}
-        for sid in found.kept:
+        for sid in from_prev:
             work.add(Source(**old_sources[sid]), prev_chunks.get(sid, []), chunker)
             work.state[sid] = prev.sources[sid]
     if not work.chunks:
@@ -258,6 +303,19 @@ def chunk_stage(settings: Settings, found: Resolved, prev: Previous, progress: P
 
 
 # ---------------------------------------------------------------- stages 3-5: embed, label, sources
+
+
+def open_cache(index_dir: Path, prev: Previous, report: BuildReport) -> EmbeddingCache:
+    """The embedding cache; a damaged one is moved aside and the new one refilled from the current index."""
+    with writing(index_dir):
+        cache = EmbeddingCache(index_dir / CACHE_FILE, model_id())
+        if cache.warning:
+            items = version_vectors(prev.dir) if prev.dir is not None else {}
+            cache.put_many(items)  # a lost cache of the whole corpus would take minutes to embed again
+            report.warnings.append(
+                f"{cache.warning} A new cache holds the current index's {len(items)} vectors."
+            )
+    return cache
 
 
 def embed_stage(work: Work, cache: EmbeddingCache, batch_size: int, progress: Progress) -> int:
@@ -355,49 +413,13 @@ def add_source(
 ) -> BuildReport:
     """Add a URL or a local file to the source list and index it incrementally.
 
-    The source is read first: a bad URL, an unreadable file or a duplicate id raises and changes nothing."""
+    Only the new source is read; the others keep the text the index has. The source list is written after
+    the index, atomically: a bad source, a failed, interrupted or killed build leave both as they were."""
     settings = settings or get_settings()
-    path = Path(location).expanduser()
-    is_url = location.startswith(("http://", "https://"))
-    if not is_url and not path.is_file():
-        raise SourceError(f"{location!r} is neither an http(s) URL nor an existing file.")
-    url = location if is_url else path.resolve().as_uri()
-    existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
-    taken = {s.id for s in existing}
-    if id is not None and id in taken:
-        raise SourceError(f"A source with id {id!r} already exists in {settings.sources_file}.")
-    if any(s.url == url for s in existing):
-        raise SourceError(f"{location} is already in {settings.sources_file}.")
+    progress = on_progress or (lambda *a: None)
     draft = Source(
-        id=id or "new-source",
-        title=title or location,
-        url=url,
-        authors=authors or [],
-        year=year,
-        type=type,
-        stance=stance,
+        id=id or "", title=title or "", url="", authors=authors or [], year=year, type=type, stance=stance,
         stance_note=stance_note,
-    )
-    doc = resolve(draft, mirror=None, cache_dir=None, timeout=settings.fetch_timeout)
-    if title is None:
-        draft.title = _guess_title(doc.text) or (path.stem if not is_url else location)
-    if id is None:
-        base = slugify(draft.title)
-        draft.id = base
-        n = 2
-        while draft.id in taken:
-            draft.id, n = f"{base}-{n}", n + 1
-    validate_source(draft)
-    if is_url:  # the build reads it from the cache instead of fetching it twice
-        write_cache(settings.cache_dir, draft.id, url, doc.text)
-    append_source(settings.sources_file, draft)
-    return build_index(settings=settings, on_progress=on_progress)
-
-
-def _guess_title(text: str) -> str:
-    for line in text.splitlines()[:40]:
-        s = line.strip()
-        if s.startswith("# "):
-            return s[2:].strip()[:200]
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return first[:120] if len(first) < 120 else ""
+    )  # fmt: skip
+    addition = read_new_source(location, draft, settings, progress)
+    return _build(settings, None, False, progress, addition)

@@ -19,8 +19,10 @@ from ..ingest.chunk import CONTENT_MAX_TOKENS, SPLITTER_NAME
 from ..ingest.embed import DIM, model_id
 from ..ingest.expansions import ATTACH_RULE
 from ..ingest.label import model_version
-from ..text import clean_for_embedding
+from ..ingest.sources import summary
+from ..text import clean_for_embedding, digest
 from ..types import Chunk, Source
+from .integrity import parse_meta, pointed_dir
 
 FORMAT_VERSION = 1
 # Lower saturation and length normalisation than Lucene's defaults measured better on this corpus of
@@ -80,10 +82,9 @@ def current_dir(index_dir: Path) -> Path | None:
 
 
 def read_meta(index_dir: Path) -> dict[str, Any] | None:
-    cur = current_dir(index_dir)
-    if cur is None:
-        return None
-    return json.loads((cur / "meta.json").read_text(encoding="utf-8"))
+    """The current version's meta.json; None when there is no index; DamagedIndexError when unreadable."""
+    cur = pointed_dir(index_dir)
+    return None if cur is None else parse_meta(index_dir, cur)
 
 
 def read_chunks(version_dir: Path) -> list[Chunk]:
@@ -119,3 +120,21 @@ def bm25_text(chunk: Chunk, src: Source) -> str:
     heads = " ".join(chunk.headings[-2:])
     questions = " ".join(chunk.questions)
     return f"{src.title} {' '.join(src.authors)} {heads} {clean_for_embedding(chunk.text)} {questions}"
+
+
+def version_vectors(version_dir: Path) -> dict[str, np.ndarray]:
+    """A version's vectors under the keys the embedding cache stored them by (chunk hash, question and
+    summary digests): a lost cache is refilled from them."""
+    import faiss
+
+    chunks = read_chunks(version_dir)
+    dense = faiss.read_index(str(version_dir / "dense.faiss"))
+    items = dict(zip([c.hash for c in chunks], dense.reconstruct_n(0, dense.ntotal), strict=True))
+    if (version_dir / "questions.npy").is_file():
+        keys = [digest(q, 24) for c in chunks for q in c.questions]
+        items.update(zip(keys, np.load(version_dir / "questions.npy"), strict=True))
+    if (version_dir / "source_vectors.npy").is_file():
+        listed = json.loads((version_dir / "sources.json").read_text(encoding="utf-8"))
+        keys = [digest(summary(Source(**s)), 24) for s in listed]
+        items.update(zip(keys, np.load(version_dir / "source_vectors.npy"), strict=True))
+    return items

@@ -16,6 +16,7 @@ from ..errors import IndexMissingError, StaleIndexError
 from ..settings import Settings, get_settings
 from ..types import STANCES, Chunk, Source
 from .format import FIX, config_mismatch, current_dir, read_chunks
+from .integrity import count_problem, damaged, file_problem, parse_meta, pointed_dir, reading
 
 # A long-running server's window cache is bounded (about 40 MB of text).
 WINDOW_CACHE_SIZE = 20_000
@@ -95,7 +96,7 @@ class Index:
 
 def _require_current(index_dir: Path | str | None, settings: Settings) -> tuple[Path, Path]:
     index_dir = Path(index_dir) if index_dir is not None else Path(settings.index_dir)
-    cur = current_dir(index_dir)
+    cur = pointed_dir(index_dir)  # a CURRENT naming no version is damage, not "no index"
     if cur is None:
         raise IndexMissingError(
             f"No index in {index_dir}/. Run `interp-rag build --mirror DIR` (or `interp-rag build` to fetch "
@@ -117,20 +118,36 @@ def load_index(
     threadpool_limits(1, user_api="blas")
     settings = settings or get_settings()
     index_dir, cur = _require_current(index_dir, settings)
-    meta = json.loads((cur / "meta.json").read_text(encoding="utf-8"))
+    meta = parse_meta(index_dir, cur)
     if check:
         why = config_mismatch(meta, settings)
         if why:
             raise StaleIndexError(f"The index in {index_dir}/ is stale: {why}; {FIX}.")
-    chunks = read_chunks(cur)
-    sources = {s["id"]: Source(**s) for s in json.loads((cur / "sources.json").read_text(encoding="utf-8"))}
-    dense = faiss.read_index(str(cur / "dense.faiss"))
-    vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, meta["dims"]), "float32")
-    bm25 = bm25s.BM25.load(str(cur / "bm25"))
+    # Sizes only: cheap enough for every load; `build` re-hashes every file (integrity.current_problem).
+    why = file_problem(cur, meta, full_hash=False)
+    if why:
+        raise damaged(index_dir, why)
+    with reading(index_dir, "chunks.jsonl"):
+        chunks = read_chunks(cur)
+    with reading(index_dir, "sources.json"):
+        sources = {
+            s["id"]: Source(**s) for s in json.loads((cur / "sources.json").read_text(encoding="utf-8"))
+        }
+    with reading(index_dir, "dense.faiss"):
+        dense = faiss.read_index(str(cur / "dense.faiss"))
+        vectors = (
+            dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, meta["dims"]), "float32")
+        )
+    why = count_problem(meta, chunks=len(chunks), vectors=dense.ntotal)
+    if why:
+        raise damaged(index_dir, why)
+    with reading(index_dir, "bm25/"):
+        bm25 = bm25s.BM25.load(str(cur / "bm25"))
     q_vectors = q_owner = None
     if (cur / "questions.npy").is_file():
-        q_vectors = np.load(cur / "questions.npy")
-        q_owner = np.load(cur / "question_owner.npy")
+        with reading(index_dir, "questions.npy"):
+            q_vectors = np.load(cur / "questions.npy")
+            q_owner = np.load(cur / "question_owner.npy")
     sv_path = cur / "source_vectors.npy"
     return Index(
         cur,
@@ -142,8 +159,15 @@ def load_index(
         np.ascontiguousarray(vectors, "float32"),
         q_vectors,
         q_owner,
-        source_vectors=np.load(sv_path) if sv_path.is_file() else None,
+        source_vectors=_load_npy(index_dir, sv_path),
     )
+
+
+def _load_npy(index_dir: Path, path: Path) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    with reading(index_dir, path.name):
+        return np.load(path)
 
 
 def index_size_bytes(version_dir: Path) -> int:
@@ -154,8 +178,12 @@ def index_stats(index_dir: Path | str | None = None, *, settings: Settings | Non
     """What is in the index: sources by stance and type, chunks, size, model, when built."""
     settings = settings or get_settings()
     index_dir, cur = _require_current(index_dir, settings)
-    meta = json.loads((cur / "meta.json").read_text(encoding="utf-8"))
-    sources = json.loads((cur / "sources.json").read_text(encoding="utf-8"))
+    meta = parse_meta(index_dir, cur)
+    why = file_problem(cur, meta, full_hash=False)  # a cut file must not be reported as a whole index
+    if why:
+        raise damaged(index_dir, why)
+    with reading(index_dir, "sources.json"):
+        sources = json.loads((cur / "sources.json").read_text(encoding="utf-8"))
     stale = config_mismatch(meta, settings)
     return {
         "index_dir": str(index_dir),

@@ -18,6 +18,7 @@ import numpy as np
 from ..text import bm25_tokens
 from ..types import Chunk, Source
 from .format import BM25_B, BM25_K1, CURRENT, bm25_text, current_dir, make_dense
+from .integrity import file_records, writing
 
 
 def write_version(
@@ -32,15 +33,41 @@ def write_version(
     q_owner: np.ndarray | None = None,
     source_vectors: np.ndarray | None = None,
 ) -> Path:
-    """Write a complete version under a temporary name, then make it current with two renames."""
+    """Write a complete version under a temporary name, then make it current with two renames.
+
+    A full or read-only disk is a StorageError; the half-written version goes, the previous one stays."""
+    with writing(index_dir):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            _write_files(
+                tmp, meta, chunks, sources, vectors, approx_threshold, q_vectors, q_owner, source_vectors
+            )
+        except BaseException:  # a full disk or Ctrl-C: leave no debris behind (prune would, later)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return _publish(index_dir, tmp)
+
+
+def _write_files(
+    tmp: Path,
+    meta: dict[str, Any],
+    chunks: list[Chunk],
+    sources: list[Source],
+    vectors: np.ndarray,
+    approx_threshold: int,
+    q_vectors: np.ndarray | None,
+    q_owner: np.ndarray | None,
+    source_vectors: np.ndarray | None,
+) -> None:
     import bm25s
     import faiss
 
-    index_dir.mkdir(parents=True, exist_ok=True)
-    tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     dense, kind = make_dense(vectors, approx_threshold)
-    faiss.write_index(dense, str(tmp / "dense.faiss"))
+    # Serialised in memory and written by Python, so a full disk is an OSError (faiss's own writer raises a
+    # bare RuntimeError).
+    (tmp / "dense.faiss").write_bytes(faiss.serialize_index(dense).tobytes())
     by_id = {s.id: s for s in sources}
     bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     bm25.index([bm25_tokens(bm25_text(c, by_id[c.source_id])) or ["_"] for c in chunks], show_progress=False)
@@ -66,9 +93,20 @@ def write_version(
         "dense_index": kind,
         "chunks": len(chunks),
         "expansion_questions": 0 if q_vectors is None else len(q_vectors),
+        # What load and build check the version against (integrity.py).
+        "counts": {
+            "chunks": len(chunks),
+            "vectors": int(dense.ntotal),
+            "sources": len(sources),
+            "questions": 0 if q_vectors is None else len(q_vectors),
+        },
+        "files": file_records(tmp),
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
     _fsync_tree(tmp)
+
+
+def _publish(index_dir: Path, tmp: Path) -> Path:
     final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     tmp.rename(final)
     pointer_tmp = index_dir / f".{CURRENT}.{uuid.uuid4().hex[:6]}"

@@ -27,6 +27,7 @@ from ..settings import Settings, get_settings
 from ..store.build import build_index
 from ..store.format import config_mismatch, read_meta
 from ..store.index import Index, get_index, index_stats
+from ..store.integrity import current_problem
 from ..types import STANCES, Answer
 from .access import auth_pairs, exposure_warning
 from .library import layout_sources_tab, wire_sources_tab
@@ -370,8 +371,10 @@ def prepare_index(settings: Settings, status: IndexStatus) -> None:
     load it and the embedding model, so the first question is fast. Runs in a background thread while the
     page is served."""
     try:
-        meta = read_meta(settings.index_dir)
-        why = "none yet" if meta is None else config_mismatch(meta, settings)
+        # a damaged index is rebuilt like a missing one (the build re-hashes every file and repairs it)
+        why = current_problem(settings.index_dir, full_hash=False)
+        meta = None if why else read_meta(settings.index_dir)
+        why = why or ("none yet" if meta is None else config_mismatch(meta, settings))
         if why:  # missing, or built by another version/settings: an incremental build reuses what it can
             console.print(
                 f"Index in {escape(str(settings.index_dir))}/: {escape(why)}; building it while serving."

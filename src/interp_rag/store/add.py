@@ -1,0 +1,102 @@
+"""What `add` brings to a build: the new source read and checked before anything changes, only that source
+read (the others keep the text the index has), and the source list written last."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import SourceError
+from ..ingest.sources import (
+    Limits,
+    append_source,
+    load_sources,
+    resolve,
+    slugify,
+    validate_source,
+    write_cache,
+)
+from ..settings import Settings
+from ..types import Document, Source
+
+
+@dataclass
+class Addition:
+    """The new source's text, and what to write once the index has it."""
+
+    doc: Document
+    publish: Callable[[], None]  # writes the source list: last, so a failed or killed add changes nothing
+
+
+def read_new_source(
+    location: str, draft: Source, settings: Settings, progress: Callable[[str, int, int, str], None]
+) -> Addition:
+    """Read and check the source at `location` (a URL or a file): a bad URL, an unreadable or binary file,
+    one over the size limit or a duplicate raises here, before anything is written."""
+    path = Path(location).expanduser()
+    is_url = location.startswith(("http://", "https://"))
+    if not is_url and not path.is_file():
+        raise SourceError(f"{location!r} is neither an http(s) URL nor an existing file.")
+    url = location if is_url else path.resolve().as_uri()
+    existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
+    taken = {s.id for s in existing}
+    if draft.id and draft.id in taken:
+        raise SourceError(f"A source with id {draft.id!r} already exists in {settings.sources_file}.")
+    if any(s.url == url for s in existing):
+        raise SourceError(f"{location} is already in {settings.sources_file}.")
+    given_title = draft.title
+    draft.url, draft.title, draft.id = url, draft.title or location, draft.id or "new-source"
+    progress("resolve", 0, 1, location)
+    limits = Limits.from_settings(settings)
+    try:
+        doc = resolve(draft, mirror=None, cache_dir=None, timeout=settings.fetch_timeout, limits=limits)
+    except SourceError as e:
+        raise SourceError(f"Cannot add {location}: {str(e).removeprefix(draft.id + ': ')}") from e
+    progress("resolve", 1, 1, location)
+    if not given_title:
+        draft.title = _guess_title(doc.text) or (path.stem if not is_url else location)
+    if draft.id == "new-source":
+        base = slugify(draft.title)
+        draft.id = base
+        n = 2
+        while draft.id in taken:
+            draft.id, n = f"{base}-{n}", n + 1
+    validate_source(draft)
+
+    def publish() -> None:
+        if is_url:  # later builds read it from the cache instead of fetching it again
+            write_cache(settings.cache_dir, draft.id, url, doc.text)
+        append_source(settings.sources_file, draft)
+
+    return Addition(doc, publish)
+
+
+def check_new(src: Source, existing: list[Source], path: Path) -> None:
+    if any(s.id == src.id for s in existing):
+        raise SourceError(f"A source with id {src.id!r} already exists in {path}.")
+    if any(s.url == src.url for s in existing):
+        raise SourceError(f"{src.url} is already in {path}.")
+
+
+def only_the_new_one(
+    doc: Document, sources: list[Source], indexed: dict[str, Any]
+) -> tuple[list[Document], dict[str, str], set[str]]:
+    """(documents read, failures, ids carried over): re-fetching every source from its URL took a minute
+    and could only fail; `build` re-reads them."""
+    new = doc.source.id
+    carried = {s.id for s in sources if s.id in indexed and s.id != new}
+    failed = {
+        s.id: "not indexed yet; `interp-rag build` reads it" for s in sources if s.id not in carried | {new}
+    }
+    return [doc], failed, carried
+
+
+def _guess_title(text: str) -> str:
+    for line in text.splitlines()[:40]:
+        s = line.strip()
+        if s.startswith("# "):
+            return s[2:].strip()[:200]
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return first[:120] if len(first) < 120 else ""

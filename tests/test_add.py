@@ -1,0 +1,315 @@
+"""`add`: atomic (the source list and the index change together or not at all, whatever stops it), reads
+only the new source, refuses binaries and oversized files, stops on Ctrl-C, shows progress. Real
+processes for the lock, kill -9 and SIGINT; a real local HTTP server that counts requests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from interp_rag.errors import InterpRagError, SourceError
+from interp_rag.settings import Settings
+from interp_rag.store.build import add_source, build_index
+from interp_rag.store.index import load_index
+from tests.conftest import ROOT, make_settings, subprocess_env
+from tests.support.http import Route, serve
+
+
+@pytest.fixture
+def built(tmp_path: Path, mini_settings):
+    """A private copy of the session's mini index with its mirror and source list."""
+    shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
+    shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
+    shutil.copytree(mini_settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    return make_settings(tmp_path, mirror=tmp_path / "mirror")
+
+
+def snapshot(settings: Settings) -> dict[str, str]:
+    """sha256 of the source list and of every file of the index but the embedding cache (a cache may
+    gain vectors from an interrupted build: that is its purpose) and the lock file."""
+    files = [settings.sources_file] + [
+        p
+        for p in settings.index_dir.rglob("*")
+        if p.is_file() and not p.name.startswith(("embeddings.sqlite", ".build.lock"))
+    ]
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
+
+
+def long_document(paragraphs: int = 400) -> str:
+    """Our own synthetic notebook, long enough that embedding it takes several seconds."""
+    rng = random.Random(7)
+    words = [
+        "probe",
+        "feature",
+        "circuit",
+        "neuron",
+        "head",
+        "layer",
+        "residual",
+        "activation",
+        "dictionary",
+        "superposition",
+        "gradient",
+        "saliency",
+        "ablation",
+        "mediation",
+        "lens",
+        "steering",
+        "vector",
+        "attention",
+        "embedding",
+        "logit",
+    ]
+    verbs = ["ablated", "patched", "scaled", "probed", "steered", "clamped"]
+    paras = [
+        " ".join(
+            f"Observation {i}.{j}: the {rng.choice(words)} {rng.choice(words)} shifts when the "
+            f"{rng.choice(words)} is {rng.choice(verbs)} at layer {rng.randint(0, 47)}."
+            for j in range(6)
+        )
+        for i in range(paragraphs)
+    ]
+    return "# A Long Synthetic Lab Notebook\n\n" + "\n\n".join(paras) + "\n"
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    return subprocess_env(
+        INTERP_RAG_INDEX_DIR=str(settings.index_dir),
+        INTERP_RAG_SOURCES_FILE=str(settings.sources_file),
+        INTERP_RAG_CACHE_DIR=str(settings.cache_dir),
+        INTERP_RAG_MIRROR=str(settings.mirror or ""),
+        INTERP_RAG_EXPANSIONS_DIR="",
+    )
+
+
+def start_cli(settings: Settings, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "interp_rag.cli", *args],
+        env=cli_env(settings),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        # a test run started in the background inherits SIGINT ignored; the child must get Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def wait_for_embedding(proc: subprocess.Popen, settings: Settings) -> None:
+    """Until the child has committed its first vectors to the embedding cache (its WAL file grows): the
+    model is loaded and the build is in the middle of embedding (loading the model can take tens of
+    seconds on a busy machine, and a signal then waits for the shared libraries to load)."""
+    wal = settings.index_dir / "embeddings.sqlite-wal"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (wal.exists() and wal.stat().st_size):
+        time.sleep(0.01)
+    time.sleep(0.5)
+    assert proc.poll() is None, (
+        "the child finished before it could be interrupted: " + proc.stdout.read().decode()
+    )
+
+
+def test_add_while_another_build_holds_the_lock_changes_nothing(built, tmp_path: Path) -> None:
+    doc = tmp_path / "note.md"
+    doc.write_text("# A Note on Circuits\n\nCircuits are subgraphs of a network that compute one thing.\n")
+    before = snapshot(built)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'w')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True)\ntime.sleep(120)\n",
+            str(built.index_dir / ".build.lock"),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        with pytest.raises(InterpRagError, match="Another build is running"):
+            add_source(str(doc), settings=built)
+        assert snapshot(built) == before
+    finally:
+        holder.kill()
+        holder.wait(10)
+    report = add_source(str(doc), settings=built)  # the retry is not refused as "already in sources.toml"
+    assert "a-note-on-circuits" in report.sources_ok
+    assert "a-note-on-circuits" in load_index(settings=built).sources
+    assert 'id = "a-note-on-circuits"' in built.sources_file.read_text()
+
+
+def test_add_with_a_corrupt_cache_repairs_it_and_adds(built, tmp_path: Path) -> None:
+    (built.index_dir / "embeddings.sqlite").write_bytes(b"\x00garbage" * 4096)
+    doc = tmp_path / "note.md"
+    doc.write_text("# Cache Trouble\n\nA note added while the embedding cache was garbage.\n")
+    report = add_source(str(doc), settings=built)
+    assert any("moved it to embeddings.sqlite.corrupt-" in w for w in report.warnings)
+    assert "cache-trouble" in load_index(settings=built).sources
+    assert 'id = "cache-trouble"' in built.sources_file.read_text()
+
+
+def test_add_killed_mid_embed_changes_nothing_and_a_retry_succeeds(built, tmp_path: Path) -> None:
+    doc = tmp_path / "notebook.md"
+    doc.write_text(long_document())
+    before = snapshot(built)
+    proc = start_cli(built, "add", str(doc), "--id", "notebook")
+    try:
+        wait_for_embedding(proc, built)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert snapshot(built) == before  # sources.toml and every file of the index, byte for byte
+    report = add_source(str(doc), id="notebook", settings=built)
+    assert report.changed and report.chunks_embedded > 0
+    index = load_index(settings=built)
+    assert "notebook" in index.sources and sum(c.source_id == "notebook" for c in index.chunks) > 50
+
+
+@pytest.mark.parametrize("command", ["add", "build"])
+def test_ctrl_c_stops_promptly_and_changes_nothing(built, tmp_path: Path, command: str) -> None:
+    doc = tmp_path / "notebook.md"
+    doc.write_text(long_document())
+    if command == "build":  # a mirror file grows: the build has the same text to embed
+        mirrored = built.mirror / "saliency-notes.md"
+        mirrored.write_text(mirrored.read_text() + "\n" + long_document())
+    before = snapshot(built)
+    proc = start_cli(built, *(["add", str(doc)] if command == "add" else ["build"]))
+    try:
+        wait_for_embedding(proc, built)
+        t0 = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        stopped_after = time.perf_counter() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = proc.stdout.read().decode()
+    assert stopped_after < 5, f"Ctrl-C took {stopped_after:.1f} s"
+    assert proc.returncode != 0 and "Aborted" in output and "Traceback" not in output
+    assert snapshot(built) == before
+    assert not list(built.index_dir.glob(".tmp-*"))
+
+
+def _zip_bytes(tmp_path: Path) -> bytes:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("notes.md", "# Zipped\n\nA note inside an archive.\n" * 20)
+    return path.read_bytes()
+
+
+def test_binary_files_are_refused_whatever_their_name(built, tmp_path: Path) -> None:
+    ls = Path(shutil.which("ls") or "/bin/ls").read_bytes()
+    cases = {
+        "ls": (ls, "ELF executable"),
+        "ls-renamed.txt": (ls, "ELF executable"),
+        "random.md": (random.Random(0).randbytes(50_000), "binary data"),
+        "bundle.zip": (_zip_bytes(tmp_path), "zip archive"),
+        "bundle.html": (_zip_bytes(tmp_path), "zip archive"),
+    }
+    before = snapshot(built)
+    for name, (data, what) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(SourceError, match=f"this is (an? )?{what}.*, not a document"):
+            add_source(str(path), settings=built)
+    assert snapshot(built) == before
+
+
+def test_size_limits_are_settings_with_clear_errors(built, tmp_path: Path) -> None:
+    doc = tmp_path / "long.md"
+    doc.write_text(long_document(40))
+    before = snapshot(built)
+    small = built.model_copy(update={"max_source_chars": 5000})
+    with pytest.raises(SourceError, match=r"more than the limit of 5,000 \(INTERP_RAG_MAX_SOURCE_CHARS\)"):
+        add_source(str(doc), settings=small)
+    tiny = built.model_copy(update={"max_source_bytes": 2000})
+    with pytest.raises(
+        SourceError, match=r"bytes, more than the limit of 2,000 \(INTERP_RAG_MAX_SOURCE_BYTES\)"
+    ):
+        add_source(str(doc), settings=tiny)
+    body = doc.read_bytes()
+    route = Route(body=body, content_type="text/markdown")
+    with serve({"/big.md": route}) as base, pytest.raises(SourceError, match="INTERP_RAG_MAX_SOURCE_BYTES"):
+        add_source(f"{base}/big.md", settings=tiny)
+    assert snapshot(built) == before
+
+
+def test_default_size_limit_fits_the_biggest_real_document(mirror: Path) -> None:
+    settings = Settings()
+    biggest = max((p for p in mirror.iterdir() if p.suffix == ".md"), key=lambda p: p.stat().st_size)
+    assert len(biggest.read_text(encoding="utf-8")) < settings.max_source_chars
+    assert biggest.stat().st_size < settings.max_source_bytes
+
+
+def test_add_reads_only_the_new_source(built, tmp_path: Path) -> None:
+    """The shipped sources were indexed from a mirror; `add` without one fetches none of them again."""
+    hits: list[str] = []
+    with serve(
+        {
+            "/new-note": Route(
+                body=b"# Fetched Note\n\nA note fetched over HTTP.\n", content_type="text/markdown"
+            )
+        },
+        hits,
+    ) as base:
+        text = built.sources_file.read_text()
+        for sid in ("probes-optimist", "probes-skeptic", "saliency-notes"):
+            text = text.replace(f"https://example.org/{sid}", f"{base}/{sid}")
+        built.sources_file.write_text(text)
+        build_index(settings=built)  # from the mirror: no request
+        assert hits == []
+        before = {c.id: c.to_dict() for c in load_index(settings=built).chunks}
+        no_mirror = built.model_copy(update={"mirror": None})
+        t0 = time.perf_counter()
+        report = add_source(f"{base}/new-note", settings=no_mirror)
+        seconds = time.perf_counter() - t0
+    assert hits == ["/new-note"]
+    assert not report.sources_failed and len(report.sources_ok) == 4
+    after = {c.id: c.to_dict() for c in load_index(settings=built).chunks}
+    assert {k: v for k, v in after.items() if not k.startswith("fetched-note:")} == before
+    assert any(k.startswith("fetched-note:") for k in after)
+    assert seconds < 30
+
+
+def test_add_shows_a_progress_bar_on_a_terminal(built, tmp_path: Path) -> None:
+    import pty
+
+    doc = tmp_path / "note.md"
+    doc.write_text(long_document(10))
+    primary, secondary = pty.openpty()
+    env = {**cli_env(built), "COLUMNS": "120", "TERM": "xterm"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interp_rag.cli", "add", str(doc)],
+        env=env,
+        cwd=ROOT,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(60)
+    os.close(primary)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, screen
+    for label in ("reading sources", "chunking", "embedding", "writing index"):
+        assert label in screen
+    assert "━" in screen  # rich's bar
