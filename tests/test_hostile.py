@@ -37,7 +37,12 @@ Linear probes are cheap to train and they generalise across prompts, which is wh
 ESC_TITLE = "Terminal \x1b[2J\x1b]0;owned\x07 probes"
 ESC_DOC = (
     "# Probes \x1b[31mheading\x1b[0m\n\nLinear probes \x9b31m read \x00features\x07 of a model's residual"
-    " stream, and probes are reliable when the probe is linear and the features are real.\n"
+    " stream, and probes are reliable when the probe is linear and the features are real.\n\n"
+    # ordinary prose around the escapes, as in a real document: a file that is mostly control bytes is
+    # refused as binary (test_load), a few stray ones in a text are stripped
+    + "A probe is a small classifier trained on a model's activations to predict a property of the input. "
+    * 4
+    + "\n"
 )
 CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 Q = "Are linear probes a reliable way to read what a model computes?"

@@ -8,6 +8,7 @@ On by default; INTERP_RAG_HISTORY=false turns it off (nothing is read or written
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -48,6 +49,7 @@ def history_path(settings: Any) -> Path:
 
 
 _CONNECTIONS: dict[str, sqlite3.Connection] = {}
+log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 
 
@@ -78,12 +80,17 @@ def record_answer(settings: Any, a: Answer, filters: dict[str, Any], k: int) -> 
     if stored.get("years"):
         stored["years"] = list(stored["years"])
     cited = [c.chunk_id for c in a.citations]
-    with _connect(history_path(settings)) as con:
-        cur = con.execute(
-            "INSERT INTO history (asked_at, question, filters, cited) VALUES (?, ?, ?, ?)",
-            (time.strftime("%Y-%m-%d %H:%M:%S"), a.question, json.dumps(stored), json.dumps(cited)),
-        )
-        return int(cur.lastrowid or 0)
+    try:
+        with _connect(history_path(settings)) as con:
+            cur = con.execute(
+                "INSERT INTO history (asked_at, question, filters, cited) VALUES (?, ?, ?, ?)",
+                (time.strftime("%Y-%m-%d %H:%M:%S"), a.question, json.dumps(stored), json.dumps(cited)),
+            )
+            return int(cur.lastrowid or 0)
+    except (sqlite3.Error, OSError) as e:
+        # History is a convenience: a read-only or full disk must not cost the user the answer itself.
+        log.warning("Question not kept in history (%s): %s", history_path(settings), e)
+        return None
 
 
 def recent(settings: Any, limit: int = 20) -> list[HistoryEntry]:
