@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from rich.table import Table
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from .errors import InterpRagError
-from .progress import build_progress, console, out, print_report, safe
+from .progress import build_progress, console, out, plain_text, print_report, render_live, safe, stance_style
 from .settings import Settings, get_settings
 from .text import strip_control
 from .types import DOC_STANCES, SOURCE_TYPES, STANCES
@@ -259,7 +258,7 @@ def ask(
         query = Query.of(question, k=k, settings=settings, **filters)
         stream = answer_stream(query, llm=llm or False, settings=settings)
         if fmt == "text" and not plain and llm is not None:
-            _render_live(stream)
+            render_live(stream)
         final = stream.answer()
         record_answer(settings, final, filters, k)
     if fmt != "text":  # byte-clean: straight to stdout, nothing rich may colour or wrap
@@ -291,36 +290,12 @@ def ask(
             continue
         out.print(
             f"{mark}[{i}] [bold]{safe(p.title)}[/] ({safe(p.year or 'n.d.')}){safe(where)}  "
-            f"[{_stance_style(p.stance)}]{safe(p.stance)} {how}[/]\n      {safe(p.url)}"
+            f"[{stance_style(p.stance)}]{safe(p.stance)} {how}[/]\n      {safe(p.url)}"
         )
 
 
 def _is_terminal() -> bool:
     return sys.stdout.isatty()
-
-
-def _render_live(stream: Any) -> None:
-    """An LLM answer rendered as markdown while it streams; the final (checked) text replaces it."""
-    from rich.live import Live
-
-    parts: list[str] = []
-    with Live(Markdown(""), console=out, refresh_per_second=8, vertical_overflow="visible") as live:
-        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(strip_control(a.text)))):
-            parts.append(delta)
-            live.update(Markdown(strip_control("".join(parts))))
-
-
-_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\3(?![\w*])", re.S)
-
-
-def plain_text(markdown: str) -> str:
-    """An answer's markdown as clean text: emphasis markers dropped, lists and [n] markers kept."""
-    text = _EMPHASIS.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(4), markdown)
-    return re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
-
-
-def _stance_style(stance: str) -> str:
-    return {"enthusiastic": "green", "skeptical": "red"}.get(stance, "blue")
 
 
 @main.command(name="eval")

@@ -1,13 +1,15 @@
 """Terminal output shared by the CLI and the web server's console: build progress bars and the build
-report (below both, so neither imports the other)."""
+report, and an answer rendered in the terminal (below both, so neither imports the other)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -72,3 +74,27 @@ def print_report(report: BuildReport) -> None:
         console.print(f"[yellow]warning:[/] {safe(warning)}")
     for sid, why in report.sources_failed.items():
         out.print(f"  [yellow]failed[/] {safe(sid)}: {safe(why)}")
+
+
+def render_live(stream: Any) -> None:
+    """An LLM answer rendered as markdown while it streams; the final (checked) text replaces it."""
+    from rich.live import Live
+
+    parts: list[str] = []
+    with Live(Markdown(""), console=out, refresh_per_second=8, vertical_overflow="visible") as live:
+        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(strip_control(a.text)))):
+            parts.append(delta)
+            live.update(Markdown(strip_control("".join(parts))))
+
+
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\3(?![\w*])", re.S)
+
+
+def plain_text(markdown: str) -> str:
+    """An answer's markdown as clean text: emphasis markers dropped, lists and [n] markers kept."""
+    text = _EMPHASIS.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(4), markdown)
+    return re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
+
+
+def stance_style(stance: str) -> str:
+    return {"enthusiastic": "green", "skeptical": "red"}.get(stance, "blue")
