@@ -123,7 +123,7 @@ def test_a_recent_question_shows_its_answer_again(page: Any) -> None:
     option.wait_for(timeout=10_000)
     option.click()
     page.wait_for_function(
-        "q => document.querySelector('#question textarea').value === q", arg=Q1, timeout=20_000
+        "q => document.querySelector('#question textarea').value === q", arg=Q1, timeout=60_000
     )
     assert page.inner_text("#answer .answer-body") == first
     shot(page, "history")
