@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +146,6 @@ def choose(
     question: str,
     passages: list[Passage],
     missing: list[str],
-    *,
     index: Index | None = None,
     params: AnswerSettings | None = None,
 ) -> Evidence:
@@ -226,15 +226,11 @@ def _label(block: str, judgement: bool) -> str:
 
 
 def compose_extractive(
-    question: str,
-    passages: list[Passage],
-    missing: list[str],
-    *,
-    index: Index | None = None,
-    params: AnswerSettings | None = None,
+    question: str, passages: list[Passage], missing: list[str], **context: Any
 ) -> tuple[str, list[int]]:
-    """Markdown answer and the passage numbers it cites (1-based, display order)."""
-    ev = choose(question, passages, missing, index=index, params=params)
+    """Markdown answer and the passage numbers it cites (1-based, display order). `context`: `index` and
+    `params`, as for `choose` (the signature every answer mode in ANSWER_MODES has)."""
+    ev = choose(question, passages, missing, **context)
     parts = [f"**In short:** {ev.verdict}"] if ev.verdict else []
     parts += [
         f"**{_label(block, ev.judgement)}.** " + " ".join(_quote(s, passages) for s in picks)

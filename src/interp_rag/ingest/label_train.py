@@ -33,14 +33,15 @@ class Recipe:
     this many documents (written passages: topics), so words that mark one document's subject and not a
     stance cannot be learned as stance cues."""
 
-    tfidf_weight: float = 2.0
-    C: float = 1.0
+    tfidf_weight: float = 2.0  # the words' block against the embedding's (both unit length)
+    C: float = 1.0  # inverse regularisation of the logistic regression
     min_df: int = 2
     min_groups: int = 1
     ngram_max: int = 2
+    # the document stance the user gives (a fair input at `add`) as a feature, scaled
     prior_weight: float = 1.0
-    balanced: bool = False
-    written_weight: float = 1.0
+    balanced: bool = False  # class weights inverse to frequency (measured flat out of sample)
+    written_weight: float = 1.0  # sample weight of the passages we wrote against the labelled ones
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Recipe:
