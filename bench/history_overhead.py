@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.search_latency import pct
 from interp_rag.answering.history import record_answer, reopen
 from interp_rag.answering.pipeline import answer
 from interp_rag.settings import get_settings
@@ -26,11 +30,6 @@ QUESTIONS = [
     "What is activation patching?",
     "Are saliency maps reliable?",
 ]
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return round(xs[min(len(xs) - 1, int(q * len(xs)))], 2)
 
 
 def main() -> None:

@@ -129,14 +129,19 @@ def test_a_recent_question_shows_its_answer_again(page: Any) -> None:
     shot(page, "history")
 
 
+def upload(page: Any, path: Path, outcome: str, *, timeout: int) -> None:
+    """Choose a file in the Sources tab, press Add, and wait for the notice `outcome` selects."""
+    page.set_input_files("#add-file input[type=file]", str(path))
+    page.wait_for_selector(f"#add-file :text('{path.name}')", timeout=20_000)
+    page.click("#add")
+    page.wait_for_selector(outcome, timeout=timeout)
+
+
 def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> None:
     page.get_by_role("tab", name="Sources").click()
     page.wait_for_selector("#library table.library")
     assert "3 of 3 sources" in page.inner_text("#library")
-    page.set_input_files("#add-file input[type=file]", str(UPLOAD))
-    page.wait_for_selector("#add-file :text('induction-heads-note.md')", timeout=20_000)
-    page.click("#add")
-    page.wait_for_selector("#lib-notice .notice-success", timeout=120_000)
+    upload(page, UPLOAD, "#lib-notice .notice-success", timeout=120_000)
     assert "Added “Induction heads, read closely”" in page.inner_text("#lib-notice")
     assert "4 of 4 sources" in page.inner_text("#library")
     assert "induction-heads-read-closely" in corpus.sources_file.read_text()
@@ -168,10 +173,7 @@ def test_a_bad_upload_shows_an_error_and_changes_nothing(page: Any, corpus: Sett
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(bytes(range(256)) * 40)
     before = tree_hash(corpus.sources_file, corpus.index_dir)
-    page.set_input_files("#add-file input[type=file]", str(bad))
-    page.wait_for_selector("#add-file :text('scan.pdf')", timeout=20_000)
-    page.click("#add")
-    page.wait_for_selector("#lib-notice .notice-error", timeout=60_000)
+    upload(page, bad, "#lib-notice .notice-error", timeout=60_000)
     assert "not a readable PDF" in page.inner_text("#lib-notice")
     assert "Nothing was changed" in page.inner_text("#lib-notice")
     assert tree_hash(corpus.sources_file, corpus.index_dir) == before

@@ -81,21 +81,20 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
             " with these filters." if query.filtered else "."
         )
         yield text
-        yield Answer(q, text, [], [], "extractive", list(missing), "", "", timings, timeline)
+        yield Answer(q, text, [], [], "extractive", list(missing), timings=timings, timeline=timeline)
         return
     if r.low_relevance:  # nothing to ground an answer in: say so rather than quote unrelated passages
         text = LOW_RELEVANCE.format(filtered=" within these filters" if query.filtered else "")
         yield text
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-        yield Answer(q, text, passages, [], "extractive", [], "", "", timings, low_relevance=True)
+        yield Answer(q, text, passages, [], "extractive", timings=timings, low_relevance=True)
         return
     notice = ""
     if client is not None:
         parts: list[str] = []
         try:
-            if (
-                settings.llm.stance and not query.stance
-            ):  # a stance filter chose passages by the index's labels
+            # a stance filter chose the passages by the index's labels: relabelling them would undo it
+            if settings.llm.stance and not query.stance:
                 passages, notice = refine_stances(
                     q, passages, client, passage_chars=settings.llm.passage_chars, prompts=settings.prompts
                 )
@@ -134,9 +133,9 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 "llm",
                 list(missing),
                 notice,
-                client.model,
-                timings,
-                timeline,
+                model=client.model,
+                timings=timings,
+                timeline=timeline,
             )
             return
         except InterpRagError as e:  # what the stance pass said (if anything) still holds
@@ -148,7 +147,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     yield text
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
     cites = citations_for(cited, passages)
-    yield Answer(q, text, passages, cites, mode, list(missing), notice, "", timings, timeline)
+    yield Answer(q, text, passages, cites, mode, list(missing), notice, timings=timings, timeline=timeline)
 
 
 def answer(question: str | Query, **options: Unpack[AnswerOptions]) -> Answer:
