@@ -78,6 +78,7 @@ def main() -> None:
     ap.add_argument("--adapter-weight", type=float, default=None)
     ap.add_argument("--in-sample", action="store_true")
     ap.add_argument("--k", type=int, default=8)
+    ap.add_argument("--run-out", type=Path, default=None, help="write the pooled run (score.py's format) here")
     args = ap.parse_args()
     tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
     index = load_index(settings=get_settings(index_dir=args.index_dir))
@@ -104,6 +105,8 @@ def main() -> None:
             f"fold {f}: {len(part)} sources, {len(by_fold[f])} questions, {time.perf_counter() - t:.0f} s",
             file=sys.stderr,
         )
+    if args.run_out:
+        args.run_out.write_text(json.dumps(run))
     label = f"tuning={args.tuning} reranker={args.reranker}"
     for name, subset in (
         ("all", qs),
