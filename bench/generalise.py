@@ -29,13 +29,19 @@ from interp_rag.text import bm25_tokens
 KEYS = ("passage_recall", "mrr", "gold_coverage", "both_sides_on_contested")
 
 
-def without_annotations(index: Index, source_ids: set[str] | frozenset[str]) -> Index:
-    """A copy of `index` in which the chunks of `source_ids` carry no expansion questions."""
+def without_annotations(
+    index: Index, source_ids: set[str] | frozenset[str], stance_model: dict[str, Any] | None = None
+) -> Index:
+    """A copy of `index` in which the chunks of `source_ids` carry no expansion questions, and, with
+    `stance_model` (a stance model trained without those sources' hand labels), the stance that model
+    reads from each of their chunks instead of the shipped model's or a hand label."""
     import bm25s
 
     chunks = [
         replace(c, questions=[], question_spans=[]) if c.source_id in source_ids else c for c in index.chunks
     ]
+    if stance_model is not None:
+        chunks = relabelled(index, chunks, source_ids, stance_model)
     q_vectors = q_owner = None
     if index.q_owner is not None and index.q_vectors is not None:
         owner_src = np.array([index.chunks[int(i)].source_id for i in index.q_owner], dtype=object)
@@ -57,6 +63,28 @@ def without_annotations(index: Index, source_ids: set[str] | frozenset[str]) -> 
         q_owner,
         source_vectors=index.source_vectors,
     )
+    return out
+
+
+def relabelled(
+    index: Index, chunks: list, source_ids: set[str] | frozenset[str], model: dict[str, Any]
+) -> list:
+    """`chunks` with those of `source_ids` labelled by `model`, from their vectors, as a build labels them."""
+    from interp_rag.ingest.label import classify_vectors
+    from interp_rag.text import clean_for_embedding
+
+    pos = [i for i, c in enumerate(chunks) if c.source_id in source_ids]
+    if not pos:
+        return chunks
+    labels, conf = classify_vectors(
+        index.vectors[pos],
+        [clean_for_embedding(chunks[i].text) for i in pos],
+        [index.sources[chunks[i].source_id].stance for i in pos],
+        model=model,
+    )
+    out = list(chunks)
+    for i, lab, p in zip(pos, labels, conf, strict=True):
+        out[i] = replace(chunks[i], stance=lab, stance_confidence=p, stance_by="classifier")
     return out
 
 

@@ -11,8 +11,9 @@ bench/questions/train-*.jsonl. Scores pooled over folds, as score.py computes th
         [--tuning '{"question_weight": 0}'] [--reranker none|adapter] [--in-sample]
 
 --in-sample also scores the same questions on the full index (annotations and reranker fitted on every
-source): the gap is what annotations buy on the questions they were written against. Passage stance is not
-cross-validated here (the stance model is trained by scripts/train_stance.py on every labelled source).
+source): the gap is what annotations buy on the questions they were written against. The fold's chunks are
+labelled by a stance model trained without the fold's hand labels (--keep-stance keeps the shipped labels,
+which have seen them); bench/stance_eval.py scores the stance model itself.
 """
 
 from __future__ import annotations
@@ -78,7 +79,12 @@ def main() -> None:
     ap.add_argument("--adapter-weight", type=float, default=None)
     ap.add_argument("--in-sample", action="store_true")
     ap.add_argument("--k", type=int, default=8)
-    ap.add_argument("--run-out", type=Path, default=None, help="write the pooled run (score.py's format) here")
+    ap.add_argument(
+        "--keep-stance",
+        action="store_true",
+        help="keep the fold's shipped stances (hand labels, a model trained on them) instead of retraining",
+    )
+    ap.add_argument("--run-out", type=Path, default=None, help="the pooled run (score.py's format) goes here")
     args = ap.parse_args()
     tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
     index = load_index(settings=get_settings(index_dir=args.index_dir))
@@ -89,7 +95,12 @@ def main() -> None:
     full_run: list[dict] = []
     for f, part in enumerate(parts):
         t = time.perf_counter()
-        idx = without_annotations(index, part)
+        model = None
+        if not args.keep_stance:
+            from interp_rag.ingest.label_train import train
+
+            model = train(args.mirror, exclude_sources=part, cache_path=args.index_dir / "embeddings.sqlite")
+        idx = without_annotations(index, part, model)
         if args.reranker == "adapter":
             from train_adapter import WEIGHT, fit
 

@@ -13,6 +13,7 @@ from interp_rag.retrieval.policies import (
     both_sides,
     distinct_voices,
     fill_by_relevance,
+    lift_sides,
     missing_sides,
     select,
     sides_near_top,
@@ -144,3 +145,26 @@ def test_select_returns_at_most_k_in_display_order(k: int) -> None:
     chosen, missing = select(index, JUDGEMENT, c, k, TUNING)
     assert len(chosen) == min(k, 6) and len(set(chosen)) == len(chosen)  # per_source_judgement is 1
     assert missing == ([] if k > 1 else ["skeptical"])
+
+
+def test_lift_sides_puts_a_documents_verdict_in_its_best_place_and_leaves_documents_where_they_are() -> None:
+    index = make_index({"a": ["neutral", "skeptical", "neutral"], "b": ["enthusiastic", "neutral"]})
+    c = cands(index, ["a:0", "b:1", "a:1", "b:0", "a:2"], rel=[1.0, 0.9, 0.8, 0.7, 0.6])
+    tuning = RetrievalSettings(stance_lift=1.0)
+    out = lift_sides(index, JUDGEMENT, c, tuning)
+    # a's verdict takes a's best place, b's takes b's; the relevances (and so the documents' order) stay
+    assert chosen_ids(index, out, list(range(5))) == ["a:1", "b:0", "a:0", "b:1", "a:2"]
+    assert out.rel.tolist() == c.rel.tolist()
+    # a question of fact, or no lift: unchanged
+    assert chosen_ids(index, lift_sides(index, FACT, c, tuning), list(range(5)))[0] == "a:0"
+    none = lift_sides(index, JUDGEMENT, c, RetrievalSettings(stance_lift=0))
+    assert chosen_ids(index, none, list(range(5)))[0] == "a:0"
+
+
+def test_lift_sides_keeps_a_much_more_relevant_neutral_passage_first() -> None:
+    """The lift weighs stance against relevance: a weakly relevant verdict does not displace the passage
+    that is about the question."""
+    index = make_index({"a": ["neutral", "skeptical"]})
+    c = cands(index, ["a:0", "a:1"], rel=[1.0, 0.2])
+    out = lift_sides(index, JUDGEMENT, c, RetrievalSettings(stance_lift=0.5))  # 0.2 + 0.5 * 0.9 < 1.0
+    assert chosen_ids(index, out, [0, 1]) == ["a:0", "a:1"]

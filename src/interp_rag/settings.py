@@ -43,12 +43,19 @@ class RetrievalSettings(_Group):
     per_source_judgement: int = Field(
         2, ge=1, description="... for yes/no questions of judgement, where more voices matter."
     )
-    distinct_first: int = Field(7, ge=0, description="... and the first this many from different documents,")
+    distinct_first: int = Field(8, ge=0, description="... and the first this many from different documents,")
     voice_chunks: int = Field(
         3, ge=1, description="... the documents ranked by the sum of their best this many chunks,"
     )
     summary_weight: float = Field(
         0.3, ge=0, description="... plus this much of their summary's closeness to the question (z-scored)."
+    )
+    stance_lift: float = Field(
+        1.0,
+        ge=0,
+        description="For a question of judgement, within each document a candidate that takes a side is "
+        "lifted by this times its stance confidence (fused relevance is ~1 for the best): a document is "
+        "shown by its verdict rather than its neutral background on the same topic (policies.lift_sides).",
     )
     per_side: int = Field(
         2, ge=0, description="When both sides are present, at least this many of each (when available)."

@@ -124,6 +124,32 @@ class Selection:
         self.chosen.sort(key=lambda j: -self.cands.rel[j])
 
 
+def lift_sides(index: Index, question: str, cands: Candidates, tuning: RetrievalSettings) -> Candidates:
+    """For a question of judgement, each document's side-taking passages before its neutral ones.
+
+    Asked "Are SAEs useful?", a document answers in its verdicts, not in the neutral paragraphs that share
+    the question's words. Within each document, candidates are re-ranked by relevance + `stance_lift` x
+    stance confidence (0 for neutral), and take over the document's relevance scores in that order: which
+    documents are shown, and where, does not change (measured: lifting across documents cost both sides
+    under leave-sources-out). The stance is the classifier's, read from the passage itself, so a document
+    nobody annotated is treated the same way. Questions of fact are unchanged."""
+    if not tuning.stance_lift or cands.pool.size == 0 or not is_judgement(question):
+        return cands
+    chunks = index.chunks
+    pool = cands.pool.tolist()
+    lifted = cands.rel + tuning.stance_lift * np.array(
+        [0.0 if chunks[p].stance == "neutral" else chunks[p].stance_confidence for p in pool]
+    )
+    slots: dict[str, list[int]] = {}  # document -> its candidates' places, best first
+    for j, p in enumerate(pool):
+        slots.setdefault(chunks[p].source_id, []).append(j)
+    new = np.arange(len(pool))
+    for places in slots.values():
+        by_lift = sorted(places, key=lambda j: -lifted[j])
+        new[places] = by_lift  # the document's best place goes to its most lifted candidate
+    return Candidates(cands.pool[new], cands.rel, cands.cos[new], cands.focus[new])
+
+
 def voice_order(sel: Selection) -> list[int]:
     """Candidates ordered by their document's weight: the sum of its best `voice_chunks` relevances (a
     document that addresses the question at length before one that mentions it in passing), plus
