@@ -5,6 +5,7 @@ processes for the lock, kill -9 and SIGINT; a real local HTTP server that counts
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -313,3 +314,32 @@ def test_add_shows_a_progress_bar_on_a_terminal(built, tmp_path: Path) -> None:
     for label in ("reading sources", "chunking", "embedding", "writing index"):
         assert label in screen
     assert "━" in screen  # rich's bar
+
+
+def test_add_keeps_the_stances_of_the_sources_it_does_not_read(built, tmp_path: Path) -> None:
+    """A hand-labelled chunk of a shipped source keeps its label (and every old chunk its stance) when a
+    new source is added: `add` reads only the new source's text, and labels only its chunks."""
+    first = next(c for c in load_index(settings=built).chunks if c.source_id == "probes-skeptic")
+    part = next(s.strip() for s in first.text.split(". ") if len(s) > 30)
+    start = first.start + first.text.index(part)
+    labels = tmp_path / "stance"
+    labels.mkdir()
+    row = {
+        "doc": "probes-skeptic",
+        "start": start,
+        "end": start + len(part),
+        "sha": hashlib.sha1(part.encode()).hexdigest()[:12],
+        "label": "enthusiastic",
+    }
+    (labels / "labels-0.jsonl").write_text(json.dumps(row) + "\n")
+    settings = built.model_copy(update={"stance_labels_dir": labels})
+    build_index(settings=settings)
+    before = {c.id: c.to_dict() for c in load_index(settings=settings).chunks}
+    held = before[first.id]
+    assert (held["stance"], held["stance_by"]) == ("enthusiastic", "label")
+    note = tmp_path / "note.md"
+    note.write_text("# A Note\n\nProbes are a cheap first look, and sometimes a misleading one.\n")
+    add_source(str(note), settings=settings, stance="mixed")
+    after = {c.id: c.to_dict() for c in load_index(settings=settings).chunks}
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert next(c for k, c in after.items() if k not in before)["stance_by"] == "classifier"

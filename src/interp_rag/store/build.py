@@ -342,26 +342,34 @@ def embed_stage(work: Work, cache: EmbeddingCache, batch_size: int, progress: Pr
 
 
 def label_stage(work: Work, found: Resolved) -> None:
-    """Each chunk's own stance, from its vector, its text and its document's label; a chunk holding a
-    hand-labelled passage shows that label instead (stance_by "label")."""
+    """Each newly chunked source's chunks get their own stance, from their vectors, their text and their
+    document's label; a chunk holding a hand-labelled passage shows that label instead (stance_by "label").
+
+    Chunks carried over from the previous version (unchanged, kept or not read by `add`) keep the labels
+    they have: the previous version was built with the same stance model (else it is not reused) and a
+    change of a source's text, document stance or hand labels re-chunks it. Relabelling them would cost an
+    `add` seconds per thousand chunks and, for sources whose text `add` does not read, lose their hand
+    labels."""
+    fresh = {d.source.id for d in found.docs} - found.unchanged
+    pos = [i for i, c in enumerate(work.chunks) if c.source_id in fresh]
+    if not pos:
+        return
     stance_of = {s.id: s.stance for s in work.sources}
     labels, confs = classify_vectors(
-        work.vectors,
-        [clean_for_embedding(c.text) for c in work.chunks],
-        [stance_of[c.source_id] for c in work.chunks],
+        work.vectors[pos],
+        [clean_for_embedding(work.chunks[i].text) for i in pos],
+        [stance_of[work.chunks[i].source_id] for i in pos],
     )
-    work.chunks = [
-        replace(c, stance=lab, stance_confidence=conf, stance_by="classifier")
-        for c, lab, conf in zip(work.chunks, labels, confs, strict=True)
-    ]
-    texts = {d.source.id: d.text for d in found.docs}  # kept sources have no text now: classifier only
+    for i, lab, conf in zip(pos, labels, confs, strict=True):
+        work.chunks[i] = replace(work.chunks[i], stance=lab, stance_confidence=conf, stance_by="classifier")
+    texts = {d.source.id: d.text for d in found.docs}
     at: dict[str, list[int]] = {}
-    for i, c in enumerate(work.chunks):
-        at.setdefault(c.source_id, []).append(i)
-    for sid, pos in at.items():
-        if sid in found.hand and sid in texts:
-            labelled = apply_hand_labels([work.chunks[i] for i in pos], texts[sid], found.hand[sid])
-            for i, c in zip(pos, labelled, strict=True):
+    for i in pos:
+        at.setdefault(work.chunks[i].source_id, []).append(i)
+    for sid, where in at.items():
+        if sid in found.hand:
+            labelled = apply_hand_labels([work.chunks[i] for i in where], texts[sid], found.hand[sid])
+            for i, c in zip(where, labelled, strict=True):
                 work.chunks[i] = c
 
 
