@@ -56,3 +56,39 @@ def test_limits_come_from_the_settings() -> None:
 def test_unknown_keywords_are_type_errors_naming_the_known_ones() -> None:
     with pytest.raises(TypeError, match="unexpected keyword.*kk.*k, stance, years, types, sources"):
         Query.of("Are probes useful?", kk=3)  # type: ignore[call-arg]
+
+
+def test_questions_are_encoded_on_one_thread_and_the_builds_thread_count_comes_back() -> None:
+    """A question's vector is computed with QUERY_THREADS torch threads (another busy process made two
+    threads 40x slower); questions asked at once from several threads leave torch as it was."""
+    import threading
+
+    import numpy as np
+    import torch
+
+    from interp_rag.ingest import embed
+
+    torch.set_num_threads(2)
+    seen: list[int] = []
+    real = embed.get_model
+
+    def watching():  # the real model; records the thread count it runs under
+        seen.append(torch.get_num_threads())
+        return real()
+
+    embed.get_model = watching
+    try:
+        vecs: list[np.ndarray] = []
+        workers = [
+            threading.Thread(target=lambda i=i: vecs.append(embed.encode_query(f"Are probes useful? {i}")))
+            for i in range(6)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    finally:
+        embed.get_model = real
+    assert seen and set(seen) == {embed.QUERY_THREADS}
+    assert torch.get_num_threads() == 2
+    assert len(vecs) == 6 and all(abs(float(np.linalg.norm(v)) - 1) < 1e-4 for v in vecs)
