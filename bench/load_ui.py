@@ -124,7 +124,9 @@ def run(url: str, clients: int, per_client: int, k: int) -> dict:
 
     def worker(i: int) -> None:
         try:
-            client = Client(url, verbose=False)
+            # As a browser does: the answer's export files (Markdown, BibTeX) are fetched only when the
+            # reader clicks them, not with every answer.
+            client = Client(url, verbose=False, download_files=False)
         except Exception as e:  # counted for each of its questions
             start.wait()
             with lock:
