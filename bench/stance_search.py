@@ -145,8 +145,16 @@ class Data:
             priors.append(srcs[r["doc"]].stance)
         return texts, np.array(vectors), priors
 
-    def training(self, keep: list[int], variant: dict) -> tuple[list[dict], np.ndarray]:
-        rows, vecs = [self.lab[i] for i in keep], [self.lab_vec[keep]]
+    def training(
+        self, keep: list[int], variant: dict, held: set[str] = frozenset()
+    ) -> tuple[list[dict], np.ndarray]:
+        lab = [] if variant.get("no_labels") else keep
+        rows, vecs = [self.lab[i] for i in lab], [self.lab_vec[lab]]
+        if variant.get("train_dev"):  # the dev passages of the other folds, `train_dev` times over
+            at = [i for i, r in enumerate(self.dev) if r["doc"] not in held]
+            for _ in range(int(variant["train_dev"])):
+                rows += [{**self.dev[i], "group": self.dev[i]["doc"], "kind": "dev"} for i in at]
+                vecs.append(self.dev_vec[at])
         if variant.get("augment") == "chunks" and self.chunks is not None:
             chunks, cvecs = self.chunks
             at = sorted({(self.lab[i]["chunk"], self.lab[i]["label"]): i for i in keep}.items())
@@ -176,9 +184,9 @@ def score(data: Data, variant: dict, base: dict) -> dict[str, float]:
     gold: dict[str, list[str]] = {"lab": [], "dev": []}
     pred: dict[str, list[str]] = {"lab": [], "dev": [], "labc": [], "devc": []}
     for k in range(FOLDS):
-        model = prepare_model(
-            fit(*data.training([i for i, r in enumerate(data.lab) if folds[r["doc"]] != k], variant), recipe)
-        )
+        held = {d for d, f in folds.items() if f == k}
+        keep = [i for i, r in enumerate(data.lab) if folds[r["doc"]] != k]
+        model = prepare_model(fit(*data.training(keep, variant, held), recipe))
         for name, rows, vecs in (("lab", data.lab, data.lab_vec), ("dev", data.dev, data.dev_vec)):
             at = [i for i, r in enumerate(rows) if folds.get(r["doc"]) == k]
             part = [rows[i] for i in at]

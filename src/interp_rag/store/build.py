@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from ..errors import InterpRagError, SourceError
 from ..ingest.chunk import Chunker
 from ..ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
 from ..ingest.expansions import attach, expansion_file, file_hash, load_spans
-from ..ingest.label import apply_hand_labels, classify_vectors, hand_labels_hash, load_hand_labels
+from ..ingest.label import hand_labels_hash, load_hand_labels
 from ..ingest.sources import (
     Limits,
     load_sources,
@@ -29,7 +29,7 @@ from ..ingest.sources import (
     summary,
 )
 from ..settings import Settings, get_settings
-from ..text import clean_for_embedding, digest
+from ..text import digest
 from ..types import BuildReport, Chunk, Document, Source
 from .add import Addition, check_new, only_the_new_one, read_new_source
 from .format import (
@@ -42,6 +42,7 @@ from .format import (
     version_vectors,
 )
 from .integrity import current_problem, writing
+from .labelling import label_chunks
 from .publish import write_version
 
 # on_progress(stage, done, total, detail): stage is "resolve", "chunk", "embed" or "write".
@@ -342,35 +343,11 @@ def embed_stage(work: Work, cache: EmbeddingCache, batch_size: int, progress: Pr
 
 
 def label_stage(work: Work, found: Resolved) -> None:
-    """Each newly chunked source's chunks get their own stance, from their vectors, their text and their
-    document's label; a chunk holding a hand-labelled passage shows that label instead (stance_by "label").
-
-    Chunks carried over from the previous version (unchanged, kept or not read by `add`) keep the labels
-    they have: the previous version was built with the same stance model (else it is not reused) and a
-    change of a source's text, document stance or hand labels re-chunks it. Relabelling them would cost an
-    `add` seconds per thousand chunks and, for sources whose text `add` does not read, lose their hand
-    labels."""
+    """The stance of the chunks of the sources chunked anew (store/labelling.py); the others keep theirs."""
     fresh = {d.source.id for d in found.docs} - found.unchanged
-    pos = [i for i, c in enumerate(work.chunks) if c.source_id in fresh]
-    if not pos:
-        return
-    stance_of = {s.id: s.stance for s in work.sources}
-    labels, confs = classify_vectors(
-        work.vectors[pos],
-        [clean_for_embedding(work.chunks[i].text) for i in pos],
-        [stance_of[work.chunks[i].source_id] for i in pos],
-    )
-    for i, lab, conf in zip(pos, labels, confs, strict=True):
-        work.chunks[i] = replace(work.chunks[i], stance=lab, stance_confidence=conf, stance_by="classifier")
     texts = {d.source.id: d.text for d in found.docs}
-    at: dict[str, list[int]] = {}
-    for i in pos:
-        at.setdefault(work.chunks[i].source_id, []).append(i)
-    for sid, where in at.items():
-        if sid in found.hand:
-            labelled = apply_hand_labels([work.chunks[i] for i in where], texts[sid], found.hand[sid])
-            for i, c in zip(where, labelled, strict=True):
-                work.chunks[i] = c
+    stances = {s.id: s.stance for s in work.sources}
+    work.chunks = label_chunks(work.chunks, work.vectors, stances, fresh, texts, found.hand)
 
 
 def source_vectors_stage(work: Work, cache: EmbeddingCache) -> None:
