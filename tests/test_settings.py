@@ -73,6 +73,7 @@ def test_nested_names_and_groups_as_json(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("INTERP_RAG_WEB__MAX_K", "30")
     monkeypatch.setenv("INTERP_RAG_LLM", '{"base_url": "http://json/v1", "model": "j"}')
     monkeypatch.setenv("INTERP_RAG_LLM_MODEL", "flat")  # the documented flat name wins
+    monkeypatch.setenv("INTERP_RAG_RETRIEVAL__STANCE_LIFT", "0")  # named in the README
     s = Settings()
     assert (s.retrieval.dense_weight, s.web.max_k, s.llm.base_url, s.llm.model) == (
         0.6,
@@ -80,6 +81,7 @@ def test_nested_names_and_groups_as_json(monkeypatch: pytest.MonkeyPatch) -> Non
         "http://json/v1",
         "flat",
     )
+    assert s.retrieval.stance_lift == 0.0
 
 
 def test_flat_keywords_and_explicit_values_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
