@@ -15,6 +15,7 @@ A variant is a JSON object: {"recipe": {...Recipe fields...}, "read": "passage" 
                   with the chunk's vector and document label; the most confident non-neutral sentence
                   decides when its probability reaches tau, else the whole chunk's label stands.
   augment=chunks  each training passage's holding chunk is added as a training row with its label.
+  prior_scale=s   the document label's weights scaled by s when reading (the model is trained as usual)
   doc_shift=a     every vector (training and scored) minus a * (its document's mean chunk vector - the
                   corpus's mean chunk vector): a passage read against its own document's topic (needs
                   --index and, for b, --added; written passages have no document and are not shifted).
@@ -65,6 +66,12 @@ def sentences(text: str) -> list[str]:
 
 def predict(model: dict, vectors: np.ndarray, texts: list[str], priors: list, variant: dict) -> list[str]:
     texts = [clean_for_embedding(t) for t in texts]
+    scale = variant.get("prior_scale", 1.0)  # the document label's one-hot, scaled at reading time only
+    if scale != 1.0:
+        m = dict(model)
+        m["coef"] = np.array(model["coef"], copy=True)
+        m["coef"][:, -4:] *= scale
+        model = m
     p = probabilities(model, np.asarray(vectors), texts, priors)
     labels = model["labels"]
     out = [labels[int(i)] for i in p.argmax(axis=1)]
