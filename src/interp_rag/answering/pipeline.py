@@ -75,13 +75,14 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     r = retrieve(index, query, tuning=settings.retrieval)
     passages, missing = r.passages, r.missing_sides
     timings = dict(r.timings)
-    timeline = build_timeline(index, r.relevant)
     if not passages:
         text = "No passage in the corpus matches this question" + (
             " with these filters." if query.filtered else "."
         )
         yield text
-        yield Answer(q, text, [], [], "extractive", list(missing), timings=timings, timeline=timeline)
+        yield Answer(
+            q, text, [], [], "extractive", list(missing), timings=timings, timeline=build_timeline(index, [])
+        )
         return
     if r.low_relevance:  # nothing to ground an answer in: say so rather than quote unrelated passages
         text = LOW_RELEVANCE.format(filtered=" within these filters" if query.filtered else "")
@@ -89,6 +90,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         yield Answer(q, text, passages, [], "extractive", timings=timings, low_relevance=True)
         return
+    timeline = build_timeline(index, r.relevant)  # not for a low-relevance answer: it shows no timeline
     notice = ""
     if client is not None:
         parts: list[str] = []
