@@ -265,6 +265,30 @@ def test_add_a_folder_with_one_build_then_remove_one(mini_copy: Settings, tmp_pa
     assert "probing-is-not-enough" in load_index(settings=mini_copy).sources
 
 
+def test_adding_several_reads_only_them_and_writes_the_list_last(mini_copy: Settings, tmp_path: Path) -> None:
+    """Several sources with one build read only the new ones (the others' URLs are dead here and no mirror
+    is given), and a build that cannot run (another holds the lock) leaves the list and index as they were."""
+    from interp_rag.errors import InterpRagError
+    from interp_rag.store.build import build_lock
+
+    text = mini_copy.sources_file.read_text().replace("https://example.org/", "http://127.0.0.1:9/")
+    mini_copy.sources_file.write_text(text)
+    settings = mini_copy.model_copy(update={"mirror": None, "fetch_timeout": 2.0})
+    (tmp_path / "probing.html").write_bytes(HTML)
+    (tmp_path / "toy.tex").write_bytes(LATEX)
+    files = [str(tmp_path / "probing.html"), str(tmp_path / "toy.tex")]
+    listing, version = settings.sources_file.read_bytes(), load_index(settings=settings).path
+    with build_lock(settings.index_dir), pytest.raises(InterpRagError, match="Another build is running"):
+        add_sources(files, settings=settings)
+    assert settings.sources_file.read_bytes() == listing
+    assert load_index(settings=settings).path == version
+    report = add_sources(files, settings=settings)
+    assert [r.ok for r in report.results] == [True, True] and report.build.sources_failed == {}
+    index = load_index(settings=settings)
+    assert {"probing-is-not-enough", "circuits-in-toy-models"} <= set(index.sources)
+    assert "circuits-in-toy-models" in settings.sources_file.read_text()
+
+
 def test_remove_unknown_source_changes_nothing(mini_copy: Settings) -> None:
     before = sha(mini_copy.sources_file)
     r = run(

@@ -73,6 +73,18 @@ def read_new_source(
     return Addition(doc, publish)
 
 
+def addition_of(doc: Document, settings: Settings, cache_url: str = "") -> Addition:
+    """An Addition for a document already read (several sources added with one build); `cache_url`: the
+    URL it was fetched from, so later builds read it from the cache."""
+
+    def publish() -> None:
+        if cache_url:
+            write_cache(settings.cache_dir, doc.source.id, cache_url, doc.text)
+        append_source(settings.sources_file, doc.source)
+
+    return Addition(doc, publish)
+
+
 def check_new(src: Source, existing: list[Source], path: Path) -> None:
     if any(s.id == src.id for s in existing):
         raise SourceError(f"A source with id {src.id!r} already exists in {path}.")
@@ -80,17 +92,17 @@ def check_new(src: Source, existing: list[Source], path: Path) -> None:
         raise SourceError(f"{src.url} is already in {path}.")
 
 
-def only_the_new_one(
-    doc: Document, sources: list[Source], indexed: dict[str, Any]
+def only_the_new(
+    docs: list[Document], sources: list[Source], indexed: dict[str, Any]
 ) -> tuple[list[Document], dict[str, str], set[str]]:
     """(documents read, failures, ids carried over): re-fetching every source from its URL took a minute
     and could only fail; `build` re-reads them."""
-    new = doc.source.id
-    carried = {s.id for s in sources if s.id in indexed and s.id != new}
+    new = {d.source.id for d in docs}
+    carried = {s.id for s in sources if s.id in indexed and s.id not in new}
     failed = {
-        s.id: "not indexed yet; `interp-rag build` reads it" for s in sources if s.id not in carried | {new}
+        s.id: "not indexed yet; `interp-rag build` reads it" for s in sources if s.id not in carried | new
     }
-    return [doc], failed, carried
+    return list(docs), failed, carried
 
 
 def _guess_title(text: str) -> str:

@@ -31,7 +31,7 @@ from ..ingest.sources import (
 from ..settings import Settings, get_settings
 from ..text import digest
 from ..types import BuildReport, Chunk, Document, Source
-from .add import Addition, check_new, only_the_new_one, read_new_source
+from .add import Addition, check_new, only_the_new, read_new_source
 from .format import (
     CACHE_FILE,
     config_mismatch,
@@ -89,7 +89,7 @@ def _build(
     mirror: Path | str | None,
     full: bool,
     progress: Progress,
-    addition: Addition | None = None,
+    additions: tuple[Addition, ...] = (),
 ) -> BuildReport:
     mirror_dir = Path(mirror) if mirror is not None else settings.mirror
     if mirror_dir is not None and not mirror_dir.is_dir():
@@ -98,11 +98,11 @@ def _build(
     report = BuildReport(index_dir=str(settings.index_dir))
     with build_lock(settings.index_dir):
         sources = load_sources(settings.sources_file)
-        if addition is not None:  # checked again under the lock: another add may have won the race
-            check_new(addition.doc.source, sources, settings.sources_file)
-            sources.append(addition.doc.source)
+        for a in additions:  # checked again under the lock: another add may have won the race
+            check_new(a.doc.source, sources, settings.sources_file)
+            sources.append(a.doc.source)
         prev = Previous.read(settings, full, report)
-        found = resolve_stage(settings, mirror_dir, prev, progress, sources, addition)
+        found = resolve_stage(settings, mirror_dir, prev, progress, sources, additions)
         found.report_into(report, prev)
         if found.nothing_changed(prev):
             report.changed = False
@@ -121,8 +121,8 @@ def _build(
             report.chunks_total = len(work.chunks)
             report.chunks_embedded = embedded
             report.chunks_reused = len(work.chunks) - embedded
-        if addition is not None:
-            addition.publish()  # the source list last: a failed or killed add leaves it as it was
+        for a in additions:
+            a.publish()  # the source list last: a failed or killed add leaves it as it was
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
 
@@ -200,16 +200,17 @@ def resolve_stage(
     prev: Previous,
     progress: Progress,
     sources: list[Source],
-    addition: Addition | None = None,
+    additions: tuple[Addition, ...] = (),
 ) -> Resolved:
     """Every listed source's text (mirror, cache, URL), and what changed since the previous version.
     `add` reads only the new source when there is a previous version: the others keep its text."""
     carried: set[str] = set()
-    if addition is not None and prev.sources:
-        docs, failed, carried = only_the_new_one(addition.doc, sources, prev.sources)
+    new = [a.doc for a in additions]
+    if new and prev.sources:
+        docs, failed, carried = only_the_new(new, sources, prev.sources)
     else:
         docs, failed = resolve_all(
-            [s for s in sources if addition is None or s is not addition.doc.source],
+            [s for s in sources if all(s is not d.source for d in new)],
             mirror=mirror,
             cache_dir=settings.cache_dir,
             timeout=settings.fetch_timeout,
@@ -217,7 +218,7 @@ def resolve_stage(
             on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
             limits=Limits.from_settings(settings),
         )
-        docs += [addition.doc] if addition is not None else []
+        docs += new
     exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
     hand = load_hand_labels(settings.stance_labels_dir)
     state = {
@@ -406,5 +407,13 @@ def add_source(
         id=id or "", title=title or "", url="", authors=authors or [], year=year, type=type, stance=stance,
         stance_note=stance_note,
     )  # fmt: skip
-    addition = read_new_source(location, draft, settings, progress)
-    return _build(settings, None, False, progress, addition)
+    return _build(settings, None, False, progress, (read_new_source(location, draft, settings, progress),))
+
+
+def add_read(
+    additions: list[Addition], *, settings: Settings | None = None, on_progress: Progress | None = None
+) -> BuildReport:
+    """Index sources already read and checked (store/library.py adds several with one build): only they
+    are read, and the source list is written after the index, as for `add_source`."""
+    settings = settings or get_settings()
+    return _build(settings, None, False, on_progress or (lambda *a: None), tuple(additions))

@@ -3,7 +3,8 @@
 Adding reads each document before anything changes; its metadata (title, authors, year) comes from the
 document itself (PDF metadata, HTML meta tags, LaTeX \\title/\\author, the first heading) unless the
 caller gives it. One location goes through `build.add_source`, the same path the UI's upload takes; several
-are read one by one, appended together and indexed by one build. Removing is incremental: the source leaves
+are read one by one and indexed by one build that reads only them (`build.add_read`), the source list
+written after the index. Removing is incremental: the source leaves
 sources.toml and the index together, and a build that fails puts sources.toml back as it was.
 """
 
@@ -20,18 +21,19 @@ from typing import Any
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.load import _SUFFIX, extract_text, guess_format
 from ..ingest.sources import (
+    Limits,
     _atomic_write,
-    append_source,
     fetch,
     load_sources,
     slugify,
     validate_source,
-    write_cache,
 )
 from ..settings import Settings, get_settings
 from ..store.index import Index
-from ..types import BuildReport, Source
-from .build import add_source, build_index
+from ..text import digest
+from ..types import BuildReport, Document, Source
+from .add import Addition, addition_of
+from .build import add_read, add_source, build_index
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
@@ -231,7 +233,8 @@ def add_sources(
     existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
     taken = {s.id for s in existing}
     urls = {s.url for s in existing}
-    drafts: list[tuple[Source, str, str]] = []  # source, url to cache (or ""), extracted text
+    limits = Limits.from_settings(settings)
+    additions: list[Addition] = []
     for i, loc in enumerate(todo, 1):
         if on_progress:
             on_progress("resolve", i, len(todo), loc)
@@ -242,6 +245,7 @@ def add_sources(
             continue
         try:
             data, name, text = _read(loc, settings)
+            text = limits.check_text(text, Path(name).name)
         except (SourceError, OSError) as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
             continue
@@ -267,19 +271,17 @@ def add_sources(
             continue
         taken.add(src.id)
         urls.add(url)
-        drafts.append((src, url if is_url else "", text))
+        origin = f"url:{url}" if is_url else f"file:{Path(loc).expanduser().resolve()}"
+        doc = Document(src, text, origin, digest(text))
+        additions.append(addition_of(doc, settings, url if is_url else ""))
         report.results.append(AddResult(loc, True, src.id, src.title))
-    if not drafts:
-        return report
-    with restoring(settings.sources_file):
-        for src, url, text in drafts:
-            if url:  # the build reads it from the cache instead of fetching it twice
-                write_cache(settings.cache_dir, src.id, url, text)
-            append_source(settings.sources_file, src)
-        report.build = build_index(settings=settings, on_progress=on_progress)
-    for r in report.results:  # a source the build could not read after all
-        if r.ok and r.id in report.build.sources_failed:
-            r.ok, r.reason = False, report.build.sources_failed[r.id]
+    if additions:
+        # Only the new documents are read (the others keep the index's text), and the source list is
+        # written after the index: a failed or killed add leaves both as they were.
+        report.build = add_read(additions, settings=settings, on_progress=on_progress)
+        for r in report.results:  # a source the build could not index after all
+            if r.ok and r.id in report.build.sources_failed:
+                r.ok, r.reason = False, report.build.sources_failed[r.id]
     return report
 
 
