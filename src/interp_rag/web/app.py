@@ -20,14 +20,10 @@ from rich.markup import escape
 from ..answering.llm import LLMClient, resolve_llm
 from ..answering.pipeline import answer_stream
 from ..errors import InterpRagError
-from ..progress import STAGE_LABEL, build_progress, console, print_report
+from ..progress import console
 from ..retrieval.query import Query
-from ..retrieval.search import query_vector
 from ..settings import Settings, get_settings
-from ..store.build import build_index
-from ..store.format import config_mismatch, read_meta
-from ..store.index import Index, get_index, index_stats
-from ..store.integrity import current_problem
+from ..store.index import Index, index_stats
 from ..types import STANCES, Answer
 from .access import auth_pairs, exposure_warning
 from .library import layout_sources_tab, wire_sources_tab
@@ -43,6 +39,7 @@ from .render import (
     render_notice,
     safe_url,
 )
+from .status import WAIT_FOR_INDEX_S, IndexStatus, prepare_index
 from .workbench import EXTRAS, extras, layout_answer_tools, layout_history, record, wire_history
 
 # Rendering helpers are part of the UI's tested surface; they live in render.py.
@@ -75,47 +72,6 @@ EXAMPLES = (
     "Does mechanistic interpretability scale to frontier models?",
     "What is activation patching?",
 )
-
-
-# How long a question asked while the index is built or loaded waits for it (a first build of the shipped
-# corpus takes minutes on a laptop).
-WAIT_FOR_INDEX_S = 1800.0
-
-
-class IndexStatus:
-    """Whether the index can answer yet; a background build or load reports its progress here."""
-
-    def __init__(self, ready: bool = True) -> None:
-        self._lock = threading.Lock()
-        self._settled = threading.Event()  # set once the index is ready or has failed
-        if ready:
-            self._settled.set()
-        self.ready, self.error, self.stage, self.done, self.total = ready, "", "", 0, 0
-
-    def update(self, stage: str, done: int = 0, total: int = 0) -> None:
-        with self._lock:
-            self.stage, self.done, self.total = stage, done, total
-
-    def finish(self, error: str = "") -> None:
-        with self._lock:
-            self.ready, self.error = not error, error
-        self._settled.set()
-
-    def wait(self, timeout: float) -> bool:
-        """Block until the index is ready or has failed (or `timeout` seconds pass); True when ready."""
-        self._settled.wait(timeout)
-        return self.ready
-
-    def message(self) -> str:
-        with self._lock:
-            if self.error or self.ready:
-                return f"The index is not available: {self.error}" if self.error else ""
-            later = " A question asked now is answered as soon as it is ready."
-            if self.stage == "load":
-                return "Loading the index and the embedding model…" + later
-            unit = {"embed": " chunks", "expansions": "", "chunk": "", "resolve": ""}.get(self.stage)
-            count = f" {self.done}/{self.total}{unit}" if unit is not None and self.total else ""
-            return f"Building the index: {STAGE_LABEL.get(self.stage, 'starting')}{count}…" + later
 
 
 class View(NamedTuple):
@@ -364,43 +320,6 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     if pairs:  # Gradio's log-in page; every endpoint then needs the session
         opts["auth"] = pairs
     return opts
-
-
-def prepare_index(settings: Settings, status: IndexStatus) -> None:
-    """Build the index if there is none or it is stale (terminal progress bar, status in the page), then
-    load it and the embedding model, so the first question is fast. Runs in a background thread while the
-    page is served."""
-    try:
-        # a damaged index is rebuilt like a missing one (the build re-hashes every file and repairs it)
-        why = current_problem(settings.index_dir, full_hash=False)
-        meta = None if why else read_meta(settings.index_dir)
-        why = why or ("none yet" if meta is None else config_mismatch(meta, settings))
-        if why:  # missing, or built by another version/settings: an incremental build reuses what it can
-            console.print(
-                f"Index in {escape(str(settings.index_dir))}/: {escape(why)}; building it while serving."
-            )
-            with build_progress() as bar:
-
-                def on_progress(stage: str, done: int, total: int, detail: str) -> None:
-                    status.update(stage, done, total)
-                    bar(stage, done, total, detail)
-
-                print_report(build_index(settings=settings, on_progress=on_progress))
-        status.update("load")
-        get_index(settings)
-        # A question is a few dozen word pieces: one intra-op thread encodes it as fast, and with several
-        # questions answered at once more threads only oversubscribe the cores (measured: -25% CPU/request).
-        import torch
-
-        torch.set_num_threads(1)
-        query_vector("warm up the embedding model")
-        status.finish()
-    except InterpRagError as e:
-        console.print(f"[red]error:[/] {escape(str(e))}")
-        status.finish(str(e))
-    except Exception as e:  # keep serving: the page says what happened, the log has the traceback
-        log.exception("preparing the index failed")
-        status.finish(f"unexpected {type(e).__name__}; see the server log.")
 
 
 def serve(settings: Settings | None = None) -> None:
