@@ -79,9 +79,10 @@ def encode(texts: list[str], batch_size: int = 32) -> np.ndarray:
     return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
-# One short question gains nothing from splitting its matrix products over threads, and loses a great
+# One short question gains little from splitting its matrix products over threads, and loses a great
 # deal when another process holds a core: torch's threads wait for each other (measured on 2 cores with
-# one busy: 496 ms a question with 2 threads, 13 ms with 1; on a quiet machine 1 thread is as fast).
+# one busy: 496 ms a question with 2 threads, 13 ms with 1; on a quiet machine 12.7 ms with 1, 9.9-11.8
+# ms with 2).
 QUERY_THREADS = 1
 _threads_lock = threading.Lock()
 _threads_users = 0
