@@ -168,3 +168,12 @@ def test_lift_sides_keeps_a_much_more_relevant_neutral_passage_first() -> None:
     c = cands(index, ["a:0", "a:1"], rel=[1.0, 0.2])
     out = lift_sides(index, JUDGEMENT, c, RetrievalSettings(stance_lift=0.5))  # 0.2 + 0.5 * 0.9 < 1.0
     assert chosen_ids(index, out, [0, 1]) == ["a:0", "a:1"]
+
+
+def test_closest_rows_is_each_chunks_best_question_with_ties_to_the_first() -> None:
+    from interp_rag.retrieval.search import closest_rows
+
+    first = np.array([0, 2, 2, 5])  # chunk 0: rows 0-1, chunk 1: none, chunk 2: rows 2-4, chunk 3: rows 5-6
+    scores = np.array([0.1, 0.3, 0.5, 0.9, 0.9, 0.2, 0.1])
+    assert closest_rows(first, 7, scores, np.array([2, 0, 1, 3])).tolist() == [3, 1, -1, 5]
+    assert closest_rows(first, 7, scores, np.array([1])).tolist() == [-1]
