@@ -146,11 +146,13 @@ def main() -> None:
     ap.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "corpus")
     ap.add_argument("--unseen", type=Path, default=ROOT.parent / "shared" / "unseen-dev")
     ap.add_argument("--score-py", type=Path, default=ROOT.parent / "shared" / "eval" / "score.py")
-    ap.add_argument("--out", type=Path, default=Path("run.json"))
+    # A run holds passages of the unseen documents: never beside the tracked files (bench/out/ is ignored).
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "unseen-run.json")
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--tuning", default="{}", help="JSON of settings.retrieval fields to override")
     args = ap.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
 
     tmp = None
     work = args.keep
