@@ -136,3 +136,14 @@ def test_the_llm_starts_from_the_extractive_answers_evidence(mini_index, mini_se
     for sentence in quoted(plain.text):  # every sentence the extractive answer quotes, with its markers
         assert sentence in brief
     assert brief.index("Key evidence") < brief.index(f"Question: {question}")
+
+
+def test_a_sentence_speaks_for_a_side_only_when_its_passage_does_not_take_the_other() -> None:
+    from interp_rag.answering.evidence import Sentence
+    from interp_rag.answering.extractive import speaks_for
+
+    shown = [passage(1, "x", "skeptical"), passage(2, "y", "neutral"), passage(3, "z", "enthusiastic")]
+    upbeat = [Sentence("We found it easy to fool ourselves.", n, 0, stance="enthusiastic") for n in (1, 2, 3)]
+    assert [speaks_for(s, "enthusiastic", shown) for s in upbeat] == [False, True, True]
+    assert not speaks_for(Sentence("It failed.", 3, 0, stance="skeptical"), "enthusiastic", shown)
+    assert speaks_for(Sentence("It failed.", 1, 0, stance="skeptical"), "skeptical", shown)

@@ -11,7 +11,8 @@ same evidence a reader without an LLM sees. Each candidate sentence is scored on
 - stance: its own, judged in context: the passage stance classifier reads the sentence's words with the
   vector of the chunk it sits in and its document's label as priors.
 
-A side's paragraph holds at most `settings.answer.per_group` sentences whose own stance is that side;
+A side's paragraph holds at most `settings.answer.per_group` sentences whose own stance is that side, from
+passages not labelled with the other side (extractive.speaks_for);
 near-duplicates (a caption reused, a paper and its blog version) are shown once with every passage that
 holds them.
 """

@@ -142,6 +142,13 @@ def own_stances(cands: list[Sentence], passages: list[Passage], index: Index | N
         s.stance, s.stance_p = lab, {lab: c}
 
 
+def speaks_for(s: Sentence, side: str, passages: list[Passage]) -> bool:
+    """Can sentence `s` be quoted for `side`? Its own stance must be that side, and its passage's must not
+    be the other one: a sentence read alone is short evidence, and a passage labelled skeptical (by hand, by
+    the LLM or from its whole text) does not speak for the enthusiastic side through one sentence of it."""
+    return s.stance == side and passages[s.num - 1].stance in (side, "neutral")
+
+
 def choose(
     question: str,
     passages: list[Passage],
@@ -166,7 +173,7 @@ def choose(
         order = sorted(SIDES, key=lambda side: (-stances.count(side), side))
         for side in order:
             picks = pick(
-                [s for s in cands if s.stance == side],
+                [s for s in cands if speaks_for(s, side, passages)],
                 params.per_group,
                 used,
                 per_passage=min(params.per_passage, SIDE_PER_PASSAGE),
@@ -189,7 +196,9 @@ def choose(
         for side in SIDES:
             if side in {s.stance for s in top} or sum(len(p) for _, p in blocks) >= MAX_SENTENCES:
                 continue
-            extra = pick([s for s in cands if s.stance == side], 1, used, per_passage=params.per_passage)
+            extra = pick(
+                [s for s in cands if speaks_for(s, side, passages)], 1, used, per_passage=params.per_passage
+            )
             if extra:
                 blocks.append((side, extra))
     names = {
