@@ -199,8 +199,9 @@ def stop_app(app: App) -> None:
 
 
 @contextlib.contextmanager
-def running_app(settings: Settings, log: Path) -> Iterator[App]:
-    app = start_app(settings, log)
+def running_app(settings: Settings, log: Path, **extra: str) -> Iterator[App]:
+    """The app started, answering HTTP, and stopped on the way out (`extra`: environment variables)."""
+    app = start_app(settings, log, **extra)
     try:
         wait_http(app)
         yield app

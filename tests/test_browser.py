@@ -15,6 +15,7 @@ from interp_rag.settings import Settings
 from tests.conftest_ui import (
     ARTIFACTS,
     App,
+    running_app,
     start_app,
     stop_app,
     wait_http,
@@ -53,12 +54,8 @@ def xss_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 def real_app(
     real_index_settings: Settings, xss_app: App, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[App]:
-    app = start_app(real_index_settings, tmp_path_factory.mktemp("real-app") / "app.log")
-    try:
-        wait_http(app)
+    with running_app(real_index_settings, tmp_path_factory.mktemp("real-app") / "app.log") as app:
         yield app
-    finally:
-        stop_app(app)
 
 
 @pytest.fixture(scope="module")
@@ -187,9 +184,7 @@ def test_llm_answer_streams_into_the_page(
     with start_openai_server(tmp / "server") as llm:
         extra = {"INTERP_RAG_LLM_BASE_URL": llm.base_url, "INTERP_RAG_LLM_MODEL": llm.model}
         extra["INTERP_RAG_LLM_MAX_TOKENS"] = "120"
-        app = start_app(real_index_settings, tmp / "app.log", **extra)
-        try:
-            wait_http(app)
+        with running_app(real_index_settings, tmp / "app.log", **extra) as app:
             page, dialogs = open_page(browser, app)
             watch = "{childList: true, subtree: true, characterData: true}"
             page.evaluate(
@@ -209,8 +204,6 @@ def test_llm_answer_streams_into_the_page(
             page.get_by_text("Mode and index").click()
             assert f"LLM: {llm.model} at {llm.base_url}" in page.inner_text("#mode")
             assert dialogs == []
-        finally:
-            stop_app(app)
 
 
 CARDS = "[...document.querySelectorAll('.card')]"

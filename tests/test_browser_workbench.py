@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from interp_rag.settings import Settings
-from tests.conftest_ui import ARTIFACTS, App, build_ui_corpus, start_app, stop_app, wait_http
+from tests.conftest_ui import ARTIFACTS, App, build_ui_corpus, running_app
 from tests.test_browser import CHROMIUM, FLAGS, ask
 from tests.test_ui_workbench import UPLOAD, tree_hash
 
@@ -36,12 +36,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def app(corpus: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    a = start_app(corpus, tmp_path_factory.mktemp("bench-app") / "app.log")
-    try:
-        wait_http(a)
+    with running_app(corpus, tmp_path_factory.mktemp("bench-app") / "app.log") as a:
         yield a
-    finally:
-        stop_app(a)
 
 
 @pytest.fixture(scope="module")
