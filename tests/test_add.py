@@ -5,7 +5,6 @@ processes for the lock, kill -9 and SIGINT; a real local HTTP server that counts
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -24,6 +23,7 @@ from interp_rag.store.build import add_source, build_index
 from interp_rag.store.index import load_index
 from tests.conftest import ROOT, make_settings, subprocess_env
 from tests.support.http import Route, serve
+from tests.support.labels import hand_label, write_labels
 
 
 @pytest.fixture
@@ -321,17 +321,8 @@ def test_add_keeps_the_stances_of_the_sources_it_does_not_read(built, tmp_path: 
     new source is added: `add` reads only the new source's text, and labels only its chunks."""
     first = next(c for c in load_index(settings=built).chunks if c.source_id == "probes-skeptic")
     part = next(s.strip() for s in first.text.split(". ") if len(s) > 30)
-    start = first.start + first.text.index(part)
-    labels = tmp_path / "stance"
-    labels.mkdir()
-    row = {
-        "doc": "probes-skeptic",
-        "start": start,
-        "end": start + len(part),
-        "sha": hashlib.sha1(part.encode()).hexdigest()[:12],
-        "label": "enthusiastic",
-    }
-    (labels / "labels-0.jsonl").write_text(json.dumps(row) + "\n")
+    row = hand_label(first.text, part, "enthusiastic", doc="probes-skeptic", offset=first.start)
+    labels = write_labels(tmp_path / "stance", row)
     settings = built.model_copy(update={"stance_labels_dir": labels})
     build_index(settings=settings)
     before = {c.id: c.to_dict() for c in load_index(settings=settings).chunks}

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from interp_rag.cli import main
 from tests.conftest import MINI
+from tests.support.labels import hand_label, write_labels
 
 
 @pytest.fixture
@@ -150,22 +151,9 @@ def test_eval_reports_the_shared_metrics(workdir: Path) -> None:
 def test_hand_labels_are_shown_as_such_and_kept_out_of_the_classifier_score(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hashlib
-
     text = (workdir / "mirror" / "probes-skeptic.md").read_text()
     part = next(p for p in text.split("\n\n") if p.startswith("When we repeated"))
-    start = text.index(part)
-    sha = hashlib.sha1(part.encode()).hexdigest()[:12]
-    labels = workdir / "labels"
-    labels.mkdir()
-    row = {
-        "doc": "probes-skeptic",
-        "start": start,
-        "end": start + len(part),
-        "sha": sha,
-        "label": "skeptical",
-    }
-    (labels / "labels-0.jsonl").write_text(json.dumps(row) + "\n")
+    labels = write_labels(workdir / "labels", hand_label(text, part, "skeptical", doc="probes-skeptic"))
     monkeypatch.setenv("INTERP_RAG_STANCE_LABELS_DIR", str(labels))
     assert run("build", "--mirror", str(workdir / "mirror")).exit_code == 0
     r = run("ask", "What happened when the probing study was repeated with control tasks?", "--no-llm")

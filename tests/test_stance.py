@@ -3,7 +3,6 @@ leaves sources out."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from interp_rag.ingest.label import (
     load_model,
 )
 from interp_rag.types import Chunk
+from tests.support.labels import hand_label
 
 ENTHUSIASTIC = [
     "This method works remarkably well: the features we found are crisp, interpretable and let us "
@@ -55,12 +55,6 @@ def test_a_damaged_or_missing_model_file_says_what_to_do(tmp_path: Path) -> None
     assert load_model(MODEL_FILE)["version"] == shipped["version"]
 
 
-def _label(text: str, part: str, label: str) -> dict:
-    start = text.index(part)
-    sha = hashlib.sha1(part.encode()).hexdigest()[:12]
-    return {"start": start, "end": start + len(part), "sha": sha, "label": label}
-
-
 def test_a_chunk_holding_a_hand_labelled_passage_shows_the_label_and_says_so() -> None:
     text = (
         "Intro sentence that says little. " * 4
@@ -70,8 +64,8 @@ def test_a_chunk_holding_a_hand_labelled_passage_shows_the_label_and_says_so() -
     part = "The method failed every control we tried."
     a = Chunk(id="d:0", source_id="d", n=0, text=text[:180], start=0, end=180, stance="neutral")
     b = Chunk(id="d:1", source_id="d", n=1, text=text[180:], start=180, end=len(text), stance="neutral")
-    shifted = {**_label(text, part, "enthusiastic"), "start": 1, "end": 1 + len(part)}
-    out = apply_hand_labels([a, b], text, [_label(text, part, "skeptical"), shifted])
+    shifted = {**hand_label(text, part, "enthusiastic"), "start": 1, "end": 1 + len(part)}
+    out = apply_hand_labels([a, b], text, [hand_label(text, part, "skeptical"), shifted])
     assert (out[0].stance, out[0].stance_by, out[0].stance_confidence) == ("skeptical", "label", 1.0)
     # the neighbour holds none of it; a label whose text no longer matches (shifted offsets) is ignored
     assert (out[1].stance, out[1].stance_by) == ("neutral", "classifier")
