@@ -80,9 +80,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
             " with these filters." if query.filtered else "."
         )
         yield text
-        yield Answer(
-            q, text, [], [], "extractive", list(missing), timings=timings, timeline=build_timeline(index, [])
-        )
+        yield Answer(q, text, [], [], "extractive", list(missing), timings=timings)
         return
     if r.low_relevance:  # nothing to ground an answer in: say so rather than quote unrelated passages
         text = LOW_RELEVANCE.format(filtered=" within these filters" if query.filtered else "")

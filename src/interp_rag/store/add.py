@@ -64,18 +64,12 @@ def read_new_source(
         while draft.id in taken:
             draft.id, n = f"{base}-{n}", n + 1
     validate_source(draft)
-
-    def publish() -> None:
-        if is_url:  # later builds read it from the cache instead of fetching it again
-            write_cache(settings.cache_dir, draft.id, url, doc.text)
-        append_source(settings.sources_file, draft)
-
-    return Addition(doc, publish)
+    return addition_of(doc, settings, url if is_url else "")
 
 
 def addition_of(doc: Document, settings: Settings, cache_url: str = "") -> Addition:
-    """An Addition for a document already read (several sources added with one build); `cache_url`: the
-    URL it was fetched from, so later builds read it from the cache."""
+    """What publishing `doc` writes once the index has it: the source list entry, and for a document
+    fetched from `cache_url` its text in the cache, so later builds read it from there, not the network."""
 
     def publish() -> None:
         if cache_url:

@@ -45,8 +45,7 @@ def label_chunks(
         at.setdefault(out[i].source_id, []).append(i)
     for sid, where in at.items():
         if sid in hand and sid in texts:
-            for i, c in zip(
-                where, apply_hand_labels([out[i] for i in where], texts[sid], hand[sid]), strict=True
-            ):
+            labelled = apply_hand_labels([out[i] for i in where], texts[sid], hand[sid])
+            for i, c in zip(where, labelled, strict=True):
                 out[i] = c
     return out
