@@ -24,6 +24,7 @@ from interp_rag.retrieval.rerank import get_reranker
 from interp_rag.settings import DEFAULT_RETRIEVAL, RetrievalSettings
 from interp_rag.store.format import BM25_B, BM25_K1, bm25_text
 from interp_rag.store.index import Index
+from interp_rag.store.labelling import label_chunks
 from interp_rag.text import bm25_tokens
 
 KEYS = ("passage_recall", "mrr", "gold_coverage", "both_sides_on_contested")
@@ -40,8 +41,9 @@ def without_annotations(
     chunks = [
         replace(c, questions=[], question_spans=[]) if c.source_id in source_ids else c for c in index.chunks
     ]
-    if stance_model is not None:
-        chunks = relabelled(index, chunks, source_ids, stance_model)
+    if stance_model is not None:  # labelled as a build labels a source it chunks anew, with no hand labels
+        stances = {sid: s.stance for sid, s in index.sources.items()}
+        chunks = label_chunks(chunks, index.vectors, stances, set(source_ids), {}, {}, stance_model)
     q_vectors = q_owner = None
     if index.q_owner is not None and index.q_vectors is not None:
         owner_src = np.array([index.chunks[int(i)].source_id for i in index.q_owner], dtype=object)
@@ -63,28 +65,6 @@ def without_annotations(
         q_owner,
         source_vectors=index.source_vectors,
     )
-    return out
-
-
-def relabelled(
-    index: Index, chunks: list, source_ids: set[str] | frozenset[str], model: dict[str, Any]
-) -> list:
-    """`chunks` with those of `source_ids` labelled by `model`, from their vectors, as a build labels them."""
-    from interp_rag.ingest.label import classify_vectors
-    from interp_rag.text import clean_for_embedding
-
-    pos = [i for i, c in enumerate(chunks) if c.source_id in source_ids]
-    if not pos:
-        return chunks
-    labels, conf = classify_vectors(
-        index.vectors[pos],
-        [clean_for_embedding(chunks[i].text) for i in pos],
-        [index.sources[chunks[i].source_id].stance for i in pos],
-        model=model,
-    )
-    out = list(chunks)
-    for i, lab, p in zip(pos, labels, conf, strict=True):
-        out[i] = replace(chunks[i], stance=lab, stance_confidence=p, stance_by="classifier")
     return out
 
 

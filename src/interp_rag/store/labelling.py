@@ -20,10 +20,12 @@ def label_chunks(
     fresh: set[str],
     texts: dict[str, str],
     hand: dict[str, list[dict[str, Any]]],
+    model: dict[str, Any] | None = None,
 ) -> list[Chunk]:
     """`chunks` with those of the `fresh` sources labelled: each chunk's own stance from its vector, its text
     and its document's label (`doc_stances`); a chunk holding a hand-labelled passage (`hand`, located in
-    its source's text in `texts`) shows that label instead (stance_by "label").
+    its source's text in `texts`) shows that label instead (stance_by "label"). `model`: a prepared stance
+    model (default: the shipped one; bench/loso.py passes one trained without the fresh sources' labels).
 
     The other chunks (unchanged, kept, or not read by `add`) keep the labels they have: the previous version
     was built with the same stance model (else it is not reused) and a change of a source's text, document
@@ -37,6 +39,7 @@ def label_chunks(
         vectors[pos],
         [clean_for_embedding(out[i].text) for i in pos],
         [doc_stances[out[i].source_id] for i in pos],
+        model=model,
     )
     for i, lab, conf in zip(pos, labels, confs, strict=True):
         out[i] = replace(out[i], stance=lab, stance_confidence=conf, stance_by="classifier")
