@@ -177,3 +177,26 @@ def test_closest_rows_is_each_chunks_best_question_with_ties_to_the_first() -> N
     scores = np.array([0.1, 0.3, 0.5, 0.9, 0.9, 0.2, 0.1])
     assert closest_rows(first, 7, scores, np.array([2, 0, 1, 3])).tolist() == [3, 1, -1, 5]
     assert closest_rows(first, 7, scores, np.array([1])).tolist() == [-1]
+
+
+def test_expansion_lift_gives_a_bare_source_the_lift_annotated_candidates_of_the_question_get() -> None:
+    from interp_rag.retrieval.search import expansion_lift
+
+    cos = np.array([0.5, 0.5, 0.5, 0.5, 0.5, 0.6])
+    q_best = np.array([0.9, 0.7, 0.6, 0.5, -1.0, -1.0])  # -1: no question (the last two: a bare source)
+    bare = np.array([False, False, False, False, True, True])
+    lift = expansion_lift(cos, q_best, bare, 1.0, 0.75)
+    # annotated: the question's margin over the passage, never negative
+    assert lift[:4] == pytest.approx([0.4, 0.2, 0.1, 0.0])
+    # bare: the 0.75 quantile of those four lifts, whatever their own cosine
+    assert lift[4:] == pytest.approx([np.quantile([0.4, 0.2, 0.1, 0.0], 0.75)] * 2)
+    # quantile 0 switches it off; a question where nothing is annotated lifts nothing
+    assert expansion_lift(cos, q_best, bare, 1.0, 0.0)[4:].tolist() == [0.0, 0.0]
+    everything_bare = np.ones(6, dtype=bool)
+    assert expansion_lift(cos, np.full(6, -1.0), everything_bare, 1.0, 0.75).tolist() == [0.0] * 6
+
+
+def test_a_source_annotated_in_part_does_not_count_as_bare() -> None:
+    index = make_index({"a": ["neutral"] * 3, "b": ["neutral"] * 2})
+    index.q_owner = np.array([1], dtype=np.int32)  # one question, on a's second chunk
+    assert index.arrays.annotated.tolist() == [True, True, True, False, False]

@@ -33,6 +33,14 @@ class RetrievalSettings(_Group):
     question_weight: float = Field(
         1.0, ge=0, description="How far a close expansion question lifts its chunk's dense score."
     )
+    bare_lift: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        description="A chunk of a source without expansion questions (any source a user added) is lifted "
+        "like an annotated candidate of the same question: by this quantile of their lifts (0: not at all). "
+        "Chosen by leave-sources-out cross-validation (search.expansion_lift).",
+    )
     min_cosine: float = Field(
         0.30, description="Below this dense similarity a passage does not address the question."
     )

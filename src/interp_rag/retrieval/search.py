@@ -109,7 +109,8 @@ def candidates(
     pool = np.union1d(dense_ids, bm_ids)
     cos = index.vectors[pool] @ q
     if q_best is not None:
-        cos = cos + tuning.question_weight * np.maximum(q_best[pool] - cos, 0.0)
+        bare = ~index.arrays.annotated[pool]
+        cos = cos + expansion_lift(cos, q_best[pool], bare, tuning.question_weight, tuning.bare_lift)
     dn = _normalise(cos)
     fused = tuning.dense_weight * dn
     if bm_all is not None:
@@ -120,6 +121,24 @@ def candidates(
     if q_cos is not None:  # the closest question of each candidate: its span is where the answer is
         focus = closest_rows(index.q_first, len(q_cos), q_cos, pool)
     return Candidates(pool, fused[order], cos[order], focus)
+
+
+def expansion_lift(
+    cos: np.ndarray, q_best: np.ndarray, bare: np.ndarray, weight: float, bare_quantile: float
+) -> np.ndarray:
+    """How far each candidate's dense score is lifted by its closest expansion question: `weight` times
+    the margin by which that question is closer to the asked one than the passage itself.
+
+    A candidate whose source has no expansion questions (`bare`: every source a user adds) has no
+    question to be lifted by, yet competes with candidates that do: it takes the `bare_quantile` quantile of
+    the lifts the annotated candidates get for this same question, so an added source ranks as an annotated
+    one of its standing would, not below it for lack of annotations (issue 9; the quantile was chosen by
+    leave-sources-out cross-validation, docs/benchmarks.md)."""
+    lift = weight * np.maximum(q_best - cos, 0.0)
+    known = ~bare
+    if bare_quantile > 0 and bare.any() and known.any():
+        lift[bare] = np.quantile(lift[known], bare_quantile)
+    return lift
 
 
 def closest_rows(first: np.ndarray, total: int, scores: np.ndarray, chunks: np.ndarray) -> np.ndarray:

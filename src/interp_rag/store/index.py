@@ -32,6 +32,7 @@ class Arrays:
     source_ids: list[str]
     years: np.ndarray
     types: np.ndarray
+    annotated: np.ndarray  # chunk -> its source has expansion questions (corpus/expansions/)
 
     # The only place stances become numbers: codes are positions in types.STANCES.
     CODE: ClassVar[dict[str, int]] = {s: i for i, s in enumerate(STANCES)}
@@ -71,13 +72,18 @@ class Index:
         ids = list(self.sources)
         pos = {s: i for i, s in enumerate(ids)}
         neutral = Arrays.code("neutral")
+        source_of = np.array([pos[c.source_id] for c in self.chunks], dtype=np.int32)
+        with_questions = np.zeros(len(ids), dtype=bool)
+        if self.q_owner is not None and len(self.q_owner):
+            with_questions[np.unique(source_of[self.q_owner])] = True
         return Arrays(
-            source_of=np.array([pos[c.source_id] for c in self.chunks], dtype=np.int32),
+            source_of=source_of,
             stance_of=np.array([Arrays.CODE.get(c.stance, neutral) for c in self.chunks], dtype=np.int8),
             n_of=np.array([c.n for c in self.chunks], dtype=np.int32),
             source_ids=ids,
             years=np.array([self.sources[s].year or -1 for s in ids], dtype=np.int32),
             types=np.array([self.sources[s].type for s in ids], dtype=object),
+            annotated=with_questions[source_of],
         )
 
     @cached_property
