@@ -344,7 +344,7 @@ def eval_cmd(
         t.add_row(f"stance accuracy, classifier ({st['passages']} passages)", str(st["accuracy"]))
         t.add_row(
             f"stance agreement, hand-labelled ({hand['passages']} passages, not the classifier)",
-            str(hand["accuracy"]),
+            str(hand["accuracy"]) if hand["passages"] else "none of these passages has a hand label",
         )
         t.add_row(
             "stance recall by label, classifier",

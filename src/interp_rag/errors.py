@@ -45,6 +45,10 @@ class ConfigError(InterpRagError):
     """A setting or argument has an invalid value."""
 
 
+class StanceModelError(InterpRagError):
+    """A passage-stance model file (the logistic model or the reader) is missing or damaged."""
+
+
 class DamagedIndexError(InterpRagError):
     """The index on disk is damaged (a file cut, missing or garbled); a full build repairs it."""
 

@@ -20,25 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InterpRagError
+from ..errors import InterpRagError, StanceModelError
 from ..settings import get_settings
 from ..text import WORD, clean_for_embedding
 from ..types import DOC_STANCES, STANCES
 from .chunk import embed_input
 from .embed import encode
+from .prior import prior_features
+from .reader import reader_version, shipped_reader
 from .sources import load_sources
 
 # The weights ship with the package (interp_rag/data/), beside the UI's stylesheet.
 MODEL_FILE = Path(__file__).parents[1] / "data" / "stance_model.json"
-
-
-def prior_features(doc_stances: list[str | None]) -> np.ndarray:
-    """One-hot document label (all zeros when unknown)."""
-    prior = np.zeros((len(doc_stances), len(DOC_STANCES)), dtype=np.float32)
-    for i, s in enumerate(doc_stances):
-        if s in DOC_STANCES:
-            prior[i, DOC_STANCES.index(s)] = 1.0
-    return prior
 
 
 def ngrams(text: str) -> Counter[str]:
@@ -65,10 +58,6 @@ class TfIdf:
             if norm > 0:
                 out[row] /= norm
         return out
-
-
-class StanceModelError(InterpRagError):
-    """The passage-stance model file is missing or damaged."""
 
 
 _KEYS = ("version", "labels", "coef", "intercept", "vocab", "idf", "tfidf_weight")
@@ -122,7 +111,9 @@ def load_model(path: Path) -> dict[str, Any]:
 
 
 def model_version() -> str:
-    return _model()["version"]
+    """The stance models' version: the logistic model's and the reader's (reader.py), as an index records
+    it; either changing relabels the chunks."""
+    return f"{_model()['version']}+{reader_version()}"
 
 
 def features(
@@ -137,28 +128,48 @@ def features(
     )
 
 
-def classify_vectors(
+def stance_probabilities(
     vectors: np.ndarray,
     texts: list[str],
     doc_stances: list[str | None],
     *,
     model: dict[str, Any] | None = None,
-) -> tuple[list[str], list[float]]:
-    """Labels and confidences (the winning class's probability) for embedded passages.
-
-    `vectors` are the passages' embeddings (as built by `embed_input`), `texts` their cleaned text; `model`
-    a prepared model (default: the shipped one)."""
-    if len(vectors) == 0:
-        return [], []
+) -> np.ndarray:
+    """The logistic model's probabilities, (n, 3) in STANCES order."""
     m = model or _model()
     x = features(vectors, texts, doc_stances, tfidf=m["tfidf"], tfidf_weight=m["tfidf_weight"])
     z = x @ m["coef"].T + m["intercept"]
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
+    out = np.zeros((len(p), len(STANCES)), dtype=np.float32)
+    for j, lab in enumerate(m["labels"]):
+        out[:, STANCES.index(lab)] = p[:, j]
+    return out
+
+
+def classify_vectors(
+    vectors: np.ndarray,
+    texts: list[str],
+    doc_stances: list[str | None],
+    *,
+    model: dict[str, Any] | None = None,
+    read: list[str] | None = None,
+    reader: Any = None,
+) -> tuple[list[str], list[float]]:
+    """Labels and confidences (the winning class's probability) for embedded passages.
+
+    `vectors` are the passages' embeddings (as built by `embed_input`), `texts` their cleaned text; `model`
+    a prepared model (default: the shipped one). With `read` (the passages as the encoder reads them,
+    `embed_input`'s 'title: text'), the stance reader's probabilities (reader.py; `reader`, default the
+    shipped one) are averaged with the logistic model's: how a passage of a source nobody labelled is read."""
+    if len(vectors) == 0:
+        return [], []
+    p = stance_probabilities(vectors, texts, doc_stances, model=model)
+    if read is not None:
+        p = (p + (reader or shipped_reader()).probabilities(read, list(doc_stances))) / 2
     best = p.argmax(axis=1)
-    labels = [m["labels"][i] for i in best]
-    return labels, [round(float(p[i, j]), 3) for i, j in enumerate(best)]
+    return [STANCES[i] for i in best], [round(float(p[i, j]), 3) for i, j in enumerate(best)]
 
 
 def classify_stance(
@@ -192,8 +203,33 @@ def classify_stance_with_confidence(
     if doc_stances is None:
         doc_stances = [known[s].stance if s in known else None for s in ids]
     cleaned = [clean_for_embedding(t) for t in texts]
-    vectors = encode([embed_input(c, t) for c, t in zip(cleaned, titles, strict=True)])
-    return classify_vectors(vectors, cleaned, list(doc_stances))
+    inputs = [embed_input(c, t) for c, t in zip(cleaned, titles, strict=True)]
+    vectors = encode(inputs)
+    # Read as the index reads a chunk of the passage's source: a source with hand labels (the shipped
+    # corpus) by the logistic model trained on them, any other (added, unknown) with the reader as well.
+    hand = hand_labelled_sources()
+    labels, confs = classify_vectors(vectors, cleaned, list(doc_stances))
+    other = [i for i, s in enumerate(ids) if s not in hand]
+    if other:
+        more = classify_vectors(
+            vectors[other],
+            [cleaned[i] for i in other],
+            [doc_stances[i] for i in other],
+            read=[inputs[i] for i in other],
+        )
+        for i, lab, conf in zip(other, *more, strict=True):
+            labels[i], confs[i] = lab, conf
+    return labels, confs
+
+
+@cache
+def _hand_labelled(labels_dir: Path | None) -> frozenset[str]:
+    return frozenset(load_hand_labels(labels_dir))
+
+
+def hand_labelled_sources() -> frozenset[str]:
+    """Ids of the sources with hand stance labels (settings.stance_labels_dir)."""
+    return _hand_labelled(get_settings().stance_labels_dir)
 
 
 def _sources(index: Any) -> dict[str, Any]:

@@ -348,7 +348,9 @@ def label_stage(work: Work, found: Resolved) -> None:
     fresh = {d.source.id for d in found.docs} - found.unchanged
     texts = {d.source.id: d.text for d in found.docs}
     stances = {s.id: s.stance for s in work.sources}
-    work.chunks = label_chunks(work.chunks, work.vectors, stances, fresh, texts, found.hand)
+    work.chunks = label_chunks(
+        work.chunks, work.vectors, stances, fresh, texts, found.hand, read=work.embed_texts
+    )
 
 
 def source_vectors_stage(work: Work, cache: EmbeddingCache) -> None:

@@ -1,5 +1,5 @@
 """The build's label stage: the stance of the chunks of newly chunked sources (ingest/label.py's model, or a
-hand label where one covers the chunk)."""
+hand label where one covers the chunk; a source without hand labels is also read by the stance reader)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,17 @@ def label_chunks(
     texts: dict[str, str],
     hand: dict[str, list[dict[str, Any]]],
     model: dict[str, Any] | None = None,
+    read: list[str] | None = None,
 ) -> list[Chunk]:
     """`chunks` with those of the `fresh` sources labelled: each chunk's own stance from its vector, its text
     and its document's label (`doc_stances`); a chunk holding a hand-labelled passage (`hand`, located in
     its source's text in `texts`) shows that label instead (stance_by "label"). `model`: a prepared stance
     model (default: the shipped one; bench/loso.py passes one trained without the fresh sources' labels).
+    `read`: what the encoder read for each chunk (the build's embed texts); with it, the chunks of a fresh
+    source without hand labels (any source a user adds) are labelled by the logistic model and the stance
+    reader together (ingest/reader.py), which reads documents nobody labelled better (docs/benchmarks.md).
+    The shipped sources all have hand labels, and the logistic model was trained on them: a build of the
+    shipped corpus pays no reader pass.
 
     The other chunks (unchanged, kept, or not read by `add`) keep the labels they have: the previous version
     was built with the same stance model (else it is not reused) and a change of a source's text, document
@@ -35,14 +41,19 @@ def label_chunks(
     pos = [i for i, c in enumerate(out) if c.source_id in fresh]
     if not pos:
         return out
-    labels, confs = classify_vectors(
-        vectors[pos],
-        [clean_for_embedding(out[i].text) for i in pos],
-        [doc_stances[out[i].source_id] for i in pos],
-        model=model,
-    )
-    for i, lab, conf in zip(pos, labels, confs, strict=True):
-        out[i] = replace(out[i], stance=lab, stance_confidence=conf, stance_by="classifier")
+    unlabelled = [i for i in pos if read is not None and out[i].source_id not in hand]
+    for group, reading in ((sorted(set(pos) - set(unlabelled)), None), (unlabelled, read)):
+        if not group:
+            continue
+        labels, confs = classify_vectors(
+            vectors[group],
+            [clean_for_embedding(out[i].text) for i in group],
+            [doc_stances[out[i].source_id] for i in group],
+            model=model,
+            read=[reading[i] for i in group] if reading is not None else None,
+        )
+        for i, lab, conf in zip(group, labels, confs, strict=True):
+            out[i] = replace(out[i], stance=lab, stance_confidence=conf, stance_by="classifier")
     at: dict[str, list[int]] = {}
     for i in pos:
         at.setdefault(out[i].source_id, []).append(i)

@@ -1,0 +1,108 @@
+"""The stance reader (ingest/reader.py) out of sample, beside the logistic model and their average (what
+`add` labels a source without hand labels with):
+
+  LOSO lab   leave-sources-out over the labelled sources (5 folds): their labelled passages
+  LOSO dev   the same folds: ../shared/eval/passage_stance_dev.jsonl passages of the held-out sources
+  unseen     ../shared/unseen-dev/passage_stance.jsonl quotes, the shipped reader and logistic model
+             (trained on all our data, never on unseen-dev)
+
+    python bench/stance_reader.py --mirror ../shared/corpus [--folds 0,1,2,3,4] [--no-unseen]
+
+Each fold trains a reader (~3 minutes on two cores) and a logistic model without the fold's labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stance_eval import FOLDS, source_folds
+from bench.stance_search import Data
+from interp_rag.ingest.label import MODEL_FILE, prepare_model, stance_probabilities
+from interp_rag.ingest.label_train import Recipe, fit
+from interp_rag.ingest.reader import shipped_reader
+from interp_rag.ingest.reader_train import fit_reader, reader_inputs
+from interp_rag.text import clean_for_embedding
+from interp_rag.types import STANCES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def logistic(model: dict, rows: list[dict], vecs: np.ndarray) -> np.ndarray:
+    texts = [clean_for_embedding(r["text"]) for r in rows]
+    return stance_probabilities(vecs, texts, [r["prior"] for r in rows], model=model)
+
+
+def report(name: str, gold: list[str], p_reader: np.ndarray, p_lr: np.ndarray) -> dict:
+    def acc(p: np.ndarray) -> float:
+        return round(float(np.mean([STANCES[i] == g for i, g in zip(p.argmax(1), gold, strict=True)])), 3)
+
+    out = {"n": len(gold), "reader": acc(p_reader), "logistic": acc(p_lr), "average": acc(p_reader + p_lr)}
+    print(name, json.dumps(out), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mirror", type=Path, required=True)
+    ap.add_argument("--folds", default=",".join(str(k) for k in range(FOLDS)))
+    ap.add_argument("--no-unseen", action="store_true")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/interp-rag-stance-eval.sqlite"))
+    args = ap.parse_args()
+    data = Data(
+        argparse.Namespace(
+            mirror=args.mirror,
+            sources=ROOT / "corpus" / "sources.toml",
+            data=ROOT / "corpus" / "stance",
+            dev=ROOT.parent / "shared" / "eval" / "passage_stance_dev.jsonl",
+            unseen=ROOT.parent / "shared" / "unseen-dev",
+            index=None,
+            added=None,
+            cache=args.cache,
+        )
+    )
+    recipe = Recipe.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")).get("recipe", {}))
+    folds = source_folds(sorted({r["doc"] for r in data.lab}))
+    pooled: dict[str, list] = {"lab": [[], [], []], "dev": [[], [], []]}
+    for k in [int(x) for x in args.folds.split(",") if x]:
+        t = time.perf_counter()
+        keep = [i for i, r in enumerate(data.lab) if folds[r["doc"]] != k]
+        rows = [data.lab[i] for i in keep] + data.written
+        lr = prepare_model(fit(rows, np.vstack([data.lab_vec[keep], data.wr_vec]), recipe))
+        reader = fit_reader(rows)
+        for name, all_rows, vecs in (("lab", data.lab, data.lab_vec), ("dev", data.dev, data.dev_vec)):
+            at = [i for i, r in enumerate(all_rows) if folds.get(r["doc"]) == k]
+            part = [all_rows[i] for i in at]
+            got = (
+                [r["label"] for r in part],
+                reader.probabilities(reader_inputs(part), [r["prior"] for r in part]),
+                logistic(lr, part, vecs[at]),
+            )
+            for slot, value in zip(pooled[name], got, strict=True):
+                slot.append(value)
+            report(f"fold {k} {name}", *got)
+        print(f"fold {k}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    for name, (gold, pr, pl) in pooled.items():
+        if gold:
+            report(f"LOSO {name}", [g for part in gold for g in part], np.vstack(pr), np.vstack(pl))
+    if not args.no_unseen:
+        rows = data.unseen
+        report(
+            "unseen quotes",
+            [r["label"] for r in rows],
+            shipped_reader().probabilities(reader_inputs(rows), [r["prior"] for r in rows]),
+            logistic(
+                prepare_model(json.loads(MODEL_FILE.read_text(encoding="utf-8"))), rows, data.unseen_vec
+            ),
+        )
+
+
+if __name__ == "__main__":
+    main()
