@@ -19,19 +19,23 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from interp_rag.evaluation import score_run
+from interp_rag.ingest.chunk import embed_input
 from interp_rag.retrieval import retrieve as retrieve_module
 from interp_rag.retrieval.rerank import get_reranker
 from interp_rag.settings import DEFAULT_RETRIEVAL, RetrievalSettings
 from interp_rag.store.format import BM25_B, BM25_K1, bm25_text
 from interp_rag.store.index import Index
 from interp_rag.store.labelling import label_chunks
-from interp_rag.text import bm25_tokens
+from interp_rag.text import bm25_tokens, clean_for_embedding
 
 KEYS = ("passage_recall", "mrr", "gold_coverage", "both_sides_on_contested")
 
 
 def without_annotations(
-    index: Index, source_ids: set[str] | frozenset[str], stance_model: dict[str, Any] | None = None
+    index: Index,
+    source_ids: set[str] | frozenset[str],
+    stance_model: dict[str, Any] | None = None,
+    reader: Any = None,
 ) -> Index:
     """A copy of `index` in which the chunks of `source_ids` carry no expansion questions, and, with
     `stance_model` (a stance model trained without those sources' hand labels), the stance that model
@@ -43,7 +47,14 @@ def without_annotations(
     ]
     if stance_model is not None:  # labelled as a build labels a source it chunks anew, with no hand labels
         stances = {sid: s.stance for sid, s in index.sources.items()}
-        chunks = label_chunks(chunks, index.vectors, stances, set(source_ids), {}, {}, stance_model)
+        read = None
+        if reader is not None:  # as `add` reads a source without hand labels: with the stance reader too
+            read = [
+                embed_input(clean_for_embedding(c.text), index.sources[c.source_id].title) for c in chunks
+            ]
+        chunks = label_chunks(
+            chunks, index.vectors, stances, set(source_ids), {}, {}, stance_model, read=read, reader=reader
+        )
     q_vectors = q_owner = None
     if index.q_owner is not None and index.q_vectors is not None:
         owner_src = np.array([index.chunks[int(i)].source_id for i in index.q_owner], dtype=object)

@@ -13,7 +13,8 @@ bench/questions/train-*.jsonl. Scores pooled over folds, as score.py computes th
 --in-sample also scores the same questions on the full index (annotations and reranker fitted on every
 source): the gap is what annotations buy on the questions they were written against. The fold's chunks are
 labelled by a stance model trained without the fold's hand labels (--keep-stance keeps the shipped labels,
-which have seen them); bench/stance_eval.py scores the stance model itself.
+which have seen them; --reader adds a stance reader trained without them, as `add` labels a source with no
+hand labels); bench/stance_eval.py and bench/stance_reader.py score the stance models themselves.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def main() -> None:
         help="keep the fold's shipped stances (hand labels, a model trained on them) instead of retraining",
     )
     ap.add_argument("--run-out", type=Path, default=None, help="the pooled run (score.py's format) goes here")
+    ap.add_argument(
+        "--reader",
+        action="store_true",
+        help="also train a stance reader without the fold (2.5 min a fold) and label the fold as `add` "
+        "labels a source without hand labels (the logistic model and the reader together)",
+    )
     args = ap.parse_args()
     tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
     index = load_index(settings=get_settings(index_dir=args.index_dir))
@@ -100,7 +107,15 @@ def main() -> None:
             from interp_rag.ingest.label_train import train
 
             model = train(args.mirror, exclude_sources=part, cache_path=args.index_dir / "embeddings.sqlite")
-        idx = without_annotations(index, part, model)
+        reader = None
+        if args.reader and not args.keep_stance:
+            from interp_rag.ingest.label_train import training_rows
+            from interp_rag.ingest.reader_train import fit_reader
+            from interp_rag.ingest.sources import load_sources
+
+            sources = {s.id: s for s in load_sources(ROOT / "corpus" / "sources.toml")}
+            reader = fit_reader(training_rows(args.mirror, sources, ROOT / "corpus" / "stance", part))
+        idx = without_annotations(index, part, model, reader)
         if args.reranker == "adapter":
             from train_adapter import WEIGHT, fit
 

@@ -117,3 +117,27 @@ def test_an_unusable_shipped_reader_is_reported_when_used(
     finally:
         monkeypatch.undo()
         reader_module.shipped_reader.cache_clear()
+
+
+class CertainReader:
+    """A reader (the interface label.py uses) that is sure every passage is neutral."""
+
+    def probabilities(self, inputs: list[str], doc_stances: list[str | None]) -> np.ndarray:
+        return np.tile(np.array([0.0, 0.0, 1.0], dtype=np.float32), (len(inputs), 1))
+
+
+def test_label_chunks_takes_the_reader_it_is_given() -> None:
+    chunks = _chunks("added", SKEPTICAL)
+    read = [clean_for_embedding(c.text) for c in chunks]
+    vectors = encode(read)
+    out = label_chunks(chunks, vectors, {"added": None}, {"added"}, {}, {}, read=read, reader=CertainReader())
+    from interp_rag.ingest.label import stance_probabilities
+
+    neutral = stance_probabilities(vectors, read, [None, None])[:, 2]
+    # the mean of the logistic model's reading and a certain "neutral": neutral, at the mean's confidence
+    assert [c.stance for c in out] == ["neutral", "neutral"]
+    assert [c.stance_confidence for c in out] == [round(float((n + 1) / 2), 3) for n in neutral]
+    assert [c.stance for c in label_chunks(chunks, vectors, {"added": None}, {"added"}, {}, {})] == [
+        "skeptical",
+        "skeptical",
+    ]

@@ -92,9 +92,6 @@ class StanceReader:
         self.version = ""
         self.encoder.eval()
 
-    def parameters(self) -> list[Any]:
-        return [p for p in self.encoder.parameters() if p.requires_grad] + list(self.head.parameters())
-
     def logits(self, inputs: list[str], doc_stances: list[str | None]) -> Any:
         """Differentiable scores of a batch (training uses this; `probabilities` reads without gradients)."""
         torch = _torch()

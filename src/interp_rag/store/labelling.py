@@ -22,6 +22,7 @@ def label_chunks(
     hand: dict[str, list[dict[str, Any]]],
     model: dict[str, Any] | None = None,
     read: list[str] | None = None,
+    reader: Any = None,
 ) -> list[Chunk]:
     """`chunks` with those of the `fresh` sources labelled: each chunk's own stance from its vector, its text
     and its document's label (`doc_stances`); a chunk holding a hand-labelled passage (`hand`, located in
@@ -29,7 +30,8 @@ def label_chunks(
     model (default: the shipped one; bench/loso.py passes one trained without the fresh sources' labels).
     `read`: what the encoder read for each chunk (the build's embed texts); with it, the chunks of a fresh
     source without hand labels (any source a user adds) are labelled by the logistic model and the stance
-    reader together (ingest/reader.py), which reads documents nobody labelled better (docs/benchmarks.md).
+    reader together (ingest/reader.py; `reader`, default the shipped one), which reads documents nobody
+    labelled better (docs/benchmarks.md).
     The shipped sources all have hand labels, and the logistic model was trained on them: a build of the
     shipped corpus pays no reader pass.
 
@@ -51,6 +53,7 @@ def label_chunks(
             [doc_stances[out[i].source_id] for i in group],
             model=model,
             read=[reading[i] for i in group] if reading is not None else None,
+            reader=reader,
         )
         for i, lab, conf in zip(group, labels, confs, strict=True):
             out[i] = replace(out[i], stance=lab, stance_confidence=conf, stance_by="classifier")
