@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.stance_eval import FOLDS, source_folds
 from bench.stance_search import Data
 from interp_rag.ingest.label import MODEL_FILE, prepare_model, stance_probabilities
-from interp_rag.ingest.label_train import Recipe, fit
+from interp_rag.ingest.label_train import Recipe, fit, row_inputs
 from interp_rag.ingest.reader import shipped_reader
-from interp_rag.ingest.reader_train import fit_reader, reader_inputs
+from interp_rag.ingest.reader_train import fit_reader
 from interp_rag.text import clean_for_embedding
 from interp_rag.types import STANCES
 
@@ -82,7 +82,7 @@ def main() -> None:
             part = [all_rows[i] for i in at]
             got = (
                 [r["label"] for r in part],
-                reader.probabilities(reader_inputs(part), [r["prior"] for r in part]),
+                reader.probabilities(row_inputs(part), [r["prior"] for r in part]),
                 logistic(lr, part, vecs[at]),
             )
             for slot, value in zip(pooled[name], got, strict=True):
@@ -97,7 +97,7 @@ def main() -> None:
         report(
             "unseen quotes",
             [r["label"] for r in rows],
-            shipped_reader().probabilities(reader_inputs(rows), [r["prior"] for r in rows]),
+            shipped_reader().probabilities(row_inputs(rows), [r["prior"] for r in rows]),
             logistic(
                 prepare_model(json.loads(MODEL_FILE.read_text(encoding="utf-8"))), rows, data.unseen_vec
             ),

@@ -38,22 +38,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stance_eval import FOLDS, locate, quote_rows, read_jsonl, shipped_chunks, source_folds
-from interp_rag.ingest.label import MODEL_FILE, features, prepare_model
+from interp_rag.ingest.label import MODEL_FILE, prepare_model, stance_probabilities
 from interp_rag.ingest.label_train import Recipe, embed_rows, fit, load_labelled, load_written
 from interp_rag.ingest.sources import load_sources, resolve
 from interp_rag.store.format import current_dir, read_chunks
 from interp_rag.text import BLOCK_BREAK, clean_for_embedding, split_sentences
-from interp_rag.types import Source
+from interp_rag.types import STANCES, Source
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def probabilities(model: dict, vectors: np.ndarray, texts: list[str], priors: list) -> np.ndarray:
-    x = features(vectors, texts, priors, tfidf=model["tfidf"], tfidf_weight=model["tfidf_weight"])
-    z = x @ model["coef"].T + model["intercept"]
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
 
 
 def sentences(text: str) -> list[str]:
@@ -72,8 +64,8 @@ def predict(model: dict, vectors: np.ndarray, texts: list[str], priors: list, va
         m["coef"] = np.array(model["coef"], copy=True)
         m["coef"][:, -4:] *= scale
         model = m
-    p = probabilities(model, np.asarray(vectors), texts, priors)
-    labels = model["labels"]
+    p = stance_probabilities(np.asarray(vectors), texts, priors, model=model)
+    labels = STANCES  # stance_probabilities' columns
     out = [labels[int(i)] for i in p.argmax(axis=1)]
     if variant.get("read", "passage") != "sentences":
         return out
@@ -82,8 +74,11 @@ def predict(model: dict, vectors: np.ndarray, texts: list[str], priors: list, va
         sents = sentences(text)
         if len(sents) < 2:
             continue
-        ps = probabilities(
-            model, np.repeat(np.asarray(vectors)[i : i + 1], len(sents), 0), sents, [priors[i]] * len(sents)
+        ps = stance_probabilities(
+            np.repeat(np.asarray(vectors)[i : i + 1], len(sents), 0),
+            sents,
+            [priors[i]] * len(sents),
+            model=model,
         )
         ps[:, neutral] = -1
         row, col = np.unravel_index(ps.argmax(), ps.shape)

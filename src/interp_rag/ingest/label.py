@@ -154,20 +154,25 @@ def classify_vectors(
     doc_stances: list[str | None],
     *,
     model: dict[str, Any] | None = None,
-    read: list[str] | None = None,
+    read: list[str | None] | None = None,
     reader: Any = None,
 ) -> tuple[list[str], list[float]]:
     """Labels and confidences (the winning class's probability) for embedded passages.
 
     `vectors` are the passages' embeddings (as built by `embed_input`), `texts` their cleaned text; `model`
-    a prepared model (default: the shipped one). With `read` (the passages as the encoder reads them,
-    `embed_input`'s 'title: text'), the stance reader's probabilities (reader.py; `reader`, default the
-    shipped one) are averaged with the logistic model's: how a passage of a source nobody labelled is read."""
+    a prepared model (default: the shipped one). `read`, per passage, what the encoder reads of it
+    (`embed_input`'s 'title: text') or None: for those given, the stance reader's probabilities (reader.py;
+    `reader`, default the shipped one) are averaged with the logistic model's, which is how a passage of a
+    source nobody labelled is read."""
     if len(vectors) == 0:
         return [], []
     p = stance_probabilities(vectors, texts, doc_stances, model=model)
-    if read is not None:
-        p = (p + (reader or shipped_reader()).probabilities(read, list(doc_stances))) / 2
+    at = [i for i, r in enumerate(read or []) if r is not None]
+    if at:
+        by_reader = (reader or shipped_reader()).probabilities(
+            [read[i] for i in at], [doc_stances[i] for i in at]
+        )
+        p[at] = (p[at] + by_reader) / 2
     best = p.argmax(axis=1)
     return [STANCES[i] for i in best], [round(float(p[i, j]), 3) for i, j in enumerate(best)]
 
@@ -208,18 +213,8 @@ def classify_stance_with_confidence(
     # Read as the index reads a chunk of the passage's source: a source with hand labels (the shipped
     # corpus) by the logistic model trained on them, any other (added, unknown) with the reader as well.
     hand = hand_labelled_sources()
-    labels, confs = classify_vectors(vectors, cleaned, list(doc_stances))
-    other = [i for i, s in enumerate(ids) if s not in hand]
-    if other:
-        more = classify_vectors(
-            vectors[other],
-            [cleaned[i] for i in other],
-            [doc_stances[i] for i in other],
-            read=[inputs[i] for i in other],
-        )
-        for i, lab, conf in zip(other, *more, strict=True):
-            labels[i], confs[i] = lab, conf
-    return labels, confs
+    read = [None if s in hand else x for s, x in zip(ids, inputs, strict=True)]
+    return classify_vectors(vectors, cleaned, list(doc_stances), read=read)
 
 
 @cache

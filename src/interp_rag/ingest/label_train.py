@@ -102,12 +102,18 @@ def load_written(stance_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def row_inputs(rows: list[dict[str, Any]]) -> list[str]:
+    """What the encoder reads of each row, as the index reads a chunk: 'title: cleaned text' (the
+    embedding for the logistic model, the stance reader's input)."""
+    return [embed_input(clean_for_embedding(r["text"]), r["title"]) for r in rows]
+
+
 def embed_rows(rows: list[dict[str, Any]], cache_path: Path | None = None) -> np.ndarray:
     """Each row's embedding, read as the index reads a chunk ('title: cleaned text'); `cache_path` an
     embedding cache (SQLite) to reuse vectors across runs."""
     from .embed import EmbeddingCache, embed_with_cache, encode, model_id
 
-    inputs = [embed_input(clean_for_embedding(r["text"]), r["title"]) for r in rows]
+    inputs = row_inputs(rows)
     if cache_path is None:
         return encode(inputs)
     cache = EmbeddingCache(Path(cache_path), model_id())

@@ -48,14 +48,16 @@ def _torch() -> Any:
     return torch
 
 
-def _lora_layer(base: Any, rank: int, alpha: float) -> Any:
+@cache
+def _lora_linear() -> type:
+    """The adapter layer's class, made once torch is imported (it is not, merely by importing this module)."""
     torch = _torch()
 
     class LoRALinear(torch.nn.Module):
         """base(x) + (alpha / rank) * B A x, with the base frozen: B starts at zero, so an untrained
         adapter leaves the model as it was."""
 
-        def __init__(self) -> None:
+        def __init__(self, base: Any, rank: int, alpha: float) -> None:
             super().__init__()
             self.base = base
             for p in base.parameters():
@@ -67,7 +69,7 @@ def _lora_layer(base: Any, rank: int, alpha: float) -> Any:
         def forward(self, x: Any) -> Any:
             return self.base(x) + (x @ self.A.T @ self.B.T) * self.scale
 
-    return LoRALinear()
+    return LoRALinear
 
 
 class StanceReader:
@@ -85,7 +87,7 @@ class StanceReader:
         for module in list(self.encoder.modules()):
             for name, child in list(module.named_children()):
                 if isinstance(child, torch.nn.Linear) and name in TARGETS:
-                    setattr(module, name, _lora_layer(child, rank, alpha))
+                    setattr(module, name, _lora_linear()(child, rank, alpha))
         dims = self.encoder.config.hidden_size
         self.head = torch.nn.Linear(dims + len(DOC_STANCES), len(STANCES))
         self.config = {"rank": rank, "alpha": alpha, "max_tokens": max_tokens}

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..text import clean_for_embedding
 from ..types import STANCES
-from .chunk import embed_input
+from .label_train import row_inputs
 from .reader import StanceReader
 
 EPOCHS = 2
@@ -25,11 +24,6 @@ HEAD_LR = 10.0  # times LR
 BATCH = 16
 WRITTEN_WEIGHT = 0.5
 WEIGHT_DECAY = 0.01
-
-
-def reader_inputs(rows: list[dict[str, Any]]) -> list[str]:
-    """What the reader reads of a training row: as the index reads a chunk, 'title: cleaned text'."""
-    return [embed_input(clean_for_embedding(r["text"]), r["title"]) for r in rows]
 
 
 def _batches(lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -52,7 +46,7 @@ def fit_reader(
     rng = np.random.default_rng(seed)
     reader = StanceReader()
     reader.encoder.train()
-    inputs = reader_inputs(rows)
+    inputs = row_inputs(rows)
     priors = [r["prior"] for r in rows]
     y = torch.tensor([STANCES.index(r["label"]) for r in rows])
     w = torch.tensor([WRITTEN_WEIGHT if r.get("kind") == "written" else 1.0 for r in rows])

@@ -43,20 +43,16 @@ def label_chunks(
     pos = [i for i, c in enumerate(out) if c.source_id in fresh]
     if not pos:
         return out
-    unlabelled = [i for i in pos if read is not None and out[i].source_id not in hand]
-    for group, reading in ((sorted(set(pos) - set(unlabelled)), None), (unlabelled, read)):
-        if not group:
-            continue
-        labels, confs = classify_vectors(
-            vectors[group],
-            [clean_for_embedding(out[i].text) for i in group],
-            [doc_stances[out[i].source_id] for i in group],
-            model=model,
-            read=[reading[i] for i in group] if reading is not None else None,
-            reader=reader,
-        )
-        for i, lab, conf in zip(group, labels, confs, strict=True):
-            out[i] = replace(out[i], stance=lab, stance_confidence=conf, stance_by="classifier")
+    labels, confs = classify_vectors(
+        vectors[pos],
+        [clean_for_embedding(out[i].text) for i in pos],
+        [doc_stances[out[i].source_id] for i in pos],
+        model=model,
+        read=None if read is None else [None if out[i].source_id in hand else read[i] for i in pos],
+        reader=reader,
+    )
+    for i, lab, conf in zip(pos, labels, confs, strict=True):
+        out[i] = replace(out[i], stance=lab, stance_confidence=conf, stance_by="classifier")
     at: dict[str, list[int]] = {}
     for i in pos:
         at.setdefault(out[i].source_id, []).append(i)
