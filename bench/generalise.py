@@ -50,7 +50,10 @@ def without_annotations(
         read = None
         if reader is not None:  # as `add` reads a source without hand labels: with the stance reader too
             read = [
-                embed_input(clean_for_embedding(c.text), index.sources[c.source_id].title) for c in chunks
+                embed_input(clean_for_embedding(c.text), index.sources[c.source_id].title)
+                if c.source_id in source_ids
+                else None  # not relabelled
+                for c in chunks
             ]
         chunks = label_chunks(
             chunks, index.vectors, stances, set(source_ids), {}, {}, stance_model, read=read, reader=reader

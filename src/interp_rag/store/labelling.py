@@ -21,7 +21,7 @@ def label_chunks(
     texts: dict[str, str],
     hand: dict[str, list[dict[str, Any]]],
     model: dict[str, Any] | None = None,
-    read: list[str] | None = None,
+    read: list[str | None] | None = None,
     reader: Any = None,
 ) -> list[Chunk]:
     """`chunks` with those of the `fresh` sources labelled: each chunk's own stance from its vector, its text
