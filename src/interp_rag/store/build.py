@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,33 +20,24 @@ import numpy as np
 from ..errors import InterpRagError, SourceError
 from ..ingest.chunk import Chunker
 from ..ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
-from ..ingest.expansions import attach, expansion_file, file_hash, load_spans
-from ..ingest.label import hand_labels_hash, load_hand_labels
+from ..ingest.expansions import attach, load_spans
 from ..ingest.sources import (
-    Limits,
     load_sources,
-    resolve_all,
     summary,
 )
 from ..settings import Settings, get_settings
 from ..text import digest
-from ..types import BuildReport, Chunk, Document, Source
-from .add import Addition, check_new, only_the_new, read_new_source
+from ..types import BuildReport, Chunk, Source
+from .add import Addition, check_new, read_new_source
 from .format import (
     CACHE_FILE,
-    config_mismatch,
-    current_dir,
     expected_config,
-    read_chunks,
-    read_meta,
     version_vectors,
 )
-from .integrity import current_problem, writing
+from .integrity import writing
 from .labelling import label_chunks
 from .publish import write_version
-
-# on_progress(stage, done, total, detail): stage is "resolve", "chunk", "embed" or "write".
-Progress = Callable[[str, int, int, str], None]
+from .resolve import Previous, Progress, Resolved, resolve_stage
 
 
 @contextmanager
@@ -61,11 +52,6 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         except BlockingIOError as e:
             raise InterpRagError(f"Another build is running on {index_dir}/; wait for it to finish.") from e
         yield
-
-
-def _meta_hash(src: Source) -> str:
-    # Metadata that changes what is embedded (title) or the stance prior (stance) invalidates chunks.
-    return digest(json.dumps(src.to_dict(), sort_keys=True))
 
 
 def build_index(
@@ -125,126 +111,6 @@ def _build(
             a.publish()  # the source list last: a failed or killed add leaves it as it was
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
-
-
-# ---------------------------------------------------------------- what the last build left
-
-
-@dataclass
-class Previous:
-    """The current version, when its chunks can be reused (same settings and code, no --full)."""
-
-    meta: dict[str, Any] | None
-    dir: Path | None
-    reusable: bool
-    sources: dict[str, Any]  # source id -> its state in meta.json (hashes, chunk count, title)
-
-    @classmethod
-    def read(cls, settings: Settings, full: bool, report: BuildReport) -> Previous:
-        problem = current_problem(settings.index_dir, full_hash=True)
-        if problem:  # nothing of it can be trusted: rebuilt from the sources (vectors from the cache)
-            report.warnings.append(f"The index was damaged ({problem}); rebuilt it from the sources.")
-            return cls(None, None, False, {})
-        meta = read_meta(settings.index_dir)
-        reusable = meta is not None and not full and config_mismatch(meta, settings) is None
-        return cls(meta, current_dir(settings.index_dir), reusable, meta["sources"] if reusable else {})
-
-    def chunks_by_source(self) -> dict[str, list[Chunk]]:
-        out: dict[str, list[Chunk]] = {}
-        if self.reusable and self.dir is not None:
-            for c in read_chunks(self.dir):
-                out.setdefault(c.source_id, []).append(c)
-        return out
-
-
-# ---------------------------------------------------------------- stage 1: resolve
-
-
-@dataclass
-class Resolved:
-    docs: list[Document]
-    failed: dict[str, str]  # source id -> why it could not be read
-    listed: set[str]  # ids in the source list
-    exp_files: dict[str, Path | None]  # source id -> its question expansions
-    state: dict[str, dict[str, Any]]  # source id -> hashes of its text, metadata and expansions
-    kept: list[str]  # failed now, indexed before: its previous text stays
-    unchanged: set[str]  # same text, metadata and expansions as in the previous version
-    hand: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # source id -> its stance hand labels
-    carried: set[str] = field(default_factory=set)  # not read (`add`): the previous version's text stays
-
-    def report_into(self, report: BuildReport, prev: Previous) -> None:
-        report.sources_ok = sorted(set(self.state) | self.carried)
-        report.sources_removed = self.removed(prev)
-        report.sources_failed = {
-            sid: why + (" (kept the previously indexed text)" if sid in self.kept else "")
-            for sid, why in self.failed.items()
-        }
-
-    def removed(self, prev: Previous) -> list[str]:
-        return sorted(set(prev.sources) - self.listed)
-
-    def nothing_changed(self, prev: Previous) -> bool:
-        return (
-            prev.reusable
-            and prev.meta is not None
-            and "files" in prev.meta  # an index without checksums is rewritten once to record them
-            and not self.removed(prev)
-            and len(self.unchanged) == len(self.state)
-            and set(prev.sources) == set(self.state) | set(self.kept) | self.carried
-        )
-
-
-def resolve_stage(
-    settings: Settings,
-    mirror: Path | None,
-    prev: Previous,
-    progress: Progress,
-    sources: list[Source],
-    additions: tuple[Addition, ...] = (),
-) -> Resolved:
-    """Every listed source's text (mirror, cache, URL), and what changed since the previous version.
-    `add` reads only the new source when there is a previous version: the others keep its text."""
-    carried: set[str] = set()
-    new = [a.doc for a in additions]
-    if new and prev.sources:
-        docs, failed, carried = only_the_new(new, sources, prev.sources)
-    else:
-        docs, failed = resolve_all(
-            [s for s in sources if all(s is not d.source for d in new)],
-            mirror=mirror,
-            cache_dir=settings.cache_dir,
-            timeout=settings.fetch_timeout,
-            user_agent=settings.user_agent,
-            on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
-            limits=Limits.from_settings(settings),
-        )
-        docs += new
-    exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
-    hand = load_hand_labels(settings.stance_labels_dir)
-    state = {
-        d.source.id: {
-            "hash": d.content_hash,
-            "meta": _meta_hash(d.source),
-            "origin": d.origin,
-            "expansions": file_hash(exp_files[d.source.id]),
-            "stance_labels": hand_labels_hash(hand.get(d.source.id, [])),
-        }
-        for d in docs
-    }
-    before = prev.sources
-    unchanged = {
-        sid
-        for sid, st in state.items()
-        if sid in before
-        and before[sid]["hash"] == st["hash"]
-        and before[sid]["meta"] == st["meta"]
-        and before[sid].get("expansions", "") == st["expansions"]
-        and before[sid].get("stance_labels", "") == st["stance_labels"]
-    }
-    # A source that fails now but was indexed before keeps its previous text: a flaky network should not
-    # silently shrink the corpus.
-    kept = [sid for sid in failed if sid in before]
-    return Resolved(docs, failed, {s.id for s in sources}, exp_files, state, kept, unchanged, hand, carried)
 
 
 # ---------------------------------------------------------------- stage 2: chunk
