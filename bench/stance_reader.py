@@ -1,5 +1,5 @@
-"""The stance reader (ingest/reader.py) out of sample, beside the logistic model and their average (what
-`add` labels a source without hand labels with):
+"""The stance reader (ingest/reader.py) out of sample, beside the logistic model, their plain average and
+their combination (label.combine: what `add` labels a source without hand labels with):
 
   LOSO lab   leave-sources-out over the labelled sources (5 folds): their labelled passages
   LOSO dev   the same folds: ../shared/eval/passage_stance_dev.jsonl passages of the held-out sources
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stance_eval import FOLDS, source_folds
 from bench.stance_search import Data
-from interp_rag.ingest.label import MODEL_FILE, prepare_model, stance_probabilities
+from interp_rag.ingest.label import MODEL_FILE, combine, prepare_model, stance_probabilities
 from interp_rag.ingest.label_train import Recipe, fit, row_inputs
 from interp_rag.ingest.reader import shipped_reader
 from interp_rag.ingest.reader_train import fit_reader
@@ -45,6 +45,7 @@ def report(name: str, gold: list[str], p_reader: np.ndarray, p_lr: np.ndarray) -
         return round(float(np.mean([STANCES[i] == g for i, g in zip(p.argmax(1), gold, strict=True)])), 3)
 
     out = {"n": len(gold), "reader": acc(p_reader), "logistic": acc(p_lr), "average": acc(p_reader + p_lr)}
+    out["combined"] = acc(combine(p_lr, p_reader))  # what `add` labels with (label.combine)
     print(name, json.dumps(out), flush=True)
     return out
 
@@ -55,6 +56,7 @@ def main() -> None:
     ap.add_argument("--folds", default=",".join(str(k) for k in range(FOLDS)))
     ap.add_argument("--no-unseen", action="store_true")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/interp-rag-stance-eval.sqlite"))
+    ap.add_argument("--save", type=Path, help="Keep every probability here (.npz) for bench/stance_mix.py.")
     args = ap.parse_args()
     data = Data(
         argparse.Namespace(
@@ -89,19 +91,25 @@ def main() -> None:
                 slot.append(value)
             report(f"fold {k} {name}", *got)
         print(f"fold {k}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    saved: dict[str, np.ndarray] = {}
     for name, (gold, pr, pl) in pooled.items():
         if gold:
-            report(f"LOSO {name}", [g for part in gold for g in part], np.vstack(pr), np.vstack(pl))
+            got = ([g for part in gold for g in part], np.vstack(pr), np.vstack(pl))
+            report(f"LOSO {name}", *got)
+            saved |= {f"{name}_gold": np.array(got[0]), f"{name}_reader": got[1], f"{name}_logistic": got[2]}
     if not args.no_unseen:
         rows = data.unseen
-        report(
-            "unseen quotes",
+        got = (
             [r["label"] for r in rows],
             shipped_reader().probabilities(row_inputs(rows), [r["prior"] for r in rows]),
             logistic(
                 prepare_model(json.loads(MODEL_FILE.read_text(encoding="utf-8"))), rows, data.unseen_vec
             ),
         )
+        report("unseen quotes", *got)
+        saved |= {"unseen_gold": np.array(got[0]), "unseen_reader": got[1], "unseen_logistic": got[2]}
+    if args.save:
+        np.savez(args.save, **saved)
 
 
 if __name__ == "__main__":

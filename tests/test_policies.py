@@ -101,6 +101,21 @@ def test_distinct_voices_for_judgement_questions_only() -> None:
     assert fact.chosen == []
 
 
+def test_a_document_far_below_the_best_gets_no_voice_and_its_slot_goes_by_relevance() -> None:
+    index = make_index({"a": ["neutral"] * 6, "b": ["neutral"] * 6, "c": ["neutral"]})
+    # c's one passage is at a fifth of the best: it mentions the question, it does not address it
+    c = cands(index, ["a:0", "b:0", "a:2", "b:2", "c:0"], [1.0, 0.9, 0.8, 0.7, 0.2])
+    tuning = TUNING.model_copy(update={"per_source_judgement": 2, "voice_floor": 0.4})
+    sel = Selection.start(index, JUDGEMENT, c, 3, tuning)
+    distinct_voices(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "b:0"]  # no voice for c
+    fill_by_relevance(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "b:0", "a:2"]  # a's second passage, not c's
+    every = Selection.start(index, JUDGEMENT, c, 3, tuning.model_copy(update={"voice_floor": 0.0}))
+    distinct_voices(every)
+    assert chosen_ids(index, c, every.chosen) == ["a:0", "b:0", "c:0"]  # without a floor c is a voice
+
+
 def test_both_sides_swap_replaces_the_weakest_surplus_passage() -> None:
     index = make_index(
         {d: [s] for d, s in zip("abcdef", ["enthusiastic"] * 4 + ["skeptical"] * 2, strict=True)}

@@ -131,13 +131,35 @@ def test_label_chunks_takes_the_reader_it_is_given() -> None:
     read = [clean_for_embedding(c.text) for c in chunks]
     vectors = encode(read)
     out = label_chunks(chunks, vectors, {"added": None}, {"added"}, {}, {}, read=read, reader=CertainReader())
-    from interp_rag.ingest.label import stance_probabilities
+    from interp_rag.ingest.label import combine, stance_probabilities
 
-    neutral = stance_probabilities(vectors, read, [None, None])[:, 2]
-    # the mean of the logistic model's reading and a certain "neutral": neutral, at the mean's confidence
+    logistic = stance_probabilities(vectors, read, [None, None])
+    certain = CertainReader().probabilities(read, [None, None])
+    # the logistic model's reading combined with a certain "neutral": neutral, at the combination's confidence
     assert [c.stance for c in out] == ["neutral", "neutral"]
-    assert [c.stance_confidence for c in out] == [round(float((n + 1) / 2), 3) for n in neutral]
+    expected = combine(logistic, certain)[:, 2]
+    assert [c.stance_confidence for c in out] == [round(float(x), 3) for x in expected]
     assert [c.stance for c in label_chunks(chunks, vectors, {"added": None}, {"added"}, {}, {})] == [
         "skeptical",
         "skeptical",
     ]
+
+
+def test_combine_weighs_the_reader_and_shifts_classes_by_offsets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from interp_rag.ingest import label
+
+    logistic = np.array([[0.6, 0.1, 0.3], [0.2, 0.2, 0.6]], dtype=np.float32)  # STANCES order
+    by_reader = np.array([[0.2, 0.1, 0.7], [0.2, 0.2, 0.6]], dtype=np.float32)
+    monkeypatch.setattr(label, "CLASS_OFFSETS", {})
+    monkeypatch.setattr(label, "READER_WEIGHT", 0.75)
+    p = label.combine(logistic, by_reader)
+    assert np.allclose(p, 0.75 * by_reader + 0.25 * logistic, atol=1e-6)  # no offsets: the weighted mean
+    monkeypatch.setattr(label, "READER_WEIGHT", 0.0)
+    assert label.combine(logistic, by_reader).argmax(axis=1).tolist() == [0, 2]  # the logistic model alone
+    # an offset against enthusiastic turns a narrow enthusiastic call neutral, and the rows still sum to 1
+    before = label.model_version()
+    monkeypatch.setattr(label, "CLASS_OFFSETS", {"enthusiastic": -0.8})
+    shifted = label.combine(logistic, by_reader)
+    assert shifted.argmax(axis=1).tolist() == [2, 2]
+    assert np.allclose(shifted.sum(axis=1), 1.0, atol=1e-6)
+    assert label.model_version() != before  # the mix is part of the version: a changed one relabels

@@ -52,6 +52,14 @@ class RetrievalSettings(_Group):
         2, ge=1, description="... for yes/no questions of judgement, where more voices matter."
     )
     distinct_first: int = Field(8, ge=0, description="... and the first this many from different documents,")
+    voice_floor: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="... each with a passage at this share of the best relevance (0: any document): a "
+        "document that does not address the question is no voice, and its slot goes by relevance "
+        "(chosen by leave-sources-out cross-validation; policies.distinct_voices).",
+    )
     voice_chunks: int = Field(
         3, ge=1, description="... the documents ranked by the sum of their best this many chunks,"
     )

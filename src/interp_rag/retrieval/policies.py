@@ -2,7 +2,8 @@
 
 `select` runs small named policies over one `Selection` state, in this order:
   1. distinct voices: for a yes/no question of judgement, the first passages from different documents,
-     documents that address the question at length (and whose summary is about it) first;
+     documents that address the question at length (and whose summary is about it) first, none far
+     below the best;
   2. fill by relevance: best first, up to k;
   while both fill steps respect the document cap, no runs of three neighbouring chunks, and nothing
   already on screen in another passage's context (`Selection.fits`);
@@ -170,15 +171,19 @@ def voice_order(sel: Selection) -> list[int]:
 
 def distinct_voices(sel: Selection) -> None:
     """For a question of judgement, where the two sides matter most: the first `distinct_first` passages
-    from different documents, each document's best passage, in voice order."""
+    from different documents, each document's best passage, in voice order. A document whose best passage
+    is under `voice_floor` of the best relevance mentions the question rather than addresses it: it gets no
+    voice, and the slot goes by relevance (a second passage of a document that does address it)."""
     want = min(sel.tuning.distinct_first, sel.k) if sel.judgement else 0
     if not want:
         return
     order = voice_order(sel) if sel.tuning.voice_chunks > 1 else list(range(sel.size))
+    rel = sel.cands.rel
+    floor = sel.tuning.voice_floor * float(rel[0]) if rel.size else 0.0
     for j in order:
         if len(sel.chosen) >= want:
             break
-        if sel.fits(j, 1):
+        if rel[j] >= floor and sel.fits(j, 1):
             sel.add(j)
 
 
