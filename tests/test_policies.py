@@ -215,3 +215,26 @@ def test_a_source_annotated_in_part_does_not_count_as_bare() -> None:
     index = make_index({"a": ["neutral"] * 3, "b": ["neutral"] * 2})
     index.q_owner = np.array([1], dtype=np.int32)  # one question, on a's second chunk
     assert index.arrays.annotated.tolist() == [True, True, True, False, False]
+
+
+def test_neighbour_support_lifts_a_chunk_of_an_added_document_between_relevant_neighbours() -> None:
+    from interp_rag.retrieval.policies import neighbour_support
+
+    def make() -> Index:
+        return make_index({"a": ["neutral"] * 4, "b": ["neutral"] * 2})  # a:3 and b:0 are adjacent rows
+
+    index = make()  # no expansion questions anywhere: every source is as a user added it
+    c = cands(index, ["a:0", "b:0", "a:2", "a:3", "b:1"], rel=[1.0, 0.9, 0.85, 0.8, 0.1])
+    out = neighbour_support(index, c, RetrievalSettings(neighbour_support=0.25))
+    # a:2 and a:3 support each other; a:0's neighbour is no candidate; b:0 gains from b:1 only, not from
+    # a:3, the row before it in another document
+    assert chosen_ids(index, out, list(range(5))) == ["a:2", "a:3", "a:0", "b:0", "b:1"]
+    assert out.rel.tolist() == pytest.approx([0.85 + 0.25 * 0.8, 0.8 + 0.25 * 0.85, 1.0, 0.925, 0.325])
+    # a source with expansion questions is left alone: they already point at its passage
+    annotated = make()
+    annotated.q_owner = np.array([1], dtype=np.int32)  # one question, on a's second chunk
+    kept = neighbour_support(annotated, c, RetrievalSettings(neighbour_support=0.25))
+    assert chosen_ids(annotated, kept, list(range(5))) == ["a:0", "b:0", "a:2", "a:3", "b:1"]
+    assert kept.rel.tolist() == pytest.approx([1.0, 0.925, 0.85, 0.8, 0.325])
+    off = neighbour_support(index, c, RetrievalSettings(neighbour_support=0.0))
+    assert off is c

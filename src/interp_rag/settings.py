@@ -41,6 +41,14 @@ class RetrievalSettings(_Group):
         "like an annotated candidate of the same question: by this quantile of their lifts (0: not at all). "
         "Chosen by leave-sources-out cross-validation (search.expansion_lift).",
     )
+    neighbour_support: float = Field(
+        0.25,
+        ge=0,
+        description="A candidate of a source without expansion questions (any source a user added) gains "
+        "this times the relevance of its best neighbouring candidate of the same document: the passage "
+        "shows its neighbours' sentences too, and an answer spread over neighbouring chunks is found where "
+        "it is (policies.neighbour_support; chosen by leave-sources-out cross-validation).",
+    )
     min_cosine: float = Field(
         0.30, description="Below this dense similarity a passage does not address the question."
     )

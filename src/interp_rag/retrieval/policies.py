@@ -1,5 +1,9 @@
 """Selection: which k of the candidates to show, in what order: relevant, varied, both sides.
 
+Before selection, two re-orderings of the candidates (retrieve.py runs them after the reranker):
+`neighbour_support` (a chunk of an added document between relevant neighbours rises) and `lift_sides`
+(a document of a judgement question is shown by its verdict).
+
 `select` runs small named policies over one `Selection` state, in this order:
   1. distinct voices: for a yes/no question of judgement, the first passages from different documents,
      documents that address the question at length (and whose summary is about it) first, none far
@@ -149,6 +153,37 @@ def lift_sides(index: Index, question: str, cands: Candidates, tuning: Retrieval
         by_lift = sorted(places, key=lambda j: -lifted[j])
         new[places] = by_lift  # the document's best place goes to its most lifted candidate
     return Candidates(cands.pool[new], cands.rel, cands.cos[new], cands.focus[new])
+
+
+def neighbour_support(index: Index, cands: Candidates, tuning: RetrievalSettings) -> Candidates:
+    """Candidates of sources without expansion questions gain `neighbour_support` x the relevance of their
+    best neighbouring candidate (the chunk before or after, same document), and the list is re-ordered.
+
+    A shown passage holds its neighbours' sentences too (context.py), and an answer often runs across a
+    chunk boundary, so a chunk between relevant chunks shows more of it than an isolated match. Annotated
+    sources are left alone: their expansion questions already point at the passage (measured: supporting
+    every source cost dev MRR 0.673 -> 0.618), while an added document has only its chunks' own scores."""
+    w = tuning.neighbour_support
+    pool = cands.pool
+    if not w or pool.size == 0:
+        return cands
+    a = index.arrays
+    bare = ~a.annotated[pool]
+    if not bare.any():
+        return cands
+    n = len(index.chunks)
+    place = np.full(n, -1, dtype=np.int64)
+    place[pool] = np.arange(pool.size)
+    best = np.zeros(pool.size)
+    for step in (-1, 1):  # a build writes each document's chunks in order, one after the other
+        inside = (pool + step >= 0) & (pool + step < n)
+        nb = np.clip(pool + step, 0, n - 1)
+        same = (a.source_of[nb] == a.source_of[pool]) & (a.n_of[nb] == a.n_of[pool] + step)
+        ok = inside & same & (place[nb] >= 0)
+        best = np.maximum(best, np.where(ok, cands.rel[place[nb]], 0.0))
+    rel = cands.rel + w * np.where(bare, best, 0.0)
+    order = np.argsort(-rel, kind="stable")
+    return Candidates(pool[order], rel[order], cands.cos[order], cands.focus[order])
 
 
 def voice_order(sel: Selection) -> list[int]:

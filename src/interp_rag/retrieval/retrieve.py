@@ -11,7 +11,7 @@ from ..store.index import Index
 from ..types import Passage
 from .context import to_passage
 from .filters import filter_mask
-from .policies import lift_sides, select
+from .policies import lift_sides, neighbour_support, select
 from .query import Query, QueryOptions
 from .rerank import get_reranker
 from .search import candidates, query_vector
@@ -46,6 +46,7 @@ def retrieve(
     mask = filter_mask(index, query)
     cands = candidates(index, query.question, mask=mask, tuning=tuning)
     cands = get_reranker(tuning.reranker).rerank(query.question, query_vector(query.question), index, cands)
+    cands = neighbour_support(index, cands, tuning)
     cands = lift_sides(index, query.question, cands, tuning)
     chosen, missing = select(index, query.question, cands, query.k, tuning)
     if query.stance:  # a stance filter asks for one side; the other being absent is the point, not a gap
