@@ -92,7 +92,18 @@ def main() -> None:
         help="also train a stance reader without the fold (2.5 min a fold) and label the fold as `add` "
         "labels a source without hand labels (the logistic model and the reader together)",
     )
+    ap.add_argument(
+        "--stance-mix",
+        default=None,
+        help="W,E,S: with --reader, combine the two stance models with reader weight W and class offsets E "
+        "(enthusiastic) and S (skeptical) instead of label.READER_WEIGHT / CLASS_OFFSETS",
+    )
     args = ap.parse_args()
+    if args.stance_mix:
+        from interp_rag.ingest import label
+
+        w, e, s = (float(x) for x in args.stance_mix.split(","))
+        label.READER_WEIGHT, label.CLASS_OFFSETS = w, {"enthusiastic": e, "skeptical": s}
     tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
     index = load_index(settings=get_settings(index_dir=args.index_dir))
     qs = load_questions(args.mirror, args.dev)
