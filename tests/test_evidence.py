@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from interp_rag.answering.evidence import MAX_SENTENCES, claim_score, same_text, verdict_line
+from interp_rag.answering.evidence import MAX_SENTENCES, claim_score, same_text, short_source, verdict_line
 from interp_rag.answering.extractive import choose, compose_extractive
 from interp_rag.evaluation import quoted, score_answers, score_side_stance
 from interp_rag.settings import AnswerSettings
@@ -147,3 +147,15 @@ def test_a_sentence_speaks_for_a_side_only_when_its_passage_does_not_take_the_ot
     assert [speaks_for(s, "enthusiastic", shown) for s in upbeat] == [False, True, True]
     assert not speaks_for(Sentence("It failed.", 3, 0, stance="skeptical"), "enthusiastic", shown)
     assert speaks_for(Sentence("It failed.", 1, 0, stance="skeptical"), "skeptical", shown)
+
+
+def test_a_source_is_named_by_its_authors_surnames_without_their_bracketed_remarks() -> None:
+    p = passage(1, "x", "neutral")
+    p.authors = ["Sarah (BlueDot Impact; surname not given in source)"]
+    assert short_source(p) == "Sarah (2024)"
+    p.authors = ["Neel Nanda", "Josh Engels [maintainer]"]
+    assert short_source(p) == "Nanda and Engels (2024)"
+    p.authors = ["Chris Olah", "Nick Cammarata", "Ludwig Schubert"]
+    assert short_source(p) == "Olah et al. (2024)"
+    p.authors, p.year = [], None
+    assert short_source(p) == "Source 1"  # no author: the title

@@ -217,14 +217,20 @@ def inline(text: str) -> str:
     return re.sub(r"[*_`]", "", text).replace("[", "(").replace("]", ")")
 
 
+def surname(author: str) -> str:
+    """The last word of a name, leaving out remarks in brackets ("Sarah (BlueDot Impact; surname not
+    given)" is Sarah, not "given)")."""
+    words = re.sub(r"\s*[(\[][^)\]]*[)\]]", " ", author).split() or author.split()
+    return words[-1] if words else "?"
+
+
 def short_source(p: Any) -> str:
     """'Nanda (2024)' or a title when no author is known."""
     if p.authors:
-        last = (p.authors[0].split() or ["?"])[-1]
-        who = last + (
+        who = surname(p.authors[0]) + (
             " et al."
             if len(p.authors) > 2
-            else f" and {(p.authors[1].split() or ['?'])[-1]}"
+            else f" and {surname(p.authors[1])}"
             if len(p.authors) == 2
             else ""
         )
