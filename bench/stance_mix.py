@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from interp_rag.ingest.label import combine
 from interp_rag.types import STANCES
 
 WEIGHTS = [0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0]
@@ -28,18 +29,10 @@ OFFSETS = [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6]
 
 
 def accuracy(
-    gold: np.ndarray, reader: np.ndarray, logistic: np.ndarray, w: float, offset: np.ndarray
+    gold: np.ndarray, reader: np.ndarray, logistic: np.ndarray, w: float, offsets: dict[str, float]
 ) -> float:
-    p = w * reader + (1 - w) * logistic
-    pred = (np.log(p + 1e-9) + offset).argmax(1)
+    pred = combine(logistic, reader, weight=w, offsets=offsets).argmax(1)
     return float(np.mean(np.array(STANCES)[pred] == gold))
-
-
-def class_offset(enthusiastic: float, skeptical: float) -> np.ndarray:
-    out = np.zeros(len(STANCES))
-    out[STANCES.index("enthusiastic")] = enthusiastic
-    out[STANCES.index("skeptical")] = skeptical
-    return out
 
 
 def main() -> None:
@@ -52,7 +45,7 @@ def main() -> None:
     unseen = (z["unseen_gold"], z["unseen_reader"], z["unseen_logistic"]) if "unseen_gold" in z else None
     rows = []
     for w, e, s in itertools.product(WEIGHTS, OFFSETS, OFFSETS):
-        off = class_offset(e, s)
+        off = {"enthusiastic": e, "skeptical": s}
         row = {"w": w, "enthusiastic": e, "skeptical": s, "loso": accuracy(*pooled, w, off)}
         row |= {name: accuracy(*sets[name], w, off) for name in sets}
         if unseen is not None:

@@ -127,11 +127,20 @@ def model_version() -> str:
     return f"{_model()['version']}+{reader_version()}+mix{mix}"
 
 
-def combine(logistic: np.ndarray, by_reader: np.ndarray) -> np.ndarray:
+def combine(
+    logistic: np.ndarray,
+    by_reader: np.ndarray,
+    *,
+    weight: float | None = None,
+    offsets: dict[str, float] | None = None,
+) -> np.ndarray:
     """The probabilities of a passage read by both models: the weighted mean, shifted by the class offsets
-    and normalised again, (n, 3) in STANCES order."""
-    p = READER_WEIGHT * by_reader + (1 - READER_WEIGHT) * logistic
-    z = np.log(np.maximum(p, 1e-9)) + np.array([CLASS_OFFSETS.get(c, 0.0) for c in STANCES])
+    and normalised again, (n, 3) in STANCES order. `weight` and `offsets` default to READER_WEIGHT and
+    CLASS_OFFSETS (bench/stance_mix.py tries others)."""
+    w = READER_WEIGHT if weight is None else weight
+    shift = CLASS_OFFSETS if offsets is None else offsets
+    p = w * by_reader + (1 - w) * logistic
+    z = np.log(np.maximum(p, 1e-9)) + np.array([shift.get(c, 0.0) for c in STANCES])
     z -= z.max(axis=1, keepdims=True)
     out = np.exp(z)
     return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -7,8 +7,8 @@ encoder itself learn what a verdict, a hedge or a concession looks like: low-ran
 attention and feed-forward weights of every layer, and a linear head over the mean-pooled tokens and the
 document's stance. The same labelled and written passages train it (`scripts/train_stance_reader.py`);
 ~300k numbers ship in `data/stance_reader.npz` (under 1 MB), the base weights come from the embedding
-model's package. Averaged with the logistic model's probabilities it labels every chunk of a source that
-has no hand labels (any source a user adds); label.py decides where.
+model's package. Combined with the logistic model's probabilities (label.combine) it labels every chunk of
+a source that has no hand labels (any source a user adds); label.py decides where.
 
 A full pass of the encoder per passage (~30 ms on a CPU core) is paid when a source is added, never per
 question.
