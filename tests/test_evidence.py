@@ -149,6 +149,19 @@ def test_a_sentence_speaks_for_a_side_only_when_its_passage_does_not_take_the_ot
     assert speaks_for(Sentence("It failed.", 1, 0, stance="skeptical"), "skeptical", shown)
 
 
+def test_a_sentence_barely_leaning_to_a_side_does_not_speak_for_it() -> None:
+    from interp_rag.answering.evidence import Sentence
+    from interp_rag.answering.extractive import speaks_for
+
+    shown = [passage(1, "x", "neutral")]
+    sure = Sentence("It works well.", 1, 0, stance="enthusiastic", stance_p={"enthusiastic": 0.8})
+    unsure = Sentence("It works, mostly.", 1, 1, stance="enthusiastic", stance_p={"enthusiastic": 0.41})
+    assert [speaks_for(s, "enthusiastic", shown, 0.5) for s in (sure, unsure)] == [True, False]
+    assert speaks_for(unsure, "enthusiastic", shown)  # no floor: the old rule
+    # a sentence whose stance is its passage's (an LLM label, no reading of its own) is judged by it
+    assert speaks_for(Sentence("It works.", 1, 2, stance="enthusiastic"), "enthusiastic", shown, 0.5)
+
+
 def test_a_source_is_named_by_its_authors_surnames_without_their_bracketed_remarks() -> None:
     p = passage(1, "x", "neutral")
     p.authors = ["Sarah (BlueDot Impact; surname not given in source)"]

@@ -203,7 +203,7 @@ def evaluate(
         rows = load_jsonl(stance_file)
         result["stance"] = evaluate_stance(rows, index)
         result["answer"]["side_stance_in_answers"] = score_side_stance(rows, placed)
-        result["answer"]["sentence_stance"] = sentence_stance(rows, index)
+        result["answer"]["sentence_stance"] = sentence_stance(rows, index, settings.answer.side_confidence)
     return result
 
 
@@ -264,10 +264,11 @@ def placed_sentences(
     ]
 
 
-def sentence_stance(labeled: list[dict[str, Any]], index: Index) -> dict[str, Any]:
+def sentence_stance(labeled: list[dict[str, Any]], index: Index, floor: float = 0.0) -> dict[str, Any]:
     """The answer's sentence stance (extractive.candidates: the sentence's words, its chunk's vector, its
     document's label) on every sentence of the labelled passages, each inheriting its passage's label:
-    accuracy, and for each side the share of sentences put on it that carry its label (precision)."""
+    accuracy, and for each side the share of sentences it could put on that side (read as that side with
+    at least `floor` confidence, settings.answer.side_confidence) that carry its label (precision)."""
     chunks_of: dict[str, list[Any]] = {}
     for i, c in enumerate(index.chunks):
         chunks_of.setdefault(c.source_id, []).append((i, c))
@@ -285,13 +286,13 @@ def sentence_stance(labeled: list[dict[str, Any]], index: Index) -> dict[str, An
             rows.append(row["label"])
     if not rows:
         return {}
-    labels, _ = classify_vectors(np.vstack(vecs), texts, docs)
+    labels, conf = classify_vectors(np.vstack(vecs), texts, docs)
     out: dict[str, Any] = {
         "sentences": len(rows),
         "accuracy": round(sum(p == t for p, t in zip(labels, rows, strict=True)) / len(rows), 3),
     }
     for side in ("enthusiastic", "skeptical"):
-        put = [t for p, t in zip(labels, rows, strict=True) if p == side]
+        put = [t for p, c, t in zip(labels, conf, rows, strict=True) if p == side and c >= floor]
         out[f"{side}_precision"] = round(sum(t == side for t in put) / len(put), 3) if put else None
         out[f"{side}_sentences"] = len(put)
     return out

@@ -142,11 +142,15 @@ def own_stances(cands: list[Sentence], passages: list[Passage], index: Index | N
         s.stance, s.stance_p = lab, {lab: c}
 
 
-def speaks_for(s: Sentence, side: str, passages: list[Passage]) -> bool:
-    """Can sentence `s` be quoted for `side`? Its own stance must be that side, and its passage's must not
-    be the other one: a sentence read alone is short evidence, and a passage labelled skeptical (by hand, by
-    the LLM or from its whole text) does not speak for the enthusiastic side through one sentence of it."""
-    return s.stance == side and passages[s.num - 1].stance in (side, "neutral")
+def speaks_for(s: Sentence, side: str, passages: list[Passage], floor: float = 0.0) -> bool:
+    """Can sentence `s` be quoted for `side`? Its own stance must be that side, read with at least `floor`
+    confidence (settings.answer.side_confidence: a sentence barely leaning one way is no evidence for a
+    side), and its passage's must not be the other one: a sentence read alone is short evidence, and a
+    passage labelled skeptical (by hand, by the LLM or from its whole text) does not speak for the
+    enthusiastic side through one sentence of it. A sentence whose stance was not read on its own (its
+    passage's LLM label) has no confidence of its own and is judged by its passage."""
+    confident = not s.stance_p or s.stance_p.get(side, 0.0) >= floor
+    return s.stance == side and confident and passages[s.num - 1].stance in (side, "neutral")
 
 
 def choose(
@@ -173,7 +177,7 @@ def choose(
         order = sorted(SIDES, key=lambda side: (-stances.count(side), side))
         for side in order:
             picks = pick(
-                [s for s in cands if speaks_for(s, side, passages)],
+                [s for s in cands if speaks_for(s, side, passages, params.side_confidence)],
                 params.per_group,
                 used,
                 per_passage=min(params.per_passage, SIDE_PER_PASSAGE),
@@ -197,7 +201,10 @@ def choose(
             if side in {s.stance for s in top} or sum(len(p) for _, p in blocks) >= MAX_SENTENCES:
                 continue
             extra = pick(
-                [s for s in cands if speaks_for(s, side, passages)], 1, used, per_passage=params.per_passage
+                [s for s in cands if speaks_for(s, side, passages, params.side_confidence)],
+                1,
+                used,
+                per_passage=params.per_passage,
             )
             if extra:
                 blocks.append((side, extra))
