@@ -162,6 +162,14 @@ def test_a_sentence_barely_leaning_to_a_side_does_not_speak_for_it() -> None:
     assert speaks_for(Sentence("It works.", 1, 2, stance="enthusiastic"), "enthusiastic", shown, 0.5)
 
 
+def test_picking_with_no_room_left_picks_nothing() -> None:
+    from interp_rag.answering.evidence import Sentence, pick
+
+    pool = [Sentence(f"Claim number {i} holds.", 1, i, score=float(i)) for i in range(5)]
+    assert pick(pool, 0, set()) == []
+    assert [s.pos for s in pick(pool, 2, set(), per_passage=5)] == [3, 4]
+
+
 def test_a_source_is_named_by_its_authors_surnames_without_their_bracketed_remarks() -> None:
     p = passage(1, "x", "neutral")
     p.authors = ["Sarah (BlueDot Impact; surname not given in source)"]

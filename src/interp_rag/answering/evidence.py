@@ -166,6 +166,8 @@ def pick(pool: list[Sentence], n: int, used: set[int], *, per_passage: int | Non
     order (by passage, then within it)."""
     per_passage = per_passage or PER_PASSAGE
     picks: list[Sentence] = []
+    if n <= 0:  # no room left: nothing (the loop below only stops at n)
+        return picks
     per: dict[int, int] = {}
     for s in sorted(pool, key=lambda x: -x.score):
         if id(s) in used or per.get(s.num, 0) >= per_passage:
