@@ -18,7 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interp_rag.evaluation import score_run
+from interp_rag.answering.extractive import compose_extractive
+from interp_rag.evaluation import score_answers, score_run
 from interp_rag.ingest.chunk import embed_input
 from interp_rag.retrieval import retrieve as retrieve_module
 from interp_rag.retrieval.rerank import get_reranker
@@ -92,34 +93,45 @@ def use_reranker(name: str, model: Any) -> None:
     retrieve_module.get_reranker = lambda n: model if n == name else get_reranker(n)
 
 
-def run_questions(index: Any, questions: list[dict], k: int = 8, tuning: Any = None) -> list[dict]:
-    """The passages retrieve() shows for each question (what answer() shows, without composing text)."""
+def run_questions(
+    index: Any, questions: list[dict], k: int = 8, tuning: Any = None, answer_params: Any = None
+) -> list[dict]:
+    """The passages retrieve() shows for each question (what answer() shows); with `answer_params`
+    (settings.answer) also the extractive answer's text over them, under "answer"."""
     tuning = tuning or DEFAULT_RETRIEVAL
     out = []
     for q in questions:
         r = retrieve_module.retrieve(index, q["question"], k=k, tuning=tuning)
-        out.append(
-            {
-                "id": q["id"],
-                "passages": [
-                    {"doc": p.source_id, "text": p.text, "stance": p.stance, "chunk_id": p.chunk_id}
-                    for p in r.passages
-                ],
-            }
-        )
+        row = {
+            "id": q["id"],
+            "passages": [
+                {"doc": p.source_id, "text": p.text, "stance": p.stance, "chunk_id": p.chunk_id}
+                for p in r.passages
+            ],
+        }
+        if answer_params is not None:
+            row["answer"] = compose_extractive(
+                q["question"], r.passages, r.missing_sides, index=index, params=answer_params
+            )[0]
+        out.append(row)
     return out
 
 
 def scores(questions: list[dict], run: list[dict], k: int = 8) -> dict:
     s = score_run(questions, run, k)
-    return {key: s[key] for key in KEYS} | {
+    out = {key: s[key] for key in KEYS} | {
         "questions": s["questions"],
         "by_kind": s["passage_recall_by_kind"],
     }
+    texts = {r["id"]: r["answer"] for r in run if "answer" in r}  # run_questions with answer_params
+    asked = [q for q in questions if q["id"] in texts]
+    if asked:
+        out["answer_evidence"] = score_answers(asked, texts)["answer_evidence"]
+    return out
 
 
 def fmt(s: dict) -> str:
-    vals = " ".join(f"{k}={s[k]:.3f}" for k in KEYS if s.get(k) is not None)
+    vals = " ".join(f"{k}={s[k]:.3f}" for k in (*KEYS, "answer_evidence") if s.get(k) is not None)
     return f"n={s['questions']} {vals}"
 
 

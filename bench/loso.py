@@ -5,7 +5,8 @@ keeps every chunk, but the fold's sources carry no annotations (their expansion 
 see bench/generalise.py), and a learned reranker is trained without their pairs; the questions whose gold
 lies in that fold (most of their gold items; ties go to the first item's fold) are then asked, with those
 sources competing against the annotated rest. Questions: ../shared/eval/dev.jsonl and our own
-bench/questions/train-*.jsonl. Scores pooled over folds, as score.py computes them (k = 8).
+bench/questions/train-*.jsonl. Scores pooled over folds, as score.py computes them (k = 8), and the
+extractive answer's answer_evidence over the same passages (settings.answer, INTERP_RAG_ANSWER__*).
 
     python bench/loso.py [--index-dir index] [--mirror ../shared/corpus] [--dev ../shared/eval/dev.jsonl]
         [--tuning '{"question_weight": 0}'] [--reranker none|adapter] [--in-sample]
@@ -106,6 +107,7 @@ def main() -> None:
         label.READER_WEIGHT, label.CLASS_OFFSETS = w, {"enthusiastic": e, "skeptical": s}
     tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
     index = load_index(settings=get_settings(index_dir=args.index_dir))
+    answer = get_settings().answer  # the extractive answer over each fold's passages (INTERP_RAG_ANSWER__*)
     qs = load_questions(args.mirror, args.dev)
     parts = folds(list(index.sources))
     by_fold = [[q for q in qs if fold_of(q, parts) == f] for f in range(N_FOLDS)]
@@ -133,11 +135,11 @@ def main() -> None:
             from interp_rag.retrieval.rerank.adapter import AdapterReranker
 
             use_reranker("adapter", AdapterReranker(fit(idx, exclude=part), args.adapter_weight or WEIGHT))
-        run += run_questions(idx, by_fold[f], args.k, tuning)
+        run += run_questions(idx, by_fold[f], args.k, tuning, answer)
         if args.in_sample:
             if args.reranker == "adapter":
                 use_reranker("adapter", AdapterReranker(fit(index), args.adapter_weight or WEIGHT))
-            full_run += run_questions(index, by_fold[f], args.k, tuning)
+            full_run += run_questions(index, by_fold[f], args.k, tuning, answer)
         print(
             f"fold {f}: {len(part)} sources, {len(by_fold[f])} questions, {time.perf_counter() - t:.0f} s",
             file=sys.stderr,

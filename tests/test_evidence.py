@@ -162,6 +162,20 @@ def test_a_sentence_barely_leaning_to_a_side_does_not_speak_for_it() -> None:
     assert speaks_for(Sentence("It works.", 1, 2, stance="enthusiastic"), "enthusiastic", shown, 0.5)
 
 
+def test_a_sentence_that_says_nothing_of_its_own_is_not_quoted() -> None:
+    from interp_rag.answering.extractive import candidates
+
+    text = (
+        "Perhaps this should not surprise us. "
+        "Sparse autoencoders recover interpretable features from superposition in toy models."
+    )
+    got = [
+        s.text
+        for s in candidates("Do sparse autoencoders recover features?", [passage(1, text, "neutral")], None)
+    ]
+    assert got == ["Sparse autoencoders recover interpretable features from superposition in toy models."]
+
+
 def test_picking_with_no_room_left_picks_nothing() -> None:
     from interp_rag.answering.evidence import Sentence, pick
 

@@ -180,6 +180,13 @@ class AnswerSettings(_Group):
     )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
+    min_content_words: int = Field(
+        4,
+        ge=0,
+        description="Sentences with fewer distinct words beside stop words lean on their neighbours "
+        "('Perhaps this should not surprise us.') and are not quoted; no gold quote's sentence of the "
+        "question sets has fewer than five.",
+    )
 
 
 class WebSettings(_Group):

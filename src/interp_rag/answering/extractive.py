@@ -99,7 +99,9 @@ def _chunk_of(index: Index | None, p: Passage, offset: int) -> tuple[bool, int |
 def candidates(
     question: str, passages: list[Passage], index: Index | None, params: AnswerSettings | None = None
 ) -> list[Sentence]:
-    """Every whole sentence of the shown passages, scored on its own (evidence.score)."""
+    """Every whole sentence of the shown passages that says something of its own (at least
+    `min_content_words` words beside stop words), scored on its own (evidence.score)."""
+    params = params or AnswerSettings()
     q_tokens = bm25_tokens(question)
     q_terms, q_pairs = set(q_tokens), set(itertools.pairwise(q_tokens))
     vocab, idf = index.idf if index is not None else ({}, np.zeros(0))
@@ -108,6 +110,8 @@ def candidates(
         focus = (p.focus[0] - p.start, p.focus[1] - p.start) if p.focus else None
         for pos, (text, a, b) in enumerate(sentences(p.text, params)):
             tokens = bm25_tokens(text)
+            if len(set(tokens)) < params.min_content_words:  # "Perhaps this should not surprise us."
+                continue
             coverage, density = lexical_scores(q_terms, set(tokens), vocab, idf)
             in_core, chunk = _chunk_of(index, p, p.start + (a + b) // 2)
             s = Sentence(text, num, pos, claim=claim_score(text), stance=p.stance, source_id=p.source_id)
