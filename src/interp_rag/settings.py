@@ -175,8 +175,8 @@ class AnswerSettings(_Group):
         le=1.0,
         description="A sentence is quoted for a side only when its own stance reads that side with at least "
         "this probability: more likely that side than anything else (extractive.speaks_for). Chosen by "
-        "leave-sources-out: the highest floor that keeps every held-out answer's gold quote; side "
-        "sentences that carry their side rise from 0.52 / 0.53 (no floor) to 0.60 / 0.58.",
+        "leave-sources-out: the highest floor that keeps the held-out answers' answer_evidence; of the "
+        "sentences a side may quote, those that carry that side rise from 0.52 / 0.53 to 0.60 / 0.58.",
     )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
