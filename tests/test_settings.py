@@ -99,6 +99,33 @@ def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings(retrieval={"dense_wieght": 0.2})  # a typo in a group is an error, not ignored
 
 
+def test_a_bad_value_is_a_config_error_naming_the_variable_that_holds_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from interp_rag.errors import ConfigError
+    from interp_rag.settings import get_settings
+
+    monkeypatch.setenv("INTERP_RAG_ANSWER__SIDE_CONFIDENCE", "2")
+    with pytest.raises(
+        ConfigError, match=r"INTERP_RAG_ANSWER__SIDE_CONFIDENCE = '2': .*less than or equal to 1"
+    ):
+        get_settings()
+    monkeypatch.delenv("INTERP_RAG_ANSWER__SIDE_CONFIDENCE")
+    monkeypatch.setenv("INTERP_RAG_PORT", "many")  # a documented flat name is named as the user wrote it
+    with pytest.raises(ConfigError, match=r"INTERP_RAG_PORT = 'many': .*integer.*Fix or unset"):
+        get_settings()
+
+
+def test_the_cli_and_the_app_report_a_bad_value_without_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "INTERP_RAG_RETRIEVAL__VOICE_FLOOR": "lots", "INTERP_RAG_INDEX_DIR": str(tmp_path)}
+    root = Path(__file__).resolve().parents[1]
+    for cmd in ([sys.executable, "-m", "interp_rag.cli", "stats"], [sys.executable, str(root / "app.py")]):
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=root)
+        assert out.returncode == 1, (cmd, out.stdout, out.stderr)
+        assert "INTERP_RAG_RETRIEVAL__VOICE_FLOOR = 'lots'" in out.stderr
+        assert "Traceback" not in out.stderr
+
+
 def test_importing_the_package_leaves_the_environment_alone() -> None:
     code = (
         "import os; before = dict(os.environ); import interp_rag, interp_rag.settings; "

@@ -56,7 +56,9 @@ def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) 
     """Ask questions of the interpretability literature; see both the enthusiastic and the skeptical side."""
     try:
         ctx.obj = get_settings(index_dir=index_dir, sources_file=sources_file)
-    except Exception as e:  # pydantic's validation message names the bad variable
+    except InterpRagError as e:  # names the variable that holds the bad value
+        raise click.ClickException(strip_control(str(e))) from e
+    except Exception as e:  # e.g. an unreadable .env file
         raise click.ClickException(strip_control(f"Invalid setting: {e}")) from e
 
 

@@ -10,13 +10,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from .errors import ConfigError
 
 
 class _Group(BaseModel):
@@ -345,8 +347,32 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (None values are ignored)."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, with explicit overrides (None values are ignored). A bad value raises
+    ConfigError naming the variable that holds it (INTERP_RAG_ANSWER__SIDE_CONFIDENCE, not
+    answer.side_confidence) and what it should be."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        raise ConfigError(invalid_settings_message(e)) from None
+
+
+def invalid_settings_message(e: ValidationError) -> str:
+    flat_of = {field: f"INTERP_RAG_{flat.upper()}" for flat, field in LEGACY_ENV.items()}
+    lines = []
+    for err in e.errors():
+        loc = tuple(str(part) for part in err["loc"])
+        name = "INTERP_RAG_" + "__".join(loc).upper() if loc else "INTERP_RAG_*"
+        flat = flat_of.get(loc)  # the documented flat name (INTERP_RAG_PORT), when that is what is set
+        if flat and flat in os.environ and name not in os.environ:
+            name = flat
+        value = err.get("input")
+        shown = f" = {value!r}" if isinstance(value, str | int | float) else ""
+        lines.append(f"{name}{shown}: {err['msg']}.")
+    return (
+        "Invalid setting: "
+        + " ".join(lines)
+        + " Fix or unset the variable (it may come from the environment or a .env file)."
+    )
 
 
 # The retrieval constants, for code called without settings (tests, benchmarks).
