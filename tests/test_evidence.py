@@ -166,7 +166,7 @@ def test_a_sentence_that_says_nothing_of_its_own_is_not_quoted() -> None:
     from interp_rag.answering.extractive import candidates
 
     text = (
-        "Perhaps this should not surprise us. "
+        "This should not surprise anyone. "
         "Sparse autoencoders recover interpretable features from superposition in toy models."
     )
     got = [

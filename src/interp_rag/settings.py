@@ -186,7 +186,7 @@ class AnswerSettings(_Group):
         4,
         ge=0,
         description="Sentences with fewer distinct words beside stop words lean on their neighbours "
-        "('Perhaps this should not surprise us.') and are not quoted; no gold quote's sentence of the "
+        "('This should not surprise anyone.') and are not quoted; no gold quote's sentence of the "
         "question sets has fewer than five.",
     )
 
