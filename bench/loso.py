@@ -106,8 +106,9 @@ def main() -> None:
         w, e, s = (float(x) for x in args.stance_mix.split(","))
         label.READER_WEIGHT, label.CLASS_OFFSETS = w, {"enthusiastic": e, "skeptical": s}
     tuning = tuning_with(json.loads(args.tuning) | {"reranker": args.reranker})
-    index = load_index(settings=get_settings(index_dir=args.index_dir))
-    answer = get_settings().answer  # the extractive answer over each fold's passages (INTERP_RAG_ANSWER__*)
+    settings = get_settings(index_dir=args.index_dir)
+    index = load_index(settings=settings)
+    answer = settings.answer  # the extractive answer over each fold's passages (INTERP_RAG_ANSWER__*)
     qs = load_questions(args.mirror, args.dev)
     parts = folds(list(index.sources))
     by_fold = [[q for q in qs if fold_of(q, parts) == f] for f in range(N_FOLDS)]

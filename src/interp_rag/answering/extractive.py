@@ -110,9 +110,10 @@ def candidates(
         focus = (p.focus[0] - p.start, p.focus[1] - p.start) if p.focus else None
         for pos, (text, a, b) in enumerate(sentences(p.text, params)):
             tokens = bm25_tokens(text)
-            if len(set(tokens)) < params.min_content_words:  # "This should not surprise anyone."
+            terms = set(tokens)
+            if len(terms) < params.min_content_words:  # "This should not surprise anyone."
                 continue
-            coverage, density = lexical_scores(q_terms, set(tokens), vocab, idf)
+            coverage, density = lexical_scores(q_terms, terms, vocab, idf)
             in_core, chunk = _chunk_of(index, p, p.start + (a + b) // 2)
             s = Sentence(text, num, pos, claim=claim_score(text), stance=p.stance, source_id=p.source_id)
             s.chunk = chunk
