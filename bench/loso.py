@@ -25,6 +25,8 @@ import json
 import random
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,6 +60,23 @@ def fold_of(question: dict, parts: list[frozenset[str]]) -> int:
     best = max(counts)
     first = next(i for i, p in enumerate(parts) if question["gold"][0]["doc"] in p)
     return first if counts[first] == best else counts.index(best)
+
+
+@contextmanager
+def fold_stance_model(model: dict | None) -> Iterator[None]:
+    """While answering a fold's questions, the sentences' own stance (extractive.own_stances) is read by
+    the fold's stance model, not by the shipped one, which was trained on the fold's hand labels."""
+    if model is None:
+        yield
+        return
+    from interp_rag.ingest import label
+
+    shipped = label._model
+    label._model = lambda: model
+    try:
+        yield
+    finally:
+        label._model = shipped
 
 
 def load_questions(mirror: Path, dev: Path | None) -> list[dict]:
@@ -136,7 +155,8 @@ def main() -> None:
             from interp_rag.retrieval.rerank.adapter import AdapterReranker
 
             use_reranker("adapter", AdapterReranker(fit(idx, exclude=part), args.adapter_weight or WEIGHT))
-        run += run_questions(idx, by_fold[f], args.k, tuning, answer)
+        with fold_stance_model(model):  # the answer reads its sentences' stance without the fold's labels
+            run += run_questions(idx, by_fold[f], args.k, tuning, answer)
         if args.in_sample:
             if args.reranker == "adapter":
                 use_reranker("adapter", AdapterReranker(fit(index), args.adapter_weight or WEIGHT))

@@ -194,3 +194,37 @@ def test_a_source_is_named_by_its_authors_surnames_without_their_bracketed_remar
     assert short_source(p) == "Olah et al. (2024)"
     p.authors, p.year = [], None
     assert short_source(p) == "Source 1"  # no author: the title
+
+
+def test_sentences_led_by_markup_bullets_or_footnotes_are_quotable() -> None:
+    from interp_rag.answering.extractive import sentences
+
+    text = (
+        "Linear probes are cheap to train on activations. "
+        "**Sparse autoencoders need far more compute than probes.** Both can mislead. "
+        "* **Steering tests causal claims** that probes alone cannot settle.\n"
+        "+ A plus-sign bullet states its own claim about circuits here.\n\n"
+        "[^1]: A footnote can carry the whole argument of a post about features.\n\n"
+        "18. **Intervening on training**: Reading a model while it trains catches problems early on."
+    )
+    got = [s for s, _, _ in sentences(text)]
+    assert got == [
+        "Linear probes are cheap to train on activations.",
+        "Sparse autoencoders need far more compute than probes.",
+        "Steering tests causal claims that probes alone cannot settle.",
+        "A plus-sign bullet states its own claim about circuits here.",
+        "A footnote can carry the whole argument of a post about features.",
+        "Intervening on training: Reading a model while it trains catches problems early on.",
+    ]
+
+
+def test_a_long_sentence_is_quoted_without_its_asides() -> None:
+    from interp_rag.answering.extractive import sentences
+
+    aside = "(" + " ".join(["for example in layer six of the small model we trained"] * 5) + ")"
+    long = f"Some features fire on one token only {aside}, so steering with them changes little."
+    assert len(long.split()) > AnswerSettings().max_words
+    got = [s for s, _, _ in sentences(long)]
+    assert got == ["Some features fire on one token only (…), so steering with them changes little."]
+    # without the asides it is still too long: not quoted
+    assert sentences(" ".join(["Features fire on tokens"] * 20) + ".") == []

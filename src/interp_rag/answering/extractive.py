@@ -36,6 +36,7 @@ from .evidence import (
 from .prompts import missing_sentence
 
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
+_ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
 SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical sources",
                "neutral": "Background and neutral sources"}  # fmt: skip
 SIDE_PER_PASSAGE = 2  # a side is argued by more than one passage when it can be
@@ -49,7 +50,7 @@ MIN_CLAIM = 0.2  # narration, captions and meta remarks (claim_score) are never 
 def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str, int, int]]:
     """Whole, readable sentences of a passage with their offsets in it. Pieces cut by a chunk edge,
     questions (an interviewer's, usually), tables, speaker labels and sentences too short or too long to
-    quote are left out."""
+    quote (once their parenthetical asides are cut) are left out."""
     params = params or AnswerSettings()
     out = []
     pos = 0
@@ -58,11 +59,15 @@ def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str
         pos = base + len(para)
         for start, end in split_sentences(para):
             raw = para[start:end]
-            s = clean_for_embedding(raw).lstrip("-*> ").strip()
+            # bullets, quote marks, and the ": " a footnote's definition leaves once its marker is cut
+            s = clean_for_embedding(raw).lstrip("-*+>: ").strip()
             s = re.sub(r"\s+([.,;:!?])", r"\1", _SPEAKER.sub("", s))  # no gap where markup was cut out
             if s.count("|") > 2 or not s:
                 continue
             words = len(s.split())
+            if words > params.max_words:  # often long for its asides: quoted without them, marked (…)
+                s = _ASIDE.sub(" (…)", s)
+                words = len(s.split())
             if (
                 params.min_words <= words <= params.max_words
                 and s[0].isupper()
