@@ -94,10 +94,16 @@ def use_reranker(name: str, model: Any) -> None:
 
 
 def run_questions(
-    index: Any, questions: list[dict], k: int = 8, tuning: Any = None, answer_params: Any = None
+    index: Any,
+    questions: list[dict],
+    k: int = 8,
+    tuning: Any = None,
+    answer_params: Any = None,
+    stance_model: dict | None = None,
 ) -> list[dict]:
     """The passages retrieve() shows for each question (what answer() shows); with `answer_params`
-    (settings.answer) also the extractive answer's text over them, under "answer"."""
+    (settings.answer) also the extractive answer's text over them, under "answer", its sentences' stance
+    read by `stance_model` (default: the shipped one)."""
     tuning = tuning or DEFAULT_RETRIEVAL
     out = []
     for q in questions:
@@ -111,7 +117,12 @@ def run_questions(
         }
         if answer_params is not None:
             row["answer"] = compose_extractive(
-                q["question"], r.passages, r.missing_sides, index=index, params=answer_params
+                q["question"],
+                r.passages,
+                r.missing_sides,
+                index=index,
+                params=answer_params,
+                stance_model=stance_model,
             )[0]
         out.append(row)
     return out

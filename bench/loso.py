@@ -6,7 +6,8 @@ see bench/generalise.py), and a learned reranker is trained without their pairs;
 lies in that fold (most of their gold items; ties go to the first item's fold) are then asked, with those
 sources competing against the annotated rest. Questions: ../shared/eval/dev.jsonl and our own
 bench/questions/train-*.jsonl. Scores pooled over folds, as score.py computes them (k = 8), and the
-extractive answer's answer_evidence over the same passages (settings.answer, INTERP_RAG_ANSWER__*).
+extractive answer's answer_evidence over the same passages (settings.answer, INTERP_RAG_ANSWER__*;
+its sentences' stance read by the fold's stance model).
 
     python bench/loso.py [--index-dir index] [--mirror ../shared/corpus] [--dev ../shared/eval/dev.jsonl]
         [--tuning '{"question_weight": 0}'] [--reranker none|adapter] [--in-sample]
@@ -25,8 +26,6 @@ import json
 import random
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -60,23 +59,6 @@ def fold_of(question: dict, parts: list[frozenset[str]]) -> int:
     best = max(counts)
     first = next(i for i, p in enumerate(parts) if question["gold"][0]["doc"] in p)
     return first if counts[first] == best else counts.index(best)
-
-
-@contextmanager
-def fold_stance_model(model: dict | None) -> Iterator[None]:
-    """While answering a fold's questions, the sentences' own stance (extractive.own_stances) is read by
-    the fold's stance model, not by the shipped one, which was trained on the fold's hand labels."""
-    if model is None:
-        yield
-        return
-    from interp_rag.ingest import label
-
-    shipped = label._model
-    label._model = lambda: model
-    try:
-        yield
-    finally:
-        label._model = shipped
 
 
 def load_questions(mirror: Path, dev: Path | None) -> list[dict]:
@@ -155,8 +137,9 @@ def main() -> None:
             from interp_rag.retrieval.rerank.adapter import AdapterReranker
 
             use_reranker("adapter", AdapterReranker(fit(idx, exclude=part), args.adapter_weight or WEIGHT))
-        with fold_stance_model(model):  # the answer reads its sentences' stance without the fold's labels
-            run += run_questions(idx, by_fold[f], args.k, tuning, answer)
+        # the answer reads its sentences' stance with the fold's model too, not with the shipped one,
+        # which was trained on the fold's hand labels
+        run += run_questions(idx, by_fold[f], args.k, tuning, answer, stance_model=model)
         if args.in_sample:
             if args.reranker == "adapter":
                 use_reranker("adapter", AdapterReranker(fit(index), args.adapter_weight or WEIGHT))

@@ -228,3 +228,22 @@ def test_a_long_sentence_is_quoted_without_its_asides() -> None:
     assert got == ["Some features fire on one token only (…), so steering with them changes little."]
     # without the asides it is still too long: not quoted
     assert sentences(" ".join(["Features fire on tokens"] * 20) + ".") == []
+
+
+def test_the_sentences_stance_is_read_by_the_stance_model_given(mini_index) -> None:
+    """Leave-sources-out answers read sentences with a model trained without the held-out sources
+    (bench/loso.py); here the shipped model, shifted to read everything as skeptical, stands in for it."""
+    import numpy as np
+
+    from interp_rag.ingest.label import _model
+    from interp_rag.retrieval.retrieve import retrieve
+
+    q = "Do linear probes tell us what a model knows?"
+    r = retrieve(mini_index, q, k=8)
+    shipped = choose(q, r.passages, r.missing_sides, index=mini_index)
+    assert {"enthusiastic", "skeptical"} <= {block for block, _ in shipped.blocks}
+    model = dict(_model())
+    model["intercept"] = model["intercept"] + 20.0 * (np.array(model["labels"]) == "skeptical")
+    given = choose(q, r.passages, r.missing_sides, index=mini_index, stance_model=model)
+    assert [block for block, _ in given.blocks] == ["skeptical"]
+    assert all(s.stance == "skeptical" for s in given.sentences)

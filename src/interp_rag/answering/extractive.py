@@ -139,15 +139,21 @@ def candidates(
     return out
 
 
-def own_stances(cands: list[Sentence], passages: list[Passage], index: Index | None) -> None:
-    """Each sentence's stance by the passage classifier: its own words (TF-IDF), with the vector of the
-    chunk it sits in and its document's label as context. An LLM-relabelled passage keeps its label."""
+def own_stances(
+    cands: list[Sentence],
+    passages: list[Passage],
+    index: Index | None,
+    stance_model: dict[str, Any] | None = None,
+) -> None:
+    """Each sentence's stance by the passage classifier (`stance_model`, default the shipped one): its own
+    words (TF-IDF), with the vector of the chunk it sits in and its document's label as context. An
+    LLM-relabelled passage keeps its label."""
     rows = [s for s in cands if s.chunk is not None and passages[s.num - 1].stance_by != "llm"]
     if not rows or index is None or getattr(index, "vectors", None) is None:
         return
     vecs = index.vectors[[s.chunk for s in rows]]
     docs = [getattr(index.sources.get(s.source_id), "stance", None) for s in rows]
-    labels, conf = classify_vectors(vecs, [s.text for s in rows], docs)
+    labels, conf = classify_vectors(vecs, [s.text for s in rows], docs, model=stance_model)
     for s, lab, c in zip(rows, labels, conf, strict=True):
         s.stance, s.stance_p = lab, {lab: c}
 
@@ -169,9 +175,11 @@ def choose(
     missing: list[str],
     index: Index | None = None,
     params: AnswerSettings | None = None,
+    stance_model: dict[str, Any] | None = None,
 ) -> Evidence:
     """The sentences that answer, by block, and the verdict line: what both the extractive answer and the
-    LLM prompt start from."""
+    LLM prompt start from. `stance_model` reads the sentences' own stance (default: the shipped model;
+    leave-sources-out passes one trained without the held-out sources)."""
     params = params or AnswerSettings()
     judgement = is_judgement(question)
     cands = candidates(question, passages, index, params)
@@ -179,7 +187,7 @@ def choose(
     cands = [s for s in cands if s.score >= best - MARGIN and s.claim >= MIN_CLAIM]
     # Only a shortlist can be quoted: its stances are read (the costly part) and its duplicates merged.
     cands = merge_duplicates(sorted(cands, key=lambda x: -x.score)[:SHORTLIST])
-    own_stances(cands, passages, index)
+    own_stances(cands, passages, index, stance_model)
     used: set[int] = set()
     blocks: list[tuple[str, list[Sentence]]] = []
     stances = [p.stance for p in passages]
@@ -254,8 +262,8 @@ def _label(block: str, judgement: bool) -> str:
 def compose_extractive(
     question: str, passages: list[Passage], missing: list[str], **context: Any
 ) -> tuple[str, list[int]]:
-    """Markdown answer and the passage numbers it cites (1-based, display order). `context`: `index` and
-    `params`, as for `choose` (the signature every answer mode in ANSWER_MODES has)."""
+    """Markdown answer and the passage numbers it cites (1-based, display order). `context`: `index`,
+    `params` and `stance_model`, as for `choose` (the signature every answer mode in ANSWER_MODES has)."""
     ev = choose(question, passages, missing, **context)
     parts = [f"**In short:** {ev.verdict}"] if ev.verdict else []
     parts += [
