@@ -247,3 +247,25 @@ def test_the_sentences_stance_is_read_by_the_stance_model_given(mini_index) -> N
     given = choose(q, r.passages, r.missing_sides, index=mini_index, stance_model=model)
     assert [block for block, _ in given.blocks] == ["skeptical"]
     assert all(s.stance == "skeptical" for s in given.sentences)
+
+
+def test_the_answer_follows_its_settings() -> None:
+    """The sentence-choice constants are settings (INTERP_RAG_ANSWER__*): fewer best sentences for a
+    question of fact, a tighter margin, a higher claim floor or a shorter shortlist each quote less."""
+    text = (
+        "Sparse autoencoders find {w} features in vision models and language models alike. "
+        "Their {w} features also appear in chess engines that were trained on self-play."
+    )
+    words = ["monosemantic", "dense", "sparse", "causal"]
+    ps = [passage(i, text.format(w=w), "neutral") for i, w in enumerate(words, 1)]
+    fact = "What do sparse autoencoders find in vision models and language models?"
+
+    def n_quoted(**params: float) -> int:
+        return len(quoted(compose_extractive(fact, ps, [], index=None, params=AnswerSettings(**params))[0]))
+
+    default = n_quoted()
+    assert default > 2
+    assert n_quoted(best=2) == 2
+    assert n_quoted(margin=0.0) < default
+    assert n_quoted(min_claim=1.0) == 0
+    assert n_quoted(shortlist=1) == 1

@@ -171,6 +171,23 @@ class AnswerSettings(_Group):
         3, ge=1, description="Sentences quoted per side (the best ones, for a question of fact)."
     )
     per_passage: int = Field(3, ge=1, description="Sentences taken from one passage per paragraph.")
+    side_per_passage: int = Field(
+        2, ge=1, description="Sentences one passage gives a side's paragraph: a side is argued by several."
+    )
+    best: int = Field(
+        6, ge=1, le=7, description="For a question of fact, the best sentences of any stance come first "
+        "(then one for each side not among them, up to seven)."
+    )  # fmt: skip
+    background: int = Field(1, ge=0, description="Neutral sentences after the sides' paragraphs.")
+    margin: float = Field(
+        3.0, ge=0, description="A sentence scoring this far under the best one says too little about the "
+        "question and is not quoted (evidence.score)."
+    )  # fmt: skip
+    min_claim: float = Field(
+        0.2, ge=0, le=1, description="Narration, captions and meta remarks (evidence.claim_score under this) "
+        "are never quoted."
+    )  # fmt: skip
+    shortlist: int = Field(32, ge=1, description="Best sentences whose stance is read (the costly part).")
     side_confidence: float = Field(
         0.5,
         ge=0.0,

@@ -39,12 +39,6 @@ _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 _ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
 SIDE_LABELS = {"enthusiastic": "Enthusiastic sources", "skeptical": "Skeptical sources",
                "neutral": "Background and neutral sources"}  # fmt: skip
-SIDE_PER_PASSAGE = 2  # a side is argued by more than one passage when it can be
-MARGIN = 3.0  # a sentence scoring this far under the best one says too little about the question
-BEST = 6  # sentences of any stance first, for a question of fact (then one per missing side, up to 7)
-BACKGROUND = 1  # neutral sentences after the sides, for a question of judgement
-SHORTLIST = 32  # sentences whose own stance is read
-MIN_CLAIM = 0.2  # narration, captions and meta remarks (claim_score) are never quoted
 
 
 def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str, int, int]]:
@@ -184,9 +178,9 @@ def choose(
     judgement = is_judgement(question)
     cands = candidates(question, passages, index, params)
     best = max((s.score for s in cands), default=0.0)
-    cands = [s for s in cands if s.score >= best - MARGIN and s.claim >= MIN_CLAIM]
+    cands = [s for s in cands if s.score >= best - params.margin and s.claim >= params.min_claim]
     # Only a shortlist can be quoted: its stances are read (the costly part) and its duplicates merged.
-    cands = merge_duplicates(sorted(cands, key=lambda x: -x.score)[:SHORTLIST])
+    cands = merge_duplicates(sorted(cands, key=lambda x: -x.score)[: params.shortlist])
     own_stances(cands, passages, index, stance_model)
     used: set[int] = set()
     blocks: list[tuple[str, list[Sentence]]] = []
@@ -198,21 +192,21 @@ def choose(
                 [s for s in cands if speaks_for(s, side, passages, params.side_confidence)],
                 params.per_group,
                 used,
-                per_passage=min(params.per_passage, SIDE_PER_PASSAGE),
+                per_passage=min(params.per_passage, params.side_per_passage),
             )
             if picks:
                 blocks.append((side, picks))
         room = MAX_SENTENCES - sum(len(p) for _, p in blocks)
         background = pick(
             [s for s in cands if s.stance == "neutral"],
-            min(BACKGROUND, room),
+            min(params.background, room),
             used,
             per_passage=params.per_passage,
         )
         if background:
             blocks.append(("neutral", background))
     else:
-        top = pick(cands, BEST, used, per_passage=params.per_passage)
+        top = pick(cands, params.best, used, per_passage=params.per_passage)
         if top:
             blocks.append(("best", top))
         for side in SIDES:
