@@ -167,9 +167,7 @@ class AnswerSettings(_Group):
     mode: str = Field("extractive", description="How an answer is written without an LLM (or when it fails).")
 
     max_question_chars: int = Field(10_000, ge=1, description="Longest question accepted.")
-    per_group: int = Field(
-        3, ge=1, description="Sentences quoted per side (the best ones, for a question of fact)."
-    )
+    per_group: int = Field(3, ge=1, description="Sentences quoted per side, for a question of judgement.")
     per_passage: int = Field(3, ge=1, description="Sentences taken from one passage per paragraph.")
     side_per_passage: int = Field(
         2, ge=1, description="Sentences one passage gives a side's paragraph: a side is argued by several."
