@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .answering.evidence import same_text
-from .answering.extractive import choose, sentences
+from .answering.extractive import choose, reads_as, sentences
 from .answering.pipeline import answer
 from .ingest.embed import encode
 from .ingest.label import classify_stance, classify_vectors
@@ -292,7 +292,7 @@ def sentence_stance(labeled: list[dict[str, Any]], index: Index, floor: float = 
         "accuracy": round(sum(p == t for p, t in zip(labels, rows, strict=True)) / len(rows), 3),
     }
     for side in ("enthusiastic", "skeptical"):
-        put = [t for p, c, t in zip(labels, conf, rows, strict=True) if p == side and c >= floor]
+        put = [t for p, c, t in zip(labels, conf, rows, strict=True) if reads_as(p, c, side, floor)]
         out[f"{side}_precision"] = round(sum(t == side for t in put) / len(put), 3) if put else None
         out[f"{side}_sentences"] = len(put)
     return out

@@ -152,6 +152,12 @@ def own_stances(
         s.stance, s.stance_p = lab, {lab: c}
 
 
+def reads_as(stance: str, confidence: float | None, side: str, floor: float = 0.0) -> bool:
+    """Is a sentence read as `side` with at least `floor` confidence? A sentence whose stance was not read
+    on its own (confidence None: its passage's LLM label) has no confidence of its own to fall short."""
+    return stance == side and (confidence is None or confidence >= floor)
+
+
 def speaks_for(s: Sentence, side: str, passages: list[Passage], floor: float = 0.0) -> bool:
     """Can sentence `s` be quoted for `side`? Its own stance must be that side, read with at least `floor`
     confidence (settings.answer.side_confidence: a sentence barely leaning one way is no evidence for a
@@ -159,8 +165,8 @@ def speaks_for(s: Sentence, side: str, passages: list[Passage], floor: float = 0
     passage labelled skeptical (by hand, by the LLM or from its whole text) does not speak for the
     enthusiastic side through one sentence of it. A sentence whose stance was not read on its own (its
     passage's LLM label) has no confidence of its own and is judged by its passage."""
-    confident = not s.stance_p or s.stance_p.get(side, 0.0) >= floor
-    return s.stance == side and confident and passages[s.num - 1].stance in (side, "neutral")
+    own = s.stance_p.get(s.stance, 0.0) if s.stance_p else None
+    return reads_as(s.stance, own, side, floor) and passages[s.num - 1].stance in (side, "neutral")
 
 
 def choose(
