@@ -173,18 +173,26 @@ class AnswerSettings(_Group):
         2, ge=1, description="Sentences one passage gives a side's paragraph: a side is argued by several."
     )
     best: int = Field(
-        6, ge=1, le=7, description="For a question of fact, the best sentences of any stance come first "
-        "(then one for each side not among them, up to seven)."
-    )  # fmt: skip
+        6,
+        ge=1,
+        le=7,
+        description="For a question of fact, the best sentences of any stance come first "
+        "(then one for each side not among them, up to seven).",
+    )
     background: int = Field(1, ge=0, description="Neutral sentences after the sides' paragraphs.")
     margin: float = Field(
-        3.0, ge=0, description="A sentence scoring this far under the best one says too little about the "
-        "question and is not quoted (evidence.score)."
-    )  # fmt: skip
+        3.0,
+        ge=0,
+        description="A sentence scoring this far under the best one says too little about the "
+        "question and is not quoted (evidence.score).",
+    )
     min_claim: float = Field(
-        0.2, ge=0, le=1, description="Narration, captions and meta remarks (evidence.claim_score under this) "
-        "are never quoted."
-    )  # fmt: skip
+        0.2,
+        ge=0,
+        le=1,
+        description="Narration, captions and meta remarks (evidence.claim_score under this) "
+        "are never quoted.",
+    )
     shortlist: int = Field(32, ge=1, description="Best sentences whose stance is read (the costly part).")
     side_confidence: float = Field(
         0.5,
