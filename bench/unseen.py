@@ -9,7 +9,9 @@ no LLM), writes run.json and scores it with ../shared/eval/score.py itself.
         [--out run.json] [--keep DIR] [--tuning '{"question_weight": 0}']
 
 --keep DIR keeps (or reuses, when it already holds one) the index with the documents added, so variants of
-query-time retrieval can be compared without adding the documents again. Also reported:
+query-time retrieval can be compared without adding the documents again. --as-pdf adds each document as
+the PDF a browser prints of it (markdown rendered to HTML, printed by headless Chromium): the kind of file
+a researcher adds for a paper, with its text found again by the PDF loader. Also reported:
 - the mixed case (issue 9 item 4): for each gold passage, the rank of the first candidate chunk whose shown
   passage holds it, split by added vs shipped documents, with the shipped corpus's expansion questions and
   with every document's withheld (everything on an equal footing);
@@ -23,6 +25,7 @@ import importlib.util
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,7 +82,33 @@ def copy_index(src: Path, dst: Path) -> None:
             a.backup(b)
 
 
-def add_unseen(work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict) -> Any:
+def as_pdf(path: Path, out: Path) -> Path:
+    """The PDF headless Chromium prints of a markdown document (rendered to HTML by markdown-it)."""
+    from markdown_it import MarkdownIt
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("--as-pdf needs chromium on PATH")
+    body = MarkdownIt("commonmark").enable("table").render(path.read_text(encoding="utf-8"))
+    html = out / f"{path.stem}.html"
+    html.write_text(
+        f"<!doctype html><meta charset='utf-8'><title>{path.stem}</title>"
+        f"<style>body{{font-family:serif;max-width:40em;margin:auto;font-size:11pt}}</style>{body}",
+        encoding="utf-8",
+    )
+    pdf = out / f"{path.stem}.pdf"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}", html.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return pdf
+
+
+def add_unseen(
+    work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict, pdf: bool = False
+) -> Any:
     """Settings of a copy of the index with every unseen document added as a user adds it."""
     settings = get_settings(
         retrieval=tuning or None,  # None: the environment's (INTERP_RAG_RERANKER=none works)
@@ -97,7 +126,7 @@ def add_unseen(work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: 
     for row in load_jsonl(unseen / "corpus" / "manifest.jsonl"):
         path = unseen / "corpus" / row["file"]
         add_source(
-            str(path),
+            str(as_pdf(path, work) if pdf else path),
             id=path.stem,
             title=row["title"],
             authors=row.get("authors") or [],
@@ -106,7 +135,8 @@ def add_unseen(work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: 
             stance=row["stance"],
             settings=settings,
         )
-    print(f"added {path.parent}/*.md in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    kind = "PDFs printed of " if pdf else ""
+    print(f"added {kind}{path.parent}/*.md in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return settings
 
 
@@ -151,6 +181,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--tuning", default="{}", help="JSON of settings.retrieval fields to override")
+    ap.add_argument("--as-pdf", action="store_true", help="add each document as a browser-printed PDF")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -160,7 +191,9 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="unseen-")
         work = Path(tmp.name)
     try:
-        settings = add_unseen(work, args.index_dir, args.mirror, args.unseen, json.loads(args.tuning))
+        settings = add_unseen(
+            work, args.index_dir, args.mirror, args.unseen, json.loads(args.tuning), pdf=args.as_pdf
+        )
         index = load_index(settings=settings)
         qfile = args.unseen / "questions.jsonl"
         result = evaluate(

@@ -9,10 +9,11 @@ import pytest
 
 from interp_rag.errors import SourceError
 from interp_rag.ingest.load import extract_text, guess_format
+from interp_rag.ingest.pdf import tidy
 from interp_rag.ingest.sources import fetch, resolve
 from interp_rag.types import Source
 from tests.support.http import Route, serve
-from tests.support.pdf import make_pdf
+from tests.support.pdf import make_pages, make_pdf
 
 HTML = b"""<!doctype html><html><head><title>Circuits in Practice</title>
 <script>var tracking = "do not index me";</script></head><body>
@@ -64,6 +65,43 @@ def test_pdf_text_is_extracted(tmp_path: Path) -> None:
     text = load_file(tmp_path / "paper.pdf")
     assert "Sparse autoencoders find features." in text
     assert "Second line." in text
+
+
+def test_pdf_headings_and_page_breaks_are_restored() -> None:
+    """A paper's PDF reads like its markdown would: headings on their own, no page numbers or running
+    headers, and a sentence carried over a page joined to its start."""
+    pages: list[list[str | tuple[str, int]]] = [
+        [
+            "Draft, do not cite",
+            ("Probing Sparse Features", 20),
+            "Sparse autoencoders split activations into",
+            "many features that people can name.",
+            ("1 Introduction", 16),
+            "The method works well on small models and",
+            "fails on",
+            "1",
+        ],
+        ["Draft, do not cite", "larger ones, where most features stay unnamed.", "A claim ends here.", "2"],
+        ["Draft, do not cite", "The third page starts a new thought.", "3"],
+    ]
+    text = extract_text(make_pages(pages), "pdf")
+    assert text.startswith("## Probing Sparse Features\n\nSparse autoencoders split")
+    assert "name.\n\n## 1 Introduction\n\nThe method" in text
+    assert "models and\nfails on\nlarger ones, where" in text  # one sentence, across the page break
+    assert "Draft" not in text and not any(line.strip().isdigit() for line in text.splitlines())
+    assert text.endswith("A claim ends here.\n\nThe third page starts a new thought.")
+
+
+def test_pdf_ligatures_and_broken_words_are_mended() -> None:
+    assert tidy("We \ufb01nd the e\ufb00ect in\ufb02uences inter-\npretability.\n\n\n\nNext.") == (
+        "We find the effect influences interpretability.\n\nNext."
+    )
+
+
+def test_pdf_of_one_size_is_left_as_lines() -> None:
+    """Nothing is taken for a heading or a running header where the layout says nothing."""
+    lines = ["Short line one.", "Short line two", "continues here.", "7", "Table rows end.", "More text."]
+    assert extract_text(make_pdf(lines), "pdf") == "\n".join(lines)
 
 
 def test_pdf_detected_by_magic_bytes_not_suffix() -> None:

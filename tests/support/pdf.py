@@ -1,21 +1,41 @@
-"""A minimal, valid one-page PDF with real text objects, written by hand so tests need no PDF library."""
+"""Minimal, valid PDFs with real text objects, written by hand so tests need no PDF library."""
 
 from __future__ import annotations
 
+BODY = 12  # the font size of a line given as bare text
+
 
 def make_pdf(lines: list[str]) -> bytes:
+    """One page, one line of body text each."""
+    return make_pages([lines])
+
+
+def make_pages(pages: list[list[str | tuple[str, int]]]) -> bytes:
+    """Pages of lines, each bare text (body size) or (text, font size), set downwards from the top."""
+
     def esc(s: str) -> str:
         return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({esc(line)}) '" for line in lines) + " ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+    def content(lines: list[str | tuple[str, int]]) -> str:
+        ops, y = [], 740
+        for line in lines:
+            text, size = (line, BODY) if isinstance(line, str) else line
+            y -= size + 4
+            ops.append(f"BT /F1 {size} Tf 72 {y} Td ({esc(text)}) Tj ET")
+        return "\n".join(ops)
+
+    n = len(pages)
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    font = 3 + 2 * n
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {n} >>"]
+    for i, lines in enumerate(pages):
+        body = content(lines)
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font} 0 R >> >> >>"
+        )
+        objects.append(f"<< /Length {len(body)} >>\nstream\n{body}\nendstream")
+    objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     out = b"%PDF-1.4\n"
     offsets = []
     for i, obj in enumerate(objects, 1):

@@ -3,7 +3,6 @@ so character offsets of chunks point into exactly what the author wrote."""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -114,19 +113,9 @@ def _plain_text(data: bytes) -> str:
 
 @register("pdf", ".pdf")
 def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from .pdf import pdf_text
 
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError) as e:
-        raise SourceError(f"not a readable PDF ({type(e).__name__}: {e})") from e
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text:
-        raise SourceError("the PDF has no extractable text (scanned images?)")
-    # PDF extraction breaks words across lines with hyphens; rejoin them so search and reading work.
-    return re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+    return pdf_text(data)
 
 
 @register("html", ".html", ".htm", ".xhtml")
