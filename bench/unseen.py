@@ -9,9 +9,10 @@ no LLM), writes run.json and scores it with ../shared/eval/score.py itself.
         [--out run.json] [--keep DIR] [--tuning '{"question_weight": 0}']
 
 --keep DIR keeps (or reuses, when it already holds one) the index with the documents added, so variants of
-query-time retrieval can be compared without adding the documents again. --as-pdf adds each document as
-the PDF a browser prints of it (markdown rendered to HTML, printed by headless Chromium): the kind of file
-a researcher adds for a paper, with its text found again by the PDF loader. Also reported:
+query-time retrieval can be compared without adding the documents again. `--as html` adds each document
+as the HTML page markdown-it renders of it, `--as pdf` as the PDF headless Chromium prints of that page
+(running header and footer on every page): the kinds of file a researcher adds for a blog post or a paper,
+their text found again by the HTML and PDF loaders. Also reported:
 - the mixed case (issue 9 item 4): for each gold passage, the rank of the first candidate chunk whose shown
   passage holds it, split by added vs shipped documents, with the shipped corpus's expansion questions and
   with every document's withheld (everything on an equal footing);
@@ -82,13 +83,13 @@ def copy_index(src: Path, dst: Path) -> None:
             a.backup(b)
 
 
-def as_pdf(path: Path, out: Path) -> Path:
-    """The PDF headless Chromium prints of a markdown document (rendered to HTML by markdown-it)."""
+def convert(path: Path, out: Path, fmt: str) -> Path:
+    """A markdown document as a user might find it: itself, the HTML page markdown-it renders of it, or the
+    PDF headless Chromium prints of that page."""
     from markdown_it import MarkdownIt
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise SystemExit("--as-pdf needs chromium on PATH")
+    if fmt == "markdown":
+        return path
     body = MarkdownIt("commonmark").enable("table").render(path.read_text(encoding="utf-8"))
     html = out / f"{path.stem}.html"
     html.write_text(
@@ -96,6 +97,11 @@ def as_pdf(path: Path, out: Path) -> Path:
         f"<style>body{{font-family:serif;max-width:40em;margin:auto;font-size:11pt}}</style>{body}",
         encoding="utf-8",
     )
+    if fmt == "html":
+        return html
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("--as pdf needs chromium on PATH")
     pdf = out / f"{path.stem}.pdf"
     subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}", html.as_uri()],
@@ -107,7 +113,7 @@ def as_pdf(path: Path, out: Path) -> Path:
 
 
 def add_unseen(
-    work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict, pdf: bool = False
+    work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict, fmt: str = "markdown"
 ) -> Any:
     """Settings of a copy of the index with every unseen document added as a user adds it."""
     settings = get_settings(
@@ -126,7 +132,7 @@ def add_unseen(
     for row in load_jsonl(unseen / "corpus" / "manifest.jsonl"):
         path = unseen / "corpus" / row["file"]
         add_source(
-            str(as_pdf(path, work) if pdf else path),
+            str(convert(path, work, fmt)),
             id=path.stem,
             title=row["title"],
             authors=row.get("authors") or [],
@@ -135,7 +141,7 @@ def add_unseen(
             stance=row["stance"],
             settings=settings,
         )
-    kind = "PDFs printed of " if pdf else ""
+    kind = "" if fmt == "markdown" else f"{fmt} made of "
     print(f"added {kind}{path.parent}/*.md in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return settings
 
@@ -181,7 +187,13 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--tuning", default="{}", help="JSON of settings.retrieval fields to override")
-    ap.add_argument("--as-pdf", action="store_true", help="add each document as a browser-printed PDF")
+    ap.add_argument(
+        "--as",
+        dest="fmt",
+        choices=("markdown", "html", "pdf"),
+        default="markdown",
+        help="add each document as itself, as a rendered HTML page, or as a browser-printed PDF",
+    )
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -192,7 +204,7 @@ def main() -> None:
         work = Path(tmp.name)
     try:
         settings = add_unseen(
-            work, args.index_dir, args.mirror, args.unseen, json.loads(args.tuning), pdf=args.as_pdf
+            work, args.index_dir, args.mirror, args.unseen, json.loads(args.tuning), fmt=args.fmt
         )
         index = load_index(settings=settings)
         qfile = args.unseen / "questions.jsonl"
