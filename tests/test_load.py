@@ -115,6 +115,10 @@ def test_broken_pdf_is_a_clear_error() -> None:
         extract_text(data, "pdf")
     with pytest.raises(SourceError, match="PDF"):
         extract_text(b"%PDF-1.4\nthis is not really a pdf\n%%EOF", "pdf")
+    # a filter the parser does not know (pypdf raises NotImplementedError): the same clear error
+    unknown = make_pdf(["Sparse autoencoders."]).replace(b"<< /Length", b"<< /Filter /NoSuch /Length")
+    with pytest.raises(SourceError, match="not a readable PDF"):
+        extract_text(unknown, "pdf")
 
 
 def test_empty_file_is_a_clear_error(tmp_path: Path) -> None:
