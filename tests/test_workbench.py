@@ -16,11 +16,13 @@ from interp_rag.answering.history import get_entry, recent, record_answer, reope
 from interp_rag.answering.pipeline import answer
 from interp_rag.answering.timeline import build_timeline, timeline_note
 from interp_rag.cli import main
+from interp_rag.ingest.load import extract_text
 from interp_rag.settings import Settings
 from interp_rag.store.index import load_index
 from interp_rag.store.library import add_sources, document_metadata, remove_source
 from interp_rag.types import Answer, Citation, Passage, bibtex_key, entry_type
 from tests.conftest import make_settings
+from tests.support.pdf import make_pages
 
 
 def parse_bib(text: str) -> list[dict[str, str]]:
@@ -230,6 +232,15 @@ def test_document_metadata_from_html_latex_and_markdown() -> None:
     }
     assert document_metadata(b"# Heading one\n\ntext", "a.md", "# Heading one\n\ntext") == {
         "title": "Heading one"
+    }
+
+
+def test_a_pdf_without_a_title_is_named_by_its_largest_heading() -> None:
+    """No /Title in the PDF's information: the title set large on its first page names it, as `add`
+    would show it."""
+    data = make_pages([[("Features Found by Probes", 22), "The body of the paper says little here."]])
+    assert document_metadata(data, "paper.pdf", extract_text(data, "pdf")) == {
+        "title": "Features Found by Probes"
     }
 
 
