@@ -77,6 +77,7 @@ def test_pdf_headings_and_page_breaks_are_restored() -> None:
             "Sparse autoencoders split activations into",
             "many features that people can name.",
             ("1 Introduction", 16),
+            ("(2) = 1 + 1", 18),  # a display formula set large: no heading
             "The method works well on small models and",
             "fails on",
             "1",
@@ -86,7 +87,7 @@ def test_pdf_headings_and_page_breaks_are_restored() -> None:
     ]
     text = extract_text(make_pages(pages), "pdf")
     assert text.startswith("## Probing Sparse Features\n\nSparse autoencoders split")
-    assert "name.\n\n## 1 Introduction\n\nThe method" in text
+    assert "name.\n\n## 1 Introduction\n\n(2) = 1 + 1\nThe method" in text
     assert "models and\nfails on\nlarger ones, where" in text  # one sentence, across the page break
     assert "Draft" not in text and not any(line.strip().isdigit() for line in text.splitlines())
     assert text.endswith("A claim ends here.\n\nThe third page starts a new thought.")
@@ -95,6 +96,16 @@ def test_pdf_headings_and_page_breaks_are_restored() -> None:
 def test_pdf_ligatures_and_broken_words_are_mended() -> None:
     assert tidy("We \ufb01nd the e\ufb00ect in\ufb02uences inter-\npretability.\n\n\n\nNext.") == (
         "We find the effect influences interpretability.\n\nNext."
+    )
+
+
+def test_a_two_page_pdf_loses_its_running_header_too() -> None:
+    pages: list[list[str | tuple[str, int]]] = [
+        ["Workshop draft 2", "The first page makes a claim.", "1 of 2"],
+        ["Workshop draft 2", "The second page makes another.", "2 of 2"],
+    ]
+    assert extract_text(make_pages(pages), "pdf") == (
+        "The first page makes a claim.\n\nThe second page makes another."
     )
 
 

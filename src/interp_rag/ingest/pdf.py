@@ -30,8 +30,8 @@ from ..errors import SourceError
 # A short line set this much larger than the body text is a heading.
 HEADING_SIZE = 1.15
 HEADING_MAX_WORDS = 16
-# A line at the top or bottom of this many pages (digits aside) is a running header or footer: a chapter's
-# title over each of its pages, "Draft — do not cite", the journal's name.
+# A line at the top or bottom of this many pages (digits aside; of every page of a shorter document) is a
+# running header or footer: a chapter's title over each of its pages, "Draft — do not cite", a journal.
 RUNNING = 3
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
@@ -99,13 +99,14 @@ def page_lines(page: object) -> list[Line]:
 
 def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     """Without page numbers and the running headers and footers (the same words, digits aside, among the
-    first or last two lines of `RUNNING` pages or more)."""
+    first or last two lines of `RUNNING` pages or more, or of every page of a shorter document)."""
 
     def key(line: Line) -> str:
         return re.sub(r"\d+", "#", line.text.strip().lower())
 
     edges = Counter(key(line) for page in pages for line in {id(x): x for x in page[:2] + page[-2:]}.values())
-    running = {k for k, n in edges.items() if n >= RUNNING}
+    needed = min(RUNNING, len(pages))  # a two-page document's header is on both pages
+    running = {k for k, n in edges.items() if len(pages) > 1 and n >= needed}
     out = []
     for page in pages:
         edge = {id(x) for x in page[:2] + page[-2:]}
@@ -132,12 +133,17 @@ def paragraphs(lines: list[Line], body: float) -> str:
 
 
 def _is_heading(line: Line, body: float) -> bool:
-    words = line.text.split()
+    """A short line in a larger font, mostly letters (a display formula's large operator is no heading),
+    not ending a sentence."""
+    text = line.text.strip()
+    letters = sum(c.isalpha() for c in text)
     return (
         body > 0
         and line.size >= HEADING_SIZE * body
-        and 0 < len(words) <= HEADING_MAX_WORDS
-        and not _SENTENCE_END.search(line.text.rstrip(":"))
+        and 0 < len(text.split()) <= HEADING_MAX_WORDS
+        and letters >= 2
+        and letters >= 0.5 * len(text.replace(" ", ""))
+        and not _SENTENCE_END.search(text.rstrip(":"))
     )
 
 
