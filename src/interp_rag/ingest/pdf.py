@@ -13,7 +13,7 @@ do not know their section. Where each line sits on the page, and its font size, 
 
 Paragraphs are not told apart by the wider gaps between them: chunks then cross paragraphs, as they did
 before; split at paragraphs, chunks were shorter and retrieval measured no better (docs/benchmarks.md,
-"unseen-dev added as PDFs").
+"Seventh pass").
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ _SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*\s*$")
 
 @dataclass
 class Line:
+    """One line of a page as pypdf extracts it."""
+
     text: str
     size: float  # the font size of its first words, in points
 
@@ -58,7 +60,7 @@ def pdf_text(data: bytes) -> str:
     pages = drop_running_lines(pages)
     sizes = [round(line.size, 1) for page in pages for line in page for _ in line.text.split()]
     body = Counter(sizes).most_common(1)[0][0] if sizes else 0.0
-    text = "\n\n".join(t for t in join_pages([paragraphs(page, body) for page in pages]) if t.strip())
+    text = "\n\n".join(t for t in join_pages([page_text(page, body) for page in pages]) if t.strip())
     if not text.strip():
         raise SourceError("the PDF has no extractable text (scanned images?)")
     return tidy(text)
@@ -120,7 +122,7 @@ def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     return out
 
 
-def paragraphs(lines: list[Line], body: float) -> str:
+def page_text(lines: list[Line], body: float) -> str:
     """One page's lines as text, headings set apart and marked as markdown."""
     out: list[str] = []
     for line in lines:
