@@ -20,6 +20,7 @@ from interp_rag.web.library import add_upload, library_rows, remove, render_libr
 from interp_rag.web.workbench import render_timeline, timeline_frame
 from tests.conftest_ui import build_ui_corpus, start_app, stop_app, wait_http
 from tests.support.http import serve
+from tests.support.pdf import make_pages
 
 UPLOAD = Path(__file__).parent / "data" / "upload" / "induction-heads-note.md"
 
@@ -107,6 +108,32 @@ def test_upload_answers_without_restart_then_remove(corpus: Settings) -> None:
     assert a.passages[0].source_id == "induction-heads-read-closely"
     assert remove("induction-heads-read-closely", settings=corpus).startswith("Removed")
     assert "induction-heads-read-closely" not in {r["id"] for r in library_rows(corpus)}
+
+
+def test_a_paper_pdf_is_added_by_its_title_and_answers_from_its_section(
+    corpus: Settings, tmp_path: Path
+) -> None:
+    """The user's first act: upload the PDF of the paper they are reading. It is named by the title set
+    large on its first page, its sections are known, and a sentence carried over a page is one passage."""
+    pages: list[list[str | tuple[str, int]]] = [
+        [
+            ("Attention Sinks in Small Transformers", 20),
+            "We study why attention heads park their weight on the first token.",
+            ("2 Results", 15),
+            "Heads that attend to the first token do so because softmax must",
+        ],
+        ["place its mass somewhere when no other token is relevant.", "Removing the sink hurts loss."],
+    ]
+    paper = tmp_path / "sinks.pdf"
+    paper.write_bytes(make_pages(pages))
+    msg = add_upload(None, str(paper), "neutral", "paper", settings=corpus)
+    assert msg.startswith("Added “Attention Sinks in Small Transformers”")
+    a = answer("Why do attention heads attend to the first token?", llm=False, settings=corpus)
+    top = a.passages[0]
+    assert top.title == "Attention Sinks in Small Transformers"
+    assert top.headings == ["Attention Sinks in Small Transformers"]
+    assert "\n\n## 2 Results\n\nHeads that attend" in top.text
+    assert "softmax must\nplace its mass somewhere" in top.text
 
 
 def test_read_only_refuses_add_and_remove_in_the_handlers(corpus: Settings) -> None:
