@@ -106,20 +106,19 @@ def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     def key(line: Line) -> str:
         return re.sub(r"\d+", "#", line.text.strip().lower())
 
-    edges = Counter(key(line) for page in pages for line in {id(x): x for x in page[:2] + page[-2:]}.values())
+    # each page's first and last two lines (once each on a page of three lines or fewer)
+    edges = [{id(x): x for x in page[:2] + page[-2:]} for page in pages]
+    seen = Counter(key(line) for edge in edges for line in edge.values())
     needed = min(RUNNING, len(pages))  # a two-page document's header is on both pages
-    running = {k for k, n in edges.items() if len(pages) > 1 and n >= needed}
-    out = []
-    for page in pages:
-        edge = {id(x) for x in page[:2] + page[-2:]}
-        out.append(
-            [
-                line
-                for line in page
-                if not (id(line) in edge and (key(line) in running or _PAGE_NUMBER.match(line.text)))
-            ]
-        )
-    return out
+    running = {k for k, n in seen.items() if len(pages) > 1 and n >= needed}
+    return [
+        [
+            line
+            for line in page
+            if not (id(line) in edge and (key(line) in running or _PAGE_NUMBER.match(line.text)))
+        ]
+        for page, edge in zip(pages, edges, strict=True)
+    ]
 
 
 def page_text(lines: list[Line], body: float) -> str:
