@@ -187,3 +187,47 @@ def test_a_bad_upload_shows_an_error_and_changes_nothing(page: Any, corpus: Sett
     assert "Nothing was changed" in page.inner_text("#lib-notice")
     assert tree_hash(corpus.sources_file, corpus.index_dir) == before
     shot(page, "bad-upload")
+
+
+def test_with_an_llm_configured_an_upload_can_have_its_questions_written(
+    corpus: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The "LLM writes search questions" box is there when an LLM is configured (a scripted one on
+    loopback here); ticked, the upload's passages go to the LLM and the notice counts its questions."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.fake_llm import completion, fake_llm
+
+    tmp = tmp_path_factory.mktemp("llm-bench")
+    for name in ("docs", "index"):
+        shutil.copytree(
+            corpus.sources_file.parent / name, tmp / name, ignore=shutil.ignore_patterns(".build.lock")
+        )
+    shutil.copy(corpus.sources_file, tmp / "sources.toml")
+    own = {"index_dir": tmp / "index", "sources_file": tmp / "sources.toml", "mirror": tmp / "docs"}
+    settings = corpus.model_copy(
+        update={**own, "cache_dir": tmp / "cache", "expansions_dir": tmp / "expansions"}
+    )
+    with fake_llm() as llm:
+        llm.script(completion(json.dumps({"1": ["Which earlier token does an induction head copy from?"]})))
+        extra = {"INTERP_RAG_LLM_BASE_URL": llm.base_url, "INTERP_RAG_LLM_MAX_RETRIES": "0"}
+        with running_app(settings, tmp / "app.log", **extra) as app, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app.url)
+            # the model loads first (both cores busy): an upload started meanwhile may take minutes
+            page.wait_for_function(
+                "() => !document.body.innerText.includes('Loading the index')", timeout=120_000
+            )
+            page.get_by_role("tab", name="Sources").click()
+            page.wait_for_selector("#add-questions")
+            page.check("#add-questions input[type=checkbox]")
+            upload(page, UPLOAD, "#lib-notice .notice-success", timeout=120_000)
+            notice = page.inner_text("#lib-notice")
+            shot(page, "added-with-questions")
+            browser.close()
+        sent = llm.requests[0]["json"]["messages"][1]["content"]
+    assert "the LLM wrote 1 question for its passages" in notice and "previous-token head" in sent
+    assert (tmp / "expansions" / "induction-heads-read-closely.jsonl").is_file()

@@ -59,3 +59,22 @@ def test_stance_pass_against_a_real_server(server, mini_index, mini_settings) ->
     relabelled = [p for p in a.passages if p.stance_by == "llm"]
     assert relabelled or "could not be read" in a.notice
     assert all(p.stance in ("enthusiastic", "skeptical", "neutral") for p in a.passages)
+
+
+def test_add_with_questions_from_a_real_server(server, mini_settings, tmp_path: Path) -> None:
+    # A random-weight model writes no JSON: the source is added without questions, and the report says so.
+    import shutil
+
+    from interp_rag.store.build import add_source
+    from tests.conftest import make_settings
+
+    shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
+    shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
+    shutil.copytree(mini_settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    settings = make_settings(tmp_path, mirror=tmp_path / "mirror", expansions_dir=tmp_path / "expansions")
+    doc = tmp_path / "note.md"
+    doc.write_text("# A note on probes\n\nLinear probes read a model's residual stream at every layer.\n")
+    client = LLMClient(server.base_url, model=server.model, max_tokens=32)
+    report = add_source(str(doc), settings=settings, llm_questions=client)
+    assert "a-note-on-probes" in report.sources_ok
+    assert report.questions_written == 0 and "no usable question" in report.warnings[0]

@@ -136,6 +136,36 @@ def test_a_paper_pdf_is_added_by_its_title_and_answers_from_its_section(
     assert "softmax must\nplace its mass somewhere" in top.text
 
 
+def test_upload_with_questions_written_by_the_llm(corpus: Settings, tmp_path: Path) -> None:
+    """With an LLM configured, the upload's "LLM writes search questions" box: the LLM (a real HTTP server
+    on loopback, answering as scripted) is sent the passages, its questions are indexed, the notice says
+    how many; remove takes them away again."""
+    import json
+
+    from tests.support.fake_llm import completion, fake_llm
+
+    with fake_llm() as llm:
+        llm.script(completion(json.dumps({"1": ["When does the induction circuit appear during training?"]})))
+        update = {"base_url": llm.base_url, "max_retries": 0}
+        s = corpus.model_copy(
+            update={"llm": corpus.llm.model_copy(update=update), "expansions_dir": tmp_path / "expansions"}
+        )
+        msg = add_upload(None, str(UPLOAD), "neutral", "blog", settings=s, write_questions=True)
+        assert "previous-token head" in llm.requests[0]["json"]["messages"][1]["content"]
+    assert (
+        msg.startswith("Added “Induction heads, read closely”")
+        and "the LLM wrote 1 question for its passages" in msg
+    )
+    written = tmp_path / "expansions" / "induction-heads-read-closely.jsonl"
+    assert json.loads(written.read_text())["q"] == ["When does the induction circuit appear during training?"]
+    new = [c for c in load_index(settings=s).chunks if c.source_id == "induction-heads-read-closely"]
+    assert any(c.questions for c in new)
+    remove("induction-heads-read-closely", settings=s)
+    assert not written.exists()
+    with pytest.raises(InterpRagError, match="needs an LLM"):  # the box is only shown with an LLM
+        add_upload(None, str(UPLOAD), "neutral", "blog", settings=corpus, write_questions=True)
+
+
 def test_read_only_refuses_add_and_remove_in_the_handlers(corpus: Settings) -> None:
     ro = corpus.model_copy(update={"web": corpus.web.model_copy(update={"read_only": True})})
     with pytest.raises(InterpRagError, match="read-only"):

@@ -104,6 +104,12 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) ->
     help="The document's overall stance toward interpretability research.",
 )
 @click.option("--stance-note", default="", help="One sentence on why.")
+@click.option(
+    "--write-questions",
+    is_flag=True,
+    help="Ask the configured LLM for the questions each passage answers and index them with it (kept in "
+    "the expansions folder; about one request per 4 passages).",
+)
 @click.pass_obj
 def add(
     settings: Settings,
@@ -115,12 +121,20 @@ def add(
     source_type: str,
     stance: str,
     stance_note: str,
+    write_questions: bool,
 ) -> None:
     """Add URLs, local files (markdown, HTML, text, LaTeX, PDF) or folders of them; one build for all.
 
     Each is listed as ok or failed with the reason; exit status 1 if any failed."""
+    from .answering.llm import LLMClient
     from .store.library import add_sources
 
+    llm = LLMClient.from_settings(settings) if write_questions else None
+    if write_questions and llm is None:
+        raise click.UsageError(
+            "--write-questions needs an LLM: set INTERP_RAG_LLM_BASE_URL (and INTERP_RAG_LLM_MODEL) to an "
+            "OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama."
+        )
     names = [a.strip() for a in authors.split(",") if a.strip()] if authors else None
     with user_errors(), build_progress() as progress:
         report = add_sources(
@@ -134,6 +148,7 @@ def add(
             stance_note=stance_note,
             settings=settings,
             on_progress=progress,
+            llm_questions=llm,
         )
     for r in report.results:
         if r.ok:

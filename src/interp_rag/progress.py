@@ -21,6 +21,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 STAGE_LABEL = {
     "resolve": "reading sources",
+    "questions": "LLM questions",
     "chunk": "chunking",
     "embed": "embedding",
     "expansions": "embedding questions",
@@ -68,6 +69,9 @@ def print_report(report: BuildReport) -> None:
             f"{len(report.sources_failed)} failed; chunks {report.chunks_total} total, "
             f"{report.chunks_embedded} embedded, {report.chunks_reused} reused."
         )
+    if report.questions_written:
+        n = report.questions_written
+        out.print(f"The LLM wrote {n} question{'s' if n != 1 else ''} for the added passages.")
     if report.sources_removed:
         out.print(f"Removed from the index: {safe(', '.join(report.sources_removed))}")
     for warning in report.warnings:  # repairs done on the way (a damaged index, a corrupt cache)

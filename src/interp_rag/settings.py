@@ -131,6 +131,12 @@ class LLMSettings(_Group):
         description="Most characters of each passage sent to the LLM (the answer and the stance pass), whole "
         "sentences around the part that answers: 8 passages then fit a 4k-token context (Ollama's default).",
     )
+    questions_per_passage: int = Field(
+        3, ge=1, le=10, description="`add --write-questions`: most questions the LLM keeps per passage."
+    )
+    questions_per_call: int = Field(
+        4, ge=1, le=16, description="`add --write-questions`: passages sent to the LLM in one request."
+    )
 
 
 _SYSTEM_PROMPT = """\

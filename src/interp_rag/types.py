@@ -147,6 +147,7 @@ class BuildReport(Record):
     index_dir: str = ""
     changed: bool = True
     warnings: list[str] = field(default_factory=list)  # repairs done on the way (damaged index, cache)
+    questions_written: int = 0  # expansion questions an LLM wrote for the added sources (`--write-questions`)
 
 
 # ---------------------------------------------------------------- taking an answer away: Markdown, BibTeX

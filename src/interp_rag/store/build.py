@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InterpRagError, SourceError
 from ..ingest.chunk import Chunker
+from ..ingest.doc2query import Completer
 from ..ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
 from ..ingest.expansions import attach, load_spans
 from ..ingest.sources import (
@@ -28,7 +29,7 @@ from ..ingest.sources import (
 from ..settings import Settings, get_settings
 from ..text import digest
 from ..types import BuildReport, Chunk, Source
-from .add import Addition, check_new, read_new_source
+from .add import Addition, check_new, question_stage, read_new_source
 from .format import (
     CACHE_FILE,
     expected_config,
@@ -76,6 +77,7 @@ def _build(
     full: bool,
     progress: Progress,
     additions: tuple[Addition, ...] = (),
+    llm_questions: Completer | None = None,
 ) -> BuildReport:
     mirror_dir = Path(mirror) if mirror is not None else settings.mirror
     if mirror_dir is not None and not mirror_dir.is_dir():
@@ -87,30 +89,51 @@ def _build(
         for a in additions:  # checked again under the lock: another add may have won the race
             check_new(a.doc.source, sources, settings.sources_file)
             sources.append(a.doc.source)
-        prev = Previous.read(settings, full, report)
-        found = resolve_stage(settings, mirror_dir, prev, progress, sources, additions)
-        found.report_into(report, prev)
-        if found.nothing_changed(prev):
-            report.changed = False
-            report.chunks_total = report.chunks_reused = prev.meta["chunks"] if prev.meta else 0
-        else:
-            work = chunk_stage(settings, found, prev, progress)
-            cache = open_cache(settings.index_dir, prev, report)
-            try:
-                with writing(settings.index_dir):  # the cache is written as it fills
-                    embedded = embed_stage(work, cache, settings.embed_batch_size, progress)
-                    label_stage(work, found)
-                    source_vectors_stage(work, cache)
-            finally:
-                cache.close()
-            publish_stage(settings, work, report, progress)
-            report.chunks_total = len(work.chunks)
-            report.chunks_embedded = embedded
-            report.chunks_reused = len(work.chunks) - embedded
-        for a in additions:
-            a.publish()  # the source list last: a failed or killed add leaves it as it was
+        written = []
+        if llm_questions is not None:
+            written = question_stage(settings, additions, llm_questions, progress, report)
+        try:
+            _stages(settings, mirror_dir, full, progress, additions, sources, report)
+        except BaseException:
+            for path in written:  # a failed add changes nothing: nor the questions written for it
+                path.unlink(missing_ok=True)
+            raise
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _stages(
+    settings: Settings,
+    mirror_dir: Path | None,
+    full: bool,
+    progress: Progress,
+    additions: tuple[Addition, ...],
+    sources: list[Source],
+    report: BuildReport,
+) -> None:
+    """resolve -> chunk -> embed -> label -> source vectors -> publish, then the added sources listed."""
+    prev = Previous.read(settings, full, report)
+    found = resolve_stage(settings, mirror_dir, prev, progress, sources, additions)
+    found.report_into(report, prev)
+    if found.nothing_changed(prev):
+        report.changed = False
+        report.chunks_total = report.chunks_reused = prev.meta["chunks"] if prev.meta else 0
+    else:
+        work = chunk_stage(settings, found, prev, progress)
+        cache = open_cache(settings.index_dir, prev, report)
+        try:
+            with writing(settings.index_dir):  # the cache is written as it fills
+                embedded = embed_stage(work, cache, settings.embed_batch_size, progress)
+                label_stage(work, found)
+                source_vectors_stage(work, cache)
+        finally:
+            cache.close()
+        publish_stage(settings, work, report, progress)
+        report.chunks_total = len(work.chunks)
+        report.chunks_embedded = embedded
+        report.chunks_reused = len(work.chunks) - embedded
+    for a in additions:
+        a.publish()  # the source list last: a failed or killed add leaves it as it was
 
 
 # ---------------------------------------------------------------- stage 2: chunk
@@ -264,24 +287,31 @@ def add_source(
     stance_note: str = "",
     settings: Settings | None = None,
     on_progress: Progress | None = None,
+    llm_questions: Completer | None = None,
 ) -> BuildReport:
     """Add a URL or a local file to the source list and index it incrementally.
 
     Only the new source is read; the others keep the text the index has. The source list is written after
-    the index, atomically: a bad source, a failed, interrupted or killed build leave both as they were."""
+    the index, atomically: a bad source, a failed, interrupted or killed build leave both as they were.
+    `llm_questions` (an `LLMClient`): it writes the questions each passage answers (ingest/doc2query.py)."""
     settings = settings or get_settings()
     progress = on_progress or (lambda *a: None)
     draft = Source(
         id=id or "", title=title or "", url="", authors=authors or [], year=year, type=type, stance=stance,
         stance_note=stance_note,
     )  # fmt: skip
-    return _build(settings, None, False, progress, (read_new_source(location, draft, settings, progress),))
+    addition = read_new_source(location, draft, settings, progress)
+    return _build(settings, None, False, progress, (addition,), llm_questions)
 
 
 def add_read(
-    additions: list[Addition], *, settings: Settings | None = None, on_progress: Progress | None = None
+    additions: list[Addition],
+    *,
+    settings: Settings | None = None,
+    on_progress: Progress | None = None,
+    llm_questions: Completer | None = None,
 ) -> BuildReport:
     """Index sources already read and checked (store/library.py adds several with one build): only they
     are read, and the source list is written after the index, as for `add_source`."""
     settings = settings or get_settings()
-    return _build(settings, None, False, on_progress or (lambda *a: None), tuple(additions))
+    return _build(settings, None, False, on_progress or (lambda *a: None), tuple(additions), llm_questions)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InterpRagError, SourceError
+from ..ingest.doc2query import Completer, written_by_llm
+from ..ingest.expansions import expansion_file
 from ..ingest.load import _SUFFIX, extract_text, guess_format
 from ..ingest.sources import (
     Limits,
@@ -195,10 +197,12 @@ def add_sources(
     stance_note: str = "",
     settings: Settings | None = None,
     on_progress: Any = None,
+    llm_questions: Completer | None = None,
 ) -> AddReport:
     """Add files, URLs or folders and index them with one build. Each one's result is reported (ok, or
     failed with the reason); a failed one changes nothing. Options override the document's own metadata;
-    `id` and `title` only make sense for a single source."""
+    `id` and `title` only make sense for a single source. `llm_questions` (an `LLMClient`) writes the
+    questions each new passage answers, indexed like hand-written expansions (ingest/doc2query.py)."""
     settings = settings or get_settings()
     todo, report_bad = expand_locations(list(locations))
     report = AddReport(results=report_bad)
@@ -220,6 +224,7 @@ def add_sources(
                 stance_note=stance_note,
                 settings=settings,
                 on_progress=on_progress,
+                llm_questions=llm_questions,
             )
         except InterpRagError as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
@@ -278,7 +283,9 @@ def add_sources(
     if additions:
         # Only the new documents are read (the others keep the index's text), and the source list is
         # written after the index: a failed or killed add leaves both as they were.
-        report.build = add_read(additions, settings=settings, on_progress=on_progress)
+        report.build = add_read(
+            additions, settings=settings, on_progress=on_progress, llm_questions=llm_questions
+        )
         for r in report.results:  # a source the build could not index after all
             if r.ok and r.id in report.build.sources_failed:
                 r.ok, r.reason = False, report.build.sources_failed[r.id]
@@ -349,6 +356,9 @@ def remove_source(
         report = build_index(settings=settings, on_progress=on_progress)
     for suffix in (".txt", ".json"):  # the fetched text of a removed URL source is no longer needed
         (settings.cache_dir / f"{source_id}{suffix}").unlink(missing_ok=True)
+    questions = expansion_file(settings.expansions_dir, source_id)
+    if questions is not None and written_by_llm(questions):  # the LLM's questions go with their source
+        questions.unlink()
     return report
 
 

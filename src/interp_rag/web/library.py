@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..answering.llm import LLMClient
 from ..answering.timeline import SIDES
 from ..errors import InterpRagError
 from ..settings import Settings
@@ -79,11 +80,17 @@ def add_upload(
     *,
     settings: Settings,
     progress: Any = None,
+    write_questions: bool = False,
 ) -> str:
     """Add a source from a URL or an uploaded file through `add_source` (the CLI's path), with the
-    document's own metadata. Returns a notice; on failure nothing is changed (the upload copy removed)."""
+    document's own metadata; `write_questions`: the configured LLM writes the questions each passage
+    answers (`add --write-questions`). Returns a notice; on failure nothing is changed (the upload copy
+    removed)."""
     if settings.web.read_only:
         raise InterpRagError(READ_ONLY)
+    llm = LLMClient.from_settings(settings) if write_questions else None
+    if write_questions and llm is None:
+        raise InterpRagError("Writing questions needs an LLM; none is configured (INTERP_RAG_LLM_BASE_URL).")
     location = (url or "").strip()
     kept: Path | None = None
     if upload and location:
@@ -118,6 +125,7 @@ def add_upload(
             stance=stance or "neutral",
             settings=settings,
             on_progress=on_progress,
+            llm_questions=llm,
         )
     except BaseException:
         if kept is not None:
@@ -125,7 +133,11 @@ def add_upload(
         raise
     title = found.get("title") or Path(location).name
     done = f"{report.chunks_total} chunks in the index, {report.chunks_embedded} newly embedded"
-    return f"Added “{title}”: {done}."
+    if report.questions_written:
+        n = report.questions_written
+        done += f"; the LLM wrote {n} question{'s' if n != 1 else ''} for its passages"
+    notes = "".join(f" Note: {w}" for w in report.warnings)
+    return f"Added “{title}”: {done}.{notes}"
 
 
 def remove(source_id: str | None, *, settings: Settings) -> str:
@@ -169,6 +181,9 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
                                           label="Stance")  # fmt: skip
             c["add_type"] = gr.Dropdown(["other", "paper", "blog", "essay", "docs", "review", "transcript"],
                                         value="other", label="Type")  # fmt: skip
+            if settings.llm.base_url:  # only with an LLM to write them
+                c["add_questions"] = gr.Checkbox(False, label="LLM writes search questions",
+                                                 elem_id="add-questions")  # fmt: skip
             c["add"] = gr.Button("Add", variant="primary", elem_id="add")
     with gr.Accordion("Remove a source", open=False, elem_id="remove-box"), gr.Row():
         c["remove_id"] = gr.Dropdown(source_choices(rows), label="Source", scale=4, elem_id="remove-id")
@@ -191,11 +206,13 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
     if not c["can_edit"]:
         return
 
-    def on_add(url: str, upload: str | None, stance: str, kind: str, *f: str, progress=gr.Progress()):  # noqa: B008
+    def on_add(url: str, upload: str | None, stance: str, kind: str, *rest: Any, progress=gr.Progress()):  # noqa: B008
+        f, write = rest[:3], bool(rest[3:] and rest[3])  # the checkbox comes last, when there is one
         try:
-            notice = render_notice(
-                "✓ " + add_upload(url, upload, stance, kind, settings=settings, progress=progress), "success"
+            done = add_upload(
+                url, upload, stance, kind, settings=settings, progress=progress, write_questions=write
             )
+            notice = render_notice("✓ " + done, "success")
         except InterpRagError as e:
             notice = render_notice(f"{e} Nothing was changed.", "error")
         except Exception as e:
@@ -212,6 +229,7 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
         return (notice, *refresh(*f))
 
     add_in = [c["add_url"], c["add_file"], c["add_stance"], c["add_type"], *filters]
+    add_in += [c["add_questions"]] if "add_questions" in c else []
     add_out = [c["lib_notice"], *lib_outputs, c["add_url"], c["add_file"]]
     shown = {"show_progress": "full", "show_progress_on": [c["lib_notice"]]}
     c["add"].click(on_add, add_in, add_out, api_name="add_source", **shown)
