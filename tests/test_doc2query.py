@@ -219,3 +219,23 @@ def test_cli_write_questions_without_an_llm_says_how_to_configure_one(settings, 
     )
     assert result.exit_code == 2 and "INTERP_RAG_LLM_BASE_URL" in result.output
     assert "notes-on-three" not in settings.sources_file.read_text()
+
+
+def test_several_sources_added_at_once_each_get_their_questions(settings, tmp_path: Path) -> None:
+    from interp_rag.store.library import add_sources
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "a.md").write_text(DOC, encoding="utf-8")
+    (folder / "b.md").write_text("# Sorrel circuits\n\nSorrel circuits route copying through two heads.\n")
+    with fake_llm() as llm:
+        llm.script(
+            completion(json.dumps(GOOD)),
+            completion(json.dumps({"1": ["Through how many heads do Sorrel circuits route copying?"]})),
+        )
+        report = add_sources([str(folder)], settings=settings, llm_questions=client(llm))
+    assert all(r.ok for r in report.results) and report.build.questions_written == 5
+    assert sorted(p.name for p in settings.expansions_dir.iterdir()) == [
+        "notes-on-three-invented-probes.jsonl",
+        "sorrel-circuits.jsonl",
+    ]
