@@ -208,17 +208,17 @@ def test_cli_write_questions_without_an_llm_says_how_to_configure_one(settings, 
     from interp_rag.cli import main
 
     monkeypatch.delenv("INTERP_RAG_LLM_BASE_URL", raising=False)
-    result = CliRunner().invoke(
-        main,
-        ["add", str(settings.sources_file.parent / "probes.md"), "--write-questions"],
-        env={
-            "INTERP_RAG_INDEX_DIR": str(settings.index_dir),
-            "INTERP_RAG_SOURCES_FILE": str(settings.sources_file),
-            "INTERP_RAG_LLM_BASE_URL": "",
-        },
-    )
-    assert result.exit_code == 2 and "INTERP_RAG_LLM_BASE_URL" in result.output
+    env = {
+        "INTERP_RAG_INDEX_DIR": str(settings.index_dir),
+        "INTERP_RAG_SOURCES_FILE": str(settings.sources_file),
+        "INTERP_RAG_LLM_BASE_URL": "",
+    }
+    before = {p.name: p.stat().st_mtime_ns for p in settings.index_dir.rglob("*")}
+    for args in (["add", str(settings.sources_file.parent / "probes.md")], ["build"]):
+        result = CliRunner().invoke(main, [*args, "--write-questions"], env=env)
+        assert result.exit_code == 2 and "INTERP_RAG_LLM_BASE_URL" in result.output, args
     assert "notes-on-three" not in settings.sources_file.read_text()
+    assert {p.name: p.stat().st_mtime_ns for p in settings.index_dir.rglob("*")} == before
 
 
 def test_several_sources_added_at_once_each_get_their_questions(settings, tmp_path: Path) -> None:
@@ -239,3 +239,24 @@ def test_several_sources_added_at_once_each_get_their_questions(settings, tmp_pa
         "notes-on-three-invented-probes.jsonl",
         "sorrel-circuits.jsonl",
     ]
+
+
+def test_build_writes_questions_for_sources_added_before_without_them(settings) -> None:
+    from interp_rag.store.build import build_index
+
+    add_source(str(settings.sources_file.parent / "probes.md"), settings=settings)  # no LLM then
+    before = {c.id: c.questions for c in load_index(settings=settings).chunks}
+    assert not any(before.values())
+    with fake_llm() as llm:
+        # the test corpus's three sources come first in the source list: this LLM has nothing for them
+        llm.script(*[completion("Nothing to ask.")] * 3, completion(json.dumps(GOOD)))
+        report = build_index(settings=settings, llm_questions=client(llm))
+        asked = len(llm.requests)
+    # every source without questions was sent (the test corpus's three have none either)
+    assert asked == 4 and report.questions_written == 4
+    assert [p.name for p in settings.expansions_dir.iterdir()] == ["notes-on-three-invented-probes.jsonl"]
+    assert sum("no usable question" in w for w in report.warnings) == 3
+    after = load_index(settings=settings)
+    new = [c for c in after.chunks if c.source_id == "notes-on-three-invented-probes"]
+    assert [len(c.questions) for c in new] == [2, 1, 1]
+    assert report.chunks_embedded < report.chunks_total  # the chunks' own vectors came from the cache

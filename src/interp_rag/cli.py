@@ -62,6 +62,19 @@ def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) 
         raise click.ClickException(strip_control(f"Invalid setting: {e}")) from e
 
 
+def question_writer(settings: Settings, wanted: bool) -> Any:
+    """The LLM that writes questions (`--write-questions`), or None when not asked for."""
+    from .answering.llm import LLMClient
+
+    llm = LLMClient.from_settings(settings) if wanted else None
+    if wanted and llm is None:
+        raise click.UsageError(
+            "--write-questions needs an LLM: set INTERP_RAG_LLM_BASE_URL (and INTERP_RAG_LLM_MODEL) to an "
+            "OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama."
+        )
+    return llm
+
+
 @main.command()
 @click.option(
     "--mirror",
@@ -70,13 +83,22 @@ def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) 
 )
 @click.option("--full", is_flag=True, help="Re-read and re-chunk every source (cached vectors are reused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@click.option(
+    "--write-questions",
+    is_flag=True,
+    help="Ask the configured LLM for the questions each passage answers, for every source that has none "
+    "(sources you added; the shipped ones have theirs).",
+)
 @click.pass_obj
-def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool) -> None:
+def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool, write_questions: bool) -> None:
     """Build or update the index (incremental: only new or changed sources are embedded)."""
     from .store.build import build_index
 
+    llm = question_writer(settings, write_questions)
     with user_errors(), build_progress() as progress:
-        report = build_index(settings=settings, mirror=mirror, full=full, on_progress=progress)
+        report = build_index(
+            settings=settings, mirror=mirror, full=full, on_progress=progress, llm_questions=llm
+        )
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
     else:
@@ -126,15 +148,9 @@ def add(
     """Add URLs, local files (markdown, HTML, text, LaTeX, PDF) or folders of them; one build for all.
 
     Each is listed as ok or failed with the reason; exit status 1 if any failed."""
-    from .answering.llm import LLMClient
     from .store.library import add_sources
 
-    llm = LLMClient.from_settings(settings) if write_questions else None
-    if write_questions and llm is None:
-        raise click.UsageError(
-            "--write-questions needs an LLM: set INTERP_RAG_LLM_BASE_URL (and INTERP_RAG_LLM_MODEL) to an "
-            "OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama."
-        )
+    llm = question_writer(settings, write_questions)
     names = [a.strip() for a in authors.split(",") if a.strip()] if authors else None
     with user_errors(), build_progress() as progress:
         report = add_sources(

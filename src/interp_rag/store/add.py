@@ -8,11 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, SourceError
-from ..ingest.chunk import Chunker
-from ..ingest.doc2query import Completer, save, write_questions
-from ..ingest.embed import tokenizer_path
-from ..ingest.expansions import expansion_file
+from ..errors import SourceError
 from ..ingest.sources import (
     Limits,
     append_source,
@@ -23,7 +19,7 @@ from ..ingest.sources import (
     write_cache,
 )
 from ..settings import Settings
-from ..types import BuildReport, Document, Source
+from ..types import Document, Source
 
 
 @dataclass
@@ -81,55 +77,6 @@ def addition_of(doc: Document, settings: Settings, cache_url: str = "") -> Addit
         append_source(settings.sources_file, doc.source)
 
     return Addition(doc, publish)
-
-
-def question_stage(
-    settings: Settings,
-    additions: tuple[Addition, ...],
-    llm: Completer,
-    progress: Callable[[str, int, int, str], None],
-    report: BuildReport,
-) -> list[Path]:
-    """An LLM writes the questions each passage of every new source answers, into the expansions folder,
-    so that the build indexes them like hand-written ones (ingest/doc2query.py). Returns the files written
-    (the build removes them again if it fails); a source that already has questions keeps them."""
-    if settings.expansions_dir is None:
-        raise ConfigError(
-            "Writing questions needs a folder to keep them in: set INTERP_RAG_EXPANSIONS_DIR "
-            "(default corpus/expansions)."
-        )
-    chunker = Chunker(tokenizer_path(), settings.chunk_tokens, settings.chunk_overlap)
-    by = f"llm:{settings.llm.model or 'default'}"
-    written: list[Path] = []
-    for a in additions:
-        sid = a.doc.source.id
-        if expansion_file(settings.expansions_dir, sid) is not None:
-            continue
-        chunks = chunker.chunk(a.doc)
-        got = write_questions(
-            chunks,
-            llm,
-            per_passage=settings.llm.questions_per_passage,
-            per_call=settings.llm.questions_per_call,
-            passage_chars=settings.llm.passage_chars,
-            progress=lambda done, n, sid=sid: progress("questions", done, n, sid),
-        )
-        if got.failure:
-            report.warnings.append(
-                f"{sid}: questions written for {len(got.spans)} of {len(chunks)} passages; then the LLM "
-                f"failed ({got.failure}). Add it again later (remove it first) to write the rest."
-            )
-        elif got.asked and not got.spans:
-            report.warnings.append(
-                f"{sid}: the LLM wrote no usable question for its {len(chunks)} passages (replies not the "
-                "asked-for JSON, or questions about nothing in the passage); it is indexed without them."
-            )
-        if got.spans:
-            path = settings.expansions_dir / f"{sid}.jsonl"
-            save(path, a.doc.text, got, by)
-            written.append(path)
-            report.questions_written += sum(len(qs) for _, _, qs in got.spans)
-    return written
 
 
 def check_new(src: Source, existing: list[Source], path: Path) -> None:

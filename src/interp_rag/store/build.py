@@ -29,7 +29,7 @@ from ..ingest.sources import (
 from ..settings import Settings, get_settings
 from ..text import digest
 from ..types import BuildReport, Chunk, Source
-from .add import Addition, check_new, question_stage, read_new_source
+from .add import Addition, check_new, read_new_source
 from .format import (
     CACHE_FILE,
     expected_config,
@@ -38,6 +38,7 @@ from .format import (
 from .integrity import writing
 from .labelling import label_chunks
 from .publish import write_version
+from .questions import question_stage
 from .resolve import Previous, Progress, Resolved, resolve_stage
 
 
@@ -61,14 +62,18 @@ def build_index(
     mirror: Path | str | None = None,
     full: bool = False,
     on_progress: Progress | None = None,
+    llm_questions: Completer | None = None,
 ) -> BuildReport:
     """Build or update the index in `settings.index_dir`; returns what was done.
 
     `full` ignores the previous index (every source re-resolved and re-chunked; vectors still come from
     the embedding cache). Sources that cannot be read are reported in the result, not raised. A damaged
     current version is noticed (every file re-hashed) and rebuilt, as with `full`.
-    The stages: resolve -> chunk -> embed -> label -> source vectors -> publish."""
-    return _build(settings or get_settings(), mirror, full, on_progress or (lambda *a: None))
+    `llm_questions` (an `LLMClient`) writes the questions each passage answers for every source that has
+    none (store/questions.py). The stages: resolve -> [questions] -> chunk -> embed -> label -> source
+    vectors -> publish."""
+    progress = on_progress or (lambda *a: None)
+    return _build(settings or get_settings(), mirror, full, progress, (), llm_questions)
 
 
 def _build(
@@ -89,11 +94,9 @@ def _build(
         for a in additions:  # checked again under the lock: another add may have won the race
             check_new(a.doc.source, sources, settings.sources_file)
             sources.append(a.doc.source)
-        written = []
-        if llm_questions is not None:
-            written = question_stage(settings, additions, llm_questions, progress, report)
+        written: list[Path] = []  # questions an LLM wrote in this build: removed again if it fails
         try:
-            _stages(settings, mirror_dir, full, progress, additions, sources, report)
+            _stages(settings, mirror_dir, full, progress, additions, sources, report, llm_questions, written)
         except BaseException:
             for path in written:  # a failed add changes nothing: nor the questions written for it
                 path.unlink(missing_ok=True)
@@ -110,10 +113,15 @@ def _stages(
     additions: tuple[Addition, ...],
     sources: list[Source],
     report: BuildReport,
+    llm_questions: Completer | None,
+    written: list[Path],
 ) -> None:
-    """resolve -> chunk -> embed -> label -> source vectors -> publish, then the added sources listed."""
+    """resolve -> [questions] -> chunk -> embed -> label -> source vectors -> publish, then the added
+    sources listed."""
     prev = Previous.read(settings, full, report)
     found = resolve_stage(settings, mirror_dir, prev, progress, sources, additions)
+    if llm_questions is not None:
+        written += question_stage(settings, found, llm_questions, progress, report)
     found.report_into(report, prev)
     if found.nothing_changed(prev):
         report.changed = False

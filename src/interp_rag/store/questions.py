@@ -1,0 +1,68 @@
+"""The build's question stage: an LLM writes the questions each passage of a source without any answers
+(ingest/doc2query.py), between reading the sources and chunking them, so the chunk stage attaches them like
+hand-written ones. `add --write-questions` runs it on the new sources, `build --write-questions` on every
+source read that has none (the shipped sources all have theirs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..ingest.chunk import Chunker
+from ..ingest.doc2query import Completer, save, write_questions
+from ..ingest.embed import tokenizer_path
+from ..ingest.expansions import file_hash
+from ..settings import Settings
+from ..types import BuildReport
+from .resolve import Progress, Resolved
+
+
+def question_stage(
+    settings: Settings, found: Resolved, llm: Completer, progress: Progress, report: BuildReport
+) -> list[Path]:
+    """Write the questions of every source read without an expansions file; returns the files written
+    (the build removes them again if it fails). Each such source counts as changed, so it is chunked
+    anew with its questions attached."""
+    todo = [d for d in found.docs if found.exp_files.get(d.source.id) is None]
+    if not todo:
+        return []
+    if settings.expansions_dir is None:
+        raise ConfigError(
+            "Writing questions needs a folder to keep them in: set INTERP_RAG_EXPANSIONS_DIR "
+            "(default corpus/expansions)."
+        )
+    chunker = Chunker(tokenizer_path(), settings.chunk_tokens, settings.chunk_overlap)
+    by = f"llm:{settings.llm.model or 'default'}"
+    written: list[Path] = []
+    for doc in todo:
+        sid = doc.source.id
+        chunks = chunker.chunk(doc)
+        got = write_questions(
+            chunks,
+            llm,
+            per_passage=settings.llm.questions_per_passage,
+            per_call=settings.llm.questions_per_call,
+            passage_chars=settings.llm.passage_chars,
+            progress=lambda done, n, sid=sid: progress("questions", done, n, sid),
+        )
+        path = settings.expansions_dir / f"{sid}.jsonl"
+        if got.failure:
+            report.warnings.append(
+                f"{sid}: questions written for {len(got.spans)} of {len(chunks)} passages; then the LLM "
+                f"failed ({got.failure}). To write them all, delete {path} and run `interp-rag build "
+                "--write-questions`."
+            )
+        elif got.asked and not got.spans:
+            report.warnings.append(
+                f"{sid}: the LLM wrote no usable question for its {len(chunks)} passages (replies not the "
+                "asked-for JSON, or questions about nothing in the passage); it is indexed without them."
+            )
+        if not got.spans:
+            continue
+        save(path, doc.text, got, by)
+        written.append(path)
+        report.questions_written += sum(len(qs) for _, _, qs in got.spans)
+        found.exp_files[sid] = path
+        found.state[sid]["expansions"] = file_hash(path)
+        found.unchanged.discard(sid)
+    return written
