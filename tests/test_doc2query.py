@@ -86,6 +86,24 @@ def test_reply_parsing_takes_the_json_object_wherever_it_sits() -> None:
     assert parse_reply('{"1": ["A?"', [1]) == {} and parse_reply('["A?"]', [1]) == {}
 
 
+def test_questions_are_kept_on_one_line_without_control_characters(settings) -> None:
+    messy = ["How well do Glimmer\n probes recover syntax?", "How well do  Glimmer probes recover syntax?",
+             "Are Glimmer \x1b[31mreaders cheap to train?"]  # fmt: skip
+    with fake_llm() as llm:
+        llm.script(completion(json.dumps({"1": messy})))
+        report = add_source(
+            str(settings.sources_file.parent / "probes.md"), settings=settings, llm_questions=client(llm)
+        )
+    assert report.questions_written == 2  # the first two are one question once tidied
+    (row,) = [
+        json.loads(line) for line in (settings.expansions_dir / "notes-on-three-invented-probes.jsonl").open()
+    ]
+    assert row["q"] == [
+        "How well do Glimmer probes recover syntax?",
+        "Are Glimmer [31mreaders cheap to train?",
+    ]
+
+
 def test_a_question_must_be_a_question_about_its_own_passage() -> None:
     passage = "Glimmer probes recovered the syntactic depth of a token past the fourth layer."
     assert usable("How deep into the network do Glimmer probes recover syntax?", passage)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import LLMError
-from ..text import bm25_tokens, digest
+from ..text import bm25_tokens, digest, strip_control
 from ..types import Chunk
 
 SYSTEM = """\
@@ -126,7 +126,8 @@ def write_questions(
         for n, c in zip(numbers, batch, strict=True):
             raw = got.get(n, [])
             others = [o.text for o in batch if o is not c]
-            keep = list(dict.fromkeys(q.strip() for q in raw if usable(q, c.text, others)))[:per_passage]
+            tidy = (" ".join(strip_control(q).split()) for q in raw)  # one line, no terminal escapes
+            keep = list(dict.fromkeys(q for q in tidy if usable(q, c.text, others)))[:per_passage]
             if keep:
                 out.spans.append((c.start, c.end, keep))
         if progress:
