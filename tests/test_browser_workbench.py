@@ -190,13 +190,11 @@ def test_a_bad_upload_shows_an_error_and_changes_nothing(page: Any, corpus: Sett
 
 
 def test_with_an_llm_configured_an_upload_can_have_its_questions_written(
-    corpus: Settings, tmp_path_factory: pytest.TempPathFactory
+    page: Any, corpus: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The "LLM writes search questions" box is there when an LLM is configured (a scripted one on
     loopback here); ticked, the upload's passages go to the LLM and the notice counts its questions."""
     import json
-
-    from playwright.sync_api import sync_playwright
 
     from tests.support.fake_llm import completion, fake_llm
 
@@ -213,9 +211,8 @@ def test_with_an_llm_configured_an_upload_can_have_its_questions_written(
     with fake_llm() as llm:
         llm.script(completion(json.dumps({"1": ["Which earlier token does an induction head copy from?"]})))
         extra = {"INTERP_RAG_LLM_BASE_URL": llm.base_url, "INTERP_RAG_LLM_MAX_RETRIES": "0"}
-        with running_app(settings, tmp / "app.log", **extra) as app, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+        with running_app(settings, tmp / "app.log", **extra) as app:
+            page = page.context.new_page()  # the same browser, another app: the one with an LLM
             page.goto(app.url)
             # the model loads first (both cores busy): an upload started meanwhile may take minutes
             page.wait_for_function(
@@ -227,7 +224,7 @@ def test_with_an_llm_configured_an_upload_can_have_its_questions_written(
             upload(page, UPLOAD, "#lib-notice .notice-success", timeout=120_000)
             notice = page.inner_text("#lib-notice")
             shot(page, "added-with-questions")
-            browser.close()
+            page.close()
         sent = llm.requests[0]["json"]["messages"][1]["content"]
     assert "the LLM wrote 1 question for its passages" in notice and "previous-token head" in sent
     assert (tmp / "expansions" / "induction-heads-read-closely.jsonl").is_file()

@@ -15,7 +15,7 @@ from interp_rag import answer
 from interp_rag.answering.llm import LLMClient
 from interp_rag.ingest.doc2query import parse_reply, usable, written_by_llm
 from interp_rag.store.build import add_source
-from interp_rag.store.index import load_index
+from interp_rag.store.index import index_stats, load_index
 from interp_rag.store.library import remove_source
 from interp_rag.text import digest
 from tests.conftest import make_settings
@@ -265,6 +265,8 @@ def test_build_writes_questions_for_sources_added_before_without_them(settings) 
     add_source(str(settings.sources_file.parent / "probes.md"), settings=settings)  # no LLM then
     before = {c.id: c.questions for c in load_index(settings=settings).chunks}
     assert not any(before.values())
+    bare = index_stats(settings=settings)["sources_without_questions"]
+    assert bare == ["notes-on-three-invented-probes", "probes-optimist", "probes-skeptic", "saliency-notes"]
     with fake_llm() as llm:
         # the test corpus's three sources come first in the source list: this LLM has nothing for them
         llm.script(*[completion("Nothing to ask.")] * 3, completion(json.dumps(GOOD)))
@@ -278,3 +280,4 @@ def test_build_writes_questions_for_sources_added_before_without_them(settings) 
     new = [c for c in after.chunks if c.source_id == "notes-on-three-invented-probes"]
     assert [len(c.questions) for c in new] == [2, 1, 1]
     assert report.chunks_embedded < report.chunks_total  # the chunks' own vectors came from the cache
+    assert "notes-on-three-invented-probes" not in index_stats(settings=settings)["sources_without_questions"]

@@ -196,6 +196,13 @@ def stats(settings: Settings, as_json: bool) -> None:
     for key in ("sources_by_stance", "sources_by_type", "chunks_by_stance"):
         t.add_row(key.replace("_", " "), safe(", ".join(f"{k} {v}" for k, v in st[key].items())))
     t.add_row("size", f"{st['size_bytes'] / 1e6:.1f} MB")
+    bare = st["sources_without_questions"]
+    if bare:
+        hint = " (with an LLM configured, `interp-rag build --write-questions` writes them)"
+        t.add_row(
+            "sources without questions",
+            safe(f"{len(bare)}: {', '.join(bare[:5])}{' …' * (len(bare) > 5)}") + hint,
+        )
     if st["failed"]:
         t.add_row("failed at last build", safe(", ".join(st["failed"])))
     if st["stale"]:

@@ -208,6 +208,11 @@ def index_stats(index_dir: Path | str | None = None, *, settings: Settings | Non
         "size_bytes": index_size_bytes(cur),
         "failed": meta.get("failed", {}),
         "stale": f"{stale}; {FIX}" if stale else None,
+        # sources with no expansion questions beside their passages (any a user added without
+        # --write-questions): they are found by their own words only
+        "sources_without_questions": sorted(
+            sid for sid, st in meta.get("sources", {}).items() if not st.get("expansions")
+        ),
     }
 
 
