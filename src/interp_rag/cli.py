@@ -177,39 +177,6 @@ def add(
         raise click.exceptions.Exit(1)
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def stats(settings: Settings, as_json: bool) -> None:
-    """Sources by stance and type, chunks, index size, model, when built."""
-    from .store.index import index_stats
-
-    with user_errors():
-        st = index_stats(settings=settings)
-    if as_json:
-        out.print_json(json.dumps(st))
-        return
-    t = Table(show_header=False, box=None)
-    for key in ("index_dir", "built_at", "model", "dense_index", "sources", "chunks"):
-        t.add_row(key, safe(st[key]))
-    t.add_row("chunking", safe(", ".join(f"{k}={v}" for k, v in (st["chunking"] or {}).items())))
-    for key in ("sources_by_stance", "sources_by_type", "chunks_by_stance"):
-        t.add_row(key.replace("_", " "), safe(", ".join(f"{k} {v}" for k, v in st[key].items())))
-    t.add_row("size", f"{st['size_bytes'] / 1e6:.1f} MB")
-    bare = st["sources_without_questions"]
-    if bare:
-        hint = " (with an LLM configured, `interp-rag build --write-questions` writes them)"
-        t.add_row(
-            "sources without questions",
-            safe(f"{len(bare)}: {', '.join(bare[:5])}{' …' * (len(bare) > 5)}") + hint,
-        )
-    if st["failed"]:
-        t.add_row("failed at last build", safe(", ".join(st["failed"])))
-    if st["stale"]:
-        t.add_row("[red]stale[/]", safe(st["stale"]))
-    out.print(t)
-
-
 def _filters(
     stance: tuple[str, ...],
     year_from: int | None,
@@ -419,11 +386,12 @@ def serve(settings: Settings, host: str | None, port: int | None, mirror: Path |
 
 
 def _register() -> None:
-    # The library's commands (remove, history) live in cli_library.py to keep this module small.
-    from .cli_library import history, remove
+    # The library's commands (remove, history, stats) live in cli_library.py to keep this module small.
+    from .cli_library import history, remove, stats
 
     main.add_command(remove)
     main.add_command(history)
+    main.add_command(stats)
 
 
 _register()

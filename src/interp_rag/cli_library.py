@@ -1,4 +1,4 @@
-"""`interp-rag remove` and `interp-rag history`, registered on the main group by cli.py."""
+"""`interp-rag remove`, `history` and `stats`, registered on the main group by cli.py."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import json
 
 import click
 from rich.markup import escape
+from rich.table import Table
 
 from .answering import history as hist
 from .errors import InterpRagError
-from .progress import build_progress, console, out, print_report
+from .progress import build_progress, console, out, print_report, safe
 from .settings import Settings
 from .store.library import remove_source
+from .text import strip_control
 
 # cli.py registers these on its group, so this module cannot import cli.py (its user_errors): a library
 # error becomes click's one-line error here the same way.
@@ -68,3 +70,38 @@ def history(settings: Settings, limit: int, show_id: int | None, fmt: str, clear
         out.print(
             f"#{e.id}  {e.asked_at}  {escape(e.question)}  [dim]({len(e.cited)} cited){escape(extra)}[/]"
         )
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def stats(settings: Settings, as_json: bool) -> None:
+    """Sources by stance and type, chunks, index size, model, when built."""
+    from .store.index import index_stats
+
+    try:
+        st = index_stats(settings=settings)
+    except InterpRagError as e:
+        raise click.ClickException(strip_control(str(e))) from e
+    if as_json:
+        out.print_json(json.dumps(st))
+        return
+    t = Table(show_header=False, box=None)
+    for key in ("index_dir", "built_at", "model", "dense_index", "sources", "chunks"):
+        t.add_row(key, safe(st[key]))
+    t.add_row("chunking", safe(", ".join(f"{k}={v}" for k, v in (st["chunking"] or {}).items())))
+    for key in ("sources_by_stance", "sources_by_type", "chunks_by_stance"):
+        t.add_row(key.replace("_", " "), safe(", ".join(f"{k} {v}" for k, v in st[key].items())))
+    t.add_row("size", f"{st['size_bytes'] / 1e6:.1f} MB")
+    bare = st["sources_without_questions"]
+    if bare:
+        hint = " (with an LLM configured, `interp-rag build --write-questions` writes them)"
+        t.add_row(
+            "sources without questions",
+            safe(f"{len(bare)}: {', '.join(bare[:5])}{' …' * (len(bare) > 5)}") + hint,
+        )
+    if st["failed"]:
+        t.add_row("failed at last build", safe(", ".join(st["failed"])))
+    if st["stale"]:
+        t.add_row("[red]stale[/]", safe(st["stale"]))
+    out.print(t)
