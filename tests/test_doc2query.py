@@ -281,3 +281,17 @@ def test_build_writes_questions_for_sources_added_before_without_them(settings) 
     assert [len(c.questions) for c in new] == [2, 1, 1]
     assert report.chunks_embedded < report.chunks_total  # the chunks' own vectors came from the cache
     assert "notes-on-three-invented-probes" not in index_stats(settings=settings)["sources_without_questions"]
+
+
+def test_an_expansions_folder_that_cannot_be_written_stops_the_add_before_the_llm_is_asked(settings) -> None:
+    from interp_rag.errors import StorageError
+
+    blocked = settings.model_copy(update={"expansions_dir": settings.sources_file})  # a file, not a folder
+    before = settings.sources_file.read_bytes()
+    with fake_llm() as llm:
+        with pytest.raises(StorageError, match="INTERP_RAG_EXPANSIONS_DIR"):
+            add_source(
+                str(settings.sources_file.parent / "probes.md"), settings=blocked, llm_questions=client(llm)
+            )
+        assert llm.requests == []
+    assert settings.sources_file.read_bytes() == before

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StorageError
 from ..ingest.chunk import Chunker
 from ..ingest.doc2query import Completer, save, write_questions
 from ..ingest.embed import tokenizer_path
@@ -31,6 +31,7 @@ def question_stage(
             "Writing questions needs a folder to keep them in: set INTERP_RAG_EXPANSIONS_DIR "
             "(default corpus/expansions)."
         )
+    writable(settings.expansions_dir)  # before any request: an LLM's work must not be lost to a bad folder
     chunker = Chunker(tokenizer_path(), settings.chunk_tokens, settings.chunk_overlap)
     by = f"llm:{settings.llm.model or 'default'}"
     written: list[Path] = []
@@ -66,3 +67,17 @@ def question_stage(
         found.state[sid]["expansions"] = file_hash(path)
         found.unchanged.discard(sid)
     return written
+
+
+def writable(folder: Path) -> None:
+    """The expansions folder exists (made if need be) and takes a file, or a StorageError saying so."""
+    probe = folder / ".write-test"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise StorageError(
+            f"Cannot write the LLM's questions to {folder}/ ({e.strerror or e}); make it a writable folder "
+            "or point INTERP_RAG_EXPANSIONS_DIR elsewhere. Nothing was changed."
+        ) from e
