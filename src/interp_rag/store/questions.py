@@ -60,7 +60,10 @@ def question_stage(
             )
         if not got.spans:
             continue
-        save(path, doc.text, got, by)
+        try:
+            save(path, doc.text, got, by)
+        except OSError as e:  # a full disk part-way: one clear error, and the build removes what it wrote
+            raise StorageError(f"Cannot write {path} ({e.strerror or e}). Nothing was changed.") from e
         written.append(path)
         report.questions_written += sum(len(qs) for _, _, qs in got.spans)
         found.exp_files[sid] = path
