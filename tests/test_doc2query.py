@@ -295,3 +295,26 @@ def test_an_expansions_folder_that_cannot_be_written_stops_the_add_before_the_ll
             )
         assert llm.requests == []
     assert settings.sources_file.read_bytes() == before
+
+
+def test_a_write_failing_for_the_second_source_removes_the_first_ones_questions(
+    settings, tmp_path: Path
+) -> None:
+    from interp_rag.errors import StorageError
+    from interp_rag.store.library import add_sources
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "a.md").write_text(DOC, encoding="utf-8")
+    (folder / "b.md").write_text("# Sorrel circuits\n\nSorrel circuits route copying through two heads.\n")
+    (settings.expansions_dir / "sorrel-circuits.jsonl.tmp").mkdir(parents=True)  # in the way of the write
+    before = settings.sources_file.read_bytes()
+    with fake_llm() as llm:
+        llm.script(
+            completion(json.dumps(GOOD)),
+            completion(json.dumps({"1": ["Through how many heads do Sorrel circuits route copying?"]})),
+        )
+        with pytest.raises(StorageError, match="sorrel-circuits.jsonl"):
+            add_sources([str(folder)], settings=settings, llm_questions=client(llm))
+    assert settings.sources_file.read_bytes() == before
+    assert not list(settings.expansions_dir.glob("*.jsonl"))

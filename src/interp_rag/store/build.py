@@ -121,7 +121,7 @@ def _stages(
     prev = Previous.read(settings, full, report)
     found = resolve_stage(settings, mirror_dir, prev, progress, sources, additions)
     if llm_questions is not None:
-        written += question_stage(settings, found, llm_questions, progress, report)
+        question_stage(settings, found, llm_questions, progress, report, written)
     found.report_into(report, prev)
     if found.nothing_changed(prev):
         report.changed = False

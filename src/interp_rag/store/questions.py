@@ -18,14 +18,19 @@ from .resolve import Progress, Resolved
 
 
 def question_stage(
-    settings: Settings, found: Resolved, llm: Completer, progress: Progress, report: BuildReport
-) -> list[Path]:
-    """Write the questions of every source read without an expansions file; returns the files written
-    (the build removes them again if it fails). Each such source counts as changed, so it is chunked
-    anew with its questions attached."""
+    settings: Settings,
+    found: Resolved,
+    llm: Completer,
+    progress: Progress,
+    report: BuildReport,
+    written: list[Path],
+) -> None:
+    """Write the questions of every source read without an expansions file, each file added to `written`
+    as soon as it exists (the build removes them again if it fails, here or later). Each such source
+    counts as changed, so it is chunked anew with its questions attached."""
     todo = [d for d in found.docs if found.exp_files.get(d.source.id) is None]
     if not todo:
-        return []
+        return
     if settings.expansions_dir is None:
         raise ConfigError(
             "Writing questions needs a folder to keep them in: set INTERP_RAG_EXPANSIONS_DIR "
@@ -34,7 +39,6 @@ def question_stage(
     writable(settings.expansions_dir)  # before any request: an LLM's work must not be lost to a bad folder
     chunker = Chunker(tokenizer_path(), settings.chunk_tokens, settings.chunk_overlap)
     by = f"llm:{settings.llm.model or 'default'}"
-    written: list[Path] = []
     for doc in todo:
         sid = doc.source.id
         chunks = chunker.chunk(doc)
@@ -60,16 +64,15 @@ def question_stage(
             )
         if not got.spans:
             continue
+        written.append(path)  # before writing: a half-written file is removed too
         try:
             save(path, doc.text, got, by)
         except OSError as e:  # a full disk part-way: one clear error, and the build removes what it wrote
             raise StorageError(f"Cannot write {path} ({e.strerror or e}). Nothing was changed.") from e
-        written.append(path)
         report.questions_written += sum(len(qs) for _, _, qs in got.spans)
         found.exp_files[sid] = path
         found.state[sid]["expansions"] = file_hash(path)
         found.unchanged.discard(sid)
-    return written
 
 
 def writable(folder: Path) -> None:
