@@ -18,7 +18,7 @@ from rich.table import Table
 # this once, at import, so it is set before anything imports transformers.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-from .errors import InterpRagError
+from .errors import ConfigError, InterpRagError
 from .progress import build_progress, console, out, plain_text, print_report, render_live, safe, stance_style
 from .settings import Settings, get_settings
 from .text import strip_control
@@ -66,13 +66,10 @@ def question_writer(settings: Settings, wanted: bool) -> Any:
     """The LLM that writes questions (`--write-questions`), or None when not asked for."""
     from .answering.llm import LLMClient
 
-    llm = LLMClient.from_settings(settings) if wanted else None
-    if wanted and llm is None:
-        raise click.UsageError(
-            "--write-questions needs an LLM: set INTERP_RAG_LLM_BASE_URL (and INTERP_RAG_LLM_MODEL) to an "
-            "OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama."
-        )
-    return llm
+    try:
+        return LLMClient.required(settings, "--write-questions") if wanted else None
+    except ConfigError as e:  # a flag that cannot be used as given: click's usage error (exit status 2)
+        raise click.UsageError(str(e)) from e
 
 
 @main.command()

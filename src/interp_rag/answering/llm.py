@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import LLMError, redact
+from ..errors import ConfigError, LLMError, redact
 from ..settings import Settings
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -126,6 +126,18 @@ class LLMClient:
             temperature=llm.temperature,
             max_tokens=llm.max_tokens,
         )
+
+    @classmethod
+    def required(cls, settings: Settings, purpose: str) -> LLMClient:
+        """The configured client for something only an LLM can do (`purpose`, e.g. "Writing questions"), or
+        a ConfigError saying how to configure one."""
+        llm = cls.from_settings(settings)
+        if llm is None:
+            raise ConfigError(
+                f"{purpose} needs an LLM: set INTERP_RAG_LLM_BASE_URL (and INTERP_RAG_LLM_MODEL) to an "
+                "OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama."
+            )
+        return llm
 
     @property
     def url(self) -> str:

@@ -88,9 +88,7 @@ def add_upload(
     removed)."""
     if settings.web.read_only:
         raise InterpRagError(READ_ONLY)
-    llm = LLMClient.from_settings(settings) if write_questions else None
-    if write_questions and llm is None:
-        raise InterpRagError("Writing questions needs an LLM; none is configured (INTERP_RAG_LLM_BASE_URL).")
+    llm = LLMClient.required(settings, "Writing questions") if write_questions else None
     location = (url or "").strip()
     kept: Path | None = None
     if upload and location:
