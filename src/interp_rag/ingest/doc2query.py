@@ -89,12 +89,20 @@ def usable(
     """A question worth indexing for `passage`: a question, of a sensible length, not about "the passage",
     sharing a content word with its passage and no more with any of the `others` sent in the same request
     (an LLM that mixed up the numbers fails it)."""
+    own, rest = set(bm25_tokens(passage)), [set(bm25_tokens(o)) for o in others]
+    return _usable(question, own, rest, min_words, max_words)
+
+
+def _usable(
+    question: str, own: set[str], others: list[set[str]], min_words: int = 4, max_words: int = 40
+) -> bool:
+    """`usable` over the passages' words (bm25_tokens), which a request's questions share."""
     q = question.strip()
     if not q.endswith("?") or not min_words <= len(q.split()) <= max_words or _META.search(q):
         return False
     words = set(bm25_tokens(q))
-    shared = len(words & set(bm25_tokens(passage)))
-    return shared > 0 and all(len(words & set(bm25_tokens(o))) <= shared for o in others)
+    shared = len(words & own)
+    return shared > 0 and all(len(words & o) <= shared for o in others)
 
 
 def write_questions(
@@ -123,11 +131,12 @@ def write_questions(
             break
         out.asked += len(batch)
         got = parse_reply(reply, numbers)
-        for n, c in zip(numbers, batch, strict=True):
+        words = [set(bm25_tokens(c.text)) for c in batch]  # each passage read once for all its questions
+        for j, (n, c) in enumerate(zip(numbers, batch, strict=True)):
             raw = got.get(n, [])
-            others = [o.text for o in batch if o is not c]
+            others = words[:j] + words[j + 1 :]
             tidy = (" ".join(strip_control(q).split()) for q in raw)  # one line, no terminal escapes
-            keep = list(dict.fromkeys(q for q in tidy if usable(q, c.text, others)))[:per_passage]
+            keep = list(dict.fromkeys(q for q in tidy if _usable(q, words[j], others)))[:per_passage]
             if keep:
                 out.spans.append((c.start, c.end, keep))
         if progress:
