@@ -11,7 +11,6 @@ from ..errors import ConfigError, StorageError
 from ..ingest.chunk import Chunker
 from ..ingest.doc2query import Completer, save, write_questions
 from ..ingest.embed import tokenizer_path
-from ..ingest.expansions import file_hash
 from ..settings import Settings
 from ..types import BuildReport
 from .resolve import Progress, Resolved
@@ -70,9 +69,7 @@ def question_stage(
         except OSError as e:  # a full disk part-way: one clear error, and the build removes what it wrote
             raise StorageError(f"Cannot write {path} ({e.strerror or e}). Nothing was changed.") from e
         report.questions_written += sum(len(qs) for _, _, qs in got.spans)
-        found.exp_files[sid] = path
-        found.state[sid]["expansions"] = file_hash(path)
-        found.unchanged.discard(sid)
+        found.has_questions(sid, path)
 
 
 def writable(folder: Path) -> None:

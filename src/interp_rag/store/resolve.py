@@ -73,6 +73,13 @@ class Resolved:
     hand: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # source id -> its stance hand labels
     carried: set[str] = field(default_factory=set)  # not read (`add`): the previous version's text stays
 
+    def has_questions(self, source_id: str, path: Path) -> None:
+        """`source_id` now has the expansion questions in `path` (written during this build): its recorded
+        hash follows, and it counts as changed, so it is chunked anew with them attached."""
+        self.exp_files[source_id] = path
+        self.state[source_id]["expansions"] = file_hash(path)
+        self.unchanged.discard(source_id)
+
     def report_into(self, report: BuildReport, prev: Previous) -> None:
         report.sources_ok = sorted(set(self.state) | self.carried)
         report.sources_removed = self.removed(prev)

@@ -205,7 +205,8 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
         return
 
     def on_add(url: str, upload: str | None, stance: str, kind: str, *rest: Any, progress=gr.Progress()):  # noqa: B008
-        f, write = rest[:3], bool(rest[3:] and rest[3])  # the checkbox comes last, when there is one
+        f, box = rest[: len(filters)], rest[len(filters) :]  # the checkbox comes last, when there is one
+        write = bool(box and box[0])
         try:
             done = add_upload(
                 url, upload, stance, kind, settings=settings, progress=progress, write_questions=write
