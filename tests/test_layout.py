@@ -16,6 +16,7 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "interp_rag"
 STAGES = {
     "settings": 0,
     "errors": 0,
+    "prompt_texts": 0,  # the default LLM prompts, a settings default
     "types": 0,
     "text": 0,
     "ingest": 1,
