@@ -7,8 +7,12 @@ their combination (label.combine: what `add` labels a source without hand labels
              (trained on all our data, never on unseen-dev)
 
     python bench/stance_reader.py --mirror ../shared/corpus [--folds 0,1,2,3,4] [--no-unseen]
+        [--seeds 0,1,2]
 
 Each fold trains a reader (~3 minutes on two cores) and a logistic model without the fold's labels.
+--seeds trains one reader per seed instead (the first is the recipe's, seed 0) and reports each seed's
+combination with the logistic model and that of the seeds' mean (an ensemble); on unseen-dev the first
+seed is the shipped reader and the others are trained on all our data.
 """
 
 from __future__ import annotations
@@ -50,6 +54,21 @@ def report(name: str, gold: list[str], p_reader: np.ndarray, p_lr: np.ndarray) -
     return out
 
 
+def seeds_report(name: str, gold: list[str], by_seed: list[np.ndarray], p_lr: np.ndarray) -> dict:
+    """Each seed's reader combined with the logistic model, and the seeds' mean combined with it."""
+
+    def acc(p: np.ndarray) -> float:
+        return round(float(np.mean([STANCES[i] == g for i, g in zip(p.argmax(1), gold, strict=True)])), 3)
+
+    out = {
+        "n": len(gold),
+        "seeds": [acc(combine(p_lr, p)) for p in by_seed],
+        "ensemble": acc(combine(p_lr, np.mean(by_seed, axis=0))),
+    }
+    print(name, json.dumps(out), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirror", type=Path, required=True)
@@ -57,6 +76,7 @@ def main() -> None:
     ap.add_argument("--no-unseen", action="store_true")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/interp-rag-stance-eval.sqlite"))
     ap.add_argument("--save", type=Path, help="Keep every probability here (.npz) for bench/stance_mix.py.")
+    ap.add_argument("--seeds", default="", help="e.g. 0,1,2: one reader per seed, and their mean")
     args = ap.parse_args()
     data = Data(
         argparse.Namespace(
@@ -72,6 +92,9 @@ def main() -> None:
     )
     recipe = Recipe.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")).get("recipe", {}))
     folds = source_folds(sorted({r["doc"] for r in data.lab}))
+    if args.seeds:
+        seeds(data, recipe, folds, [int(x) for x in args.folds.split(",") if x], args)
+        return
     pooled: dict[str, list] = {"lab": [[], [], []], "dev": [[], [], []]}
     for k in [int(x) for x in args.folds.split(",") if x]:
         t = time.perf_counter()
@@ -110,6 +133,41 @@ def main() -> None:
         saved |= {"unseen_gold": np.array(got[0]), "unseen_reader": got[1], "unseen_logistic": got[2]}
     if args.save:
         np.savez(args.save, **saved)
+
+
+def seeds(
+    data: Data, recipe: Recipe, folds: dict[str, int], which: list[int], args: argparse.Namespace
+) -> None:
+    """--seeds: how far the reader's accuracy moves with its training seed, and what their mean gives."""
+    seed_list = [int(x) for x in args.seeds.split(",") if x]
+    pooled: dict[str, tuple[list, list, list]] = {"lab": ([], [], []), "dev": ([], [], [])}
+    for k in which:
+        keep = [i for i, r in enumerate(data.lab) if folds[r["doc"]] != k]
+        rows = [data.lab[i] for i in keep] + data.written
+        lr = prepare_model(fit(rows, np.vstack([data.lab_vec[keep], data.wr_vec]), recipe))
+        readers = [fit_reader(rows, seed=s) for s in seed_list]
+        for name, all_rows, vecs in (("lab", data.lab, data.lab_vec), ("dev", data.dev, data.dev_vec)):
+            at = [i for i, r in enumerate(all_rows) if folds.get(r["doc"]) == k]
+            part = [all_rows[i] for i in at]
+            inputs, priors = row_inputs(part), [r["prior"] for r in part]
+            gold, by_seed = [r["label"] for r in part], [rd.probabilities(inputs, priors) for rd in readers]
+            p_lr = logistic(lr, part, vecs[at])
+            seeds_report(f"fold {k} {name}", gold, by_seed, p_lr)
+            pooled[name][0].extend(gold)
+            pooled[name][1].append(by_seed)
+            pooled[name][2].append(p_lr)
+    for name, (gold, by_fold, lrs) in pooled.items():
+        if gold:
+            by_seed = [np.vstack([f[s] for f in by_fold]) for s in range(len(seed_list))]
+            seeds_report(f"LOSO {name}", gold, by_seed, np.vstack(lrs))
+    if not args.no_unseen:
+        rows = data.unseen
+        inputs, priors = row_inputs(rows), [r["prior"] for r in rows]
+        trained = [fit_reader(data.lab + data.written, seed=s) for s in seed_list[1:]]
+        by_seed = [r.probabilities(inputs, priors) for r in [shipped_reader(), *trained]]
+        shipped = prepare_model(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+        p_lr = logistic(shipped, rows, data.unseen_vec)
+        seeds_report("unseen quotes", [r["label"] for r in rows], by_seed, p_lr)
 
 
 if __name__ == "__main__":
