@@ -141,7 +141,8 @@ def test_a_recent_question_shows_its_answer_again(page: Any) -> None:
 def upload(page: Any, path: Path, outcome: str, *, timeout: int) -> None:
     """Choose a file in the Sources tab, press Add, and wait for the notice `outcome` selects."""
     page.set_input_files("#add-file input[type=file]", str(path))
-    page.wait_for_selector(f"#add-file :text('{path.name}')", timeout=20_000)
+    # generous: on a loaded machine (CI, a benchmark beside it) the file chip can take many seconds
+    page.wait_for_selector(f"#add-file :text('{path.name}')", timeout=60_000)
     page.click("#add")
     page.wait_for_selector(outcome, timeout=timeout)
 
@@ -219,7 +220,7 @@ def test_with_an_llm_configured_an_upload_can_have_its_questions_written(
                 "() => !document.body.innerText.includes('Loading the index')", timeout=120_000
             )
             page.get_by_role("tab", name="Sources").click()
-            page.wait_for_selector("#add-questions")
+            page.wait_for_selector("#add-questions", timeout=60_000)
             page.check("#add-questions input[type=checkbox]")
             upload(page, UPLOAD, "#lib-notice .notice-success", timeout=120_000)
             notice = page.inner_text("#lib-notice")
