@@ -44,9 +44,21 @@ def logistic(model: dict, rows: list[dict], vecs: np.ndarray) -> np.ndarray:
     return stance_probabilities(vecs, texts, [r["prior"] for r in rows], model=model)
 
 
+def accuracy(p: np.ndarray, gold: list[str]) -> float:
+    return round(float(np.mean([STANCES[i] == g for i, g in zip(p.argmax(1), gold, strict=True)])), 3)
+
+
+def fold_training(data: Data, recipe: Recipe, folds: dict[str, int], k: int) -> tuple[list[dict], dict]:
+    """The rows a fold trains on (every labelled passage outside it, and the written ones) and the logistic
+    model fitted on them."""
+    keep = [i for i, r in enumerate(data.lab) if folds[r["doc"]] != k]
+    rows = [data.lab[i] for i in keep] + data.written
+    return rows, prepare_model(fit(rows, np.vstack([data.lab_vec[keep], data.wr_vec]), recipe))
+
+
 def report(name: str, gold: list[str], p_reader: np.ndarray, p_lr: np.ndarray) -> dict:
     def acc(p: np.ndarray) -> float:
-        return round(float(np.mean([STANCES[i] == g for i, g in zip(p.argmax(1), gold, strict=True)])), 3)
+        return accuracy(p, gold)
 
     out = {"n": len(gold), "reader": acc(p_reader), "logistic": acc(p_lr), "average": acc(p_reader + p_lr)}
     out["combined"] = acc(combine(p_lr, p_reader))  # what `add` labels with (label.combine)
@@ -56,17 +68,46 @@ def report(name: str, gold: list[str], p_reader: np.ndarray, p_lr: np.ndarray) -
 
 def seeds_report(name: str, gold: list[str], by_seed: list[np.ndarray], p_lr: np.ndarray) -> dict:
     """Each seed's reader combined with the logistic model, and the seeds' mean combined with it."""
-
-    def acc(p: np.ndarray) -> float:
-        return round(float(np.mean([STANCES[i] == g for i, g in zip(p.argmax(1), gold, strict=True)])), 3)
-
     out = {
         "n": len(gold),
-        "seeds": [acc(combine(p_lr, p)) for p in by_seed],
-        "ensemble": acc(combine(p_lr, np.mean(by_seed, axis=0))),
+        "seeds": [accuracy(combine(p_lr, p), gold) for p in by_seed],
+        "ensemble": accuracy(combine(p_lr, np.mean(by_seed, axis=0)), gold),
     }
     print(name, json.dumps(out), flush=True)
     return out
+
+
+def seeds(
+    data: Data, recipe: Recipe, folds: dict[str, int], which: list[int], args: argparse.Namespace
+) -> None:
+    """--seeds: how far the reader's accuracy moves with its training seed, and what their mean gives."""
+    seed_list = [int(x) for x in args.seeds.split(",") if x]
+    pooled: dict[str, tuple[list, list, list]] = {"lab": ([], [], []), "dev": ([], [], [])}
+    for k in which:
+        rows, lr = fold_training(data, recipe, folds, k)
+        readers = [fit_reader(rows, seed=s) for s in seed_list]
+        for name, all_rows, vecs in (("lab", data.lab, data.lab_vec), ("dev", data.dev, data.dev_vec)):
+            at = [i for i, r in enumerate(all_rows) if folds.get(r["doc"]) == k]
+            part = [all_rows[i] for i in at]
+            inputs, priors = row_inputs(part), [r["prior"] for r in part]
+            gold, by_seed = [r["label"] for r in part], [rd.probabilities(inputs, priors) for rd in readers]
+            p_lr = logistic(lr, part, vecs[at])
+            seeds_report(f"fold {k} {name}", gold, by_seed, p_lr)
+            pooled[name][0].extend(gold)
+            pooled[name][1].append(by_seed)
+            pooled[name][2].append(p_lr)
+    for name, (gold, by_fold, lrs) in pooled.items():
+        if gold:
+            by_seed = [np.vstack([f[s] for f in by_fold]) for s in range(len(seed_list))]
+            seeds_report(f"LOSO {name}", gold, by_seed, np.vstack(lrs))
+    if not args.no_unseen:
+        rows = data.unseen
+        inputs, priors = row_inputs(rows), [r["prior"] for r in rows]
+        trained = [fit_reader(data.lab + data.written, seed=s) for s in seed_list[1:]]
+        by_seed = [r.probabilities(inputs, priors) for r in [shipped_reader(), *trained]]
+        shipped = prepare_model(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+        p_lr = logistic(shipped, rows, data.unseen_vec)
+        seeds_report("unseen quotes", [r["label"] for r in rows], by_seed, p_lr)
 
 
 def main() -> None:
@@ -98,9 +139,7 @@ def main() -> None:
     pooled: dict[str, list] = {"lab": [[], [], []], "dev": [[], [], []]}
     for k in [int(x) for x in args.folds.split(",") if x]:
         t = time.perf_counter()
-        keep = [i for i, r in enumerate(data.lab) if folds[r["doc"]] != k]
-        rows = [data.lab[i] for i in keep] + data.written
-        lr = prepare_model(fit(rows, np.vstack([data.lab_vec[keep], data.wr_vec]), recipe))
+        rows, lr = fold_training(data, recipe, folds, k)
         reader = fit_reader(rows)
         for name, all_rows, vecs in (("lab", data.lab, data.lab_vec), ("dev", data.dev, data.dev_vec)):
             at = [i for i, r in enumerate(all_rows) if folds.get(r["doc"]) == k]
@@ -133,41 +172,6 @@ def main() -> None:
         saved |= {"unseen_gold": np.array(got[0]), "unseen_reader": got[1], "unseen_logistic": got[2]}
     if args.save:
         np.savez(args.save, **saved)
-
-
-def seeds(
-    data: Data, recipe: Recipe, folds: dict[str, int], which: list[int], args: argparse.Namespace
-) -> None:
-    """--seeds: how far the reader's accuracy moves with its training seed, and what their mean gives."""
-    seed_list = [int(x) for x in args.seeds.split(",") if x]
-    pooled: dict[str, tuple[list, list, list]] = {"lab": ([], [], []), "dev": ([], [], [])}
-    for k in which:
-        keep = [i for i, r in enumerate(data.lab) if folds[r["doc"]] != k]
-        rows = [data.lab[i] for i in keep] + data.written
-        lr = prepare_model(fit(rows, np.vstack([data.lab_vec[keep], data.wr_vec]), recipe))
-        readers = [fit_reader(rows, seed=s) for s in seed_list]
-        for name, all_rows, vecs in (("lab", data.lab, data.lab_vec), ("dev", data.dev, data.dev_vec)):
-            at = [i for i, r in enumerate(all_rows) if folds.get(r["doc"]) == k]
-            part = [all_rows[i] for i in at]
-            inputs, priors = row_inputs(part), [r["prior"] for r in part]
-            gold, by_seed = [r["label"] for r in part], [rd.probabilities(inputs, priors) for rd in readers]
-            p_lr = logistic(lr, part, vecs[at])
-            seeds_report(f"fold {k} {name}", gold, by_seed, p_lr)
-            pooled[name][0].extend(gold)
-            pooled[name][1].append(by_seed)
-            pooled[name][2].append(p_lr)
-    for name, (gold, by_fold, lrs) in pooled.items():
-        if gold:
-            by_seed = [np.vstack([f[s] for f in by_fold]) for s in range(len(seed_list))]
-            seeds_report(f"LOSO {name}", gold, by_seed, np.vstack(lrs))
-    if not args.no_unseen:
-        rows = data.unseen
-        inputs, priors = row_inputs(rows), [r["prior"] for r in rows]
-        trained = [fit_reader(data.lab + data.written, seed=s) for s in seed_list[1:]]
-        by_seed = [r.probabilities(inputs, priors) for r in [shipped_reader(), *trained]]
-        shipped = prepare_model(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
-        p_lr = logistic(shipped, rows, data.unseen_vec)
-        seeds_report("unseen quotes", [r["label"] for r in rows], by_seed, p_lr)
 
 
 if __name__ == "__main__":
