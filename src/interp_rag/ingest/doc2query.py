@@ -26,6 +26,7 @@ from typing import Protocol
 from ..errors import LLMError
 from ..text import bm25_tokens, digest, strip_control
 from ..types import Chunk
+from .sources import atomic_write
 
 SYSTEM = """\
 You write the questions a researcher would type into a search engine that each passage answers. The \
@@ -150,15 +151,7 @@ def save(path: Path, text: str, written: Written, by: str) -> None:
         json.dumps({"start": a, "end": b, "sha": digest(text[a:b], 12, "sha1"), "q": qs, "by": by})
         for a, b, qs in written.spans
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".jsonl.tmp")
-    try:
-        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        tmp.replace(path)
-    except BaseException:
-        if tmp.is_file():
-            tmp.unlink()
-        raise
+    atomic_write(path, "".join(line + "\n" for line in lines))
 
 
 def written_by_llm(path: Path) -> bool:

@@ -75,13 +75,13 @@ def validate_source(src: Source, where: str = "source") -> None:
 def write_sources(path: Path, sources: list[Source]) -> None:
     """Write the whole list (used to create it); `append_source` keeps a hand-edited file as it is."""
     body = "\n".join(_toml_entry(s) for s in sources)
-    _atomic_write(path, _HEADER + "\n" + body)
+    atomic_write(path, _HEADER + "\n" + body)
 
 
 def append_source(path: Path, src: Source) -> None:
     existing = path.read_text(encoding="utf-8") if path.exists() else _HEADER
     sep = "" if existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
-    _atomic_write(path, existing + sep + _toml_entry(src))
+    atomic_write(path, existing + sep + _toml_entry(src))
 
 
 def clean_source(src: Source) -> Source:
@@ -100,14 +100,21 @@ def _toml_entry(src: Source) -> str:
     return tomli_w.dumps({"source": [d]})
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """`text` to `path` whole or not at all: written beside it, then renamed over it. A write that fails
+    (a full disk, Ctrl-C) leaves the old file as it was and no half-written one beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())  # the rename must not publish a file whose bytes are still in flight
-    tmp.replace(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())  # the rename must not publish a file whose bytes are still in flight
+        tmp.replace(path)
+    except BaseException:
+        if tmp.is_file():
+            tmp.unlink()
+        raise
 
 
 def summary(src: Source) -> str:
@@ -164,9 +171,9 @@ def resolve(
 
 def write_cache(cache_dir: Path, source_id: str, url: str, text: str) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(cache_dir / f"{source_id}.txt", text)
+    atomic_write(cache_dir / f"{source_id}.txt", text)
     meta = {"url": url, "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _atomic_write(cache_dir / f"{source_id}.json", json.dumps(meta))
+    atomic_write(cache_dir / f"{source_id}.json", json.dumps(meta))
 
 
 @dataclass(frozen=True)

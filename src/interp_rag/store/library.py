@@ -24,7 +24,7 @@ from ..ingest.expansions import expansion_file
 from ..ingest.load import _SUFFIX, extract_text, guess_format
 from ..ingest.sources import (
     Limits,
-    _atomic_write,
+    atomic_write,
     fetch,
     load_sources,
     slugify,
@@ -348,7 +348,7 @@ def remove_source(
         raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
     with restoring(settings.sources_file):
         text = settings.sources_file.read_text(encoding="utf-8")
-        _atomic_write(settings.sources_file, _without(text, source_id))
+        atomic_write(settings.sources_file, _without(text, source_id))
         if source_id in {s.id for s in load_sources(settings.sources_file)}:
             raise SourceError(
                 f"Could not take {source_id!r} out of {settings.sources_file}; edit it by hand."
