@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +17,12 @@ from rich.table import Table
 # this once, at import, so it is set before anything imports transformers.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
+from .cli_library import user_errors
 from .errors import ConfigError, InterpRagError
 from .progress import build_progress, console, out, plain_text, print_report, render_live, safe, stance_style
 from .settings import Settings, get_settings
 from .text import strip_control
 from .types import DOC_STANCES, SOURCE_TYPES, STANCES
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Library errors become one readable line and exit status 1, never a traceback."""
-    try:
-        yield
-    except InterpRagError as e:
-        raise click.ClickException(strip_control(str(e))) from e
-    except KeyboardInterrupt:
-        # By now the command has let go of everything (build lock, half-written version, cache connection).
-        # Tearing down an interpreter with torch loaded costs ~2 s of CPU, half a minute on a busy machine:
-        # a Ctrl-C exits at once instead.
-        click.echo("Aborted!", err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
 
 
 @click.group()

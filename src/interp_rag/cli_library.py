@@ -1,8 +1,13 @@
-"""`interp-rag remove`, `history` and `stats`, registered on the main group by cli.py."""
+"""`interp-rag remove`, `history` and `stats`, registered on the main group by cli.py, and `user_errors`,
+the translation of library errors both modules use."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from rich.markup import escape
@@ -15,8 +20,25 @@ from .settings import Settings
 from .store.library import remove_source
 from .text import strip_control
 
-# cli.py registers these on its group, so this module cannot import cli.py (its user_errors): a library
-# error becomes click's one-line error here the same way.
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Library errors become one readable line and exit status 1, never a traceback."""
+    try:
+        yield
+    except InterpRagError as e:
+        raise click.ClickException(strip_control(str(e))) from e
+    except KeyboardInterrupt:
+        # By now the command has let go of everything (build lock, half-written version, cache connection).
+        # Tearing down an interpreter with torch loaded costs ~2 s of CPU, half a minute on a busy machine:
+        # a Ctrl-C exits at once instead.
+        click.echo("Aborted!", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+
+
+# remove and history translate library errors themselves (without user_errors' quick exit on Ctrl-C).
 
 
 @click.command()
@@ -79,10 +101,8 @@ def stats(settings: Settings, as_json: bool) -> None:
     """Sources by stance and type, chunks, index size, model, when built."""
     from .store.index import index_stats
 
-    try:
+    with user_errors():
         st = index_stats(settings=settings)
-    except InterpRagError as e:
-        raise click.ClickException(strip_control(str(e))) from e
     if as_json:
         out.print_json(json.dumps(st))
         return
