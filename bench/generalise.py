@@ -100,10 +100,12 @@ def run_questions(
     tuning: Any = None,
     answer_params: Any = None,
     stance_model: dict | None = None,
+    answer_variants: dict[str, Any] | None = None,
 ) -> list[dict]:
     """The passages retrieve() shows for each question (what answer() shows); with `answer_params`
     (settings.answer) also the extractive answer's text over them, under "answer", its sentences' stance
-    read by `stance_model` (default: the shipped one)."""
+    read by `stance_model` (default: the shipped one); with `answer_variants` (name -> settings.answer)
+    also each variant's text over the same passages, under "answers"."""
     tuning = tuning or DEFAULT_RETRIEVAL
     out = []
     for q in questions:
@@ -115,15 +117,21 @@ def run_questions(
                 for p in r.passages
             ],
         }
-        if answer_params is not None:
-            row["answer"] = compose_extractive(
+
+        def compose(params: Any, q: dict = q, r: Any = r) -> str:
+            return compose_extractive(
                 q["question"],
                 r.passages,
                 r.missing_sides,
                 index=index,
-                params=answer_params,
+                params=params,
                 stance_model=stance_model,
             )[0]
+
+        if answer_params is not None:
+            row["answer"] = compose(answer_params)
+        if answer_variants:
+            row["answers"] = {name: compose(params) for name, params in answer_variants.items()}
         out.append(row)
     return out
 
@@ -139,6 +147,17 @@ def scores(questions: list[dict], run: list[dict], k: int = 8) -> dict:
     if asked:
         out["answer_evidence"] = score_answers(asked, texts)["answer_evidence"]
     return out
+
+
+def variant_scores(questions: list[dict], run: list[dict]) -> dict[str, dict]:
+    """The answer's own figures (score_answers) of each answer variant of a run (run_questions with
+    `answer_variants`), over the questions it answered."""
+    names = next((list(r["answers"]) for r in run if "answers" in r), [])
+    asked = [q for q in questions if any(r["id"] == q["id"] and "answers" in r for r in run)]
+    return {
+        name: score_answers(asked, {r["id"]: r["answers"][name] for r in run if "answers" in r})
+        for name in names
+    }
 
 
 def fmt(s: dict) -> str:

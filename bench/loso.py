@@ -11,7 +11,10 @@ its sentences' stance read by the fold's stance model).
 
     python bench/loso.py [--index-dir index] [--mirror ../shared/corpus] [--dev ../shared/eval/dev.jsonl]
         [--tuning '{"question_weight": 0}'] [--reranker none|adapter] [--in-sample]
+        [--answer-variants '{"off": {"side_on_topic": false}}']
 
+--answer-variants composes each named variant of settings.answer over the same passages and reports its
+answer_evidence beside the default's: answer-side choices compared in one run (~2 minutes without --reader).
 --in-sample also scores the same questions on the full index (annotations and reranker fitted on every
 source): the gap is what annotations buy on the questions they were written against. The fold's chunks are
 labelled by a stance model trained without the fold's hand labels (--keep-stance keeps the shipped labels,
@@ -38,6 +41,7 @@ from bench.generalise import (
     scores,
     tuning_with,
     use_reranker,
+    variant_scores,
     without_annotations,
 )
 from bench.questions import resolve_questions
@@ -100,6 +104,12 @@ def main() -> None:
         help="W,E,S: with --reader, combine the two stance models with reader weight W and class offsets E "
         "(enthusiastic) and S (skeptical) instead of label.READER_WEIGHT / CLASS_OFFSETS",
     )
+    ap.add_argument(
+        "--answer-variants",
+        default=None,
+        help='JSON {"name": {settings.answer field: value}}: also compose each variant\'s extractive answer '
+        "over the same passages and report its answer_evidence (a comparison in one run)",
+    )
     args = ap.parse_args()
     if args.stance_mix:
         from interp_rag.ingest import label
@@ -110,6 +120,10 @@ def main() -> None:
     settings = get_settings(index_dir=args.index_dir)
     index = load_index(settings=settings)
     answer = settings.answer  # the extractive answer over each fold's passages (INTERP_RAG_ANSWER__*)
+    variants = {
+        name: type(answer).model_validate(answer.model_dump() | fields)  # a misspelt field is refused
+        for name, fields in json.loads(args.answer_variants or "{}").items()
+    }
     qs = load_questions(args.mirror, args.dev)
     parts = folds(list(index.sources))
     by_fold = [[q for q in qs if fold_of(q, parts) == f] for f in range(N_FOLDS)]
@@ -139,7 +153,9 @@ def main() -> None:
             use_reranker("adapter", AdapterReranker(fit(idx, exclude=part), args.adapter_weight or WEIGHT))
         # the answer reads its sentences' stance with the fold's model too, not with the shipped one,
         # which was trained on the fold's hand labels
-        run += run_questions(idx, by_fold[f], args.k, tuning, answer, stance_model=model)
+        run += run_questions(
+            idx, by_fold[f], args.k, tuning, answer, stance_model=model, answer_variants=variants
+        )
         if args.in_sample:
             if args.reranker == "adapter":
                 use_reranker("adapter", AdapterReranker(fit(index), args.adapter_weight or WEIGHT))
@@ -158,6 +174,11 @@ def main() -> None:
     ):
         if subset:
             print(f"LOSO {name:<6} {label}: {fmt(scores(subset, run, args.k))}")
+            for variant, s in variant_scores(subset, run).items():
+                print(
+                    f"LOSO {name:<6} answer variant {variant}: answer_evidence={s['answer_evidence']:.3f} "
+                    f"sentences={s['sentences_per_answer']:.2f} duplicates={s['duplicate_sentences']}"
+                )
             if args.in_sample:
                 print(f"full {name:<6} {label}: {fmt(scores(subset, full_run, args.k))}")
 
