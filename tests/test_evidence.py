@@ -269,3 +269,30 @@ def test_the_answer_follows_its_settings() -> None:
     assert n_quoted(margin=0.0) < default
     assert n_quoted(min_claim=1.0) == 0
     assert n_quoted(shortlist=1) == 1
+
+
+def test_a_side_of_a_question_of_fact_is_not_carried_by_a_sentence_off_the_question() -> None:
+    """A question of fact quotes its best sentences, then one for each side not among them; that one must
+    hold a word of the question: a remark that holds none stands in for the side without answering."""
+    fact = "How do sparse autoencoders find features in language models?"
+    best = (
+        "Sparse autoencoders find features by reconstructing activations under a sparsity penalty. "
+        "The learned dictionary gives each feature a direction in language models."
+    )
+    aside = "Progress there was slower than anyone had hoped, and the budget ran out in March."
+    shown = [passage(1, best, "neutral", score=1.0), passage(2, aside, "skeptical", score=0.5)]
+    two = AnswerSettings(best=2)  # the best two are passage 1's; then one sentence for the skeptical side
+    on = compose_extractive(fact, shown, [], index=None, params=two)[0]
+    assert "From the skeptical side" not in on and "budget ran out" not in on
+    assert "sparsity penalty" in on  # the best sentences are not asked for a word of the question
+    off = compose_extractive(
+        fact, shown, [], index=None, params=two.model_copy(update={"side_on_topic": False})
+    )
+    off = off[0]
+    assert "From the skeptical side" in off and "budget ran out" in off
+    # a sentence of that side that speaks to the question still carries it
+    shown.append(
+        passage(3, "Sparse autoencoders often miss features that matter in language models.", "skeptical")
+    )
+    again = compose_extractive(fact, shown, [], index=None, params=two)[0]
+    assert "miss features" in again and "budget ran out" not in again

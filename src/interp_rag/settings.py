@@ -189,6 +189,11 @@ class AnswerSettings(_Group):
         "leave-sources-out: the highest floor that keeps the held-out answers' answer_evidence; of the "
         "sentences a side may quote, those that carry that side rise from 0.52 / 0.53 to 0.60 / 0.58.",
     )
+    side_on_topic: bool = Field(
+        True,
+        description="For a question of fact, a sentence added for a side not among the best ones must hold a "
+        "word of the question: one that holds none stands in for the side without speaking to the question.",
+    )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
     min_content_words: int = Field(

@@ -169,6 +169,15 @@ def speaks_for(s: Sentence, side: str, passages: list[Passage], floor: float = 0
     return reads_as(s.stance, own, side, floor) and passages[s.num - 1].stance in (side, "neutral")
 
 
+def on_topic(s: Sentence) -> bool:
+    """Does the sentence hold a word of the question (any of its rarity-weighted share)? A sentence added
+    for a side of a question of fact that holds none ("Progress there was slower than anyone had hoped.")
+    stands in for the side without speaking to the question. Not asked of the best sentences or of a
+    judgement's sides: gold quotes often share no word with their question (measured: leaving them out
+    costs answer_evidence)."""
+    return s.features.get("coverage", 0.0) > 0.0
+
+
 def choose(
     question: str,
     passages: list[Passage],
@@ -219,7 +228,12 @@ def choose(
             if side in {s.stance for s in top} or sum(len(p) for _, p in blocks) >= MAX_SENTENCES:
                 continue
             extra = pick(
-                [s for s in cands if speaks_for(s, side, passages, params.side_confidence)],
+                [
+                    s
+                    for s in cands
+                    if speaks_for(s, side, passages, params.side_confidence)
+                    and (on_topic(s) or not params.side_on_topic)
+                ],
                 1,
                 used,
                 per_passage=params.per_passage,
