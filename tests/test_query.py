@@ -70,13 +70,13 @@ def test_questions_are_encoded_on_one_thread_and_the_builds_thread_count_comes_b
 
     torch.set_num_threads(2)
     seen: list[int] = []
-    real = embed.get_model
+    real = embed.get_query_encoder
 
-    def watching():  # the real model; records the thread count it runs under
+    def watching():  # the real encoder; records the thread count it runs under
         seen.append(torch.get_num_threads())
         return real()
 
-    embed.get_model = watching
+    embed.get_query_encoder = watching
     try:
         vecs: list[np.ndarray] = []
         workers = [
@@ -88,7 +88,7 @@ def test_questions_are_encoded_on_one_thread_and_the_builds_thread_count_comes_b
         for w in workers:
             w.join()
     finally:
-        embed.get_model = real
+        embed.get_query_encoder = real
     assert seen and set(seen) == {embed.QUERY_THREADS}
     assert torch.get_num_threads() == 2
     assert len(vecs) == 6 and all(abs(float(np.linalg.norm(v)) - 1) < 1e-4 for v in vecs)

@@ -1,0 +1,89 @@
+"""A question's vector comes from query_encoder.py (no sentence-transformers import) and is the vector
+sentence-transformers gives the same text, which is how every chunk of the index was embedded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from interp_rag.ingest import embed
+from interp_rag.ingest.query_encoder import QueryEncoder, UnsupportedModel, model_shape
+
+TEXTS = [
+    "Are sparse autoencoders actually useful?",
+    "a",
+    "",
+    "Ünïcödé façade — naïve “quotes”, 😀 and a tab\there",
+    "Do probes read what the model uses? " * 80,  # far past the 256 word pieces: truncated alike
+]
+
+
+def test_a_question_gets_the_vector_sentence_transformers_gives_it() -> None:
+    library = embed.encode(TEXTS)  # the batched path that embeds every chunk
+    ours = np.stack([embed.encode_query(t) for t in TEXTS])
+    assert embed.get_query_encoder() is not None  # the shipped model is one it runs
+    assert np.abs(ours - library).max() < 1e-5
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_asking_does_not_import_sentence_transformers() -> None:
+    """The point of the encoder: ~6 s of imports before a CLI question's first vector become ~1.5 s."""
+    code = (
+        "import sys; from interp_rag.ingest.embed import encode_query; "
+        "v = encode_query('Are probes useful?'); "
+        "print(len(v), 'sentence_transformers' in sys.modules, 'transformers' in sys.modules)"
+    )
+    run = [sys.executable, "-c", code]
+    out = subprocess.run(run, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["384", "False", "False"]
+
+
+def _copy_model(tmp_path: Path) -> Path:
+    src = embed.model_path()
+    dst = tmp_path / "model"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("model.safetensors"))
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("file", "change"),
+    [
+        ("1_Pooling/config.json", {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}),
+        ("config.json", {"model_type": "roberta"}),
+        ("config.json", {"hidden_act": "relu"}),
+    ],
+)
+def test_a_model_of_another_shape_is_refused_and_asked_through_the_library(
+    tmp_path: Path, file: str, change: dict
+) -> None:
+    model = _copy_model(tmp_path)
+    path = model / file
+    path.write_text(json.dumps(json.loads(path.read_text()) | change))
+    with pytest.raises(UnsupportedModel):
+        model_shape(model)
+    with pytest.raises(UnsupportedModel):
+        QueryEncoder(model)
+
+
+def test_a_model_without_a_normalize_module_is_refused(tmp_path: Path) -> None:
+    model = _copy_model(tmp_path)
+    modules = json.loads((model / "modules.json").read_text())
+    (model / "modules.json").write_text(json.dumps(modules[:2]))
+    with pytest.raises(UnsupportedModel, match="Normalize"):
+        model_shape(model)
+    (model / "modules.json").write_text("{not json")
+    with pytest.raises(UnsupportedModel, match="modules.json"):
+        model_shape(model)
+
+
+def test_without_the_encoder_questions_are_encoded_by_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = embed.encode_query(TEXTS[0])
+    monkeypatch.setattr(embed, "get_query_encoder", lambda: None)  # as for a model of another shape
+    slow = embed.encode_query(TEXTS[0])
+    assert np.abs(fast - slow).max() < 1e-5
