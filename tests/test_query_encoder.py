@@ -87,3 +87,12 @@ def test_without_the_encoder_questions_are_encoded_by_the_library(monkeypatch: p
     monkeypatch.setattr(embed, "get_query_encoder", lambda: None)  # as for a model of another shape
     slow = embed.encode_query(TEXTS[0])
     assert np.abs(fast - slow).max() < 1e-5
+
+
+def test_the_models_own_settings_are_read(tmp_path: Path) -> None:
+    cfg, max_tokens, lower = model_shape(embed.model_path())
+    assert (cfg["hidden_size"], max_tokens, lower) == (embed.DIM, 256, False)
+    model = _copy_model(tmp_path)
+    path = model / "sentence_bert_config.json"
+    path.write_text(json.dumps({"max_seq_length": 128, "do_lower_case": True}))
+    assert model_shape(model)[1:] == (128, True)  # lowercased first, as sentence-transformers does

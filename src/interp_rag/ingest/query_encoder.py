@@ -2,10 +2,11 @@
 operations, read from the model's own files.
 
 Why: `interp-rag ask` spent ~6 s before its first vector importing sentence-transformers and transformers
-(on 2 cores), against ~1.5 s for torch, the weights and the tokenizer alone, and a short question is
-encoded ~20 % faster without the library's module calls (13.7 against 17.3 ms). Chunks are still embedded
-by sentence-transformers (`embed.encode`, batched, in builds); tests/test_query.py checks that both give
-the same vector for questions short, long (truncated at the model's token limit) and odd.
+(on 2 cores), against ~1.5 s for torch, the weights and the tokenizer alone, and a question is encoded
+~2 ms faster without the library's module calls (11.3 against 13.7 ms p50; docs/benchmarks.md, Tenth
+pass). Chunks are still embedded by sentence-transformers (`embed.encode`, batched, in builds);
+tests/test_query_encoder.py checks that both give the same vector for texts short, long (truncated at
+the model's token limit) and odd.
 
 The model's files say what it is: config.json a BERT encoder, modules.json a Transformer, mean Pooling and
 Normalize, sentence_bert_config.json its token limit. A model of any other shape is refused
@@ -38,8 +39,9 @@ def _read(path: Path, name: str) -> Any:
         raise UnsupportedModel(f"{name} cannot be read in {path}: {e}") from e
 
 
-def model_shape(path: Path) -> tuple[dict[str, Any], int]:
-    """(config.json, token limit) of a model this module can run; UnsupportedModel otherwise."""
+def model_shape(path: Path) -> tuple[dict[str, Any], int, bool]:
+    """(config.json, token limit, lowercase first?) of a model this module can run; UnsupportedModel
+    otherwise."""
     cfg = _read(path, "config.json")
     if cfg.get("model_type") != "bert" or cfg.get("hidden_act") != "gelu":
         raise UnsupportedModel(f"not a BERT encoder with GELU: {cfg.get('model_type')}")
@@ -51,15 +53,16 @@ def model_shape(path: Path) -> tuple[dict[str, Any], int]:
     modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
     if modes != {"pooling_mode_mean_tokens"}:
         raise UnsupportedModel(f"pooling is not the mean of the tokens: {sorted(modes)}")
-    max_tokens = int(_read(path, "sentence_bert_config.json").get("max_seq_length", 512))
-    return cfg, min(max_tokens, int(cfg.get("max_position_embeddings", 512)))
+    st = _read(path, "sentence_bert_config.json")
+    max_tokens = min(int(st.get("max_seq_length", 512)), int(cfg.get("max_position_embeddings", 512)))
+    return cfg, max_tokens, bool(st.get("do_lower_case", False))
 
 
 class QueryEncoder:
     """One normalised vector for one text, as SentenceTransformer(path).encode would give it."""
 
     def __init__(self, path: Path):
-        cfg, max_tokens = model_shape(path)
+        cfg, max_tokens, self.lower = model_shape(path)
         import torch
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
@@ -78,7 +81,7 @@ class QueryEncoder:
     def encode(self, text: str) -> np.ndarray:
         torch, w = self._torch, self.w
         f = torch.nn.functional
-        ids = torch.tensor(self.tokenizer.encode(text).ids)
+        ids = torch.tensor(self.tokenizer.encode(text.lower() if self.lower else text).ids)  # as the library
         n = len(ids)
 
         def norm(x: Any, name: str) -> Any:
