@@ -14,6 +14,7 @@ import pytest
 
 from interp_rag.ingest import embed
 from interp_rag.ingest.query_encoder import QueryEncoder, UnsupportedModel, model_shape
+from tests.conftest import subprocess_env
 
 TEXTS = [
     "Are sparse autoencoders actually useful?",
@@ -40,7 +41,7 @@ def test_asking_does_not_import_sentence_transformers() -> None:
         "print(len(v), 'sentence_transformers' in sys.modules, 'transformers' in sys.modules)"
     )
     run = [sys.executable, "-c", code]
-    out = subprocess.run(run, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(run, capture_output=True, text=True, timeout=120, check=True, env=subprocess_env())
     assert out.stdout.split() == ["384", "False", "False"]
 
 
