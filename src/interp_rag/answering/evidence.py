@@ -53,7 +53,7 @@ _NOT_A_CLAIM_PARTS = (
     r"^(here|this) (is|was) (a|an|the|our|my) (list|summary|overview|example|figure|plot)\b",
     r"^(as|like) (mentioned|discussed|noted|described) (above|earlier|before|previously)\b",
     # an outline of the text itself: "(Section 2.1)", "structured as follows", "this paper explores"
-    r"\((?:see )?(?:sections?|sec\.|figures?|fig\.|tables?|appendix|chapters?|eq\.?) ?[\dA-Z]",
+    r"\((?:see )?(?:sections?|sec\.|figures?|fig\.|tables?|appendix|chapters?|eq\.?) ?[\da-z]",
     r"\b(as follows|is (structured|organi[sz]ed) as|the rest of (this|the))\b",
     r"\b(this|the present|our) (proposal|paper|work|review|survey|report|thesis|book) "
     r"(explores|proceeds|is structured|is organi[sz]ed|begins)\b",
@@ -61,16 +61,17 @@ _NOT_A_CLAIM_PARTS = (
     r"\b(i'm|i am) (wondering|curious)|\bi wonder\b|\b(can|could) you (say|tell|talk|explain)\b",
     r"\byou (brought|mentioned|said|talked|wrote|described)\b|\bthe way you (said|put|describe)\b",
 )
-# One pass over a sentence: each match is a cue (the patterns are alternatives of one expression).
-_NOT_A_CLAIM = re.compile("|".join(f"(?:{p})" for p in _NOT_A_CLAIM_PARTS), re.I)
+# One pass over a sentence: each match is a cue (the patterns are alternatives of one expression). Both
+# expressions are matched against the lowercased sentence: Python's re is ~40 % slower case-insensitively
+# (118 against 72 µs a sentence, the same scores over the 19,244 sentences of both corpora).
+_NOT_A_CLAIM = re.compile("|".join(f"(?:{p})" for p in _NOT_A_CLAIM_PARTS))
 # What a claim sounds like: a verdict, a finding, a reason, a limit, a comparison.
 _CLAIM = re.compile(
     r"\b(is|are|was|were|can(not)?|can't|could|does(n't| not)|do(n't| not)|fail\w*|show\w*|suggest\w*|"
     r"demonstrat\w*|evidence|because|therefore|thus|hence|however|but|although|unless|important|"
     r"problem\w*|limit\w*|promis\w*|useful|reliabl\w*|unreliabl\w*|likely|unlikely|should|must|may|might|"
     r"more|less|better|worse|only|never|always|not|no|difficult|hard|easy|works?|help\w*|risk\w*|"
-    r"mislead\w*|explain\w*|understand\w*|predict\w*|cause\w*|means?|requires?|depends?)\b",
-    re.I,
+    r"mislead\w*|explain\w*|understand\w*|predict\w*|cause\w*|means?|requires?|depends?)\b"
 )
 
 
@@ -117,8 +118,9 @@ def claim_score(text: str) -> float:
 
     Cached: the cue expressions were a tenth of the web app's CPU per question under load, and the same
     passages' sentences come back question after question (a sentence's score depends on its text only)."""
-    misses = min(len(_NOT_A_CLAIM.findall(text)), 3)
-    cues = len(_CLAIM.findall(text))
+    low = text.lower()
+    misses = min(len(_NOT_A_CLAIM.findall(low)), 3)
+    cues = len(_CLAIM.findall(low))
     base = 1.0 if cues >= 2 else 0.7 if cues == 1 else 0.4
     return base * (0.35**misses)
 
