@@ -63,7 +63,8 @@ _NOT_A_CLAIM_PARTS = (
 )
 # One pass over a sentence: each match is a cue (the patterns are alternatives of one expression). Both
 # expressions are matched against the lowercased sentence: Python's re is ~40 % slower case-insensitively
-# (118 against 72 µs a sentence, the same scores over the 19,244 sentences of both corpora).
+# (109 against 63 µs a sentence, the same scores for the 19,249 sentences of both corpora and edge cases;
+# docs/benchmarks.md, Tenth pass).
 _NOT_A_CLAIM = re.compile("|".join(f"(?:{p})" for p in _NOT_A_CLAIM_PARTS))
 # What a claim sounds like: a verdict, a finding, a reason, a limit, a comparison.
 _CLAIM = re.compile(
