@@ -58,37 +58,38 @@ def test_unknown_keywords_are_type_errors_naming_the_known_ones() -> None:
         Query.of("Are probes useful?", kk=3)  # type: ignore[call-arg]
 
 
-def test_questions_are_encoded_on_one_thread_and_the_builds_thread_count_comes_back() -> None:
-    """A question's vector is computed with QUERY_THREADS torch threads (another busy process made two
-    threads 40x slower); questions asked at once from several threads leave torch as it was."""
+def test_questions_are_encoded_on_one_thread_and_the_builds_thread_count_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once torch is loaded (a server, a build), a question's vector is computed with QUERY_THREADS torch
+    threads (another busy process made two threads 40x slower); questions asked at once from several
+    threads leave torch as it was."""
     import threading
 
     import numpy as np
     import torch
 
     from interp_rag.ingest import embed
+    from interp_rag.ingest.query_encoder import QueryEncoder
 
     torch.set_num_threads(2)
-    seen: list[int] = []
-    real = embed.get_query_encoder
+    seen: list[tuple[int, str | None]] = []
+    real = QueryEncoder.encode
 
-    def watching():  # the real encoder; records the thread count it runs under
-        seen.append(torch.get_num_threads())
-        return real()
+    def watching(self: QueryEncoder, text: str, backend: str | None = None) -> np.ndarray:
+        seen.append((torch.get_num_threads(), backend))  # the real pass; records what it runs under
+        return real(self, text, backend)
 
-    embed.get_query_encoder = watching
-    try:
-        vecs: list[np.ndarray] = []
-        workers = [
-            threading.Thread(target=lambda i=i: vecs.append(embed.encode_query(f"Are probes useful? {i}")))
-            for i in range(6)
-        ]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-    finally:
-        embed.get_query_encoder = real
-    assert seen and set(seen) == {embed.QUERY_THREADS}
+    monkeypatch.setattr(QueryEncoder, "encode", watching)
+    vecs: list[np.ndarray] = []
+    workers = [
+        threading.Thread(target=lambda i=i: vecs.append(embed.encode_query(f"Are probes useful? {i}")))
+        for i in range(6)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert seen and set(seen) == {(embed.QUERY_THREADS, "torch")}
     assert torch.get_num_threads() == 2
     assert len(vecs) == 6 and all(abs(float(np.linalg.norm(v)) - 1) < 1e-4 for v in vecs)

@@ -18,7 +18,7 @@ import numpy as np
 from .answering.evidence import same_text
 from .answering.extractive import choose, reads_as, sentences
 from .answering.pipeline import answer
-from .ingest.embed import encode
+from .ingest.embed import encode, expect_many_questions
 from .ingest.label import classify_stance, classify_vectors
 from .retrieval.retrieve import retrieve
 from .retrieval.search import _query_vector_cached
@@ -162,6 +162,7 @@ def evaluate(
     index = index or load_index(settings=settings)
     qs = load_jsonl(questions)
     tuning = settings.retrieval
+    expect_many_questions()  # timed as the web app answers them (web/status.py)
     retrieve(index, "warm-up question about interpretability", k=k, tuning=tuning)
     answer("warm-up question about interpretability", k=k, index=index, llm=False, settings=settings)
     run, ret_ms, ans_ms = [], [], []

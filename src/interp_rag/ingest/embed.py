@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .query_encoder import QueryEncoder, UnsupportedModel
+from .query_encoder import QueryEncoder, UnsupportedModel, backend_now
 
 DIM = 384
 
@@ -126,17 +126,27 @@ def get_query_encoder() -> QueryEncoder | None:
         return _load_query_encoder()
 
 
+def expect_many_questions() -> None:
+    """For a process that will answer many questions (a server, an evaluation): load torch now, so that
+    each question takes its pass (query_encoder.backend_now), as fast as numpy's on a quiet machine and
+    half the time when another process holds a core. A one-shot question skips the ~1.9 s import."""
+    import torch  # noqa: F401  (loaded is what counts)
+
+
 def encode_query(text: str) -> np.ndarray:
     """One normalized vector for one question, without importing sentence-transformers when the model's
-    shape allows (query_encoder.py: ~1.5 s to a first vector instead of ~6 s). Otherwise the library's
-    model is called directly: `encode()`'s batching machinery costs a third of the time for a single short
-    text (measured: ~14 ms vs ~10 ms on 2 CPU cores)."""
+    shape allows (query_encoder.py), nor torch in a process that has not loaded it (a one-shot `ask`: ~1.2
+    s in all instead of ~3 s). Otherwise the library's model is called directly: `encode()`'s batching
+    machinery costs a third of the time for a single short text (measured: ~14 ms vs ~10 ms on 2 CPU
+    cores)."""
+    fast = get_query_encoder()
+    if fast is not None and backend_now() == "numpy":
+        return fast.encode(text, "numpy")
     import torch
 
     with _query_threads(), torch.inference_mode():
-        fast = get_query_encoder()
         if fast is not None:
-            return fast.encode(text)
+            return fast.encode(text, "torch")
         model = get_model()
         features = model.preprocess([text])
         vec = model(features)["sentence_embedding"]

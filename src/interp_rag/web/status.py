@@ -9,6 +9,7 @@ import threading
 from rich.markup import escape
 
 from ..errors import InterpRagError
+from ..ingest.embed import expect_many_questions
 from ..progress import STAGE_LABEL, build_progress, console, print_report
 from ..retrieval.search import query_vector
 from ..settings import Settings
@@ -84,6 +85,7 @@ def prepare_index(settings: Settings, status: IndexStatus) -> None:
         get_index(settings)
         # A question is a few dozen word pieces: one intra-op thread encodes it as fast, and with several
         # questions answered at once more threads only oversubscribe the cores (measured: -25% CPU/request).
+        expect_many_questions()  # questions take torch's pass
         import torch
 
         torch.set_num_threads(1)
