@@ -149,8 +149,12 @@ def test_contested_question_shows_both_sides_with_working_citations(real_app: Ap
 def test_payloads_in_corpus_text_titles_and_urls_stay_inert(xss_app: App, browser: Any) -> None:
     wait_http(xss_app)
     page, dialogs = open_page(browser, xss_app)
-    # Gradio shows a bare timer ("0.0s") on the status while its first update is in flight.
-    page.wait_for_function("() => !/^\\s*[\\d.]+s\\s*$/.test(document.querySelector('#status').innerText)")
+    # Gradio shows a bare timer ("0.0s"), or its queue place ("queue: 1/1 | 0.2s") on a busy machine, on the
+    # status while its first update is in flight.
+    page.wait_for_function(
+        "() => !/^\\s*(queue: \\d+\\/\\d+ \\| )?[\\d.]+s\\s*$/"
+        ".test(document.querySelector('#status').innerText)"
+    )
     status = page.inner_text("#status")
     if status.strip():  # the page opened before the background build finished
         assert re.search(r"Building the index|Loading the index", status), status
