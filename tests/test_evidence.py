@@ -218,6 +218,29 @@ def test_sentences_led_by_markup_bullets_or_footnotes_are_quotable() -> None:
     ]
 
 
+def test_an_abbreviation_does_not_end_a_sentence() -> None:
+    from interp_rag.answering.extractive import sentences
+
+    text = (
+        "Dictionaries find many directions, e.g. SAEs find thousands in one layer. "
+        "Smith et al. (2021) trained a dictionary on a small model. "
+        "Fig. 3 shows the features it found, cf. Sec. 4 for their labels. "
+        "The list of tasks went on and on, etc. Then the team stopped. "
+        "Dr. Rivera asked whether it scales. No. It does not scale yet."
+    )
+    got = [s for s, _, _ in sentences(text, AnswerSettings(min_words=1))]
+    assert got == [
+        "Dictionaries find many directions, e.g. SAEs find thousands in one layer.",
+        "Smith et al. (2021) trained a dictionary on a small model.",
+        "Fig. 3 shows the features it found, cf. Sec. 4 for their labels.",
+        "The list of tasks went on and on, etc.",  # "etc." and "No." do end sentences
+        "Then the team stopped.",
+        "Dr. Rivera asked whether it scales.",
+        "No.",
+        "It does not scale yet.",
+    ]
+
+
 def test_a_long_sentence_is_quoted_without_its_asides() -> None:
     from interp_rag.answering.extractive import sentences
 
