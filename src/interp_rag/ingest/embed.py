@@ -135,7 +135,7 @@ def expect_many_questions() -> None:
 
 def encode_query(text: str) -> np.ndarray:
     """One normalized vector for one question, without importing sentence-transformers when the model's
-    shape allows (query_encoder.py), nor torch in a process that has not loaded it (a one-shot `ask`: ~1.2
+    shape allows (query_encoder.py), nor torch in a process that has not loaded it (a one-shot `ask`: ~1.5
     s in all instead of ~3 s). Otherwise the library's model is called directly: `encode()`'s batching
     machinery costs a third of the time for a single short text (measured: ~14 ms vs ~10 ms on 2 CPU
     cores)."""
