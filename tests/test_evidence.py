@@ -241,6 +241,31 @@ def test_an_abbreviation_does_not_end_a_sentence() -> None:
     ]
 
 
+def test_a_sentence_around_an_inline_footnote_is_quoted_whole_without_it() -> None:
+    from interp_rag.answering.extractive import sentences
+
+    text = (
+        "Curve detectors are easy to find in this small vision model [Footnote: Larger models have more "
+        "layers. Their curves are harder to trace.] and their weights read cleanly. "
+        "The second sentence stands on its own after the footnote closes."
+    )
+    got = [s for s, _, _ in sentences(text)]
+    assert got == [
+        "Curve detectors are easy to find in this small vision model (…) and their weights read cleanly.",
+        "The second sentence stands on its own after the footnote closes.",
+    ]
+    # a passage that starts inside a footnote: its tail is no sentence; one it cuts off ends in (…)
+    cut = (
+        "Their curves are harder to trace than anyone expected. ]. "
+        "Then the team trained eight more models of this kind. "
+        "Every one of them grew curve detectors in the same layer [Footnote: Seven of the eight did so"
+    )
+    assert [s for s, _, _ in sentences(cut)] == [
+        "Then the team trained eight more models of this kind.",
+        "Every one of them grew curve detectors in the same layer (…)",
+    ]
+
+
 def test_a_long_sentence_is_quoted_without_its_asides() -> None:
     from interp_rag.answering.extractive import sentences
 
