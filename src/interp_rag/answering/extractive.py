@@ -37,8 +37,8 @@ from .prompts import missing_sentence
 
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 _ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
-# An inline footnote, as Distill's articles give them ("… neurons, [Footnote: It's common … .] so …"): it
-# holds sentences of its own, which cut the sentence around it into quotable pieces (8 of 1,119 quotes
+# An inline footnote, as Distill's articles give them ("… layers [Footnote: Larger models differ. …] and
+# …"): it holds sentences of its own, which cut the sentence around it into quotable pieces (9 of 1,119 quotes
 # over dev's, unseen-dev's and our questions began or ended inside one). The sentence is kept whole and
 # quoted without it (brackets nested once inside it; one the passage cuts off runs to the sentence's end).
 _FOOTNOTE = re.compile(r"\s*\[Footnote:(?:[^\[\]]|\[[^\[\]]*\])*(?:\]|$)", re.IGNORECASE)
