@@ -4,6 +4,7 @@ stance labels, and retrieval that shows both sides of a contested question."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -148,3 +149,15 @@ def test_site_template_tags_never_reach_a_reader(real_index) -> None:
         for shown in (clean_for_embedding(c.text), readable(c.text)):
             assert "{%" not in shown and "%}" not in shown and "{{site." not in shown
     assert clean_for_embedding("a {% term feature directions %} b") == "a feature directions b"
+
+
+def test_attribute_blocks_never_reach_a_reader(real_index) -> None:
+    from interp_rag.text import clean_for_embedding
+    from interp_rag.web.render import readable
+
+    marked = [c for c in real_index.chunks if re.search(r"\{#[a-z]", c.text)]
+    assert marked  # the corpus has bookdown chapters ("## Properties of explanations {#properties}")
+    for c in marked:
+        for shown in (clean_for_embedding(c.text), readable(c.text)):
+            assert not re.search(r"\{#[a-z]", shown)
+    assert not [h for c in real_index.chunks for h in c.headings if re.search(r"\{[#.][a-z]", h)]

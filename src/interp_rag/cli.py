@@ -269,7 +269,7 @@ def ask(
     cited = {c.number for c in final.citations}
     for i, p in enumerate(final.passages[:k], 1):
         mark = "*" if i in cited else " "
-        where = f" — {' / '.join(p.headings[-1:])}" if p.headings else ""
+        where = "".join(f" — {h}" for h in p.sections(1))
         how = {"llm": "(LLM)", "label": "(label)"}.get(p.stance_by, f"{p.stance_confidence:.2f}")
         if plain:
             line = f"{mark}[{i}] {p.title} ({p.year or 'n.d.'}){where}  {p.stance} {how}\n      {p.url}"

@@ -115,15 +115,20 @@ _SPACE = re.compile(r"\s+")
 # Site-generator template tags (Jekyll/Liquid, Hugo): a glossary macro shows its term, the rest nothing.
 _TEMPLATE_TERM = re.compile(r"\{%\s*term\s+(.+?)\s*%\}")
 _TEMPLATE = re.compile(r"\{%.{0,200}?%\}|\{\{\s*(?:site\.|<).{0,200}?\}\}")
+# Pandoc, Quarto and kramdown attributes ("## Methods {#methods}", "::: {.callout-tip}", "{: .note}"):
+# books made with bookdown or Quarto end every heading with one, and they showed in section names and
+# passages. Only blocks that open with an id or a class go, so TeX's "\sum_{i=1}" and code's braces stay.
+_ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][A-Za-z][^{}\n]{0,200}\}")
 
 
-def strip_templates(text: str) -> str:
-    return _TEMPLATE.sub("", _TEMPLATE_TERM.sub(r"\1", text))
+def strip_site_markup(text: str) -> str:
+    """Text without what a site generator or converter left in it: template tags and attribute blocks."""
+    return _ATTRIBUTES.sub("", _TEMPLATE.sub("", _TEMPLATE_TERM.sub(r"\1", text)))
 
 
 def clean_for_embedding(text: str) -> str:
     """Markdown minus what the model would only waste word pieces on (URLs, markup)."""
-    text = _IMAGE.sub(r"\1", strip_templates(text))
+    text = _IMAGE.sub(r"\1", strip_site_markup(text))
     text = _LINK.sub(r"\1", text)
     text = _FOOTREF.sub("", text)
     text = _TAG.sub(" ", text)

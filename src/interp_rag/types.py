@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from .text import strip_templates
+from .text import strip_site_markup
 
 Stance = Literal["enthusiastic", "skeptical", "neutral"]
 STANCES: tuple[Stance, ...] = ("enthusiastic", "skeptical", "neutral")
@@ -97,6 +97,18 @@ class Passage(Record):
     # label, which is why the UI shows "LLM" instead of it.
     stance_by: str = "classifier"
 
+    def sections(self, n: int = 2) -> list[str]:
+        """The last `n` headings above the passage, as a reader names where it is: without attribute
+        blocks (an index built before they were dropped still holds them) and without the document's own
+        title, which a page often opens with as its first heading ("Title (2024) — Title")."""
+        title = _plain_words(self.title)
+        heads = [strip_site_markup(h).strip() for h in self.headings]
+        return [h for h in heads if h and _plain_words(h) != title][-n:]
+
+
+def _plain_words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
 
 @dataclass
 class Citation(Record):
@@ -165,7 +177,7 @@ def authors_line(authors: list[str]) -> str:
 
 
 def _quote(p: Passage) -> str:
-    text = re.sub(r"\n[ \t]*\n\s*", "\n\n", strip_templates(p.text)).strip()
+    text = re.sub(r"\n[ \t]*\n\s*", "\n\n", strip_site_markup(p.text)).strip()
     lines = [ln.rstrip() for ln in text.splitlines()]
     return "\n".join(f"   > {ln}" if ln else "   >" for ln in lines)
 
@@ -180,7 +192,8 @@ def to_markdown(a: Answer) -> str:
     if a.passages:
         out += ["## References", ""]
     for n, p in enumerate(a.passages, 1):
-        where = f" — § {' › '.join(p.headings[-2:])}" if p.headings else ""
+        where = " › ".join(p.sections())
+        where = f" — § {where}" if where else ""
         url = f" <{p.url}>" if p.url else ""
         mark = "" if n in cited else " (shown, not cited)"
         out.append(f"[{n}] {authors_line(p.authors)} ({p.year or 'n.d.'}). *{p.title}*.{url}{where}")

@@ -18,7 +18,7 @@ from ..answering.prompts import LOW_RELEVANCE_LABEL, missing_sentence
 from ..errors import InterpRagError
 from ..settings import Settings, WebSettings
 from ..store.index import Index, index_stats
-from ..text import SPACE_OR_CONTROL, bm25_tokens, strip_templates
+from ..text import SPACE_OR_CONTROL, bm25_tokens, strip_site_markup
 from ..types import SIDES, STANCES, Answer, Passage
 
 # Words too common in this literature to be worth highlighting even when the question uses them.
@@ -91,7 +91,7 @@ def highlight(text: str, terms: frozenset[str]) -> str:
 def readable(text: str) -> str:
     """Passage text for reading: markdown syntax dropped, hard-wrapped lines (a long line, then one newline
     and more prose) joined as markdown would join them; lists, headings and transcripts keep their lines."""
-    text = strip_templates(text)
+    text = strip_site_markup(text)
     for pattern, repl in _PLAIN:
         text = pattern.sub(repl, text)
     text = re.sub(r"(?m)^(.{60,}\S)\n(?=[^\n\s#>|*+-])(?!\d+[.)]\s)", r"\1 ", text)
@@ -213,7 +213,8 @@ def render_card(
     most = (web or WebSettings()).authors_shown
     authors = ", ".join(p.authors[:most]) + (" et al." if len(p.authors) > most else "")
     meta = " · ".join(esc(x) for x in (authors, p.year or "n.d.", p.type) if x)
-    where = f'<div class="where">§ {esc(" › ".join(p.headings[-2:]))}</div>' if p.headings else ""
+    where = " › ".join(p.sections())
+    where = f'<div class="where">§ {esc(where)}</div>' if where else ""
     u = urlsplit(safe_url(p.url) or "")
     shown = (u.netloc + u.path).rstrip("/") or p.url
     link = source_link(p.url, shown if len(shown) < 80 else shown[:79] + "…", "url") if p.url else ""

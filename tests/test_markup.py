@@ -1,0 +1,75 @@
+"""What converters leave in a document (Pandoc, Quarto and kramdown attribute blocks) never reaches a reader,
+and a passage's section is not its document's title again. The texts are our own."""
+
+from __future__ import annotations
+
+from interp_rag.ingest.chunk import headings_index
+from interp_rag.text import clean_for_embedding, strip_site_markup
+from interp_rag.types import Answer, Passage, to_markdown
+from interp_rag.web.render import readable, render_card
+
+BOOK_CHAPTER = """# Counterfactual probes {#counterfactual-probes}
+
+A probe reads a property; a counterfactual edits it and watches the output.
+
+## When edits mislead {#when-edits-mislead .unnumbered}
+
+::: {.callout-note}
+An edit far from the data tells you about the edit, not the model.
+:::
+
+The score sums over tokens, $\\sum_{i=1}^{n} s_i$, and code keeps its braces: `f = {"a": 1}`.
+"""
+
+
+def passage(**kw: object) -> Passage:
+    base: dict[str, object] = {
+        "source_id": "s1",
+        "chunk_id": "s1:0",
+        "title": "Counterfactual probes",
+        "authors": ["A. Author"],
+        "year": 2026,
+        "url": "https://example.org/ch",
+        "text": BOOK_CHAPTER,
+        "stance": "neutral",
+        "stance_confidence": 0.6,
+        "score": 1.0,
+    }
+    return Passage(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_attribute_blocks_are_markup_but_braces_of_math_and_code_stay() -> None:
+    clean = clean_for_embedding(BOOK_CHAPTER)
+    assert "{#" not in clean and "{.callout" not in clean and ".unnumbered" not in clean
+    assert "When edits mislead An edit far" not in clean  # only the block goes, not the words around it
+    assert "When edits mislead" in clean and "\\sum_{i=1}^{n}" in clean and '{"a": 1}' in clean
+    assert strip_site_markup("## Methods {: #methods .wide}") == "## Methods"
+    assert strip_site_markup("a set {x, y} and {.5: 1}") == "a set {x, y} and {.5: 1}"
+
+
+def test_headings_are_read_without_their_attributes() -> None:
+    _, paths = headings_index(BOOK_CHAPTER)
+    assert paths == [["Counterfactual probes"], ["Counterfactual probes", "When edits mislead"]]
+
+
+def test_a_section_is_named_without_attributes_and_without_the_title() -> None:
+    # as an index built before attribute blocks were dropped still stores them
+    p = passage(headings=["Counterfactual probes {#counterfactual-probes}", "When edits mislead {#w .x}"])
+    assert p.sections() == ["When edits mislead"]
+    assert p.sections(1) == ["When edits mislead"]
+    assert passage(headings=["Counterfactual Probes"]).sections() == []  # the title again, in other case
+    assert passage(headings=["Part I", "Probes", "Edits"]).sections() == ["Probes", "Edits"]
+    assert passage(headings=[]).sections() == []
+
+
+def test_reader_views_show_neither_attributes_nor_the_title_as_section() -> None:
+    p = passage(headings=["Counterfactual probes {#counterfactual-probes}"])
+    card = render_card(p, 1, frozenset())
+    assert "{#" not in card and "{.callout" not in card
+    assert 'class="where"' not in card  # the only heading is the title: no "§ Counterfactual probes"
+    assert "{#" not in readable(BOOK_CHAPTER) and "\\sum_{i=1}" in readable(BOOK_CHAPTER)
+    a = Answer(
+        question="Do edits mislead?", text="They can [1].", passages=[p], citations=[], mode="extractive"
+    )
+    md = to_markdown(a)
+    assert "{#" not in md and "§" not in md
