@@ -1,5 +1,5 @@
-"""What converters leave in a document (Pandoc, Quarto and kramdown attribute blocks) never reaches a reader,
-and a passage's section is not its document's title again. The texts are our own."""
+"""What converters leave in a document (Pandoc, Quarto and kramdown attribute blocks, Pandoc citation keys)
+never reaches a reader, and a passage's section is not its document's title again. The texts are our own."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ An edit far from the data tells you about the edit, not the model.
 :::
 
 The score sums over tokens, $\\sum_{i=1}^{n} s_i$, and code keeps its braces: `f = {"a": 1}`.
+Edits were proposed before [@kim2019edits; @ng2021, p. 4], and criticised [-@lee2022].
+Write to [team@example.org] or follow [@probe_lab](https://example.org/probe_lab).
 """
 
 
@@ -43,6 +45,8 @@ def test_attribute_blocks_are_markup_but_braces_of_math_and_code_stay() -> None:
     assert "{#" not in clean and "{.callout" not in clean and ".unnumbered" not in clean
     assert "When edits mislead An edit far" not in clean  # only the block goes, not the words around it
     assert "When edits mislead" in clean and "\\sum_{i=1}^{n}" in clean and '{"a": 1}' in clean
+    assert "proposed before, and criticised." in clean and "@kim" not in clean and "@lee" not in clean
+    assert "[team@example.org]" in clean and "@probe_lab" in clean  # an address, a link's text
     assert strip_site_markup("## Methods {: #methods .wide}") == "## Methods"
     assert strip_site_markup("a set {x, y} and {.5: 1}") == "a set {x, y} and {.5: 1}"
 
@@ -58,6 +62,13 @@ def test_a_section_is_named_without_attributes_and_without_the_title() -> None:
     assert p.sections() == ["When edits mislead"]
     assert p.sections(1) == ["When edits mislead"]
     assert passage(headings=["Counterfactual Probes"]).sections() == []  # the title again, in other case
+    book = passage(
+        title="Counterfactual probes (A Probing Handbook, ch. 4)", headings=["Counterfactual probes"]
+    )
+    assert book.sections() == []
+    assert passage(title="Probes - a field note", headings=["Probes"]).sections() == []
+    assert passage(title="Introduction to probes", headings=["Introduction"]).sections() == ["Introduction"]
+    assert passage(title="A-team notes", headings=["A"]).sections() == ["A"]
     assert passage(headings=["Part I", "Probes", "Edits"]).sections() == ["Probes", "Edits"]
     assert passage(headings=[]).sections() == []
 

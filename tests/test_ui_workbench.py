@@ -66,6 +66,26 @@ def test_timeline_frame_and_links_to_cards(corpus: Settings) -> None:
     assert timeline_frame(one).empty and "are from 2025" in render_timeline(one)
 
 
+def test_timeline_names_a_source_it_does_not_show_by_its_title() -> None:
+    from interp_rag.types import Answer, Passage
+
+    shown = Passage("seen", "seen:0", "Shown note", [], 2024, "", "Probes help.", "enthusiastic", 0.7, 1.0)
+    row = {"enthusiastic": 1, "skeptical": 1, "neutral": 0}
+    timeline = {
+        2024: {
+            **row,
+            "sources": {"enthusiastic": ["seen"], "skeptical": ["unseen"], "neutral": []},
+            "titles": {"seen": "Shown note", "unseen": "Probes <b>mislead</b>"},
+        },
+        2025: {**row, "skeptical": 0, "sources": {"enthusiastic": ["seen"], "skeptical": [], "neutral": []}},
+    }
+    a = Answer("Do probes help?", "Yes [1].", [shown], [], "extractive", timeline=timeline)
+    out = render_timeline(a)
+    assert 'title="unseen">Probes &lt;b&gt;mislead&lt;/b&gt;</span>' in out and ">unseen<" not in out
+    assert 'href="#passage-1">[1] Shown note</a>' in out
+    assert "Probes <b>mislead</b>" in set(timeline_frame(a)["titles"])
+
+
 def test_library_lists_searches_and_filters(corpus: Settings) -> None:
     rows = library_rows(corpus)
     assert {r["id"] for r in rows} == {

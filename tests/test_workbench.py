@@ -123,6 +123,8 @@ def test_timeline_counts_each_relevant_source_once_by_year_and_side(mini_index) 
         assert sum(row[s] for s in ("enthusiastic", "skeptical", "neutral")) == sum(
             len(v) for v in row["sources"].values()
         )
+        named = [sid for v in row["sources"].values() for sid in v]
+        assert row["titles"] == {sid: mini_index.sources[sid].title for sid in named}  # also those not shown
     assert timeline_note(tl) == ""
     js = json.loads(json.dumps(a.to_dict()))
     assert set(js["timeline"]) == {str(y) for y in tl}

@@ -100,14 +100,16 @@ class Passage(Record):
     def sections(self, n: int = 2) -> list[str]:
         """The last `n` headings above the passage, as a reader names where it is: without attribute
         blocks (an index built before they were dropped still holds them) and without the document's own
-        title, which a page often opens with as its first heading ("Title (2024) — Title")."""
-        title = _plain_words(self.title)
+        title, which a page often opens with as its first heading ("Title (2024) — Title"), also when the
+        title adds to it ("Probes (Book, ch. 3)" under the heading "Probes")."""
         heads = [strip_site_markup(h).strip() for h in self.headings]
-        return [h for h in heads if h and _plain_words(h) != title][-n:]
+        return [h for h in heads if h and not _names_title(h, self.title)][-n:]
 
 
-def _plain_words(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
+def _names_title(heading: str, title: str) -> bool:
+    """Is the heading the title, or the title's first part before a bracket, colon or dash?"""
+    h, t = (" ".join(x.lower().split()) for x in (heading, title))
+    return t == h or (t.startswith(h) and re.match(r"\s*[(\[:|—–]|\s+-\s", t[len(h) :]) is not None)
 
 
 @dataclass

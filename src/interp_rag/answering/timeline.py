@@ -12,7 +12,8 @@ from ..store.index import Index
 from ..types import STANCES as SIDES
 
 # Timeline: {year: {"enthusiastic": n, "skeptical": n, "neutral": n,
-#                   "sources": {"enthusiastic": [source ids], ...}}}, years ascending.
+#                   "sources": {"enthusiastic": [source ids], ...}, "titles": {source id: title}}},
+# years ascending. The titles name the sources the answer does not show (a reader does not know ids).
 Timeline = dict[int, dict[str, Any]]
 
 
@@ -28,9 +29,12 @@ def build_timeline(index: Index, positions: list[int]) -> Timeline:
         year = index.sources[sid].year
         if not year:
             continue
-        row = out.setdefault(year, {**dict.fromkeys(SIDES, 0), "sources": {s: [] for s in SIDES}})
+        row = out.setdefault(
+            year, {**dict.fromkeys(SIDES, 0), "sources": {s: [] for s in SIDES}, "titles": {}}
+        )
         row[side] += 1
         row["sources"][side].append(sid)
+        row["titles"][sid] = index.sources[sid].title
     return {y: out[y] for y in sorted(out)}
 
 

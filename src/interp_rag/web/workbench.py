@@ -35,8 +35,9 @@ def timeline_frame(a: Answer | None) -> pd.DataFrame:
     """One row per year and side: how many relevant sources, and their titles (the bar's tooltip)."""
     rows = []
     if a is not None and len(a.timeline) > 1:
-        titles = {p.source_id: p.title for p in a.passages}
+        shown = {p.source_id: p.title for p in a.passages}
         for year, row in a.timeline.items():
+            titles = {**row.get("titles", {}), **shown}
             for side in SIDES:
                 if row[side]:
                     ids = row["sources"][side]
@@ -47,7 +48,8 @@ def timeline_frame(a: Answer | None) -> pd.DataFrame:
 
 def render_timeline(a: Answer | None, years: list[int] | None = None) -> str:
     """Under the chart: each year's sources by side, each linked to its card when the answer shows one
-    (else to the source), or the sentence that replaces the chart (one year, nothing dated)."""
+    (else named by its title, its id on hover), or the sentence that replaces the chart (one year, nothing
+    dated)."""
     if a is None or not a.passages:
         return ""
     note = timeline_note(a.timeline)
@@ -68,7 +70,8 @@ def render_timeline(a: Answer | None, years: list[int] | None = None) -> str:
                     n, p = card[sid]
                     links.append(f'<a class="tl-card" href="#passage-{n}">[{n}] {esc(p.title)}</a>')
                 else:
-                    links.append(f'<span class="tl-source">{esc(sid)}</span>')
+                    title = row.get("titles", {}).get(sid) or sid
+                    links.append(f'<span class="tl-source" title="{esc(sid)}">{esc(title)}</span>')
             if links:
                 cells.append(f'<span class="tl-side"><i class="dot {side}"></i>{", ".join(links)}</span>')
         lines.append(f"<li><b>{esc(year)}</b> {' '.join(cells)}</li>")
