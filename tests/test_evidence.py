@@ -33,6 +33,29 @@ def test_claims_score_above_narration_captions_and_meta_remarks() -> None:
         assert claim_score(narration) < 0.5 * claim_score(claim), narration
 
 
+def test_cue_expressions_run_on_re2_and_count_as_re_does() -> None:
+    from interp_rag.answering import evidence
+
+    assert type(evidence._NOT_A_CLAIM).__module__.startswith("re2")  # not silently back on the slow engine
+    assert type(evidence._CLAIM).__module__.startswith("re2")
+    slow_not = re.compile("|".join(f"(?:{p})" for p in evidence._NOT_A_CLAIM_PARTS))
+    slow_claim = re.compile(evidence._CLAIM.pattern)
+    hits = 0
+    for text in (
+        "figure 2: see the figure below, as shown in table 3; below we can see the plot.",
+        "in this post we spent a year on it. thanks to our readers for feedback on a draft.",
+        "let's click subscribe and pip install it, it's fun to work on this project (see section 2a).",
+        "i'm wondering whether you mentioned it; can you say more about the way you put it?",
+        "probes don't fail because they can't help; it doesn't show more than it suggests.",
+        "as mentioned above, the rest of this review is structured as follows.",
+        "naïve probes failed; the café's figure above shows the résumé.",
+    ):
+        hits += len(evidence._NOT_A_CLAIM.findall(text))
+        assert len(evidence._NOT_A_CLAIM.findall(text)) == len(slow_not.findall(text)), text
+        assert len(evidence._CLAIM.findall(text)) == len(slow_claim.findall(text)), text
+    assert hits >= 12  # the sentences do hold the cues they are meant to
+
+
 def test_a_claim_is_chosen_over_narration_about_the_same_words() -> None:
     text = (
         "We spent much of 2024 researching sparse autoencoders as an interpretability tool. "

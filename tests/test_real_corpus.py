@@ -151,6 +151,22 @@ def test_site_template_tags_never_reach_a_reader(real_index) -> None:
     assert clean_for_embedding("a {% term feature directions %} b") == "a feature directions b"
 
 
+def test_claim_cues_count_the_same_with_re2_as_with_re_on_every_sentence(real_index) -> None:
+    from interp_rag.answering import evidence
+    from interp_rag.answering.extractive import sentences
+
+    slow = [
+        re.compile("|".join(f"(?:{p})" for p in evidence._NOT_A_CLAIM_PARTS)),
+        re.compile(evidence._CLAIM.pattern),
+    ]
+    fast = [evidence._NOT_A_CLAIM, evidence._CLAIM]
+    texts = {s.lower() for c in real_index.chunks for s, _, _ in sentences(c.text)}
+    assert len(texts) > 10_000
+    for rx, ref in zip(fast, slow, strict=True):
+        differ = [t for t in texts if len(rx.findall(t)) != len(ref.findall(t))]
+        assert not differ, differ[:3]
+
+
 def test_attribute_blocks_never_reach_a_reader(real_index) -> None:
     from interp_rag.text import clean_for_embedding
     from interp_rag.web.render import readable

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import re2
 
 from ..types import SIDES
 
@@ -61,13 +62,28 @@ _NOT_A_CLAIM_PARTS = (
     r"\b(i'm|i am) (wondering|curious)|\bi wonder\b|\b(can|could) you (say|tell|talk|explain)\b",
     r"\byou (brought|mentioned|said|talked|wrote|described)\b|\bthe way you (said|put|describe)\b",
 )
+
+
+def _cues(pattern: str) -> Any:
+    """A cue expression, compiled by RE2 (google-re2) when it can be. Python's re tries each of these
+    alternatives of words at every position: ~72 µs a sentence for the narration cues against 7.5 with RE2,
+    the same matches over the shipped corpus's sentences (tests/test_real_corpus.py); scoring the claims was
+    the largest part of choosing an answer's sentences (docs/benchmarks.md, Twelfth pass). RE2's \\b and \\w
+    are ASCII, so a cue beside an accented letter may count differently; an expression RE2 cannot compile
+    (a look-behind, say) is compiled by re."""
+    try:
+        return re2.compile(pattern)
+    except re2.error:
+        return re.compile(pattern)
+
+
 # One pass over a sentence: each match is a cue (the patterns are alternatives of one expression). Both
-# expressions are matched against the lowercased sentence: Python's re is ~40 % slower case-insensitively
-# (109 against 63 µs a sentence, the same scores for the 19,249 sentences of both corpora and edge cases;
+# expressions are matched against the lowercased sentence: case-insensitive matching was ~40 % slower with
+# re (109 against 63 µs a sentence, the same scores for the 19,249 sentences of both corpora and edge cases;
 # docs/benchmarks.md, Tenth pass).
-_NOT_A_CLAIM = re.compile("|".join(f"(?:{p})" for p in _NOT_A_CLAIM_PARTS))
+_NOT_A_CLAIM = _cues("|".join(f"(?:{p})" for p in _NOT_A_CLAIM_PARTS))
 # What a claim sounds like: a verdict, a finding, a reason, a limit, a comparison.
-_CLAIM = re.compile(
+_CLAIM = _cues(
     r"\b(is|are|was|were|can(not)?|can't|could|does(n't| not)|do(n't| not)|fail\w*|show\w*|suggest\w*|"
     r"demonstrat\w*|evidence|because|therefore|thus|hence|however|but|although|unless|important|"
     r"problem\w*|limit\w*|promis\w*|useful|reliabl\w*|unreliabl\w*|likely|unlikely|should|must|may|might|"
