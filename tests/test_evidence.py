@@ -367,3 +367,29 @@ def test_a_side_of_a_question_of_fact_is_not_carried_by_a_sentence_off_the_quest
     )
     again = compose_extractive(fact, shown, [], index=None, params=two)[0]
     assert "miss features" in again and "budget ran out" not in again
+
+
+def test_the_background_of_a_judgement_speaks_to_the_question() -> None:
+    """After the sides' paragraphs, a question of judgement quotes one neutral sentence; one that holds no
+    word of the question is filler ("Two teams were trained for each setting …") and is left out."""
+    pro = (
+        "Sparse autoencoders are a reliable interpretability tool, because their features predict behaviour."
+    )
+    con = "Sparse autoencoders are not reliable, because their features change with the dictionary size."
+    aside = "Two teams were trained for each setting, and their scores were compared by independent raters."
+    shown = [
+        passage(1, pro, "enthusiastic", score=1.0),
+        passage(2, con, "skeptical", score=0.9),
+        passage(3, aside, "neutral", score=1.0),
+    ]
+    on = compose_extractive(Q, shown, [], index=None)[0]
+    assert "Enthusiastic sources" in on and "Skeptical sources" in on
+    assert "Background" not in on and "independent raters" not in on
+    off = compose_extractive(Q, shown, [], index=None, params=AnswerSettings(background_on_topic=False))[0]
+    assert "Background and neutral sources" in off and "independent raters" in off
+    shown.append(
+        passage(4, "Sparse autoencoders are trained to learn a dictionary of directions in activations.",
+                "neutral", score=1.0)
+    )  # fmt: skip
+    again = compose_extractive(Q, shown, [], index=None)[0]
+    assert "dictionary of directions" in again and "independent raters" not in again

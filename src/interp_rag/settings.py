@@ -194,6 +194,12 @@ class AnswerSettings(_Group):
         description="For a question of fact, a sentence added for a side not among the best ones must hold a "
         "word of the question: one that holds none stands in for the side without speaking to the question.",
     )
+    background_on_topic: bool = Field(
+        True,
+        description="For a question of judgement, the background sentence after the sides' paragraphs must "
+        "hold a word of the question: the best-scored neutral sentence was sometimes about something else "
+        "(no held-out answer lost its gold quote by the rule; docs/benchmarks.md, Twelfth pass).",
+    )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
     min_content_words: int = Field(

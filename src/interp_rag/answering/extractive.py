@@ -194,9 +194,9 @@ def speaks_for(s: Sentence, side: str, passages: list[Passage], floor: float = 0
 def on_topic(s: Sentence) -> bool:
     """Does the sentence hold a word of the question (any of its rarity-weighted share)? A sentence added
     for a side of a question of fact that holds none ("Progress there was slower than anyone had hoped.")
-    stands in for the side without speaking to the question. Not asked of the best sentences or of a
-    judgement's sides: gold quotes often share no word with their question (measured: leaving them out
-    costs answer_evidence)."""
+    stands in for the side without speaking to the question, and a judgement's background sentence that
+    holds none is filler. Not asked of the best sentences or of a judgement's sides: gold quotes often
+    share no word with their question (measured: leaving them out costs answer_evidence)."""
     return s.features.get("coverage", 0.0) > 0.0
 
 
@@ -235,7 +235,7 @@ def choose(
                 blocks.append((side, picks))
         room = MAX_SENTENCES - sum(len(p) for _, p in blocks)
         background = pick(
-            [s for s in cands if s.stance == "neutral"],
+            [s for s in cands if s.stance == "neutral" and (on_topic(s) or not params.background_on_topic)],
             min(params.background, room),
             used,
             per_passage=params.per_passage,
