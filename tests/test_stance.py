@@ -38,6 +38,36 @@ def test_the_classifier_reads_clear_passages_we_wrote() -> None:
     assert labels == ["enthusiastic"] * 2 + ["skeptical"] * 2
 
 
+def test_the_sparse_product_reads_as_the_model_s_dense_features_do() -> None:
+    """The logistic model is coef . [embedding | w x TF-IDF | document label] + b; the TF-IDF block is
+    taken sparsely (a full build's chunks held ~1 GB as a dense matrix). Same probabilities as the dense
+    product, and a vector of the wrong width is refused rather than misread."""
+    import numpy as np
+
+    from interp_rag.ingest.label import _model, stance_probabilities
+    from interp_rag.ingest.prior import prior_features
+
+    m = _model()
+    texts = [*ENTHUSIASTIC, *SKEPTICAL, "", "zzzz qqqq"]  # the last two hold no n-gram of the vocabulary
+    docs = ["enthusiastic", None, "mixed", "skeptical", None, "neutral"][: len(texts)]
+    vecs = np.random.default_rng(0).normal(size=(len(texts), 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    vocab = len(m["tfidf"].index)
+    tfidf = np.zeros((len(texts), vocab), dtype=np.float32)
+    for i, t in enumerate(texts):
+        cols, vals = m["tfidf"].row(t)
+        tfidf[i, cols] = vals
+    x = np.hstack([vecs, m["tfidf_weight"] * tfidf, prior_features(docs)])
+    z = x @ m["coef"].T + m["intercept"]
+    dense = np.exp(z - z.max(axis=1, keepdims=True))
+    dense /= dense.sum(axis=1, keepdims=True)
+    got = stance_probabilities(vecs, texts, docs)
+    order = [m["labels"].index(s) for s in ("enthusiastic", "skeptical", "neutral")]
+    assert np.allclose(got, dense[:, order], atol=1e-5)
+    with pytest.raises(StanceModelError, match="384-d"):
+        stance_probabilities(vecs[:, :100], texts, docs)
+
+
 def test_a_damaged_or_missing_model_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(StanceModelError, match="missing.*git checkout"):
         load_model(tmp_path / "nope.json")

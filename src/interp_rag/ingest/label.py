@@ -47,16 +47,26 @@ class TfIdf:
         self.index = {t: i for i, t in enumerate(vocab)}
         self.idf = np.asarray(idf, dtype=np.float32)
 
-    def transform(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(self.index)), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for term, count in ngrams(text).items():
-                j = self.index.get(term)
-                if j is not None:
-                    out[row, j] = (1.0 + math.log(count)) * self.idf[j]
-            norm = float(np.linalg.norm(out[row]))
-            if norm > 0:
-                out[row] /= norm
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The text's vector as (columns, values): a sentence holds a few dozen of the ~15,000 n-grams."""
+        cols, vals = [], []
+        for term, count in ngrams(text).items():
+            j = self.index.get(term)
+            if j is not None:
+                cols.append(j)
+                vals.append((1.0 + math.log(count)) * self.idf[j])
+        v = np.asarray(vals, dtype=np.float32)
+        norm = float(np.linalg.norm(v))
+        return np.asarray(cols, dtype=np.int64), (v / norm if norm > 0 else v)
+
+    def project(self, texts: list[str], weights: np.ndarray) -> np.ndarray:
+        """Each text's vector times `weights` (k x vocabulary), (n, k), without the dense (n x vocabulary)
+        matrix: labelling a full build's 8,125 chunks held ~1 GB for it."""
+        out = np.zeros((len(texts), weights.shape[0]), dtype=np.float32)
+        for i, text in enumerate(texts):
+            cols, vals = self.row(text)
+            if cols.size:
+                out[i] = weights[:, cols] @ vals
         return out
 
 
@@ -146,18 +156,6 @@ def combine(
     return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def features(
-    vectors: np.ndarray, texts: list[str], doc_stances: list[str | None], *, tfidf: TfIdf, tfidf_weight: float
-) -> np.ndarray:
-    return np.hstack(
-        [
-            np.asarray(vectors, dtype=np.float32),
-            tfidf_weight * tfidf.transform(texts),
-            prior_features(doc_stances),
-        ]
-    )
-
-
 def stance_probabilities(
     vectors: np.ndarray,
     texts: list[str],
@@ -167,8 +165,16 @@ def stance_probabilities(
 ) -> np.ndarray:
     """The logistic model's probabilities, (n, 3) in STANCES order."""
     m = model or _model()
-    x = features(vectors, texts, doc_stances, tfidf=m["tfidf"], tfidf_weight=m["tfidf_weight"])
-    z = x @ m["coef"].T + m["intercept"]
+    # The features are [embedding | tfidf_weight x TF-IDF | document label]; each block's product is
+    # taken on its own, the TF-IDF one sparsely.
+    coef, dims, vocab = m["coef"], np.shape(vectors)[1], len(m["tfidf"].index)
+    if dims != coef.shape[1] - vocab - len(DOC_STANCES):
+        raise StanceModelError(
+            f"The stance model reads {coef.shape[1] - vocab - len(DOC_STANCES)}-d vectors, not {dims}-d."
+        )
+    z = np.asarray(vectors, dtype=np.float32) @ coef[:, :dims].T
+    z += m["tfidf_weight"] * m["tfidf"].project(texts, coef[:, dims : dims + vocab])
+    z += prior_features(doc_stances) @ coef[:, dims + vocab :].T + m["intercept"]
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
