@@ -393,3 +393,15 @@ def test_the_background_of_a_judgement_speaks_to_the_question() -> None:
     )  # fmt: skip
     again = compose_extractive(Q, shown, [], index=None)[0]
     assert "dictionary of directions" in again and "independent raters" not in again
+
+
+def test_a_source_s_own_reference_numbers_are_not_read_as_citations() -> None:
+    text = (
+        "Saliency maps are noisy for many inputs [14, 13], and averaging over noisy copies of an input "
+        "makes them sharper [2]. Later work found the same for other attribution methods [3–5]."
+    )
+    out, cited = compose_extractive(
+        "Why are saliency maps noisy?", [passage(1, text, "neutral", score=1.0)], [], index=None
+    )
+    assert "(14, 13)" in out and "(3–5)" in out and "sharper." in out  # a lone "[2]" goes as markup does
+    assert re.findall(r"\[[^\]]*\]", out) == ["[1]"] * len(re.findall(r"\[[^\]]*\]", out)) and cited == [1]
