@@ -279,7 +279,8 @@ def choose(
 def _quote(s: Sentence, passages: list[Passage]) -> str:
     marks = "".join(f"[{n}]" for n in s.nums)
     inner = s.text.strip(chr(34)).replace("“", "‘").replace("”", "’")  # one pair of quotes per sentence
-    # a source's own reference numbers ("[14]", "[14, 13]", "[3–5]") are no citation of ours
+    # a source's own reference lists ("[14, 13]", "[3–5]") are no citation of ours (a lone "[14]" is
+    # already cut as markup by clean_for_embedding)
     inner = re.sub(r"\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]", r"(\1)", inner)
     text = f"“{inner}” {marks}"
     titles = list(dict.fromkeys(inline(passages[n - 1].title) for n in s.nums))
