@@ -55,7 +55,7 @@ Two-layer attention-only models~\cite{elhage}.
 \end{document}"""
     (tmp_path / "p.tex").write_text(tex)
     text = load_file(tmp_path / "p.tex")
-    assert "## Introduction" in text and "### Setup" in text
+    assert "## 1 Introduction" in text and "### 1.1 Setup" in text
     assert "induction heads" in text
     assert "comment" not in text and "\\emph" not in text
 

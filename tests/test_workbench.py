@@ -278,6 +278,28 @@ def test_add_a_folder_with_one_build_then_remove_one(mini_copy: Settings, tmp_pa
     assert "probing-is-not-enough" in load_index(settings=mini_copy).sources
 
 
+def test_a_paper_source_folder_is_one_source_that_follows_its_section_files(
+    mini_copy: Settings, tmp_path: Path
+) -> None:
+    """An arXiv source folder added whole: its main file is the source, read with the section files it
+    \\inputs (not sources of their own); a rebuild after a section file changes reads the change."""
+    from interp_rag.store.build import build_index
+    from tests.test_latex import paper_folder
+
+    folder = paper_folder(tmp_path / "paper")
+    report = add_sources([str(folder)], settings=mini_copy, stance="neutral")
+    assert [(Path(r.location).name, r.ok, r.title) for r in report.results] == [
+        ("main.tex", True, "Split Across Files")
+    ]
+    chunks = [c for c in load_index(settings=mini_copy).chunks if c.source_id == "split-across-files"]
+    text = " ".join(c.text for c in chunks)
+    assert "Probes read what a layer holds" in text and "The results section reports." in text
+    (folder / "sections" / "results.tex").write_text("\\section{Results}\nA revised result, read again.\n")
+    build_index(settings=mini_copy)
+    chunks = [c for c in load_index(settings=mini_copy).chunks if c.source_id == "split-across-files"]
+    assert "A revised result, read again." in " ".join(c.text for c in chunks)
+
+
 def test_adding_several_reads_only_them_and_writes_the_list_last(mini_copy: Settings, tmp_path: Path) -> None:
     """Several sources with one build read only the new ones (the others' URLs are dead here and no mirror
     is given), and a build that cannot run (another holds the lock) leaves the list and index as they were."""

@@ -144,27 +144,9 @@ def _html_text(data: bytes) -> str:
     return re.sub(r"\n\s*\n+", "\n\n", tree.text_content()).strip()
 
 
-_LATEX_SECTIONS = {"part": "#", "chapter": "#", "section": "##", "subsection": "###", "subsubsection": "####"}
-
-
 @register("latex", ".tex", ".latex")
 def _latex_text(data: bytes) -> str:
-    """A readable approximation of a LaTeX source: sections become markdown headings, markup goes."""
-    tex = decode(data)
-    tex = re.sub(r"(?<!\\)%.*", "", tex)
-    body = re.search(r"\\begin\{document\}(.*?)(\\end\{document\}|$)", tex, re.S)
-    if body:
-        tex = body.group(1)
-    tex = re.sub(r"\\begin\{(figure|table|equation|align)\*?\}.*?\\end\{\1\*?\}", "", tex, flags=re.S)
+    """A LaTeX source as a reader reads it: sections as markdown headings, math as written (latex.py)."""
+    from .latex import latex_text
 
-    def heading(m: re.Match[str]) -> str:
-        return f"\n{_LATEX_SECTIONS[m.group(1)]} {m.group(2)}\n"
-
-    tex = re.sub(r"\\(part|chapter|section|subsection|subsubsection)\*?\{([^}]*)\}", heading, tex)
-    tex = re.sub(r"\\(emph|textbf|textit|texttt|underline)\{([^}]*)\}", r"\2", tex)
-    tex = re.sub(r"\\(cite|citep|citet|ref|eqref|label)\{[^}]*\}", "", tex)
-    tex = re.sub(r"\\(begin|end)\{[^}]*\}", "", tex)
-    tex = re.sub(r"\\item\s*", "- ", tex)
-    tex = re.sub(r"\\[a-zA-Z]+\*?(\[[^\]]*\])?", "", tex)
-    tex = tex.replace("{", "").replace("}", "").replace("~", " ")
-    return re.sub(r"\n\s*\n+", "\n\n", tex).strip()
+    return latex_text(decode(data))

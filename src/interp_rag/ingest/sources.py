@@ -22,6 +22,7 @@ import tomli_w
 from ..errors import ConfigError, SourceError
 from ..text import digest, strip_control
 from ..types import DOC_STANCES, Document, Source
+from .latex_source import read_with_inputs
 from .load import extract_text, guess_format
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -148,12 +149,12 @@ def resolve(
     if mirror is not None and src.file:
         p = mirror / src.file
         if p.is_file():
-            return _document(src, _read_file(p, limits), p.name, f"mirror:{p}", limits)
+            return _document(src, read_local(p, limits), p.name, f"mirror:{p}", limits)
     lp = local_path(src)
     if lp is not None:
         if not lp.is_file():
             raise SourceError(f"{src.id}: local file {lp} does not exist.")
-        return _document(src, _read_file(lp, limits), lp.name, f"file:{lp}", limits)
+        return _document(src, read_local(lp, limits), lp.name, f"file:{lp}", limits)
     if cache_dir is not None:
         cached = cache_dir / f"{src.id}.txt"
         if cached.is_file():
@@ -204,8 +205,11 @@ class Limits:
         return text
 
 
-def _read_file(path: Path, limits: Limits) -> bytes:
+def read_local(path: Path, limits: Limits) -> bytes:
+    """A file's bytes, refused before reading when it is over the size limit."""
     limits.check_bytes(path.stat().st_size, str(path))  # before reading it into memory
+    if path.suffix.lower() in (".tex", ".latex"):  # a paper's main file, with the section files it \inputs
+        return read_with_inputs(path, limits.check_bytes)
     return path.read_bytes()
 
 

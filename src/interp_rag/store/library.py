@@ -21,12 +21,14 @@ from typing import Any
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
+from ..ingest.latex_source import paper_parts
 from ..ingest.load import _SUFFIX, extract_text, guess_format
 from ..ingest.sources import (
     Limits,
     atomic_write,
     fetch,
     load_sources,
+    read_local,
     slugify,
     validate_source,
 )
@@ -84,6 +86,8 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         meta = _html_meta(data)
     elif fmt == "latex":
         meta = _latex_meta(data.decode("utf-8", "replace"))
+        if text.startswith("# "):  # \title as the converter read it (the paper's own commands expanded)
+            meta["title"] = _first_heading(text)
     if not meta.get("title") and (heading := _first_heading(text)):
         meta["title"] = heading
     return {k: v for k, v in meta.items() if v}
@@ -160,11 +164,13 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
         if loc.startswith(("http://", "https://")) or p.is_file():
             out.append(loc)
         elif p.is_dir():
-            files = sorted(
-                str(f)
+            found = [
+                f
                 for f in p.rglob("*")
                 if f.is_file() and f.suffix.lower() in _SUFFIX and not f.name.startswith(".")
-            )
+            ]
+            parts = paper_parts(found)  # a paper's source folder is one source: its main .tex file
+            files = sorted(str(f) for f in found if f.resolve() not in parts)
             if not files:
                 bad.append(
                     AddResult(loc, False, reason="the folder has no PDF, HTML, markdown, text or LaTeX file")
@@ -181,7 +187,7 @@ def _read(location: str, settings: Settings) -> tuple[bytes, str, str]:
         data, name = fetch(location, timeout=settings.fetch_timeout)
     else:
         p = Path(location).expanduser()
-        data, name = p.read_bytes(), p.name
+        data, name = read_local(p, Limits.from_settings(settings)), p.name
     return data, name, extract_text(data, guess_format(name, data))
 
 

@@ -1,0 +1,145 @@
+"""A LaTeX source before it is parsed (latex.py): its \\input files brought in, its short commands expanded.
+
+A paper's source is often a main file that `\\input`s one file per section (an arXiv source folder). Added
+from the disk, the main file is read with the files it includes, as LaTeX would: only `.tex` files inside
+its own folder, nested at most `MAX_DEPTH` deep, each once; a commented-out `\\input` is left alone. Added
+as a folder, the included files are not sources of their own (`included_files`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+MAX_DEPTH = 5
+_INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}\n]+)\}")
+_COMMENTED = re.compile(r"(?<!\\)%")
+
+
+def _target(base: Path, name: str) -> Path | None:
+    """The file `\\input{name}` reads, if it is a .tex file inside `base`."""
+    name = name.strip()
+    path = (base / (name if name.endswith(".tex") else name + ".tex")).resolve()
+    if not path.is_relative_to(base.resolve()) or not path.is_file():
+        return None
+    return path
+
+
+def _inputs(tex: str) -> list[re.Match[str]]:
+    """The \\input commands of a source that are not inside a comment."""
+    found = []
+    for m in _INPUT.finditer(tex):
+        line_start = tex.rfind("\n", 0, m.start()) + 1
+        if not _COMMENTED.search(tex, line_start, m.start()):
+            found.append(m)
+    return found
+
+
+def read_with_inputs(path: Path, check_bytes: Callable[[int, str], None]) -> bytes:
+    """The file's bytes with every \\input of a file beside it replaced by that file's text.
+    `check_bytes(total, what)` raises when the files together pass the size limit."""
+    base = path.resolve().parent
+    total = 0
+
+    def read(p: Path, depth: int, seen: frozenset[Path]) -> str:
+        nonlocal total
+        data = p.read_bytes()
+        total += len(data)
+        check_bytes(total, f"{path} with the files it includes")
+        tex = data.decode("utf-8", "replace")
+        if depth >= MAX_DEPTH:
+            return tex
+        out, last = [], 0
+        for m in _inputs(tex):
+            target = _target(base, m.group(1))
+            if target is None or target in seen:
+                continue
+            out += [tex[last : m.start()], "\n", read(target, depth + 1, seen | {target}), "\n"]
+            last = m.end()
+        return "".join(out) + tex[last:]
+
+    if not _inputs(path.read_text(encoding="utf-8", errors="replace")):
+        return path.read_bytes()  # the common case, byte for byte (its encoding is detected later)
+    return read(path.resolve(), 0, frozenset({path.resolve()})).encode("utf-8")
+
+
+def included_files(path: Path) -> set[Path]:
+    """The files beside `path` that it \\inputs (directly or not): parts of it, not documents of their own."""
+    base = path.resolve().parent
+    found: set[Path] = set()
+    todo = [path.resolve()]
+    while todo:
+        p = todo.pop()
+        try:
+            tex = p.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for m in _inputs(tex):
+            target = _target(base, m.group(1))
+            if target is not None and target not in found and target != path.resolve():
+                found.add(target)
+                todo.append(target)
+    return found
+
+
+def paper_parts(files: list[Path]) -> set[Path]:
+    """Of a folder's files, the .tex files that are parts of a paper rather than papers: those a main file
+    \\inputs, and, when the folder holds a main file (one with \\documentclass), every .tex file without
+    one (an unused section, a draft, a macro file)."""
+    tex = [f.resolve() for f in files if f.suffix.lower() in (".tex", ".latex")]
+    mains = [f for f in tex if "\\documentclass" in f.read_text(encoding="utf-8", errors="replace")]
+    parts = {part for f in tex for part in included_files(f)}
+    if mains:
+        parts |= set(tex) - set(mains)
+    return parts
+
+
+_DEFINE = re.compile(
+    r"\\(?:re|provide)?newcommand\*?\s*\{?\s*\\([A-Za-z]+)\s*\}?\s*\{|\\def\s*\\([A-Za-z]+)\s*\{"
+)
+
+
+def _braced(tex: str, start: int) -> int:
+    """The index just past the group that opens at tex[start - 1] == "{", or -1."""
+    depth = 1
+    for i in range(start, len(tex)):
+        ch = tex[i]
+        if ch == "{" and tex[i - 1] != "\\":
+            depth += 1
+        elif ch == "}" and tex[i - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def expand_simple_macros(tex: str) -> str:
+    """Commands defined without arguments replaced by their definitions (three rounds for nested ones,
+    never past twice the source's size: a definition that calls itself must not blow it up); the
+    definitions themselves removed. Commands with arguments are left for the parser."""
+    defs: dict[str, str] = {}
+    out, last = [], 0
+    for m in _DEFINE.finditer(tex):
+        if m.start() < last:
+            continue
+        end = _braced(tex, m.end())
+        if end < 0:
+            break
+        defs[m.group(1) or m.group(2)] = tex[m.end() : end - 1]
+        out.append(tex[last : m.start()])
+        last = end
+    out.append(tex[last:])
+    tex = "".join(out)
+    if not defs:
+        return tex
+    names = "|".join(re.escape(k) for k in sorted(defs, key=len, reverse=True))
+    pattern = re.compile(r"\\(" + names + r")(?![A-Za-z])(\{\})?")
+    replace: Callable[[re.Match[str]], str] = lambda m: defs[m.group(1)].replace("\\xspace", "")  # noqa: E731
+    limit = 2 * len(tex) + 10_000
+    for _ in range(3):
+        expanded, n = pattern.subn(replace, tex)
+        if not n or len(expanded) > limit:
+            break
+        tex = expanded
+    return tex

@@ -1,0 +1,234 @@
+"""A LaTeX source reads as the paper does (ingest/latex.py): the file a researcher gets from arXiv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from interp_rag.errors import SourceError
+from tests.test_load import load_file
+
+PAPER = r"""\documentclass{article}
+\usepackage{amsmath}
+\newcommand{\method}{\textsc{SeedCheck}\xspace}
+\newcommand\sae{SAE}
+\def\etal{et al.}
+\newcommand{\norm}[1]{\lVert #1 \rVert}
+% a note to co-authors that no reader sees
+\title{Seeds and \method:\\ a replication\thanks{Work done while testing.}}
+\author{A. Tester}
+\begin{document}
+\maketitle
+\begin{abstract}
+We ask whether dictionary features survive a change of seed.
+\end{abstract}
+\section*{Preface}
+We call our tool \method{} throughout; it compares \sae{}s trained by Smith~\etal~\cite{smith}.\footnote{Code
+will be released after review.} The next sentence ends the paragraph.
+
+Narrative: \citet{smith_seeds_2020, DBLP:x} showed that \sae features split~\citep[p.~4]{jones}.
+See \autoref{sec:res}, \cref{tab:main}, \eqref{eq:loss} and Appendix~\ref{app:extra};
+a dangling reference (Figure~\ref{fig:none}).
+\section{Results}\label{sec:res}
+\subsection{Loss}
+The loss is
+\begin{align}
+L &= \norm{x - \hat x}^2 + \lambda \norm{f}_1 \label{eq:loss}
+\end{align}
+where $\lambda > 0$ and 12\% of features die --- fewer than before.
+\begin{figure}[t]
+\centering
+\includegraphics[width=\linewidth]{fig/a.pdf}
+\caption{Share of stable features by kind.}\label{fig:share}
+\end{figure}
+\begin{table}[h]
+\caption{Main results.}\label{tab:main}
+\begin{tabular}{lc}
+Concrete & 81\% \\
+Abstract & 29\% \\
+\end{tabular}
+\end{table}
+\begin{enumerate}
+\item First finding.
+\item Second finding.
+\end{enumerate}
+\begin{description}
+\item[Stable] found again under a new seed.
+\end{description}
+Visit \href{https://example.org}{our page}. Caf\'e, ``quoted''.
+\begin{verbatim}
+x = 100 % kept in code
+\end{verbatim}
+\appendix
+\section{Extra}\label{app:extra}
+More in the appendix.
+\bibliographystyle{plain}
+\begin{thebibliography}{9}
+\bibitem{smith} J. Smith. A paper nobody should index. 2020.
+\end{thebibliography}
+\end{document}
+"""
+
+
+@pytest.fixture(scope="module")
+def paper(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("tex") / "paper.tex"
+    path.write_text(PAPER)
+    return load_file(path)
+
+
+def test_title_abstract_and_numbered_sections_are_headings(paper: str) -> None:
+    assert paper.startswith("# Seeds and SeedCheck: a replication\n\n## Abstract\n\nWe ask whether")
+    assert "\n## Preface\n" in paper  # \section* has no number
+    assert "\n## 1 Results\n" in paper and "\n### 1.1 Loss\n" in paper
+    assert "\n## A Extra\n" in paper  # lettered after \appendix
+
+
+def test_references_print_what_latex_prints(paper: str) -> None:
+    flat = " ".join(paper.split())
+    assert "See Section 1, Table 1, (1) and Appendix A;" in flat
+    assert "a dangling reference." in flat  # an undefined label leaves no "(Figure )"
+
+
+def test_citations_and_markup_go_but_narrative_subjects_stay(paper: str) -> None:
+    assert "trained by Smith et al. The next sentence" in paper  # \cite gone, no "et al.."
+    assert "Narrative: Smith (2020), DBLP:x showed that SAE features split." in paper
+    for gone in (
+        "\\",
+        "jones",
+        "p. 4",
+        "co-authors",
+        "Work done",
+        "nobody should index",
+        "plain",
+        "fig/a.pdf",
+    ):
+        assert gone not in paper.replace("\\lambda", "").replace("\\norm", "").replace("\\hat", "")
+
+
+def test_footnotes_follow_their_paragraph(paper: str) -> None:
+    assert "ends the paragraph.\n\nCode will be released after review.\n\nNarrative:" in paper
+
+
+def test_math_is_kept_as_written_and_text_is_unescaped(paper: str) -> None:
+    assert "$$\nL &= \\norm{x - \\hat x}^2 + \\lambda \\norm{f}_1\n$$" in paper  # no \label inside
+    assert "where $\\lambda > 0$ and 12% of features die — fewer than before." in paper
+    assert "Café, “quoted”." in paper
+    assert "```\nx = 100 % kept in code\n```" in paper
+
+
+def test_floats_lists_and_links(paper: str) -> None:
+    assert "Figure 1: Share of stable features by kind." in paper
+    assert "Table 1: Main results.\n\nConcrete 81%\nAbstract 29%" in paper
+    assert "1. First finding.\n2. Second finding." in paper
+    assert "- Stable: found again under a new seed." in paper
+    assert "Visit our page." in paper
+
+
+def test_a_file_that_only_inputs_others_says_which(tmp_path: Path) -> None:
+    (tmp_path / "main.tex").write_text(
+        "\\documentclass{article}\\begin{document}\\title{A paper}\\maketitle\n"
+        "\\input{sections/intro}\n\\include{sections/method.tex}\n\\end{document}\n"
+    )
+    with pytest.raises(SourceError, match=r"other files \(sections/intro\.tex, sections/method\.tex\)"):
+        load_file(tmp_path / "main.tex")
+
+
+@pytest.mark.parametrize(
+    "tex",
+    [
+        r"\section{Unclosed {brace and text \emph{x",
+        r"\begin{itemize}\item an item never closed",
+        r"}}}} \end{document} stray closers",
+        r"$unclosed math and \[ display",
+        "\\newcommand{\\a}{\\a}\\a a command defined as itself",
+    ],
+)
+def test_broken_latex_still_reads(tmp_path: Path, tex: str) -> None:
+    (tmp_path / "broken.tex").write_text(tex)
+    text = load_file(tmp_path / "broken.tex")
+    assert text and "\ue000" not in text and "\ue002" not in text
+
+
+def paper_folder(root: Path) -> Path:
+    """An arXiv-style source folder: a main file that \\input's one file per section."""
+    (root / "sections").mkdir(parents=True)
+    (root / "main.tex").write_text(
+        "\\documentclass{article}\\title{Split Across Files}\\begin{document}\\maketitle\n"
+        "\\input{sections/intro}\n% \\input{sections/old}\n\\include{sections/results.tex}\n"
+        "\\input{../outside}\n\\end{document}\n"
+    )
+    (root / "sections" / "intro.tex").write_text(
+        "\\section{Intro}\nProbes read what a layer holds; the intro says so, and says it at the length of "
+        "a real introduction, which names the question, the method and the answer before any section does.\n"
+        "\\input{sections/loop}\n"
+    )
+    (root / "sections" / "loop.tex").write_text("A nested part.\\input{main}\n")  # includes the main file
+    (root / "sections" / "results.tex").write_text("\\section{Results}\nThe results section reports.\n")
+    (root / "sections" / "old.tex").write_text("A draft nobody should index.\n")
+    (root.parent / "outside.tex").write_text("A file outside the paper's folder.\n")
+    return root
+
+
+def test_a_main_file_is_read_with_the_files_it_inputs(tmp_path: Path) -> None:
+    from interp_rag.ingest.sources import Limits, read_local
+
+    main = paper_folder(tmp_path / "paper") / "main.tex"
+    text = load_file_bytes(read_local(main, Limits()))
+    assert "## 1 Intro\n\nProbes read what a layer holds" in text and "A nested part." in text
+    assert "## 2 Results\n\nThe results section reports." in text
+    assert "draft" not in text and "outside" not in text and text.count("Split Across Files") == 1
+    with pytest.raises(SourceError, match="main.tex with the files it includes is"):
+        read_local(main, Limits(max_bytes=main.stat().st_size + 10))
+
+
+def test_a_folder_adds_a_paper_once_not_its_section_files(tmp_path: Path) -> None:
+    from interp_rag.ingest.latex_source import included_files, paper_parts
+
+    folder = paper_folder(tmp_path / "paper")
+    main = folder / "main.tex"
+    assert {p.name for p in included_files(main)} == {
+        "intro.tex",
+        "loop.tex",
+        "results.tex",
+    }  # not the commented one
+    files = sorted(folder.rglob("*.tex"))
+    assert {p.name for p in paper_parts(files)} == {"intro.tex", "loop.tex", "results.tex", "old.tex"}
+    # a folder of fragments with no main file: each is a document
+    assert paper_parts([folder / "sections" / "old.tex", folder / "sections" / "results.tex"]) == set()
+
+
+def load_file_bytes(data: bytes) -> str:
+    from interp_rag.ingest.load import extract_text
+
+    return extract_text(data, "latex")
+
+
+def test_the_title_is_read_with_the_papers_own_commands() -> None:
+    from interp_rag.store.library import document_metadata
+
+    data = PAPER.encode()
+    meta = document_metadata(data, "paper.tex", load_file_bytes(data))
+    assert meta == {"title": "Seeds and SeedCheck: a replication", "authors": ["A. Tester"]}
+
+
+def test_wide_floats_subfigures_algorithms_and_statements(tmp_path: Path) -> None:
+    (tmp_path / "floats.tex").write_text(
+        r"""\begin{document}
+\begin{figure*}[t]\centering
+\begin{subfigure}[b]{0.48\textwidth}\includegraphics{a.png}\caption{Left panel.}\end{subfigure}
+\caption{Two panels side by side.}\label{fig:two}
+\end{figure*}
+\begin{wrapfigure}{r}{0.4\textwidth}\includegraphics{b.png}\caption{Wrapped.}\label{fig:w}\end{wrapfigure}
+\begin{algorithm}[t]\caption{Greedy search}
+\begin{algorithmic}[1]\State $x \gets 0$\end{algorithmic}\end{algorithm}
+\begin{theorem}[Probes]\label{thm:a} Every probe is a classifier.\end{theorem}
+\begin{minipage}{0.5\linewidth}Inside a minipage.\end{minipage}
+See Figure~\ref{fig:two} and Figure~\ref{fig:w}.
+\end{document}"""
+    )
+    assert load_file(tmp_path / "floats.tex") == (
+        "Figure 1: Two panels side by side.\n\nFigure 2: Wrapped.\n\nAlgorithm 1: Greedy search\n\n"
+        "Theorem. Every probe is a classifier.\n\nInside a minipage.\nSee Figure 1 and Figure 2."
+    )
