@@ -232,3 +232,10 @@ See Figure~\ref{fig:two} and Figure~\ref{fig:w}.
         "Figure 1: Two panels side by side.\n\nFigure 2: Wrapped.\n\nAlgorithm 1: Greedy search\n\n"
         "Theorem. Every probe is a classifier.\n\nInside a minipage.\nSee Figure 1 and Figure 2."
     )
+
+
+@pytest.mark.parametrize("tex", ["{" * 20000 + "x" + "}" * 20000, "\\begin{itemize}" * 3000 + "x"])
+def test_hostile_nesting_is_a_clear_error(tmp_path: Path, tex: str) -> None:
+    (tmp_path / "deep.tex").write_text(tex)
+    with pytest.raises(SourceError, match="nested too deep.*add the paper's PDF instead"):
+        load_file(tmp_path / "deep.tex")

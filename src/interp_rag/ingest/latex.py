@@ -28,26 +28,12 @@ from .latex_source import expand_simple_macros
 
 _HEADINGS = {"part": 0, "chapter": 0, "section": 1, "subsection": 2, "subsubsection": 3}
 _MATH_ENVS = ("equation", "align", "gather", "multline", "eqnarray", "displaymath", "math")
-_FLOATS = {
-    "figure": "Figure",
-    "wrapfigure": "Figure",
-    "table": "Table",
-    "wraptable": "Table",
-    "algorithm": "Algorithm",
-}
-_STATEMENTS = (
-    "theorem",
-    "lemma",
-    "proposition",
-    "corollary",
-    "definition",
-    "assumption",
-    "conjecture",
-    "claim",
-    "remark",
-    "example",
-    "proof",
-)
+# fmt: off
+_FLOATS = {"figure": "Figure", "wrapfigure": "Figure", "table": "Table", "wraptable": "Table",
+           "algorithm": "Algorithm"}
+_STATEMENTS = ("theorem", "lemma", "proposition", "corollary", "definition", "assumption", "conjecture",
+               "claim", "remark", "example", "proof")
+# fmt: on
 _REF_NAMES = {"section": "Section", "appendix": "Appendix", "figure": "Figure", "table": "Table"}
 # Citations that stand for a bracketed number or "(Author, year)": dropped. Narrative ones are named (_cited).
 # fmt: off
@@ -55,9 +41,7 @@ _PAREN_CITES = (
     "cite", "citep", "citealp", "Citep", "Citealp", "parencite", "autocite", "footcite",
     "nocite", "citeyearpar", "citeyear", "citenum", "supercite",
 )
-# fmt: on
 _TEXT_CITES = ("citet", "Citet", "citealt", "Citealt", "textcite", "Textcite", "citeauthor", "Citeauthor")
-# fmt: off
 _DROP = (
     "bibliography", "bibliographystyle", "printbibliography", "includegraphics", "thanks", "maketitle",
     "pageref", "tableofcontents", "listoffigures", "listoftables", "newpage", "clearpage", "centering",
@@ -71,7 +55,16 @@ _MIN_WORDS = 30  # less prose than this in a file that \input's others: the pros
 
 def latex_text(tex: str) -> str:
     """The readable text of a LaTeX document (see the module's docstring)."""
-    tex = expand_simple_macros(tex)
+    try:
+        return _convert(expand_simple_macros(tex))
+    except (RecursionError, lw.LatexWalkerError) as e:  # tolerant parsing, but a hostile nesting still fails
+        raise SourceError(
+            f"the LaTeX could not be read ({type(e).__name__}: groups or environments nested too deep, or "
+            "broken markup); add the paper's PDF instead"
+        ) from e
+
+
+def _convert(tex: str) -> str:
     walker = lw.LatexWalker(tex, latex_context=_walker_context(), tolerant_parsing=True)
     nodes, _, _ = walker.get_latex_nodes()
     body = next((n for n in _walk(nodes) if _is_env(n, "document")), None)
@@ -89,8 +82,8 @@ def latex_text(tex: str) -> str:
     if inputs and len(text.split()) < _MIN_WORDS:
         names = ", ".join(sorted({f"{i}.tex" if "." not in i else i for i in inputs})[:6])
         raise SourceError(
-            f"this LaTeX file reads its text from other files ({names}); add those files, a single .tex "
-            "made from them (e.g. with latexpand), or the paper's PDF"
+            f"this LaTeX file reads its text from other files ({names}), which are not beside it; add the "
+            "folder that holds the paper's source, or its PDF"
         )
     return text
 
