@@ -239,3 +239,55 @@ def test_hostile_nesting_is_a_clear_error(tmp_path: Path, tex: str) -> None:
     (tmp_path / "deep.tex").write_text(tex)
     with pytest.raises(SourceError, match="nested too deep.*add the paper's PDF instead"):
         load_file(tmp_path / "deep.tex")
+
+
+def tar_gz(files: dict[str, str]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_an_arxiv_source_archive_is_read_as_its_paper(tmp_path: Path) -> None:
+    """What arXiv serves as a paper's source: a gzipped tar (or one gzipped .tex), read in memory."""
+    import gzip
+
+    archive = tar_gz({
+        "macros.tex": "\\newcommand{\\tool}{ProbeKit}",  # no \documentclass: a part, not the paper
+        "ms.tex": "\\documentclass{article}\\input{macros}\\title{An Archived Paper}\n"
+        "\\begin{document}\\maketitle\n\\input{sec/intro}\n\\end{document}\n",
+        "sec/intro.tex": "\\section{Intro}\nWe release \\tool{} and describe what it finds in models.\n",
+        "figs/plot.pdf": "%PDF-1.4 not text",
+    })  # fmt: skip
+    (tmp_path / "2401.00001.tar.gz").write_bytes(archive)
+    text = load_file(tmp_path / "2401.00001.tar.gz")
+    assert text.startswith("# An Archived Paper\n\n## 1 Intro\n\nWe release ProbeKit and describe")
+    from interp_rag.store.library import document_metadata
+
+    assert document_metadata(archive, "2401.00001.tar.gz", text) == {"title": "An Archived Paper"}
+    single = gzip.compress(PAPER.encode())
+    assert load_file_bytes_as(single, "download") == load_file_bytes(PAPER.encode())  # found by its bytes
+
+
+def test_archives_without_a_paper_or_damaged_or_too_big_are_clear_errors(tmp_path: Path) -> None:
+    from interp_rag.ingest.latex_source import archive_source
+
+    with pytest.raises(SourceError, match="holds no LaTeX document"):
+        load_file_bytes_as(tar_gz({"notes.txt": "just notes"}), "x.tar.gz")
+    with pytest.raises(SourceError, match="damaged"):
+        load_file_bytes_as(tar_gz({"ms.tex": PAPER})[:200], "x.tar.gz")
+    with pytest.raises(SourceError, match="more than 1,000 bytes"):
+        archive_source(tar_gz({"ms.tex": PAPER}), max_bytes=1000)
+
+
+def load_file_bytes_as(data: bytes, name: str) -> str:
+    from interp_rag.ingest.load import extract_text, guess_format
+
+    return extract_text(data, guess_format(name, data))

@@ -125,7 +125,8 @@ def add(
     stance_note: str,
     write_questions: bool,
 ) -> None:
-    """Add URLs, local files (markdown, HTML, text, LaTeX, PDF) or folders of them; one build for all.
+    """Add URLs, local files (markdown, HTML, text, LaTeX, PDF, a paper's LaTeX source archive) or folders
+    of them; one build for all.
 
     Each is listed as ok or failed with the reason; exit status 1 if any failed."""
     from .store.library import add_sources

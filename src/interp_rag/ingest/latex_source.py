@@ -1,16 +1,23 @@
 """A LaTeX source before it is parsed (latex.py): its \\input files brought in, its short commands expanded.
 
-A paper's source is often a main file that `\\input`s one file per section (an arXiv source folder). Added
-from the disk, the main file is read with the files it includes, as LaTeX would: only `.tex` files inside
-its own folder, nested at most `MAX_DEPTH` deep, each once; a commented-out `\\input` is left alone. Added
-as a folder, the included files are not sources of their own (`included_files`).
+A paper's source is often a main file that `\\input`s one file per section (an arXiv source folder or
+archive). Added from the disk, the main file is read with the files it includes, as LaTeX would: only `.tex`
+files inside its own folder, nested at most `MAX_DEPTH` deep, each once; a commented-out `\\input` is left
+alone. Added as a folder, the included files are not sources of their own (`paper_parts`). An archive
+(`.tar.gz`, as arXiv serves a source) is read in memory the same way (`archive_source`).
 """
 
 from __future__ import annotations
 
+import io
+import posixpath
 import re
+import tarfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
+
+from ..errors import SourceError
 
 MAX_DEPTH = 5
 _INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}\n]+)\}")
@@ -36,32 +43,96 @@ def _inputs(tex: str) -> list[re.Match[str]]:
     return found
 
 
-def read_with_inputs(path: Path, check_bytes: Callable[[int, str], None]) -> bytes:
-    """The file's bytes with every \\input of a file beside it replaced by that file's text.
-    `check_bytes(total, what)` raises when the files together pass the size limit."""
-    base = path.resolve().parent
-    total = 0
+def inline_inputs(tex: str, find: Callable[[str], tuple[str, str] | None]) -> str:
+    """`tex` with every \\input replaced by the text of the file it names: `find(name)` gives (a key naming
+    that file, its text), or None for a file that is not there. Each file once per branch, `MAX_DEPTH`
+    deep; what cannot be found stays an \\input (the converter drops it)."""
 
-    def read(p: Path, depth: int, seen: frozenset[Path]) -> str:
-        nonlocal total
-        data = p.read_bytes()
-        total += len(data)
-        check_bytes(total, f"{path} with the files it includes")
-        tex = data.decode("utf-8", "replace")
+    def expand(text: str, depth: int, seen: frozenset[str]) -> str:
         if depth >= MAX_DEPTH:
-            return tex
+            return text
         out, last = [], 0
-        for m in _inputs(tex):
-            target = _target(base, m.group(1))
-            if target is None or target in seen:
+        for m in _inputs(text):
+            found = find(m.group(1).strip())
+            if found is None or found[0] in seen:
                 continue
-            out += [tex[last : m.start()], "\n", read(target, depth + 1, seen | {target}), "\n"]
+            out += [text[last : m.start()], "\n", expand(found[1], depth + 1, seen | {found[0]}), "\n"]
             last = m.end()
-        return "".join(out) + tex[last:]
+        return "".join(out) + text[last:]
 
-    if not _inputs(path.read_text(encoding="utf-8", errors="replace")):
-        return path.read_bytes()  # the common case, byte for byte (its encoding is detected later)
-    return read(path.resolve(), 0, frozenset({path.resolve()})).encode("utf-8")
+    return expand(tex, 0, frozenset())
+
+
+def read_with_inputs(path: Path, check_bytes: Callable[[int, str], None]) -> bytes:
+    """The file's bytes with every \\input of a .tex file inside its folder replaced by that file's text.
+    `check_bytes(total, what)` raises when the files together pass the size limit."""
+    main = path.resolve()
+    data = main.read_bytes()
+    tex = data.decode("utf-8", "replace")
+    if not _inputs(tex):
+        return data  # the common case, byte for byte (its encoding is detected later)
+    total = len(data)
+
+    def find(name: str) -> tuple[str, str] | None:
+        nonlocal total
+        target = _target(main.parent, name)
+        if target is None or target == main:
+            return None
+        part = target.read_bytes()
+        total += len(part)
+        check_bytes(total, f"{path} with the files it includes")
+        return str(target), part.decode("utf-8", "replace")
+
+    return inline_inputs(tex, find).encode("utf-8")
+
+
+def archive_source(data: bytes, max_bytes: int = 50_000_000) -> str:
+    """The LaTeX of a paper's source archive (what arXiv serves as a paper's "source": a gzipped tar, or one
+    gzipped .tex): its main file (the one with \\documentclass and \\begin{document}; the largest of
+    several) with the files it \\inputs. Only .tex members are read, never written anywhere, and no more
+    than `max_bytes` of them; SourceError when the archive holds no LaTeX."""
+    members = _tex_members(data, max_bytes)
+    mains = [n for n, t in members.items() if "\\documentclass" in t]
+    if not mains:
+        raise SourceError("the archive holds no LaTeX document (no .tex file with \\documentclass)")
+    main = max(mains, key=lambda n: ("\\begin{document}" in members[n], len(members[n])))
+    folder = posixpath.dirname(main)
+
+    def find(name: str) -> tuple[str, str] | None:
+        key = posixpath.normpath(posixpath.join(folder, name if name.endswith(".tex") else name + ".tex"))
+        return (key, members[key]) if key in members and key != main else None
+
+    return inline_inputs(members[main], find)
+
+
+def _tex_members(data: bytes, max_bytes: int) -> dict[str, str]:
+    """name -> text of the archive's .tex files (a lone gzipped file is one member, "main.tex")."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            members: dict[str, str] = {}
+            total = 0
+            for m in tar:
+                if not m.isfile() or not m.name.lower().endswith(".tex"):
+                    continue
+                total += m.size
+                if total > max_bytes:
+                    raise SourceError(f"the archive's LaTeX files hold more than {max_bytes:,} bytes")
+                f = tar.extractfile(m)
+                if f is not None:
+                    members[posixpath.normpath(m.name)] = f.read().decode("utf-8", "replace")
+            return members
+    except tarfile.ReadError:
+        pass  # not a tar: a single gzipped file
+    except (EOFError, zlib.error, OSError) as e:
+        raise SourceError(f"the archive is damaged ({type(e).__name__}: {e})") from e
+    try:
+        inflate = zlib.decompressobj(wbits=47)  # gzip or zlib header
+        text = inflate.decompress(data, max_bytes)
+    except zlib.error as e:
+        raise SourceError(f"the archive is damaged (zlib: {e})") from e
+    if inflate.unconsumed_tail:
+        raise SourceError(f"the compressed file holds more than {max_bytes:,} bytes")
+    return {"main.tex": text.decode("utf-8", "replace")}
 
 
 def included_files(path: Path) -> set[Path]:

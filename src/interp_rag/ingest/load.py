@@ -32,6 +32,8 @@ def guess_format(name: str, data: bytes) -> str:
     head = data[:1024].lstrip()
     if head.startswith(b"%PDF"):
         return "pdf"
+    if data.startswith(b"\x1f\x8b") or data[257:262] == b"ustar":  # gzip or tar: a paper's LaTeX source
+        return "latex-archive"
     fmt = _SUFFIX.get(Path(name).suffix.lower())
     if fmt:
         return fmt
@@ -93,7 +95,7 @@ def refuse_binary(data: bytes) -> None:
 def extract_text(data: bytes, fmt: str) -> str:
     if not data.strip():
         raise SourceError("the file is empty")
-    if fmt != "pdf":  # a PDF is binary by nature; its loader says when it is not a readable one
+    if fmt not in ("pdf", "latex-archive"):  # binary by nature; their loaders say when they are not readable
         refuse_binary(data)
     load = LOADERS.get(fmt)
     if load is None:
@@ -150,3 +152,12 @@ def _latex_text(data: bytes) -> str:
     from .latex import latex_text
 
     return latex_text(decode(data))
+
+
+@register("latex-archive", ".gz", ".tgz", ".tar")
+def _latex_archive_text(data: bytes) -> str:
+    """A paper's LaTeX source archive (arXiv's "source" download): its main file, read as `latex`."""
+    from .latex import latex_text
+    from .latex_source import archive_source
+
+    return latex_text(archive_source(data))

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
-from ..ingest.latex_source import paper_parts
+from ..ingest.latex_source import archive_source, paper_parts
 from ..ingest.load import _SUFFIX, extract_text, guess_format
 from ..ingest.sources import (
     Limits,
@@ -84,8 +84,12 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         meta = _pdf_meta(data)
     elif fmt == "html":
         meta = _html_meta(data)
-    elif fmt == "latex":
-        meta = _latex_meta(data.decode("utf-8", "replace"))
+    elif fmt in ("latex", "latex-archive"):
+        try:
+            tex = archive_source(data) if fmt == "latex-archive" else data.decode("utf-8", "replace")
+        except SourceError:  # metadata is a nicety; the text's own error is reported where it is read
+            tex = ""
+        meta = _latex_meta(tex)
         if text.startswith("# "):  # \title as the converter read it (the paper's own commands expanded)
             meta["title"] = _first_heading(text)
     if not meta.get("title") and (heading := _first_heading(text)):
