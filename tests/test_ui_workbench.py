@@ -233,7 +233,7 @@ def test_add_endpoint_refuses_requests_without_log_in_and_read_only_hides_it(
             out = client.predict(
                 f"{base}/gone.pdf", None, "neutral", "other", "", "", "", api_name="/add_source"
             )
-        assert "HTTP 404" in out[0] and "Nothing was changed" in out[0]
+        assert "HTTP 404" in out[0] and "gone.pdf. Nothing was changed." in out[0]  # one sentence each
 
         wait_http(ro)
         ro_client = Client(ro.url, verbose=False)

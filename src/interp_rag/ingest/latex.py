@@ -83,7 +83,7 @@ def _convert(tex: str) -> str:
         names = ", ".join(sorted({f"{i}.tex" if "." not in i else i for i in inputs})[:6])
         raise SourceError(
             f"this LaTeX file reads its text from other files ({names}), which are not beside it; add the "
-            "folder that holds the paper's source, or its PDF"
+            "paper's source folder or archive (.tar.gz), or its PDF"
         )
     return text
 

@@ -213,7 +213,10 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
             )
             notice = render_notice("✓ " + done, "success")
         except InterpRagError as e:
-            notice = render_notice(f"{e} Nothing was changed.", "error")
+            why = str(e).rstrip()
+            notice = render_notice(
+                f"{why}{'' if why.endswith(('.', '!', '?')) else '.'} Nothing was changed.", "error"
+            )
         except Exception as e:
             log.exception("adding a source failed")
             why = f"Adding failed ({type(e).__name__}); see the server log. Nothing was changed."
