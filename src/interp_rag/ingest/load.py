@@ -124,8 +124,9 @@ def _pdf_text(data: bytes) -> str:
 def _html_text(data: bytes) -> str:
     import trafilatura
 
-    html = decode(data)
+    from .latexml import prepare
 
+    html = prepare(decode(data))  # arXiv's HTML view of a paper: footnotes, equations, figures, bibliography
     text = trafilatura.extract(
         html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
     )
