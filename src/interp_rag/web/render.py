@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from ..settings import Settings, WebSettings
 from ..store.index import Index, index_stats
 from ..text import SPACE_OR_CONTROL, bm25_tokens, strip_site_markup
 from ..types import SIDES, STANCES, Answer, Passage
+from .math import MATH, split_math
 
 # Words too common in this literature to be worth highlighting even when the question uses them.
 _NO_MARK = frozenset(
@@ -38,6 +40,7 @@ _PLAIN = (
     (re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)"), r"\1"),
     (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
     (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"), r"\1"),  # never inside a word: snake_case
     (re.compile(r"^#{1,6}\s+|^```.*$", re.M), ""),
     # Distill's citation tags and empty anchors are invisible on the page they come from; other markup in a
     # passage stays visible (as escaped text), so a reader sees what the source really says.
@@ -92,16 +95,34 @@ def readable(text: str) -> str:
     """Passage text for reading: markdown syntax dropped, hard-wrapped lines (a long line, then one newline
     and more prose) joined as markdown would join them; lists, headings and transcripts keep their lines."""
     text = strip_site_markup(text)
+    formulas: list[str] = []  # kept from the markdown rules: "$x_{i}$ … $y_{j}$" is no emphasis
+
+    def keep(m: re.Match[str]) -> str:
+        formulas.append(m.group())
+        return f"\ue200{len(formulas) - 1}\ue201"
+
+    text = MATH.sub(keep, text)
     for pattern, repl in _PLAIN:
         text = pattern.sub(repl, text)
+    text = re.sub("\ue200(\\d+)\ue201", lambda m: formulas[int(m.group(1))], text)
     text = re.sub(r"(?m)^(.{60,}\S)\n(?=[^\n\s#>|*+-])(?!\d+[.)]\s)", r"\1 ", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def with_math(text: str, prose: Callable[[str], str]) -> str:
+    """`prose(piece)` for the text between formulas; each formula as MathML (web/math.py), or as escaped
+    LaTeX when it cannot be drawn. Markdown's `_` and `*` inside a formula are never emphasis."""
+    return "".join(prose(t) if mml is None else mml or esc(t) for t, mml in split_math(text))
+
+
 def _inline(text: str, n_passages: int) -> str:
-    s = esc(text)
-    for pattern, repl in _INLINE:
-        s = pattern.sub(repl, s)
+    def prose(piece: str) -> str:
+        s = esc(piece)
+        for pattern, repl in _INLINE:
+            s = pattern.sub(repl, s)
+        return s
+
+    s = with_math(text, prose)
 
     def cite(m: re.Match[str]) -> str:
         n = int(m.group(1))
@@ -231,7 +252,7 @@ def render_card(
     return (
         f'<article class="card {st}" id="passage-{number}"><div class="card-head"><span class="num">'
         f'[{number}]</span>{source_link(p.url, p.title, "title")}</div><div class="card-meta">{meta} {badge}'
-        f'</div>{where}<div class="text">{highlight(readable(p.text), terms)}</div>'
+        f'</div>{where}<div class="text">{with_math(readable(p.text), lambda t: highlight(t, terms))}</div>'
         f'<div class="card-foot">{link}</div></article>'
     )
 

@@ -1,0 +1,98 @@
+"""Math in passages and answers shown as math: `$…$`, `$$…$$`, `\\(…\\)` and `\\[…\\]` become MathML, which
+browsers draw without a script or a font download.
+
+Sources carry their formulas as LaTeX (markdown posts, LaTeX sources, arXiv's HTML view), and a quote such
+as "the width $m \\in \\{2^{12}, \\dots\\}$" reads better drawn. latex2mathml converts; what it returns is
+built from the document's text, so it is treated like the text: parsed, and written out again with only
+MathML's presentation elements and their layout attributes, every character escaped (it would pass
+`\\text{<img onerror=…>}` through as a tag, and `\\href{javascript:…}` as an attribute). A formula that does
+not convert, or does not survive that check, stays visible as the LaTeX it was.
+
+A `$` opens math only before a non-space and closes it only after one, not before a digit (Pandoc's rule), so
+"costs $5 and $10" stays text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from functools import lru_cache
+
+MAX_TEX = 500  # characters of one formula: longer ones stay text
+_NS = "{http://www.w3.org/1998/Math/MathML}"
+# fmt: off
+_ELEMENTS = frozenset((
+    "math", "semantics", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
+    "msub", "msup", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover",
+    "mtable", "mtr", "mtd", "mlabeledtr", "mstyle", "mpadded", "mphantom", "menclose", "merror",
+    "mmultiscripts", "mprescripts", "none",
+))
+_ATTRIBUTES = frozenset((
+    "display", "stretchy", "fence", "separator", "accent", "accentunder", "width", "height", "depth",
+    "lspace", "rspace", "mathvariant", "movablelimits", "linethickness", "columnalign", "columnspacing",
+    "rowspacing", "rowalign", "columnlines", "rowlines", "frame", "displaystyle", "scriptlevel", "notation",
+    "minsize", "maxsize", "symmetric", "largeop", "form", "linebreak",
+))
+# fmt: on
+MATH = re.compile(
+    r"\$\$(?P<dd>[^$]+?)\$\$"  # display
+    # \[ … \] and \( … \) (or \\[ as markdown escapes it) holding something only LaTeX holds: an HTML page's
+    # "[2020]" comes out of its reader as "\[2020\]"
+    r"|\\\\?\[(?P<db>[^\]]*?[\\^_{=][^\]]*?)\\\\?\]"
+    r"|\\\\?\((?P<ip>[^)]*?[\\^_{=].*?)\\\\?\)"
+    r"|(?<![\\$\w])\$(?P<id>[^\s$](?:[^$\n]*?[^\s$\\])?)\$(?!\d)",  # $…$: Pandoc's rule
+    re.S,
+)
+
+
+def split_math(text: str) -> list[tuple[str, str | None]]:
+    """The text as pieces: (text, None) for prose, (source, mathml) for a formula (mathml "" when it
+    could not be drawn: its source is then shown as text)."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for m in MATH.finditer(text):
+        tex = m.group("dd") or m.group("db") or m.group("ip") or m.group("id") or ""
+        display = m.group("dd") is not None or m.group("db") is not None
+        out += [(text[pos : m.start()], None), (m.group(), to_mathml(tex.strip(), display) or "")]
+        pos = m.end()
+    out.append((text[pos:], None))
+    return [(t, mml) for t, mml in out if t]
+
+
+@lru_cache(maxsize=4096)
+def to_mathml(tex: str, display: bool = False) -> str | None:
+    """Safe MathML for a formula, or None."""
+    if not tex or len(tex) > MAX_TEX:
+        return None
+    try:
+        from latex2mathml.converter import convert
+
+        raw = convert(tex, display="block" if display else "inline")
+    except Exception:  # a formula latex2mathml cannot read (its errors have no common type)
+        return None
+    if "<!" in raw:  # no declarations, no entity definitions
+        return None
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError:  # e.g. a raw "&" or "<" it passed through
+        return None
+    return _write(root)
+
+
+def _write(el: ET.Element) -> str | None:
+    name = el.tag.removeprefix(_NS)
+    if name not in _ELEMENTS:
+        return None
+    attrs = "".join(
+        f' {k}="{html.escape(v, quote=True)}"' for k, v in sorted(el.attrib.items()) if k in _ATTRIBUTES
+    )
+    if name == "math":
+        attrs = ' xmlns="http://www.w3.org/1998/Math/MathML"' + attrs
+    inner = [html.escape(el.text or "", quote=False)]
+    for child in el:
+        written = _write(child)
+        if written is None:
+            return None
+        inner += [written, html.escape(child.tail or "", quote=False)]
+    return f"<{name}{attrs}>{''.join(inner)}</{name}>"
