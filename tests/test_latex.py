@@ -291,3 +291,18 @@ def load_file_bytes_as(data: bytes, name: str) -> str:
     from interp_rag.ingest.load import extract_text, guess_format
 
     return extract_text(data, guess_format(name, data))
+
+
+def test_an_align_numbers_each_row_it_does_not_exempt(tmp_path: Path) -> None:
+    (tmp_path / "eq.tex").write_text(
+        r"""\begin{document}\begin{align}
+a &= b \label{eq:a}\\
+c &= d \nonumber\\
+e &= f \label{eq:e}
+\end{align}
+\begin{equation} g = h \label{eq:g}\end{equation}
+\begin{align*} x = y \end{align*}
+See \eqref{eq:a}, \eqref{eq:e} and \eqref{eq:g}.\end{document}"""
+    )
+    text = load_file(tmp_path / "eq.tex")
+    assert text.endswith("See (1), (2) and (3).") and "\\nonumber" not in text

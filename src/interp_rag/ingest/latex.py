@@ -175,9 +175,11 @@ def _number_labels(nodes: list[Any], chapters: bool) -> dict[str, tuple[str, str
                     kind = _FLOATS[name.rstrip("*")]
                     floats[kind] += 1
                     visit(n.nodelist, (kind.lower(), str(floats[kind])))
-                elif name in _MATH_ENVS:  # starred ones are not numbered
-                    equations += 1
-                    visit(n.nodelist, ("equation", f"({equations})"))
+                elif name in _MATH_ENVS:  # starred ones are not numbered; an align numbers each row
+                    for row in _rows(n.nodelist):
+                        if not any(_is_macro(x, "nonumber", "notag") for x in _walk(row)):
+                            equations += 1
+                            visit(row, ("equation", f"({equations})"))
                 else:
                     visit(n.nodelist, context)
             elif isinstance(n, lw.LatexGroupNode):
@@ -185,6 +187,17 @@ def _number_labels(nodes: list[Any], chapters: bool) -> dict[str, tuple[str, str
 
     visit(nodes, None)
     return labels
+
+
+def _rows(nodes: list[Any]) -> list[list[Any]]:
+    """A math environment's rows (split at \\\\), empty ones left out."""
+    rows: list[list[Any]] = [[]]
+    for n in nodes:
+        if _is_macro(n, "\\"):
+            rows.append([])
+        else:
+            rows[-1].append(n)
+    return [r for r in rows if "".join(x.latex_verbatim() for x in r).strip()]
 
 
 class _Converter(LatexNodes2Text):
@@ -327,46 +340,31 @@ def _code(n: Any) -> str:
     return f"\n\n```\n{inner}\n```\n\n"
 
 
+# What the parser must know of commands and environments pylatexenc does not: their arguments.
+# fmt: off
+_MACRO_ARGS = (
+    ("parencite", "*[[{"), ("textcite", "*[[{"), ("Textcite", "*[[{"), ("autocite", "*[[{"),
+    ("footcite", "*[[{"), ("supercite", "*[[{"), ("caption", "*[{"), ("subcaption", "*[{"),
+    ("bibliographystyle", "{"), ("thanks", "{"), ("href", "[{{"), ("nocite", "{"), ("pageref", "{"),
+    ("nameref", "{"), ("cline", "{"), ("footnotemark", "["), ("printbibliography", "["),
+    ("paragraph", "*[{"), ("appendix", ""),
+)
+_ENV_ARGS = (
+    ("subfigure", "[{"), ("minipage", "[[[{"), ("wrapfigure", "[{[{"), ("wraptable", "[{[{"),
+    ("algorithm", "["), ("algorithmic", "["), ("figure*", "["), ("table*", "["),
+    *((e, "[") for e in _STATEMENTS),
+)
+# fmt: on
+
+
 def _walker_context() -> Any:
-    """The parser's idea of which commands take which arguments, with those pylatexenc lacks."""
     db = lw.get_default_latex_context_db()
-    extra = [
-        MacroSpec(m, "*[[{")
-        for m in ("parencite", "textcite", "Textcite", "autocite", "footcite", "supercite")
-    ]
-    extra += [
-        MacroSpec(m, spec)
-        for m, spec in (
-            ("caption", "*[{"),
-            ("subcaption", "*[{"),
-            ("bibliographystyle", "{"),
-            ("thanks", "{"),
-            ("href", "[{{"),
-            ("nocite", "{"),
-            ("pageref", "{"),
-            ("nameref", "{"),
-            ("cline", "{"),
-            ("footnotemark", "["),
-            ("printbibliography", "["),
-            ("paragraph", "*[{"),
-            ("appendix", ""),
-        )
-    ]
-    envs = [
-        EnvironmentSpec(e, spec)
-        for e, spec in (
-            ("subfigure", "[{"),
-            ("minipage", "[[[{"),
-            ("wrapfigure", "[{[{"),
-            ("wraptable", "[{[{"),
-            ("algorithm", "["),
-            ("algorithmic", "["),
-            ("figure*", "["),
-            ("table*", "["),
-        )
-    ]
-    envs += [EnvironmentSpec(e, "[") for e in _STATEMENTS]
-    db.add_context_category("interp-rag", prepend=True, macros=extra, environments=envs)
+    db.add_context_category(
+        "interp-rag",
+        prepend=True,
+        macros=[MacroSpec(m, spec) for m, spec in _MACRO_ARGS],
+        environments=[EnvironmentSpec(e, spec) for e, spec in _ENV_ARGS],
+    )
     return db
 
 
