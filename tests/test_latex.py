@@ -306,3 +306,37 @@ See \eqref{eq:a}, \eqref{eq:e} and \eqref{eq:g}.\end{document}"""
     )
     text = load_file(tmp_path / "eq.tex")
     assert text.endswith("See (1), (2) and (3).") and "\\nonumber" not in text
+
+
+ICML = r"""\documentclass{article}
+\usepackage{icml2024}
+\begin{document}
+\twocolumn[
+\icmltitle{Probes in Practice: A \texorpdfstring{$k$}{k}-Layer Study}
+\icmlsetsymbol{equal}{*}
+\begin{icmlauthorlist}
+\icmlauthor{Ada Tester}{equal,uni}
+\icmlauthor{Ben Writer}{uni}
+\end{icmlauthorlist}
+\icmlaffiliation{uni}{Some University}
+\icmlcorrespondingauthor{Ada Tester}{ada@example.org}
+\icmlkeywords{probing, interpretability}
+\vskip 0.3in
+]
+\printAffiliationsAndNotice{\icmlEqualContribution}
+\begin{abstract}We study probes.\end{abstract}
+\section{Introduction}
+Probes are classifiers.\todo{cite more}
+\end{document}"""
+
+
+def test_icmls_title_block_is_the_title_and_its_authors() -> None:
+    from interp_rag.store.library import document_metadata
+
+    text = load_file_bytes(ICML.encode())
+    assert text == (
+        "# Probes in Practice: A k-Layer Study\n\n## Abstract\n\nWe study probes.\n\n"
+        "## 1 Introduction\n\nProbes are classifiers."
+    )
+    meta = document_metadata(ICML.encode(), "paper.tex", text)
+    assert meta == {"title": "Probes in Practice: A k-Layer Study", "authors": ["Ada Tester", "Ben Writer"]}

@@ -45,7 +45,10 @@ _TEXT_CITES = ("citet", "Citet", "citealt", "Citealt", "textcite", "Textcite", "
 _DROP = (
     "bibliography", "bibliographystyle", "printbibliography", "includegraphics", "thanks", "maketitle",
     "pageref", "tableofcontents", "listoffigures", "listoftables", "newpage", "clearpage", "centering",
-    "input", "include", "hline", "toprule", "midrule", "bottomrule", "cline",
+    "input", "include", "hline", "toprule", "midrule", "bottomrule", "cline", "todo",
+    # ICML's title block (its title is read as the title)
+    "twocolumn", "icmltitle", "icmlauthor", "icmlaffiliation", "icmlcorrespondingauthor", "icmlkeywords",
+    "icmlsetsymbol", "printAffiliationsAndNotice",
 )
 # fmt: on
 _FOOTNOTE = ("\ue000", "\ue001")  # around a footnote's text until it is moved after its paragraph
@@ -68,7 +71,7 @@ def _convert(tex: str) -> str:
     walker = lw.LatexWalker(tex, latex_context=_walker_context(), tolerant_parsing=True)
     nodes, _, _ = walker.get_latex_nodes()
     body = next((n for n in _walk(nodes) if _is_env(n, "document")), None)
-    title = next((n for n in _walk(nodes) if _is_macro(n, "title")), None)
+    title = next((n for n in _walk(nodes) if _is_macro(n, "title", "icmltitle")), None)
     inputs = [_arg_source(n, 0) for n in _walk(nodes) if _is_macro(n, "input", "include")]
     doc_nodes = body.nodelist if body is not None else nodes
     chapters = any(_is_macro(n, "chapter") for n in _walk(doc_nodes))
@@ -238,6 +241,7 @@ class _Converter(LatexNodes2Text):
         envs += [
             EnvironmentTextSpec("abstract", simplify_repl=self._abstract),
             EnvironmentTextSpec("thebibliography", discard=True),
+            EnvironmentTextSpec("icmlauthorlist", discard=True),
             EnvironmentTextSpec("verbatim", simplify_repl=_code),
             EnvironmentTextSpec("lstlisting", simplify_repl=_code),
             EnvironmentTextSpec("minted", simplify_repl=_code),
@@ -347,7 +351,9 @@ _MACRO_ARGS = (
     ("footcite", "*[[{"), ("supercite", "*[[{"), ("caption", "*[{"), ("subcaption", "*[{"),
     ("bibliographystyle", "{"), ("thanks", "{"), ("href", "[{{"), ("nocite", "{"), ("pageref", "{"),
     ("nameref", "{"), ("cline", "{"), ("footnotemark", "["), ("printbibliography", "["),
-    ("paragraph", "*[{"), ("appendix", ""),
+    ("paragraph", "*[{"), ("appendix", ""), ("todo", "[{"), ("twocolumn", "["), ("icmltitle", "{"),
+    ("icmlauthor", "{{"), ("icmlaffiliation", "{{"), ("icmlcorrespondingauthor", "{{"), ("icmlkeywords", "{"),
+    ("icmlsetsymbol", "{{"), ("printAffiliationsAndNotice", "{"),
 )
 _ENV_ARGS = (
     ("subfigure", "[{"), ("minipage", "[[[{"), ("wrapfigure", "[{[{"), ("wraptable", "[{[{"),

@@ -149,9 +149,10 @@ def _latex_meta(tex: str) -> dict[str, Any]:
 
     title, author = re.sub(r"\s+", " ", arg("title")), arg("author")
     year = _YEAR.search(arg("date"))
+    icml = re.findall(r"\\icmlauthor\s*\{([^{}]+)\}", tex)  # ICML's template names authors one by one
     return {
         "title": title,
-        "authors": [a for a in _split_authors(author) if len(a) < 80],
+        "authors": [a.strip() for a in icml] or [a for a in _split_authors(author) if len(a) < 80],
         "year": int(year.group(1)) if year else None,
     }
 
