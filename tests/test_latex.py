@@ -340,3 +340,19 @@ def test_icmls_title_block_is_the_title_and_its_authors() -> None:
     )
     meta = document_metadata(ICML.encode(), "paper.tex", text)
     assert meta == {"title": "Probes in Practice: A k-Layer Study", "authors": ["Ada Tester", "Ben Writer"]}
+
+
+def test_an_author_block_gives_names_not_affiliations() -> None:
+    """NeurIPS-style: \\And between authors, each one's affiliation and address on the lines after."""
+    from interp_rag.store.library import document_metadata
+
+    tex = r"""\documentclass{article}\title{Probes}\author{
+  Ada Tester\thanks{Equal contribution. See \url{https://example.org}.} \\
+  Department of Computer Science\\ Some University\\ \texttt{ada@example.org} \\
+  \And
+  Ben Writer$^{2}$ \\ Other Lab \\
+  \AND
+  Cy Third \\ Place
+}\begin{document}\maketitle\section{Intro}Probes read what layers hold.\end{document}"""
+    meta = document_metadata(tex.encode(), "p.tex", load_file_bytes(tex.encode()))
+    assert meta == {"title": "Probes", "authors": ["Ada Tester", "Ben Writer", "Cy Third"]}

@@ -141,20 +141,32 @@ def _html_meta(data: bytes) -> dict[str, Any]:
 
 def _latex_meta(tex: str) -> dict[str, Any]:
     def arg(cmd: str) -> str:
-        m = re.search(r"\\" + cmd + r"\s*\{((?:[^{}]|\{[^{}]*\})*)\}", tex)
-        if not m:
-            return ""
-        value = re.sub(r"\\and\b|\\\\", "\n", m.group(1))  # \and and \\ separate authors
-        return re.sub(r"\\[a-zA-Z]+|[{}]", " ", value).strip()
+        m = re.search(r"\\" + cmd + r"\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}", tex)
+        return m.group(1) if m else ""
 
-    title, author = re.sub(r"\s+", " ", arg("title")), arg("author")
+    title = re.sub(r"\s+", " ", re.sub(r"\\\\|\\[a-zA-Z]+|[{}]", " ", arg("title"))).strip()
     year = _YEAR.search(arg("date"))
-    icml = re.findall(r"\\icmlauthor\s*\{([^{}]+)\}", tex)  # ICML's template names authors one by one
+    # ICML's and IEEE's templates name authors one by one
+    named = re.findall(r"\\(?:icmlauthor|IEEEauthorblockN)\s*\{([^{}]+)\}", tex)
     return {
         "title": title,
-        "authors": [a.strip() for a in icml] or [a for a in _split_authors(author) if len(a) < 80],
+        "authors": [a.strip() for a in named] or _latex_authors(arg("author")),
         "year": int(year.group(1)) if year else None,
     }
+
+
+def _latex_authors(block: str) -> list[str]:
+    """The names in an \\author{…}: \\and (or NeurIPS's \\And, \\AND) separates authors, and each one's
+    first line is the name; the lines after it (\\\\) are affiliation and address, not authors."""
+    names: list[str] = []
+    for part in re.split(r"\\(?:and|And|AND)\b", block):
+        first = re.split(r"\\\\", part)[0]
+        first = re.sub(
+            r"\\(?:thanks|footnote|footnotemark)\s*(?:\{(?:[^{}]|\{[^{}]*\})*\})?|\$[^$]*\$", " ", first
+        )
+        first = re.sub(r"\\[a-zA-Z]+\*?|[{}]", " ", first)
+        names += _split_authors(" ".join(first.split()))
+    return [n for n in names if len(n) < 80]
 
 
 # ---------------------------------------------------------------- adding
