@@ -71,3 +71,19 @@ def test_underscore_emphasis_goes_but_names_and_formulas_keep_theirs() -> None:
     assert readable(text) == (
         'the paper "Probes". You can only see snake_case_names, $\\mathcal{D}_{det}$ or $\\hat{x}_{r}$.'
     )
+
+
+def test_the_terminal_shows_formulas_as_written() -> None:
+    """Rich's markdown and the --plain text would read "}_{" as emphasis and eat the underscores."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from interp_rag.progress import plain_text, shown
+
+    answer = "“Unlike $\\widehat{\\mathcal{D}}_{det}$, the $\\mathcal{D}_{r}$ set, *so*, cost $5 or $10.” [2]"
+    assert plain_text(answer) == answer.replace("*so*", "so")
+    console = Console(width=200, record=True, color_system=None)
+    console.print(Markdown(shown(answer)))
+    printed = console.export_text()
+    assert "$\\widehat{\\mathcal{D}}_{det}$" in printed and "$\\mathcal{D}_{r}$" in printed
+    assert "*so*" not in printed and "cost $5 or $10" in printed

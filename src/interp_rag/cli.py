@@ -19,7 +19,17 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from .cli_library import user_errors
 from .errors import ConfigError, InterpRagError
-from .progress import build_progress, console, out, plain_text, print_report, render_live, safe, stance_style
+from .progress import (
+    build_progress,
+    console,
+    out,
+    plain_text,
+    print_report,
+    render_live,
+    safe,
+    shown,
+    stance_style,
+)
 from .settings import Settings, get_settings
 from .text import strip_control
 from .types import DOC_STANCES, SOURCE_TYPES, STANCES
@@ -263,7 +273,7 @@ def ask(
         click.echo(f"\n{LOW_RELEVANCE_LABEL if final.low_relevance else 'Sources'}")
     else:
         if llm is None:  # a live-rendered (LLM) answer is already on screen
-            out.print(Markdown(strip_control(final.text)))
+            out.print(Markdown(shown(final.text)))
         if final.notice:
             console.print(f"\n[yellow]note:[/] {safe(final.notice)}")
         out.print(f"\n[bold]{LOW_RELEVANCE_LABEL if final.low_relevance else 'Sources'}[/]")

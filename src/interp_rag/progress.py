@@ -13,7 +13,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .text import strip_control
+from .text import outside_math, protect_math, strip_control
 from .types import BuildReport
 
 console = Console(stderr=True)
@@ -86,17 +86,24 @@ def render_live(stream: Any) -> None:
 
     parts: list[str] = []
     with Live(Markdown(""), console=out, refresh_per_second=8, vertical_overflow="visible") as live:
-        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(strip_control(a.text)))):
+        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(shown(a.text)))):
             parts.append(delta)
-            live.update(Markdown(strip_control("".join(parts))))
+            live.update(Markdown(shown("".join(parts))))
 
 
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\3(?![\w*])", re.S)
 
 
+def shown(markdown: str) -> str:
+    """An answer's markdown as the terminal renders it: no control characters, formulas as written."""
+    return protect_math(strip_control(markdown))
+
+
 def plain_text(markdown: str) -> str:
     """An answer's markdown as clean text: emphasis markers dropped, lists and [n] markers kept."""
-    text = _EMPHASIS.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(4), markdown)
+    text = outside_math(  # a formula's "_" and "*" are no emphasis
+        markdown, lambda t: _EMPHASIS.sub(lambda m: m.group(2) if m.group(2) is not None else m.group(4), t)
+    )
     return re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -150,6 +151,38 @@ def clean_for_embedding(text: str) -> str:
 
 
 # ---------------------------------------------------------------- control characters
+
+# A formula in markdown: $$…$$, \[…\], \(…\) or $…$. A `$` opens math only before a non-space and closes it
+# only after one, not before a digit (Pandoc's rule): "costs $5 and $10" stays text.
+MATH = re.compile(
+    r"\$\$(?P<dd>[^$]+?)\$\$"  # display
+    # \[ … \] and \( … \) (or \\[ as markdown escapes it) holding something only LaTeX holds: an HTML page's
+    # "[2020]" comes out of its reader as "\[2020\]"
+    r"|\\\\?\[(?P<db>[^\]]*?[\\^_{=][^\]]*?)\\\\?\]"
+    r"|\\\\?\((?P<ip>[^)]*?[\\^_{=].*?)\\\\?\)"
+    r"|(?<![\\$\w])\$(?P<id>[^\s$](?:[^$\n]*?[^\s$\\])?)\$(?!\d)",  # $…$: Pandoc's rule
+    re.S,
+)
+
+
+def outside_math(text: str, change: Callable[[str], str]) -> str:
+    """`change` applied to the text with its formulas held out of reach (markdown rules that strip `_` and
+    `*` must not touch "$x_{i}$ … $y_{j}$"), the formulas put back as they were."""
+    formulas: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        formulas.append(m.group())
+        return f"\ue300{len(formulas) - 1}\ue301"
+
+    changed = change(MATH.sub(hold, text)) if "$" in text or "\\" in text else change(text)
+    return re.sub("\ue300(\\d+)\ue301", lambda m: formulas[int(m.group(1))], changed) if formulas else changed
+
+
+def protect_math(markdown: str) -> str:
+    """Markdown whose formulas are code spans, so a markdown renderer (the terminal's) shows them as written:
+    "$\\mathcal{D}_{a}$ … $x_{b}$" would otherwise lose its underscores to emphasis."""
+    return MATH.sub(lambda m: f"`{m.group()}`" if "`" not in m.group() else m.group(), markdown)
+
 
 SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 # C0 and C1 control characters but tab and newline: a document's ESC sequences must not reach a terminal

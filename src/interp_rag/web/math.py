@@ -8,16 +8,16 @@ MathML's presentation elements and their layout attributes, every character esca
 `\\text{<img onerror=…>}` through as a tag, and `\\href{javascript:…}` as an attribute). A formula that does
 not convert, or does not survive that check, stays visible as the LaTeX it was.
 
-A `$` opens math only before a non-space and closes it only after one, not before a digit (Pandoc's rule), so
-"costs $5 and $10" stays text.
+What counts as a formula is `text.MATH` (Pandoc's rule for `$`: "costs $5 and $10" stays text).
 """
 
 from __future__ import annotations
 
 import html
-import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
+
+from ..text import MATH
 
 MAX_TEX = 500  # characters of one formula: longer ones stay text
 _NS = "{http://www.w3.org/1998/Math/MathML}"
@@ -35,15 +35,6 @@ _ATTRIBUTES = frozenset((
     "minsize", "maxsize", "symmetric", "largeop", "form", "linebreak",
 ))
 # fmt: on
-MATH = re.compile(
-    r"\$\$(?P<dd>[^$]+?)\$\$"  # display
-    # \[ … \] and \( … \) (or \\[ as markdown escapes it) holding something only LaTeX holds: an HTML page's
-    # "[2020]" comes out of its reader as "\[2020\]"
-    r"|\\\\?\[(?P<db>[^\]]*?[\\^_{=][^\]]*?)\\\\?\]"
-    r"|\\\\?\((?P<ip>[^)]*?[\\^_{=].*?)\\\\?\)"
-    r"|(?<![\\$\w])\$(?P<id>[^\s$](?:[^$\n]*?[^\s$\\])?)\$(?!\d)",  # $…$: Pandoc's rule
-    re.S,
-)
 
 
 def split_math(text: str) -> list[tuple[str, str | None]]:

@@ -19,9 +19,9 @@ from ..answering.prompts import LOW_RELEVANCE_LABEL, missing_sentence
 from ..errors import InterpRagError
 from ..settings import Settings, WebSettings
 from ..store.index import Index, index_stats
-from ..text import SPACE_OR_CONTROL, bm25_tokens, strip_site_markup
+from ..text import SPACE_OR_CONTROL, bm25_tokens, outside_math, strip_site_markup
 from ..types import SIDES, STANCES, Answer, Passage
-from .math import MATH, split_math
+from .math import split_math
 
 # Words too common in this literature to be worth highlighting even when the question uses them.
 _NO_MARK = frozenset(
@@ -95,16 +95,13 @@ def readable(text: str) -> str:
     """Passage text for reading: markdown syntax dropped, hard-wrapped lines (a long line, then one newline
     and more prose) joined as markdown would join them; lists, headings and transcripts keep their lines."""
     text = strip_site_markup(text)
-    formulas: list[str] = []  # kept from the markdown rules: "$x_{i}$ … $y_{j}$" is no emphasis
 
-    def keep(m: re.Match[str]) -> str:
-        formulas.append(m.group())
-        return f"\ue200{len(formulas) - 1}\ue201"
+    def plain(t: str) -> str:
+        for pattern, repl in _PLAIN:
+            t = pattern.sub(repl, t)
+        return t
 
-    text = MATH.sub(keep, text)
-    for pattern, repl in _PLAIN:
-        text = pattern.sub(repl, text)
-    text = re.sub("\ue200(\\d+)\ue201", lambda m: formulas[int(m.group(1))], text)
+    text = outside_math(text, plain)  # "$x_{i}$ … $y_{j}$" is no emphasis
     text = re.sub(r"(?m)^(.{60,}\S)\n(?=[^\n\s#>|*+-])(?!\d+[.)]\s)", r"\1 ", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
