@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import SourceError
 
 MAX_DEPTH = 5
+MAX_INPUTS = 500  # files brought in, repeats counted: a file that inputs another many times, nested, stops
 _INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}\n]+)\}")
 _COMMENTED = re.compile(r"(?<!\\)%")
 
@@ -46,16 +47,20 @@ def _inputs(tex: str) -> list[re.Match[str]]:
 def inline_inputs(tex: str, find: Callable[[str], tuple[str, str] | None]) -> str:
     """`tex` with every \\input replaced by the text of the file it names: `find(name)` gives (a key naming
     that file, its text), or None for a file that is not there. Each file once per branch, `MAX_DEPTH`
-    deep; what cannot be found stays an \\input (the converter drops it)."""
+    deep, `MAX_INPUTS` in all; what is not brought in stays an \\input (the converter drops it)."""
+
+    inlined = 0
 
     def expand(text: str, depth: int, seen: frozenset[str]) -> str:
+        nonlocal inlined
         if depth >= MAX_DEPTH:
             return text
         out, last = [], 0
         for m in _inputs(text):
-            found = find(m.group(1).strip())
+            found = find(m.group(1).strip()) if inlined < MAX_INPUTS else None
             if found is None or found[0] in seen:
                 continue
+            inlined += 1
             out += [text[last : m.start()], "\n", expand(found[1], depth + 1, seen | {found[0]}), "\n"]
             last = m.end()
         return "".join(out) + text[last:]
