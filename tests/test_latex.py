@@ -356,3 +356,16 @@ def test_an_author_block_gives_names_not_affiliations() -> None:
 }\begin{document}\maketitle\section{Intro}Probes read what layers hold.\end{document}"""
     meta = document_metadata(tex.encode(), "p.tex", load_file_bytes(tex.encode()))
     assert meta == {"title": "Probes", "authors": ["Ada Tester", "Ben Writer", "Cy Third"]}
+
+
+def test_a_source_archive_fetched_by_url_is_read_as_its_paper() -> None:
+    """What arXiv's e-print URL serves: a gzipped tar with no file name, found by its bytes."""
+    from interp_rag.ingest.sources import resolve
+    from interp_rag.types import Source
+    from tests.support.http import Route, serve
+
+    archive = tar_gz({"ms.tex": PAPER})
+    with serve({"/e-print/2401.00001": Route(body=archive, content_type="application/x-eprint-tar")}) as base:
+        src = Source(id="eprint", title="An e-print", url=f"{base}/e-print/2401.00001")
+        text = resolve(src, mirror=None, cache_dir=None).text
+    assert text == load_file_bytes(PAPER.encode())
