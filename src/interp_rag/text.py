@@ -150,7 +150,7 @@ def clean_for_embedding(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-# ---------------------------------------------------------------- control characters
+# ---------------------------------------------------------------- formulas
 
 # A formula in markdown: $$…$$, \[…\], \(…\) or $…$. A `$` opens math only before a non-space and closes it
 # only after one, not before a digit (Pandoc's rule): "costs $5 and $10" stays text.
@@ -183,6 +183,8 @@ def protect_math(markdown: str) -> str:
     "$\\mathcal{D}_{a}$ … $x_{b}$" would otherwise lose its underscores to emphasis."""
     return MATH.sub(lambda m: f"`{m.group()}`" if "`" not in m.group() else m.group(), markdown)
 
+
+# ---------------------------------------------------------------- control characters
 
 SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 # C0 and C1 control characters but tab and newline: a document's ESC sequences must not reach a terminal
