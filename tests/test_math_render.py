@@ -87,3 +87,17 @@ def test_the_terminal_shows_formulas_as_written() -> None:
     printed = console.export_text()
     assert "$\\widehat{\\mathcal{D}}_{det}$" in printed and "$\\mathcal{D}_{r}$" in printed
     assert "*so*" not in printed and "cost $5 or $10" in printed
+
+
+def test_a_passage_full_of_unclosed_brackets_is_read_in_linear_time() -> None:
+    """Each "\\(" that never closes costs a bounded look ahead (it cost a scan to the end of the text, which
+    took minutes for 100 kB)."""
+    import time
+
+    from interp_rag.text import outside_math, protect_math
+
+    for hostile in ("\\( a_" * 20000, "\\[ a_" * 20000, "\\(" * 50000):
+        start = time.perf_counter()
+        assert split_math(hostile) == [(hostile, None)]
+        assert outside_math(hostile, str.upper) == hostile.upper() and protect_math(hostile) == hostile
+        assert time.perf_counter() - start < 10

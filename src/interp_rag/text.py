@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -153,35 +153,49 @@ def clean_for_embedding(text: str) -> str:
 # ---------------------------------------------------------------- formulas
 
 # A formula in markdown: $$…$$, \[…\], \(…\) or $…$. A `$` opens math only before a non-space and closes it
-# only after one, not before a digit (Pandoc's rule): "costs $5 and $10" stays text.
+# only after one, not before a digit (Pandoc's rule): "costs $5 and $10" stays text. Each part is bounded and
+# has one lazy run, so a passage full of unclosed "\(" costs a few hundred steps per "\(", not its length.
 MATH = re.compile(
-    r"\$\$(?P<dd>[^$]+?)\$\$"  # display
-    # \[ … \] and \( … \) (or \\[ as markdown escapes it) holding something only LaTeX holds: an HTML page's
-    # "[2020]" comes out of its reader as "\[2020\]"
-    r"|\\\\?\[(?P<db>[^\]]*?[\\^_{=][^\]]*?)\\\\?\]"
-    r"|\\\\?\((?P<ip>[^)]*?[\\^_{=].*?)\\\\?\)"
-    r"|(?<![\\$\w])\$(?P<id>[^\s$](?:[^$\n]*?[^\s$\\])?)\$(?!\d)",  # $…$: Pandoc's rule
+    r"\$\$(?P<dd>[^$]{1,1000}?)\$\$"  # display
+    r"|\\\\?\[(?P<db>.{1,500}?)\\\\?\]"  # \[ … \] (or \\[ as markdown escapes it)
+    r"|\\\\?\((?P<ip>.{1,500}?)\\\\?\)"  # \( … \)
+    r"|(?<![\\$\w])\$(?P<id>[^\s$](?:[^$\n]{0,500}?[^\s$\\])?)\$(?!\d)",  # $…$
     re.S,
 )
+_LATEX_INSIDE = re.compile(r"[\\^_{=]")
+
+
+def formulas(text: str) -> Iterator[re.Match[str]]:
+    """The formulas of a markdown text. A bracketed one must hold something only LaTeX holds: an HTML
+    page's "[2020]" comes out of its reader as "\\[2020\\]"."""
+    for m in MATH.finditer(text):
+        bracketed = m.group("db") or m.group("ip")
+        if bracketed is None or _LATEX_INSIDE.search(bracketed):
+            yield m
 
 
 def outside_math(text: str, change: Callable[[str], str]) -> str:
     """`change` applied to the text with its formulas held out of reach (markdown rules that strip `_` and
     `*` must not touch "$x_{i}$ … $y_{j}$"), the formulas put back as they were."""
-    formulas: list[str] = []
-
-    def hold(m: re.Match[str]) -> str:
-        formulas.append(m.group())
-        return f"\ue300{len(formulas) - 1}\ue301"
-
-    changed = change(MATH.sub(hold, text)) if "$" in text or "\\" in text else change(text)
-    return re.sub("\ue300(\\d+)\ue301", lambda m: formulas[int(m.group(1))], changed) if formulas else changed
+    held: list[str] = []
+    pieces, pos = [], 0
+    for m in formulas(text) if "$" in text or "\\" in text else ():
+        held.append(m.group())
+        pieces += [text[pos : m.start()], f"\ue300{len(held) - 1}\ue301"]
+        pos = m.end()
+    changed = change("".join([*pieces, text[pos:]]))
+    return re.sub("\ue300(\\d+)\ue301", lambda m: held[int(m.group(1))], changed) if held else changed
 
 
 def protect_math(markdown: str) -> str:
     """Markdown whose formulas are code spans, so a markdown renderer (the terminal's) shows them as written:
     "$\\mathcal{D}_{a}$ … $x_{b}$" would otherwise lose its underscores to emphasis."""
-    return MATH.sub(lambda m: f"`{m.group()}`" if "`" not in m.group() else m.group(), markdown)
+    pieces, pos = [], 0
+    for m in formulas(markdown):
+        quoted = f"`{m.group()}`" if "`" not in m.group() else m.group()
+        pieces += [markdown[pos : m.start()], quoted]
+        pos = m.end()
+    return "".join([*pieces, markdown[pos:]])
 
 
 # ---------------------------------------------------------------- control characters

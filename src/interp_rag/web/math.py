@@ -8,7 +8,7 @@ MathML's presentation elements and their layout attributes, every character esca
 `\\text{<img onerror=…>}` through as a tag, and `\\href{javascript:…}` as an attribute). A formula that does
 not convert, or does not survive that check, stays visible as the LaTeX it was.
 
-What counts as a formula is `text.MATH` (Pandoc's rule for `$`: "costs $5 and $10" stays text).
+What counts as a formula is `text.formulas` (Pandoc's rule for `$`: "costs $5 and $10" stays text).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import html
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 
-from ..text import MATH
+from ..text import formulas
 
 MAX_TEX = 500  # characters of one formula: longer ones stay text
 _NS = "{http://www.w3.org/1998/Math/MathML}"
@@ -42,7 +42,7 @@ def split_math(text: str) -> list[tuple[str, str | None]]:
     could not be drawn: its source is then shown as text)."""
     out: list[tuple[str, str | None]] = []
     pos = 0
-    for m in MATH.finditer(text):
+    for m in formulas(text):
         tex = m.group("dd") or m.group("db") or m.group("ip") or m.group("id") or ""
         display = m.group("dd") is not None or m.group("db") is not None
         out += [(text[pos : m.start()], None), (m.group(), to_mathml(tex.strip(), display) or "")]
