@@ -45,7 +45,7 @@ _TEXT_CITES = ("citet", "Citet", "citealt", "Citealt", "textcite", "Textcite", "
 _DROP = (
     "bibliography", "bibliographystyle", "printbibliography", "includegraphics", "thanks", "maketitle",
     "pageref", "tableofcontents", "listoffigures", "listoftables", "newpage", "clearpage", "centering",
-    "input", "include", "hline", "toprule", "midrule", "bottomrule", "cline", "todo",
+    "input", "include", "hline", "toprule", "midrule", "bottomrule", "cline", "todo", "appendix",
     # ICML's title block (its title is read as the title)
     "twocolumn", "icmltitle", "icmlauthor", "icmlaffiliation", "icmlcorrespondingauthor", "icmlkeywords",
     "icmlsetsymbol", "printAffiliationsAndNotice",
@@ -75,7 +75,7 @@ def _convert(tex: str) -> str:
     inputs = [_arg_source(n, 0) for n in _walk(nodes) if _is_macro(n, "input", "include")]
     doc_nodes = body.nodelist if body is not None else nodes
     chapters = any(_is_macro(n, "chapter") for n in _walk(doc_nodes))
-    converter = _Converter(_number_labels(doc_nodes, chapters), chapters)
+    converter = _Converter(*_number(doc_nodes, chapters))
     text = converter.nodelist_to_text(doc_nodes)
     if title is not None:
         heading = re.sub(r"\s+", " ", converter.node_arg_to_text(title, 0)).strip()
@@ -152,13 +152,15 @@ class _Numbering:
         return ".".join(parts)
 
 
-def _number_labels(nodes: list[Any], chapters: bool) -> dict[str, tuple[str, str]]:
-    """label -> (kind, number as LaTeX prints it): sections, figures, tables and equations, counted in
-    document order. The kind names the reference in \\autoref and \\cref."""
+def _number(nodes: list[Any], chapters: bool) -> tuple[dict[str, tuple[str, str]], dict[int, str]]:
+    """Sections, figures, tables and equations counted in document order, once: label -> (kind, number as
+    LaTeX prints it), the kind naming the reference in \\autoref and \\cref; and id(node) -> number for
+    each numbered heading and float, which the converter prints (so a reference and its target agree)."""
     sections = _Numbering(chapters)
     floats = dict.fromkeys(_FLOATS.values(), 0)
     equations = 0
     labels: dict[str, tuple[str, str]] = {}
+    numbers: dict[int, str] = {}
     current: tuple[str, str] = ("section", "")
 
     def visit(ns: list[Any] | None, context: tuple[str, str] | None) -> None:
@@ -170,6 +172,7 @@ def _number_labels(nodes: list[Any], chapters: bool) -> dict[str, tuple[str, str
                 number = sections.heading(n)
                 if number:
                     current = ("appendix" if sections.appendix else "section", number)
+                    numbers[id(n)] = number
             elif _is_macro(n, "label"):
                 labels[_arg_source(n, 0)] = context or current
             elif isinstance(n, lw.LatexEnvironmentNode):
@@ -177,7 +180,8 @@ def _number_labels(nodes: list[Any], chapters: bool) -> dict[str, tuple[str, str
                 if name.rstrip("*") in _FLOATS:
                     kind = _FLOATS[name.rstrip("*")]
                     floats[kind] += 1
-                    visit(n.nodelist, (kind.lower(), str(floats[kind])))
+                    numbers[id(n)] = str(floats[kind])
+                    visit(n.nodelist, (kind.lower(), numbers[id(n)]))
                 elif name in _MATH_ENVS:  # starred ones are not numbered; an align numbers each row
                     for row in _rows(n.nodelist):
                         if not any(_is_macro(x, "nonumber", "notag") for x in _walk(row)):
@@ -189,7 +193,7 @@ def _number_labels(nodes: list[Any], chapters: bool) -> dict[str, tuple[str, str
                 visit(n.nodelist, context)
 
     visit(nodes, None)
-    return labels
+    return labels, numbers
 
 
 def _rows(nodes: list[Any]) -> list[list[Any]]:
@@ -206,10 +210,9 @@ def _rows(nodes: list[Any]) -> list[list[Any]]:
 class _Converter(LatexNodes2Text):
     """pylatexenc's text conversion with the rules of the module's docstring."""
 
-    def __init__(self, labels: dict[str, tuple[str, str]], chapters: bool) -> None:
+    def __init__(self, labels: dict[str, tuple[str, str]], numbers: dict[int, str]) -> None:
         self.labels = labels
-        self.sections = _Numbering(chapters)
-        self.floats = dict.fromkeys(_FLOATS.values(), 0)
+        self.numbers = numbers
         super().__init__(latex_context=self._context(), math_mode="verbatim", strict_latex_spaces=True)
 
     def _context(self) -> Any:
@@ -222,7 +225,6 @@ class _Converter(LatexNodes2Text):
         ]
         macros += [
             MacroTextSpec("footnote", simplify_repl=self._footnote),
-            MacroTextSpec("appendix", simplify_repl=self._appendix),
             MacroTextSpec("paragraph", simplify_repl=self._run_in),
             MacroTextSpec("url", simplify_repl=lambda n: _arg_source(n, 0)),
             MacroTextSpec("href", simplify_repl=lambda n: self.node_arg_to_text(n, 2)),
@@ -250,14 +252,10 @@ class _Converter(LatexNodes2Text):
         return db
 
     def _heading(self, n: Any) -> str:
-        number = self.sections.heading(n)
+        number = self.numbers.get(id(n), "")
         title = re.sub(r"\s+", " ", self.node_arg_to_text(n, 2)).strip()
         marks = "#" * (_HEADINGS[n.macroname] + 1)
         return f"\n\n{marks} {number} {title}\n\n".replace("  ", " ")
-
-    def _appendix(self, n: Any) -> str:
-        self.sections.start_appendix()
-        return ""
 
     def _abstract(self, n: Any) -> str:
         return f"\n\n## Abstract\n\n{self.nodelist_to_text(n.nodelist).strip()}\n\n"
@@ -303,7 +301,6 @@ class _Converter(LatexNodes2Text):
 
     def _float(self, n: Any) -> str:
         kind = _FLOATS[n.environmentname.rstrip("*")]
-        self.floats[kind] += 1
         # its own caption, not a sub-figure's
         caption = next((c for c in n.nodelist if _is_macro(c, "caption")), None) or next(
             (c for c in _walk(n.nodelist) if _is_macro(c, "caption")), None
@@ -313,7 +310,8 @@ class _Converter(LatexNodes2Text):
             rows = self.nodelist_to_text([c for c in n.nodelist if not _is_macro(c, "caption")])
             body = "\n".join(" ".join(r.split()) for r in rows.splitlines() if r.strip(" |\t"))
         text = re.sub(r"\s+", " ", self.node_arg_to_text(caption, 2)).strip() if caption else ""
-        head = f"{kind} {self.floats[kind]}: {text}" if text else ""
+        name = f"{kind} {self.numbers[id(n)]}" if id(n) in self.numbers else kind
+        head = f"{name}: {text}" if text else ""
         return "\n\n" + "\n\n".join(p for p in (head, body) if p) + "\n\n"
 
     def _statement(self, n: Any) -> str:
