@@ -174,28 +174,33 @@ def formulas(text: str) -> Iterator[re.Match[str]]:
             yield m
 
 
+def split_formulas(text: str) -> list[tuple[str, re.Match[str] | None]]:
+    """The text as pieces in order: (prose, None) and (formula, its match)."""
+    pieces: list[tuple[str, re.Match[str] | None]] = []
+    pos = 0
+    for m in formulas(text) if "$" in text or "\\" in text else ():
+        pieces += [(text[pos : m.start()], None), (m.group(), m)]
+        pos = m.end()
+    pieces.append((text[pos:], None))
+    return [(t, m) for t, m in pieces if t]
+
+
 def outside_math(text: str, change: Callable[[str], str]) -> str:
     """`change` applied to the text with its formulas held out of reach (markdown rules that strip `_` and
     `*` must not touch "$x_{i}$ … $y_{j}$"), the formulas put back as they were."""
-    held: list[str] = []
-    pieces, pos = [], 0
-    for m in formulas(text) if "$" in text or "\\" in text else ():
-        held.append(m.group())
-        pieces += [text[pos : m.start()], f"\ue300{len(held) - 1}\ue301"]
-        pos = m.end()
-    changed = change("".join([*pieces, text[pos:]]))
-    return re.sub("\ue300(\\d+)\ue301", lambda m: held[int(m.group(1))], changed) if held else changed
+    pieces = split_formulas(text)
+    held = [t for t, m in pieces if m is not None]
+    if not held:
+        return change(text)
+    slots = iter(range(len(held)))
+    changed = change("".join(t if m is None else f"\ue300{next(slots)}\ue301" for t, m in pieces))
+    return re.sub("\ue300(\\d+)\ue301", lambda m: held[int(m.group(1))], changed)
 
 
 def protect_math(markdown: str) -> str:
     """Markdown whose formulas are code spans, so a markdown renderer (the terminal's) shows them as written:
     "$\\mathcal{D}_{a}$ … $x_{b}$" would otherwise lose its underscores to emphasis."""
-    pieces, pos = [], 0
-    for m in formulas(markdown):
-        quoted = f"`{m.group()}`" if "`" not in m.group() else m.group()
-        pieces += [markdown[pos : m.start()], quoted]
-        pos = m.end()
-    return "".join([*pieces, markdown[pos:]])
+    return "".join(f"`{t}`" if m is not None and "`" not in t else t for t, m in split_formulas(markdown))
 
 
 # ---------------------------------------------------------------- control characters

@@ -17,7 +17,7 @@ import html
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 
-from ..text import formulas
+from ..text import split_formulas
 
 MAX_TEX = 500  # characters of one formula: longer ones stay text
 _NS = "{http://www.w3.org/1998/Math/MathML}"
@@ -41,14 +41,14 @@ def split_math(text: str) -> list[tuple[str, str | None]]:
     """The text as pieces: (text, None) for prose, (source, mathml) for a formula (mathml "" when it
     could not be drawn: its source is then shown as text)."""
     out: list[tuple[str, str | None]] = []
-    pos = 0
-    for m in formulas(text):
+    for t, m in split_formulas(text):
+        if m is None:
+            out.append((t, None))
+            continue
         tex = m.group("dd") or m.group("db") or m.group("ip") or m.group("id") or ""
         display = m.group("dd") is not None or m.group("db") is not None
-        out += [(text[pos : m.start()], None), (m.group(), to_mathml(tex.strip(), display) or "")]
-        pos = m.end()
-    out.append((text[pos:], None))
-    return [(t, mml) for t, mml in out if t]
+        out.append((t, to_mathml(tex.strip(), display) or ""))
+    return out
 
 
 @lru_cache(maxsize=4096)
