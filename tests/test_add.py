@@ -282,6 +282,51 @@ def test_add_reads_only_the_new_source(built, tmp_path: Path) -> None:
     assert seconds < 30
 
 
+PAGE = b"""<!doctype html><html><head><title>Lab blog</title>
+<meta name="citation_title" content="Probing the Residual Stream Twice">
+<meta name="citation_author" content="Ada Example"><meta name="citation_author" content="Bo Sample">
+<meta name="citation_publication_date" content="2025/03/01"></head><body><article>
+<h1>Probing the Residual Stream Twice</h1>
+<p>We trained linear probes on the residual stream of a small model, once before and once after fine-tuning,
+and compared what each probe could read off the activations at every layer of the network.</p>
+<p>The second probe found the same direction in the middle layers, which suggests that fine-tuning moved the
+readout rather than the representation; the early layers changed more than we expected.</p>
+</article></body></html>"""
+
+
+def test_adding_one_url_reads_it_once_with_its_own_metadata(built) -> None:
+    """`add URL` (the CLI's path, and the upload's): the text and the page's title, authors and year come
+    from one download; the document was fetched a second time for its metadata before."""
+    from interp_rag.ingest.sources import load_sources
+    from interp_rag.store.library import add_sources
+
+    hits: list[str] = []
+    with serve({"/paper": Route(body=PAGE)}, hits) as base:
+        report = add_sources([f"{base}/paper"], settings=built, stance="skeptical")
+    assert hits == ["/paper"]
+    assert [(r.ok, r.id, r.title) for r in report.results] == [
+        (True, "probing-the-residual-stream-twice", "Probing the Residual Stream Twice")
+    ]
+    src = next(s for s in load_sources(built.sources_file) if s.id == "probing-the-residual-stream-twice")
+    assert (src.authors, src.year, src.stance) == (["Ada Example", "Bo Sample"], 2025, "skeptical")
+    assert any(c.source_id == src.id for c in load_index(settings=built).chunks)
+
+
+def test_what_the_user_gives_wins_over_the_documents_metadata(built) -> None:
+    hits: list[str] = []
+    with serve({"/paper": Route(body=PAGE)}, hits) as base:
+        add_source(f"{base}/paper", title="My Title", year=2024, settings=built)
+    from interp_rag.ingest.sources import load_sources
+
+    src = load_sources(built.sources_file)[-1]
+    assert (src.title, src.authors, src.year, hits) == (
+        "My Title",
+        ["Ada Example", "Bo Sample"],
+        2024,
+        ["/paper"],
+    )
+
+
 def test_add_shows_a_progress_bar_on_a_terminal(built, tmp_path: Path) -> None:
     import pty
 

@@ -206,7 +206,7 @@ def load_file_bytes(data: bytes) -> str:
 
 
 def test_the_title_is_read_with_the_papers_own_commands() -> None:
-    from interp_rag.store.library import document_metadata
+    from interp_rag.ingest.metadata import document_metadata
 
     data = PAPER.encode()
     meta = document_metadata(data, "paper.tex", load_file_bytes(data))
@@ -269,7 +269,7 @@ def test_an_arxiv_source_archive_is_read_as_its_paper(tmp_path: Path) -> None:
     (tmp_path / "2401.00001.tar.gz").write_bytes(archive)
     text = load_file(tmp_path / "2401.00001.tar.gz")
     assert text.startswith("# An Archived Paper\n\n## 1 Intro\n\nWe release ProbeKit and describe")
-    from interp_rag.store.library import document_metadata
+    from interp_rag.ingest.metadata import document_metadata
 
     assert document_metadata(archive, "2401.00001.tar.gz", text) == {"title": "An Archived Paper"}
     single = gzip.compress(PAPER.encode())
@@ -331,7 +331,7 @@ Probes are classifiers.\todo{cite more}
 
 
 def test_icmls_title_block_is_the_title_and_its_authors() -> None:
-    from interp_rag.store.library import document_metadata
+    from interp_rag.ingest.metadata import document_metadata
 
     text = load_file_bytes(ICML.encode())
     assert text == (
@@ -344,7 +344,7 @@ def test_icmls_title_block_is_the_title_and_its_authors() -> None:
 
 def test_an_author_block_gives_names_not_affiliations() -> None:
     """NeurIPS-style: \\And between authors, each one's affiliation and address on the lines after."""
-    from interp_rag.store.library import document_metadata
+    from interp_rag.ingest.metadata import document_metadata
 
     tex = r"""\documentclass{article}\title{Probes}\author{
   Ada Tester\thanks{Equal contribution. See \url{https://example.org}.} \\

@@ -149,12 +149,12 @@ def resolve(
     if mirror is not None and src.file:
         p = mirror / src.file
         if p.is_file():
-            return _document(src, read_local(p, limits), p.name, f"mirror:{p}", limits)
+            return read_document(src, read_local(p, limits), p.name, f"mirror:{p}", limits)
     lp = local_path(src)
     if lp is not None:
         if not lp.is_file():
             raise SourceError(f"{src.id}: local file {lp} does not exist.")
-        return _document(src, read_local(lp, limits), lp.name, f"file:{lp}", limits)
+        return read_document(src, read_local(lp, limits), lp.name, f"file:{lp}", limits)
     if cache_dir is not None:
         cached = cache_dir / f"{src.id}.txt"
         if cached.is_file():
@@ -164,7 +164,7 @@ def resolve(
         where = f"mirror {mirror}" if mirror else "a mirror (--mirror DIR)"
         raise SourceError(f"{src.id}: no url, and {src.file!r} is not in {where}.")
     data, name = fetch(src.url, client=client, timeout=timeout, max_bytes=limits.max_bytes)
-    doc = _document(src, data, name, f"url:{src.url}", limits)
+    doc = read_document(src, data, name, f"url:{src.url}", limits)
     if cache_dir is not None:
         write_cache(cache_dir, src.id, src.url, doc.text)
     return doc
@@ -213,7 +213,9 @@ def read_local(path: Path, limits: Limits) -> bytes:
     return path.read_bytes()
 
 
-def _document(src: Source, data: bytes, name: str, origin: str, limits: Limits | None = None) -> Document:
+def read_document(src: Source, data: bytes, name: str, origin: str, limits: Limits | None = None) -> Document:
+    """`src`'s document from bytes already read (`name`'s suffix or the bytes tell the format); a
+    SourceError, prefixed with the source's id, when it cannot be read or is over the size limit."""
     try:
         text = extract_text(data, guess_format(name, data))
         (limits or Limits()).check_text(text, "it")

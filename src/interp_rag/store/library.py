@@ -1,16 +1,15 @@
 """The library of sources: list them, add several at once (files, URLs, folders) with one build, remove one.
 
-Adding reads each document before anything changes; its metadata (title, authors, year) comes from the
-document itself (PDF metadata, HTML meta tags, LaTeX \\title/\\author, the first heading) unless the
-caller gives it. One location goes through `build.add_source`, the same path the UI's upload takes; several
-are read one by one and indexed by one build that reads only them (`build.add_read`), the source list
-written after the index. Removing is incremental: the source leaves
-sources.toml and the index together, and a build that fails puts sources.toml back as it was.
+Adding reads each document once, before anything changes; its metadata (title, authors, year) comes from
+the document itself (`ingest/metadata.py`: PDF metadata, HTML meta tags, LaTeX \\title/\\author, the first
+heading) unless the caller gives it. One location goes through `build.add_source`, the same path the UI's
+upload takes; several are read one by one and indexed by one build that reads only them (`build.add_read`),
+the source list written after the index. Removing is incremental: the source leaves sources.toml and the
+index together, and a build that fails puts sources.toml back as it was.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +20,9 @@ from typing import Any
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
-from ..ingest.latex_source import archive_source, paper_parts
+from ..ingest.latex_source import paper_parts
 from ..ingest.load import _SUFFIX, extract_text, guess_format
+from ..ingest.metadata import document_metadata
 from ..ingest.sources import (
     Limits,
     atomic_write,
@@ -38,8 +38,6 @@ from ..text import digest
 from ..types import BuildReport, Document, Source
 from .add import Addition, addition_of
 from .build import add_read, add_source, build_index
-
-_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
 @dataclass
@@ -58,115 +56,6 @@ class AddReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# ---------------------------------------------------------------- metadata from the document
-
-
-def _split_authors(text: str) -> list[str]:
-    parts = re.split(r"\s*(?:;|\band\b|&|\n)\s*|,\s*(?=\S+\s+\S+)", text.strip())
-    return [p.strip(" ,") for p in parts if p.strip(" ,")][:20]
-
-
-def _first_heading(text: str) -> str:
-    for line in text.splitlines()[:60]:
-        m = re.match(r"#{1,2}\s+(.+)", line.strip())
-        if m:
-            return m.group(1).strip()[:200]
-    return ""
-
-
-def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
-    """Title, authors and year as the document states them (keys present only when found)."""
-    fmt = guess_format(name, data)
-    meta: dict[str, Any] = {}
-    if fmt == "pdf":
-        meta = _pdf_meta(data)
-    elif fmt == "html":
-        meta = _html_meta(data)
-    elif fmt in ("latex", "latex-archive"):
-        try:
-            tex = archive_source(data) if fmt == "latex-archive" else data.decode("utf-8", "replace")
-        except SourceError:  # metadata is a nicety; the text's own error is reported where it is read
-            tex = ""
-        meta = _latex_meta(tex)
-        if text.startswith("# "):  # \title as the converter read it (the paper's own commands expanded)
-            meta["title"] = _first_heading(text)
-    if not meta.get("title") and (heading := _first_heading(text)):
-        meta["title"] = heading
-    return {k: v for k, v in meta.items() if v}
-
-
-def _pdf_meta(data: bytes) -> dict[str, Any]:
-    from pypdf import PdfReader
-
-    try:
-        info = PdfReader(io.BytesIO(data)).metadata or {}
-    except Exception:  # metadata is a nicety: a PDF whose info dictionary is broken still has text
-        return {}
-    title, author = str(info.get("/Title") or "").strip(), str(info.get("/Author") or "").strip()
-    date = _YEAR.search(str(info.get("/CreationDate") or "")[:8].removeprefix("D:"))
-    return {
-        "title": title if len(title) > 3 else "",
-        "authors": _split_authors(author) if author else [],
-        "year": int(date.group(1)) if date else None,
-    }
-
-
-def _html_meta(data: bytes) -> dict[str, Any]:
-    from lxml import html as lh
-
-    try:
-        tree = lh.fromstring(data)
-    except Exception:  # lxml raises several unrelated types on junk
-        return {}
-
-    def metas(*names: str) -> list[str]:
-        found: list[str] = []
-        for n in names:
-            lower = "translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')"
-            q = f"//meta[{lower}='{n}' or @property='{n}']/@content"
-            found += [str(v).strip() for v in tree.xpath(q) if str(v).strip()]
-        return found
-
-    titles = metas("citation_title", "dc.title", "og:title") or [
-        t.strip() for t in tree.xpath("//title/text()") if t.strip()
-    ]
-    authors = metas("citation_author", "dc.creator", "author", "article:author")
-    dates = metas("citation_publication_date", "citation_date", "dc.date", "article:published_time", "date")
-    year = next((int(m.group(1)) for d in dates if (m := _YEAR.search(d))), None)
-    names = [a for a in authors if not a.startswith("http")]
-    return {"title": titles[0][:200] if titles else "", "authors": names[:20], "year": year}
-
-
-def _latex_meta(tex: str) -> dict[str, Any]:
-    def arg(cmd: str) -> str:
-        m = re.search(r"\\" + cmd + r"\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}", tex)
-        return m.group(1) if m else ""
-
-    title = re.sub(r"\s+", " ", re.sub(r"\\\\|\\[a-zA-Z]+|[{}]", " ", arg("title"))).strip()
-    year = _YEAR.search(arg("date"))
-    # ICML's and IEEE's templates name authors one by one
-    named = re.findall(r"\\(?:icmlauthor|IEEEauthorblockN)\s*\{([^{}]+)\}", tex)
-    return {
-        "title": title,
-        "authors": [a.strip() for a in named] or _latex_authors(arg("author")),
-        "year": int(year.group(1)) if year else None,
-    }
-
-
-def _latex_authors(block: str) -> list[str]:
-    """The names in an \\author{…}: \\and (or NeurIPS's \\And, \\AND) separates authors, and each one's
-    first line is the name; the lines after it (\\\\) are affiliation and address, not authors."""
-    names: list[str] = []
-    for part in re.split(r"\\(?:and|And|AND)\b", block):
-        first = re.split(r"\\\\", part)[0]
-        first = re.sub(
-            r"\\(?:thanks|footnote|footnotemark)\s*(?:\{(?:[^{}]|\{[^{}]*\})*\})?|\$[^$]*\$", " ", first
-        )
-        first = re.sub(r"\\[a-zA-Z]+\*?|[{}]", " ", first)
-        names += _split_authors(" ".join(first.split()))
-    return [n for n in names if len(n) < 80]
 
 
 # ---------------------------------------------------------------- adding
@@ -232,16 +121,16 @@ def add_sources(
     if len(todo) > 1 and (id or title):
         raise ConfigError("--id and --title name one source; leave them out when adding several.")
     if len(todo) == 1:
+        # One location: `add_source`, the path the UI's upload takes (it reads the document once, its
+        # metadata filling what the caller left out) and whose errors name the location.
         loc = todo[0]
         try:
-            data, name, text = _read(loc, settings)
-            found = document_metadata(data, name, text)
             build = add_source(
                 loc,
                 id=id,
-                title=title or found.get("title"),
-                authors=authors or found.get("authors"),
-                year=year or found.get("year"),
+                title=title,
+                authors=authors,
+                year=year,
                 type=type,
                 stance=stance,
                 stance_note=stance_note,
@@ -252,9 +141,8 @@ def add_sources(
         except InterpRagError as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
             return report
-        new = set(build.sources_ok) - {r.id for r in report.results}
-        sid = next((s.id for s in load_sources(settings.sources_file) if s.id in new and _same(s, loc)), "")
-        report.results.append(AddResult(loc, True, sid, title or found.get("title") or ""))
+        src = added(settings, loc)
+        report.results.append(AddResult(loc, True, src.id if src else "", src.title if src else ""))
         report.build = build
         return report
 
@@ -315,10 +203,13 @@ def add_sources(
     return report
 
 
-def _same(src: Source, location: str) -> bool:
-    if location.startswith(("http://", "https://")):
-        return src.url == location
-    return src.url == Path(location).expanduser().resolve().as_uri()
+def added(settings: Settings, location: str) -> Source | None:
+    """The source list's entry for `location` (a URL, or a file by its absolute path), if it has one."""
+    is_url = location.startswith(("http://", "https://"))
+    url = location if is_url else Path(location).expanduser().resolve().as_uri()
+    if not settings.sources_file.exists():
+        return None
+    return next((s for s in load_sources(settings.sources_file) if s.url == url), None)
 
 
 @contextmanager

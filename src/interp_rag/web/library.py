@@ -21,7 +21,7 @@ from ..errors import InterpRagError
 from ..settings import Settings
 from ..store.build import add_source
 from ..store.index import get_index
-from ..store.library import _read, document_metadata, list_sources, remove_source
+from ..store.library import added, list_sources, remove_source
 from .render import esc, render_notice, safe_url, source_link
 
 log = logging.getLogger(__name__)
@@ -112,13 +112,8 @@ def add_upload(
             progress((done, total or 1), desc=f"{stage}: {detail}"[:60])
 
     try:
-        data, name, text = _read(location, settings)
-        found = document_metadata(data, name, text)
-        report = add_source(
+        report = add_source(  # the document's own title, authors and year are read with its text
             location,
-            title=found.get("title"),
-            authors=found.get("authors"),
-            year=found.get("year"),
             type=kind or "other",
             stance=stance or "neutral",
             settings=settings,
@@ -129,7 +124,8 @@ def add_upload(
         if kept is not None:
             kept.unlink(missing_ok=True)
         raise
-    title = found.get("title") or Path(location).name
+    src = added(settings, location)
+    title = src.title if src else Path(location).name
     done = f"{report.chunks_total} chunks in the index, {report.chunks_embedded} newly embedded"
     if report.questions_written:
         n = report.questions_written

@@ -1,0 +1,121 @@
+"""A document's own metadata (title, authors, year) as it states it: PDF metadata, HTML meta tags, LaTeX
+\\title/\\author, the first heading. `add` uses it unless the user gives the field; each reader here is a
+nicety, so a broken info dictionary or page gives no field rather than an error."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from ..errors import SourceError
+from .latex_source import archive_source
+from .load import guess_format
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+def _split_authors(text: str) -> list[str]:
+    parts = re.split(r"\s*(?:;|\band\b|&|\n)\s*|,\s*(?=\S+\s+\S+)", text.strip())
+    return [p.strip(" ,") for p in parts if p.strip(" ,")][:20]
+
+
+def _first_heading(text: str) -> str:
+    for line in text.splitlines()[:60]:
+        m = re.match(r"#{1,2}\s+(.+)", line.strip())
+        if m:
+            return m.group(1).strip()[:200]
+    return ""
+
+
+def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
+    """Title, authors and year as the document states them (keys present only when found)."""
+    fmt = guess_format(name, data)
+    meta: dict[str, Any] = {}
+    if fmt == "pdf":
+        meta = _pdf_meta(data)
+    elif fmt == "html":
+        meta = _html_meta(data)
+    elif fmt in ("latex", "latex-archive"):
+        try:
+            tex = archive_source(data) if fmt == "latex-archive" else data.decode("utf-8", "replace")
+        except SourceError:  # metadata is a nicety; the text's own error is reported where it is read
+            tex = ""
+        meta = _latex_meta(tex)
+        if text.startswith("# "):  # \title as the converter read it (the paper's own commands expanded)
+            meta["title"] = _first_heading(text)
+    if not meta.get("title") and (heading := _first_heading(text)):
+        meta["title"] = heading
+    return {k: v for k, v in meta.items() if v}
+
+
+def _pdf_meta(data: bytes) -> dict[str, Any]:
+    from pypdf import PdfReader
+
+    try:
+        info = PdfReader(io.BytesIO(data)).metadata or {}
+    except Exception:  # metadata is a nicety: a PDF whose info dictionary is broken still has text
+        return {}
+    title, author = str(info.get("/Title") or "").strip(), str(info.get("/Author") or "").strip()
+    date = _YEAR.search(str(info.get("/CreationDate") or "")[:8].removeprefix("D:"))
+    return {
+        "title": title if len(title) > 3 else "",
+        "authors": _split_authors(author) if author else [],
+        "year": int(date.group(1)) if date else None,
+    }
+
+
+def _html_meta(data: bytes) -> dict[str, Any]:
+    from lxml import html as lh
+
+    try:
+        tree = lh.fromstring(data)
+    except Exception:  # lxml raises several unrelated types on junk
+        return {}
+
+    def metas(*names: str) -> list[str]:
+        found: list[str] = []
+        for n in names:
+            lower = "translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')"
+            q = f"//meta[{lower}='{n}' or @property='{n}']/@content"
+            found += [str(v).strip() for v in tree.xpath(q) if str(v).strip()]
+        return found
+
+    titles = metas("citation_title", "dc.title", "og:title") or [
+        t.strip() for t in tree.xpath("//title/text()") if t.strip()
+    ]
+    authors = metas("citation_author", "dc.creator", "author", "article:author")
+    dates = metas("citation_publication_date", "citation_date", "dc.date", "article:published_time", "date")
+    year = next((int(m.group(1)) for d in dates if (m := _YEAR.search(d))), None)
+    names = [a for a in authors if not a.startswith("http")]
+    return {"title": titles[0][:200] if titles else "", "authors": names[:20], "year": year}
+
+
+def _latex_meta(tex: str) -> dict[str, Any]:
+    def arg(cmd: str) -> str:
+        m = re.search(r"\\" + cmd + r"\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}", tex)
+        return m.group(1) if m else ""
+
+    title = re.sub(r"\s+", " ", re.sub(r"\\\\|\\[a-zA-Z]+|[{}]", " ", arg("title"))).strip()
+    year = _YEAR.search(arg("date"))
+    # ICML's and IEEE's templates name authors one by one
+    named = re.findall(r"\\(?:icmlauthor|IEEEauthorblockN)\s*\{([^{}]+)\}", tex)
+    return {
+        "title": title,
+        "authors": [a.strip() for a in named] or _latex_authors(arg("author")),
+        "year": int(year.group(1)) if year else None,
+    }
+
+
+def _latex_authors(block: str) -> list[str]:
+    """The names in an \\author{…}: \\and (or NeurIPS's \\And, \\AND) separates authors, and each one's
+    first line is the name; the lines after it (\\\\) are affiliation and address, not authors."""
+    names: list[str] = []
+    for part in re.split(r"\\(?:and|And|AND)\b", block):
+        first = re.split(r"\\\\", part)[0]
+        first = re.sub(
+            r"\\(?:thanks|footnote|footnotemark)\s*(?:\{(?:[^{}]|\{[^{}]*\})*\})?|\$[^$]*\$", " ", first
+        )
+        first = re.sub(r"\\[a-zA-Z]+\*?|[{}]", " ", first)
+        names += _split_authors(" ".join(first.split()))
+    return [n for n in names if len(n) < 80]
