@@ -15,6 +15,7 @@ import re
 import tarfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError
@@ -171,9 +172,41 @@ def paper_parts(files: list[Path]) -> set[Path]:
     return parts
 
 
+# \newcommand{\name}[args][default]{body}, \renewcommand, \providecommand, \def\name{body},
+# \DeclareMathOperator{\name}{text}: groups 1-3 the command's name, number of arguments and default first
+# argument; 4 a \def's name; 5 an operator's name (its body is the group the match ends in).
 _DEFINE = re.compile(
-    r"\\(?:re|provide)?newcommand\*?\s*\{?\s*\\([A-Za-z]+)\s*\}?\s*\{|\\def\s*\\([A-Za-z]+)\s*\{"
+    r"\\(?:re|provide)?newcommand\*?\s*\{?\s*\\([A-Za-z]+)\s*\}?\s*"
+    r"(?:\[\s*([1-9])\s*\]\s*(?:\[([^\]{}]*)\]\s*)?)?\{"
+    r"|\\def\s*\\([A-Za-z]+)\s*\{"
+    r"|\\DeclareMathOperator\*?\s*\{\s*\\([A-Za-z]+)\s*\}\s*\{"
 )
+
+
+# An optional argument's closing bracket is looked for this far: a hostile file of "\\cmd[" must not make
+# each use scan to the end of the file.
+_MAX_OPTIONAL = 2_000
+_BRACE = re.compile(r"(?<!\\)[{}]")
+
+
+@dataclass(frozen=True)
+class _Macro:
+    nargs: int
+    default: str | None  # a first argument that is optional, and what it is when left out
+    body: str
+
+
+def _closers(tex: str) -> dict[int, int]:
+    """For each "{" that closes, the index just past its "}": one pass over the braces, so finding every
+    command's arguments stays linear in the file (a file of unclosed groups included)."""
+    out: dict[int, int] = {}
+    opened: list[int] = []
+    for m in _BRACE.finditer(tex):
+        if m.group() == "{":
+            opened.append(m.start())
+        elif opened:
+            out[opened.pop()] = m.end()
+    return out
 
 
 def _braced(tex: str, start: int) -> int:
@@ -191,10 +224,12 @@ def _braced(tex: str, start: int) -> int:
 
 
 def expand_simple_macros(tex: str) -> str:
-    """Commands defined without arguments replaced by their definitions (three rounds for nested ones,
-    never past twice the source's size: a definition that calls itself must not blow it up); the
-    definitions themselves removed. Commands with arguments are left for the parser."""
-    defs: dict[str, str] = {}
+    """The paper's own commands replaced by their definitions, their arguments put in (three rounds for
+    nested ones, never past twice the source's size: a definition that calls itself must not blow it up);
+    the definitions themselves removed. A paper hides its authors' notes to each other by defining the
+    note command as nothing (`\\newcommand{\\jd}[1]{}`): read without its definition, each note's text stayed
+    in the paper."""
+    defs: dict[str, _Macro] = {}
     out, last = [], 0
     for m in _DEFINE.finditer(tex):
         if m.start() < last:
@@ -202,7 +237,11 @@ def expand_simple_macros(tex: str) -> str:
         end = _braced(tex, m.end())
         if end < 0:
             break
-        defs[m.group(1) or m.group(2)] = tex[m.end() : end - 1]
+        body = tex[m.end() : end - 1].replace("\\xspace", "")
+        if m.group(5):
+            defs[m.group(5)] = _Macro(0, None, "\\operatorname{" + body + "}")
+        else:
+            defs[m.group(1) or m.group(4)] = _Macro(int(m.group(2) or 0), m.group(3), body)
         out.append(tex[last : m.start()])
         last = end
     out.append(tex[last:])
@@ -210,12 +249,69 @@ def expand_simple_macros(tex: str) -> str:
     if not defs:
         return tex
     names = "|".join(re.escape(k) for k in sorted(defs, key=len, reverse=True))
-    pattern = re.compile(r"\\(" + names + r")(?![A-Za-z])(\{\})?")
-    replace: Callable[[re.Match[str]], str] = lambda m: defs[m.group(1)].replace("\\xspace", "")  # noqa: E731
+    pattern = re.compile(r"\\(" + names + r")(?![A-Za-z])")
     limit = 2 * len(tex) + 10_000
     for _ in range(3):
-        expanded, n = pattern.subn(replace, tex)
+        expanded, n = _expand_once(tex, defs, pattern, limit)
         if not n or len(expanded) > limit:
             break
         tex = expanded
     return tex
+
+
+def _expand_once(tex: str, defs: dict[str, _Macro], pattern: re.Pattern[str], limit: int) -> tuple[str, int]:
+    """Each use of a defined command replaced once; a use whose arguments are not there (the file ends,
+    a brace never closes) is left as written."""
+    out: list[str] = []
+    pos = n = size = 0
+    closers = _closers(tex)
+    while (m := pattern.search(tex, pos)) is not None and size <= limit:
+        macro = defs[m.group(1)]
+        args, end = _arguments(tex, m.end(), macro, closers)
+        if args is None:
+            out.append(tex[pos : m.end()])
+            pos = m.end()
+            continue
+        body = macro.body
+        for k, arg in enumerate(args, 1):
+            body = body.replace(f"#{k}", arg)
+        out += [tex[pos : m.start()], body]
+        size += m.start() - pos + len(body)
+        pos, n = end, n + 1
+    out.append(tex[pos:])
+    return "".join(out), n
+
+
+def _arguments(tex: str, i: int, macro: _Macro, closers: dict[int, int]) -> tuple[list[str] | None, int]:
+    """The arguments a use of `macro` takes from tex[i:] (a {group} or one token each; an optional first
+    one in [brackets]) and the index after them; None when they are not there."""
+    args: list[str] = []
+    if macro.nargs == 0:
+        return args, i + 2 if tex.startswith("{}", i) else i  # "\\method{}" keeps the space after it
+    if macro.default is not None:
+        j = i
+        while j < len(tex) and tex[j] in " \t":
+            j += 1
+        if tex.startswith("[", j) and (close := tex.find("]", j, j + _MAX_OPTIONAL)) > 0:
+            args.append(tex[j + 1 : close])
+            i = close + 1
+        else:
+            args.append(macro.default)
+    while len(args) < macro.nargs:
+        while i < len(tex) and tex[i] in " \t\n":
+            i += 1
+        if i >= len(tex) or tex[i] == "}":
+            return None, i
+        if tex[i] == "{":
+            end = closers.get(i, -1)
+            if end < 0:
+                return None, i
+            args.append(tex[i + 1 : end - 1])
+            i = end
+        elif tex[i] == "\\" and (w := re.match(r"\\(?:[A-Za-z]+|.)", tex[i:])):
+            args.append(w.group(0))
+            i += w.end()
+        else:
+            args.append(tex[i])
+            i += 1
+    return args, i
