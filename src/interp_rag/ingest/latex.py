@@ -7,8 +7,9 @@ math as `$$…$$`), as markdown sources carry it. What a reader never sees goes:
 parenthetical citations (as footnote numbers do in other formats), labels, graphics, the bibliography.
 References print the number LaTeX would print ("Section 3", "Figure 2", "(4)"); a narrative citation
 (`\\citet{smith2020probes}`) reads "Smith (2020)", from its key, or the sentence would lose its subject.
-A footnote's text follows the paragraph it belongs to. Commands a paper defines without arguments
-(`\\newcommand{\\method}{DictLearn}`) are expanded: papers name their method that way.
+A footnote's text follows the paragraph it belongs to. Commands a paper defines (`\\newcommand{\\method}
+{DictLearn}`, `\\newcommand{\\note}[1]{}`) are expanded with their arguments: papers name their method that
+way, and hide their authors' notes to each other.
 
 A file that only `\\input`s others cannot be read alone: that is said, with the files' names.
 """
