@@ -327,6 +327,30 @@ def test_what_the_user_gives_wins_over_the_documents_metadata(built) -> None:
     )
 
 
+def test_the_same_text_twice_is_refused_naming_the_source_that_has_it(built, tmp_path: Path) -> None:
+    """The same paper saved in two places: a second copy would take a place among every answer's passages."""
+    from interp_rag.store.library import add_sources
+
+    note = "# Probe Drift\n\nProbes trained on one checkpoint drift on the next; we measured how far.\n"
+    (tmp_path / "a.md").write_text(note)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "copy.md").write_text(note)
+    assert add_sources([str(tmp_path / "a.md")], settings=built).results[0].ok
+    before = snapshot(built)
+    with pytest.raises(SourceError, match=r"same as that of 'probe-drift'.*interp-rag remove probe-drift"):
+        add_source(str(tmp_path / "b" / "copy.md"), settings=built)
+    assert snapshot(built) == before
+    # a folder holding a copy of itself and of a listed source: each copy is named, the rest is added
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "one.md").write_text("# Other\n\nA second note, on attention heads that copy tokens.\n")
+    (tmp_path / "c" / "two.md").write_text("# Other\n\nA second note, on attention heads that copy tokens.\n")
+    (tmp_path / "c" / "three.md").write_text(note)
+    report = add_sources([str(tmp_path / "c")], settings=built)
+    by = {Path(r.location).name: r for r in report.results}
+    assert by["one.md"].ok and not by["two.md"].ok and not by["three.md"].ok
+    assert "one.md, added with it" in by["two.md"].reason and "'probe-drift'" in by["three.md"].reason
+
+
 def test_add_shows_a_progress_bar_on_a_terminal(built, tmp_path: Path) -> None:
     import pty
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import SourceError
+from ..errors import InterpRagError, SourceError
 from ..ingest.metadata import document_metadata
 from ..ingest.sources import (
     Limits,
@@ -23,6 +23,7 @@ from ..ingest.sources import (
 )
 from ..settings import Settings
 from ..types import Document, Source
+from .format import read_meta
 
 
 @dataclass
@@ -66,6 +67,8 @@ def read_new_source(
     except (SourceError, OSError) as e:
         raise SourceError(f"Cannot add {location}: {str(e).removeprefix(draft.id + ': ')}") from e
     progress("resolve", 1, 1, location)
+    if same := same_text(doc.content_hash, settings, existing):
+        raise SourceError(f"Cannot add {location}: {same}")
     found = document_metadata(data, name, doc.text)  # what the caller left out, as the document states it
     if not given_title:
         draft.title = found.get("title") or _guess_title(doc.text) or (path.stem if not is_url else location)
@@ -79,6 +82,25 @@ def read_new_source(
             draft.id, n = f"{base}-{n}", n + 1
     validate_source(draft)
     return addition_of(doc, settings, url if is_url else "")
+
+
+def same_text(content_hash: str, settings: Settings, existing: list[Source]) -> str:
+    """Why a document whose text hashes to `content_hash` is already in the library (the same PDF saved
+    twice, a file and its copy): a sentence naming the listed source with that text, or "" when none has
+    it. Two copies would each take a place among the passages of every answer they match."""
+    try:
+        meta = read_meta(settings.index_dir) or {}
+    except InterpRagError:
+        return ""  # a damaged index: the build says so and repairs it
+    listed = {s.id for s in existing}
+    for sid, state in (meta.get("sources") or {}).items():
+        if sid in listed and state.get("hash") == content_hash:
+            origin = str(state.get("origin", "")).split(":", 1)[-1]
+            return (
+                f"its text is the same as that of {sid!r}, already in the library (from {origin}). "
+                f"To add it under another name, `interp-rag remove {sid}` first."
+            )
+    return ""
 
 
 def addition_of(doc: Document, settings: Settings, cache_url: str = "") -> Addition:

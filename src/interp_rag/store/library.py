@@ -36,7 +36,7 @@ from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..text import digest
 from ..types import BuildReport, Document, Source
-from .add import Addition, addition_of
+from .add import Addition, addition_of, same_text
 from .build import add_read, add_source, build_index
 
 
@@ -151,6 +151,7 @@ def add_sources(
     urls = {s.url for s in existing}
     limits = Limits.from_settings(settings)
     additions: list[Addition] = []
+    hashes: dict[str, str] = {}  # the text of each document read so far, and where it came from
     for i, loc in enumerate(todo, 1):
         if on_progress:
             on_progress("resolve", i, len(todo), loc)
@@ -165,6 +166,15 @@ def add_sources(
         except (SourceError, OSError) as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
             continue
+        content_hash = digest(text)
+        if same := same_text(content_hash, settings, existing) or (
+            f"its text is the same as that of {hashes[content_hash]}, added with it"
+            if content_hash in hashes
+            else ""
+        ):
+            report.results.append(AddResult(loc, False, reason=same))
+            continue
+        hashes[content_hash] = loc
         found = document_metadata(data, name, text)
         src = Source(
             id="new-source",
@@ -188,7 +198,7 @@ def add_sources(
         taken.add(src.id)
         urls.add(url)
         origin = f"url:{url}" if is_url else f"file:{Path(loc).expanduser().resolve()}"
-        doc = Document(src, text, origin, digest(text))
+        doc = Document(src, text, origin, content_hash)
         additions.append(addition_of(doc, settings, url if is_url else ""))
         report.results.append(AddResult(loc, True, src.id, src.title))
     if additions:
