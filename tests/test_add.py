@@ -15,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from interp_rag.errors import InterpRagError, SourceError
@@ -349,6 +350,63 @@ def test_the_same_text_twice_is_refused_naming_the_source_that_has_it(built, tmp
     by = {Path(r.location).name: r for r in report.results}
     assert by["one.md"].ok and not by["two.md"].ok and not by["three.md"].ok
     assert "one.md, added with it" in by["two.md"].reason and "'probe-drift'" in by["three.md"].reason
+
+
+def unit(rows: list[list[float]]) -> np.ndarray:
+    v = np.asarray(rows, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_near_copies_names_the_source_most_chunks_repeat() -> None:
+    from interp_rag.store.add import near_copies
+
+    vectors = unit(
+        [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0],  # a: three chunks
+         [0, 0, 0, 1],  # b
+         [1, 0.1, 0, 0], [0, 1, 0.1, 0], [0, 0, 0, 1], [0.5, 0.5, 0.5, 0.5], [0.5, 0.5, 0.5, 0.5]]  # new
+    )  # fmt: skip
+    owners = ["a", "a", "a", "b", "new", "new", "new", "new", "new"]
+    # two of its five chunks repeat a's, one b's; its own two identical chunks do not count
+    assert near_copies(vectors, owners, {"new"}, 0.9, 0.3, block=2) == {"new": ("a", 0.4)}
+    assert near_copies(vectors, owners, {"new"}, 0.9, 0.5) == {}
+    assert near_copies(vectors, owners, {"new"}, 0.999, 0.2) == {"new": ("b", 0.2)}
+    assert near_copies(vectors, owners, {"gone"}, 0.9, 0.3) == {}
+
+
+NOTE_PARAGRAPHS = [
+    "Probes trained on one checkpoint drift on the next. We measured how far, layer by layer, and found the "
+    "middle layers steadier than the first ones.",
+    "A probe's accuracy says what a layer holds, not what the model uses. We ablated the probed direction "
+    "and the model's loss barely moved, which argues the direction is read by nothing downstream.",
+    "Control tasks keep a probe honest: a probe that learns random labels as well as real ones has memorised "
+    "its training set rather than found a feature.",
+]
+
+
+def test_adding_a_near_copy_warns_naming_the_source_it_repeats(built, tmp_path: Path) -> None:
+    from interp_rag.store.library import add_sources
+
+    md = "# Probes That Drift\n\n" + "\n\n".join(NOTE_PARAGRAPHS) + "\n"
+    html = "<html><head><title>Probes That Drift</title></head><body><article><h1>Probes That Drift</h1>"
+    html += "".join(f"<p>{p}</p>" for p in NOTE_PARAGRAPHS) + "</article></body></html>"
+    (tmp_path / "drift.md").write_text(md)
+    (tmp_path / "drift.html").write_text(html)
+    (tmp_path / "other.md").write_text(
+        "# Attention Heads That Copy\n\nSome heads copy the token after an earlier copy of the current one; "
+        "we traced two such heads through a small model and broke them by patching one key vector.\n"
+    )
+    first = add_sources([str(tmp_path / "drift.md")], settings=built)
+    assert first.build is not None and first.build.warnings == []
+    second = add_sources([str(tmp_path / "drift.html")], settings=built)
+    assert second.results[
+        0
+    ].ok  # added: a near copy may be wanted (the PDF beside the LaTeX); the user is told
+    assert second.build is not None
+    assert any(
+        "nearly repeats 'probes-that-drift'" in w and "interp-rag remove" in w for w in second.build.warnings
+    )
+    third = add_sources([str(tmp_path / "other.md")], settings=built)
+    assert third.build is not None and third.build.warnings == []
 
 
 def test_add_shows_a_progress_bar_on_a_terminal(built, tmp_path: Path) -> None:

@@ -313,6 +313,22 @@ class Settings(BaseSettings):
         "the file is parsed.",
     )
 
+    # Adding: a source that nearly repeats one in the library (the same paper as PDF and as LaTeX) is added
+    # with a warning naming that source (an exact copy is refused)
+    near_copy_cosine: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Cosine at which an added source's passage counts as a near copy of a listed source's.",
+    )
+    near_copy_share: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="Share of an added source's passages that must nearly copy one listed source for `add` "
+        "to warn (the same paper in two formats: 0.42-0.83; two distinct shipped sources: at most 0.19).",
+    )
+
     # Fetching
     fetch_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a source URL.")
     user_agent: str = Field("interp-rag/0.1 (+https://github.com/)", description="User-Agent for fetches.")

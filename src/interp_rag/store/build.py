@@ -29,7 +29,7 @@ from ..ingest.sources import (
 from ..settings import Settings, get_settings
 from ..text import digest
 from ..types import BuildReport, Chunk, Source
-from .add import Addition, check_new, read_new_source
+from .add import Addition, check_new, near_copies, near_copy_warning, read_new_source
 from .format import (
     CACHE_FILE,
     expected_config,
@@ -132,6 +132,7 @@ def _stages(
         try:
             with writing(settings.index_dir):  # the cache is written as it fills
                 embedded = embed_stage(work, cache, settings.embed_batch_size, progress)
+                copies_stage(settings, work, additions, report)
                 label_stage(work, found)
                 source_vectors_stage(work, cache)
         finally:
@@ -238,6 +239,17 @@ def embed_stage(work: Work, cache: EmbeddingCache, batch_size: int, progress: Pr
     )
     work.q_owner = np.array([i for i, _ in questions], dtype=np.int32)
     return embedded
+
+
+def copies_stage(
+    settings: Settings, work: Work, additions: tuple[Addition, ...], report: BuildReport
+) -> None:
+    """A warning for each added source that nearly repeats one in the library (store/add.near_copies)."""
+    new = {a.doc.source.id for a in additions}
+    if new and work.vectors is not None:
+        owners = [c.source_id for c in work.chunks]
+        found = near_copies(work.vectors, owners, new, settings.near_copy_cosine, settings.near_copy_share)
+        report.warnings += [near_copy_warning(sid, other, share) for sid, (other, share) in found.items()]
 
 
 def label_stage(work: Work, found: Resolved) -> None:
