@@ -126,6 +126,11 @@ def test_upload_answers_without_restart_then_remove(corpus: Settings) -> None:
     assert Path(new["url"].removeprefix("file://")).parent.name == "uploads"  # a copy that stays
     a = answer("What do induction heads copy?", llm=False, settings=corpus)
     assert a.passages[0].source_id == "induction-heads-read-closely"
+    # the same file uploaded again: refused, naming the source that has its text; its copy is not kept
+    uploads = sorted((corpus.sources_file.parent / "uploads").iterdir())
+    with pytest.raises(InterpRagError, match="same as that of 'induction-heads-read-closely'"):
+        add_upload(None, str(UPLOAD), "enthusiastic", "blog", settings=corpus)
+    assert sorted((corpus.sources_file.parent / "uploads").iterdir()) == uploads
     assert remove("induction-heads-read-closely", settings=corpus).startswith("Removed")
     assert "induction-heads-read-closely" not in {r["id"] for r in library_rows(corpus)}
 
