@@ -52,6 +52,32 @@ _DROP = (
     "icmlsetsymbol", "printAffiliationsAndNotice",
 )
 # fmt: on
+# Commands this reader interprets itself: a paper's own definition of one (a restyled \section) stays unused
+_OWN = frozenset(
+    {
+        *_PAREN_CITES,
+        *_TEXT_CITES,
+        *_DROP,
+        *_HEADINGS,
+        "paragraph",
+        "subparagraph",
+        "label",
+        "ref",
+        "autoref",
+        "cref",
+        "Cref",
+        "eqref",
+        "footnote",
+        "url",
+        "href",
+        "item",
+        "caption",
+        "title",
+        "author",
+        "begin",
+        "end",
+    }
+)  # fmt: skip
 _FOOTNOTE = ("\ue000", "\ue001")  # around a footnote's text until it is moved after its paragraph
 _ITEM, _TERM = "\ue002", "\ue003"  # an item's start, and the end of its own mark
 _MIN_WORDS = 30  # less prose than this in a file that \input's others: the prose is in those
@@ -60,7 +86,7 @@ _MIN_WORDS = 30  # less prose than this in a file that \input's others: the pros
 def latex_text(tex: str) -> str:
     """The readable text of a LaTeX document (see the module's docstring)."""
     try:
-        return _convert(expand_simple_macros(tex))
+        return _convert(expand_simple_macros(tex, keep=_OWN))
     except (RecursionError, lw.LatexWalkerError) as e:  # tolerant parsing, but a hostile nesting still fails
         raise SourceError(
             f"the LaTeX could not be read ({type(e).__name__}: groups or environments nested too deep, or "

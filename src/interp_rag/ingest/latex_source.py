@@ -223,12 +223,13 @@ def _braced(tex: str, start: int) -> int:
     return -1
 
 
-def expand_simple_macros(tex: str) -> str:
+def expand_simple_macros(tex: str, keep: frozenset[str] = frozenset()) -> str:
     """The paper's own commands replaced by their definitions, their arguments put in (three rounds for
     nested ones, never past twice the source's size: a definition that calls itself must not blow it up);
     the definitions themselves removed. A paper hides its authors' notes to each other by defining the
     note command as nothing (`\\newcommand{\\jd}[1]{}`): read without its definition, each note's text stayed
-    in the paper."""
+    in the paper. Commands in `keep` (those the reader interprets: \\section, \\caption, \\cite, …) are not
+    expanded: a paper that restyles \\section with \\renewcommand still has sections."""
     defs: dict[str, _Macro] = {}
     out, last = [], 0
     for m in _DEFINE.finditer(tex):
@@ -238,7 +239,9 @@ def expand_simple_macros(tex: str) -> str:
         if end < 0:
             break
         body = tex[m.end() : end - 1].replace("\\xspace", "")
-        if m.group(5):
+        if (m.group(1) or m.group(4) or m.group(5)) in keep:
+            pass  # the definition goes, the reader's own reading of the command stays
+        elif m.group(5):
             defs[m.group(5)] = _Macro(0, None, "\\operatorname{" + body + "}")
         else:
             defs[m.group(1) or m.group(4)] = _Macro(int(m.group(2) or 0), m.group(3), body)
