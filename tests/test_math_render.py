@@ -101,3 +101,9 @@ def test_a_passage_full_of_unclosed_brackets_is_read_in_linear_time() -> None:
         assert split_math(hostile) == [(hostile, None)]
         assert outside_math(hostile, str.upper) == hostile.upper() and protect_math(hostile) == hostile
         assert time.perf_counter() - start < 10
+
+
+def test_a_papers_ensuremath_inside_a_formula_is_not_printed() -> None:
+    """A paper's `\\newcommand{\\vx}{\\ensuremath{\\mathbf{x}}}` expanded inside a formula."""
+    out = to_mathml(r"\ell(\ensuremath{\mathbf{x}})")
+    assert out is not None and "ensuremath" not in out and "<mi>𝐱</mi>" in out

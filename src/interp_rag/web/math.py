@@ -59,7 +59,9 @@ def to_mathml(tex: str, display: bool = False) -> str | None:
     try:
         from latex2mathml.converter import convert
 
-        raw = convert(tex, display="block" if display else "inline")
+        # \ensuremath (a paper's command for "math here or not") is a no-op inside a formula; latex2mathml
+        # would print its name
+        raw = convert(tex.replace("\\ensuremath", ""), display="block" if display else "inline")
     except Exception:  # a formula latex2mathml cannot read (its errors have no common type)
         return None
     if "<!" in raw:  # no declarations, no entity definitions
