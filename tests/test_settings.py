@@ -42,6 +42,8 @@ CASES = {
     "INTERP_RAG_RELEVANCE_FLOOR": ("0.55", lambda s: s.retrieval.relevance_floor, 0.55),
     "INTERP_RAG_MAX_SOURCE_CHARS": ("5000", lambda s: s.max_source_chars, 5000),
     "INTERP_RAG_MAX_SOURCE_BYTES": ("6000", lambda s: s.max_source_bytes, 6000),
+    "INTERP_RAG_NEAR_COPY_COSINE": ("0.95", lambda s: s.near_copy_cosine, 0.95),
+    "INTERP_RAG_NEAR_COPY_SHARE": ("0.5", lambda s: s.near_copy_share, 0.5),
     "INTERP_RAG_LLM__QUESTIONS_PER_PASSAGE": ("5", lambda s: s.llm.questions_per_passage, 5),
     "INTERP_RAG_LLM__QUESTIONS_PER_CALL": ("2", lambda s: s.llm.questions_per_call, 2),
 }

@@ -101,7 +101,8 @@ def same_text(content_hash: str, settings: Settings, existing: list[Source]) -> 
             origin = str(state.get("origin", "")).split(":", 1)[-1]
             return (
                 f"its text is the same as that of {sid!r}, already in the library (from {origin}). "
-                f"To add it under another name, `interp-rag remove {sid}` first."
+                f"To add it under another name, remove {sid!r} first (`interp-rag remove {sid}`, or "
+                "Sources → Remove a source in the web UI)."
             )
     return ""
 
@@ -181,5 +182,6 @@ def near_copies(
 def near_copy_warning(sid: str, other: str, share: float) -> str:
     return (
         f"{sid!r} nearly repeats {other!r}: {share:.0%} of its passages match passages there (the same "
-        f"paper in another format?). Answers may quote both; `interp-rag remove {sid}` takes it out."
+        f"paper in another format?). Answers may quote both; to keep one, remove the other (`interp-rag "
+        f"remove {sid}`, or Sources → Remove a source in the web UI)."
     )
