@@ -187,6 +187,8 @@ _DEFINE = re.compile(
 # each use scan to the end of the file.
 _MAX_OPTIONAL = 2_000
 _BRACE = re.compile(r"(?<!\\)[{}]")
+_PARAM = re.compile(r"#([1-9])")
+_TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)", re.S)  # a command as one argument (\cmd\alpha reads \alpha)
 
 
 @dataclass(frozen=True)
@@ -275,14 +277,17 @@ def _expand_once(tex: str, defs: dict[str, _Macro], pattern: re.Pattern[str], li
             out.append(tex[pos : m.end()])
             pos = m.end()
             continue
-        body = macro.body
-        for k, arg in enumerate(args, 1):
-            body = body.replace(f"#{k}", arg)
+        body = _put_in(macro.body, args)
         out += [tex[pos : m.start()], body]
         size += m.start() - pos + len(body)
         pos, n = end, n + 1
     out.append(tex[pos:])
     return "".join(out), n
+
+
+def _put_in(body: str, args: list[str]) -> str:
+    """`body` with #1…#9 replaced in one pass: an argument that itself holds "#2" stays as written."""
+    return _PARAM.sub(lambda p: args[int(p.group(1)) - 1] if int(p.group(1)) <= len(args) else "", body)
 
 
 def _arguments(tex: str, i: int, macro: _Macro, closers: dict[int, int]) -> tuple[list[str] | None, int]:
@@ -311,9 +316,9 @@ def _arguments(tex: str, i: int, macro: _Macro, closers: dict[int, int]) -> tupl
                 return None, i
             args.append(tex[i + 1 : end - 1])
             i = end
-        elif tex[i] == "\\" and (w := re.match(r"\\(?:[A-Za-z]+|.)", tex[i:])):
+        elif w := _TOKEN.match(tex, i):
             args.append(w.group(0))
-            i += w.end()
+            i = w.end()
         else:
             args.append(tex[i])
             i += 1
