@@ -111,8 +111,9 @@ def test_bad_uploads_show_an_error_and_change_nothing(corpus: Settings, tmp_path
         cases = [(None, str(binary), "not a readable PDF"), (None, str(empty), "empty"),
                  (f"{base}/paper.pdf", None, "HTTP 404")]  # fmt: skip
         for url, upload, message in cases:
-            with pytest.raises(InterpRagError, match=message):
+            with pytest.raises(InterpRagError, match=message) as info:
                 add_upload(url, upload, "neutral", "other", settings=corpus)
+            assert "uploads" not in str(info.value)  # the user's file name, not the server's copy
             assert tree_hash(corpus.sources_file, corpus.index_dir) == before, message
     assert not list((corpus.sources_file.parent / "uploads").iterdir())  # the kept copies are gone
 
@@ -128,8 +129,9 @@ def test_upload_answers_without_restart_then_remove(corpus: Settings) -> None:
     assert a.passages[0].source_id == "induction-heads-read-closely"
     # the same file uploaded again: refused, naming the source that has its text; its copy is not kept
     uploads = sorted((corpus.sources_file.parent / "uploads").iterdir())
-    with pytest.raises(InterpRagError, match="same as that of 'induction-heads-read-closely'"):
+    with pytest.raises(InterpRagError, match="same as that of 'induction-heads-read-closely'") as info:
         add_upload(None, str(UPLOAD), "enthusiastic", "blog", settings=corpus)
+    assert f"Cannot add {UPLOAD.name}:" in str(info.value) and "uploads" not in str(info.value)
     assert sorted((corpus.sources_file.parent / "uploads").iterdir()) == uploads
     assert remove("induction-heads-read-closely", settings=corpus).startswith("Removed")
     assert "induction-heads-read-closely" not in {r["id"] for r in library_rows(corpus)}

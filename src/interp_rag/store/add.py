@@ -95,12 +95,11 @@ def same_text(content_hash: str, settings: Settings, existing: list[Source]) -> 
         meta = read_meta(settings.index_dir) or {}
     except InterpRagError:
         return ""  # a damaged index: the build says so and repairs it
-    listed = {s.id for s in existing}
+    titles = {s.id: s.title for s in existing}
     for sid, state in (meta.get("sources") or {}).items():
-        if sid in listed and state.get("hash") == content_hash:
-            origin = str(state.get("origin", "")).split(":", 1)[-1]
-            return (
-                f"its text is the same as that of {sid!r}, already in the library (from {origin}). "
+        if sid in titles and state.get("hash") == content_hash:
+            return (  # by its title, not its file: the web UI shows this, and the file is the server's
+                f"its text is the same as that of {sid!r} (“{titles[sid]}”), already in the library. "
                 f"To add it under another name, remove {sid!r} first (`interp-rag remove {sid}`, or "
                 "Sources → Remove a source in the web UI)."
             )

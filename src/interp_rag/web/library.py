@@ -120,6 +120,12 @@ def add_upload(
             on_progress=on_progress,
             llm_questions=llm,
         )
+    except InterpRagError as e:
+        if kept is None:
+            raise
+        kept.unlink(missing_ok=True)
+        # the file by the name the user chose, not by the server's copy of it
+        raise type(e)(str(e).replace(str(kept), Path(upload or "").name)) from e
     except BaseException:
         if kept is not None:
             kept.unlink(missing_ok=True)
