@@ -66,6 +66,7 @@ def test_add_bad_url_changes_nothing(workdir: Path) -> None:
     listing = (workdir / "sources.toml").read_text()
     r = run("add", "http://127.0.0.1:9/paper.pdf")
     assert r.exit_code == 1 and "could not fetch" in r.output
+    assert "Cannot add" not in r.output  # "failed  URL: why", not "failed  URL: Cannot add URL: why"
     r = run("add", str(workdir / "missing.md"))
     assert r.exit_code == 1 and "neither an http(s) URL nor an existing file" in r.output
     assert (workdir / "sources.toml").read_text() == listing

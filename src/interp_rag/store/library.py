@@ -138,8 +138,8 @@ def add_sources(
                 on_progress=on_progress,
                 llm_questions=llm_questions,
             )
-        except InterpRagError as e:
-            report.results.append(AddResult(loc, False, reason=str(e)))
+        except InterpRagError as e:  # the result names the location already
+            report.results.append(AddResult(loc, False, reason=str(e).removeprefix(f"Cannot add {loc}: ")))
             return report
         src = added(settings, loc)
         report.results.append(AddResult(loc, True, src.id if src else "", src.title if src else ""))
