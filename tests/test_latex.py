@@ -172,6 +172,21 @@ def test_commands_with_arguments_read_as_defined(tmp_path: Path) -> None:
     assert "check" not in text and "number again" not in text
 
 
+def test_reference_commands_a_template_defines_print_their_numbers(tmp_path: Path) -> None:
+    """ICLR's template defines \\figref{…} as figure~\\ref{…}: unexpanded, the text read "As fig:a shows"."""
+    (tmp_path / "refs.tex").write_text(
+        "\\documentclass{article}\n\\newcommand{\\figref}[1]{figure~\\ref{#1}}\n"
+        "\\newcommand{\\twofigref}[2]{figures \\ref{#1} and \\ref{#2}}\n"
+        "\\newcommand{\\Secref}[1]{Section~\\ref{#1}}\n\\begin{document}\n"
+        "\\section{Method}\\label{sec:m}\nAs \\figref{fig:a} shows, and \\twofigref{fig:a}{fig:b} confirm "
+        "(see \\Secref{sec:m}), the probe is linear.\n"
+        "\\begin{figure}\\caption{First.}\\label{fig:a}\\end{figure}\n"
+        "\\begin{figure}\\caption{Second.}\\label{fig:b}\\end{figure}\n\\end{document}\n"
+    )
+    text = load_file(tmp_path / "refs.tex")
+    assert "As figure 1 shows, and figures 1 and 2 confirm (see Section 1), the probe is linear." in text
+
+
 def test_a_command_calling_itself_or_missing_its_arguments_stays_bounded(tmp_path: Path) -> None:
     import time
 
