@@ -160,15 +160,19 @@ def test_commands_with_arguments_read_as_defined(tmp_path: Path) -> None:
         "\\documentclass{article}\n"
         "\\newcommand{\\jd}[1]{}\n\\newcommand{\\tool}[1][ProbeKit]{\\textsc{#1}}\n"
         "\\newcommand{\\swap}[2]{#2 before #1}\n\\DeclareMathOperator*{\\argmax}{arg\\,max}\n"
+        "\\def\\pair#1#2{(#1, #2)}\n"  # TeX's own definition, with parameters
         "\\renewcommand{\\section}[1]{\\refstepcounter{section}\\textbf{#1}}\n"  # restyled: still a section
         "\\begin{document}\n\\section{Setup}\n"
         "We trained probes\\jd{check {this} number again} on every layer with \\tool{} and \\tool[Lens].\n"
-        "The order is \\swap{second}{first}, and $\\argmax_x f(x)$ is the probe's choice.\n"
+        "The order is \\swap{second}{first}, and $\\argmax_x f(x)$ is the probe's choice; $\\pair ab$.\n"
         "\\end{document}\n"
     )
     text = load_file(tmp_path / "args.tex")
     assert "## 1 Setup\n\nWe trained probes on every layer with ProbeKit and Lens." in text
-    assert "The order is first before second, and $\\operatorname{arg\\,max}_x f(x)$" in text
+    assert (
+        "The order is first before second, and $\\operatorname{arg\\,max}_x f(x)$ is the probe's choice; "
+        "$(a, b)$." in text
+    )
     assert "check" not in text and "number again" not in text
 
 

@@ -172,14 +172,13 @@ def paper_parts(files: list[Path]) -> set[Path]:
     return parts
 
 
-# \newcommand{\name}[args][default]{body}, \renewcommand, \providecommand, \def\name{body},
-# \DeclareMathOperator{\name}{text}: groups 1-3 the command's name, number of arguments and default first
-# argument; 4 a \def's name; 5 an operator's name (its body is the group the match ends in).
+# \newcommand{\name}[args][default]{body} (also \renewcommand, \providecommand), TeX's \def\name#1#2{body},
+# \DeclareMathOperator{\name}{text}; each match ends at the "{" that opens the body.
 _DEFINE = re.compile(
-    r"\\(?:re|provide)?newcommand\*?\s*\{?\s*\\([A-Za-z]+)\s*\}?\s*"
-    r"(?:\[\s*([1-9])\s*\]\s*(?:\[([^\]{}]*)\]\s*)?)?\{"
-    r"|\\def\s*\\([A-Za-z]+)\s*\{"
-    r"|\\DeclareMathOperator\*?\s*\{\s*\\([A-Za-z]+)\s*\}\s*\{"
+    r"\\(?:re|provide)?newcommand\*?\s*\{?\s*\\(?P<name>[A-Za-z]+)\s*\}?\s*"
+    r"(?:\[\s*(?P<nargs>[1-9])\s*\]\s*(?:\[(?P<default>[^\]{}]*)\]\s*)?)?\{"
+    r"|\\def\s*\\(?P<defname>[A-Za-z]+)(?P<params>(?:#[1-9])*)\s*\{"
+    r"|\\DeclareMathOperator\*?\s*\{\s*\\(?P<opname>[A-Za-z]+)\s*\}\s*\{"
 )
 
 
@@ -241,12 +240,14 @@ def expand_simple_macros(tex: str, keep: frozenset[str] = frozenset()) -> str:
         if end < 0:
             break
         body = tex[m.end() : end - 1].replace("\\xspace", "")
-        if (m.group(1) or m.group(4) or m.group(5)) in keep:
+        name = m["name"] or m["defname"] or m["opname"]
+        if name in keep:
             pass  # the definition goes, the reader's own reading of the command stays
-        elif m.group(5):
-            defs[m.group(5)] = _Macro(0, None, "\\operatorname{" + body + "}")
+        elif m["opname"]:
+            defs[name] = _Macro(0, None, "\\operatorname{" + body + "}")
         else:
-            defs[m.group(1) or m.group(4)] = _Macro(int(m.group(2) or 0), m.group(3), body)
+            nargs = int(m["nargs"] or 0) if m["name"] else len(m["params"]) // 2
+            defs[name] = _Macro(nargs, m["default"], body)
         out.append(tex[last : m.start()])
         last = end
     out.append(tex[last:])
