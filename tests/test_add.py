@@ -288,7 +288,7 @@ PAGE = b"""<!doctype html><html><head><title>Lab blog</title>
 <meta name="citation_author" content="Ada Example"><meta name="citation_author" content="Bo Sample">
 <meta name="citation_publication_date" content="2025/03/01"></head><body><article>
 <h1>Probing the Residual Stream Twice</h1>
-<p>We trained linear probes on the residual stream of a small model, once before and once after fine-tuning,
+<p>We fit linear probes to a small model's residual stream, once before and once after fine-tuning,
 and compared what each probe could read off the activations at every layer of the network.</p>
 <p>The second probe found the same direction in the middle layers, which suggests that fine-tuning moved the
 readout rather than the representation; the early layers changed more than we expected.</p>
