@@ -207,7 +207,7 @@ def test_cli_formats_and_history(mini_copy: Settings, monkeypatch: pytest.Monkey
 
 HTML = b"""<!doctype html><html><head><title>Page title</title>
 <meta name="citation_title" content="Probing Is Not Enough">
-<meta name="citation_author" content="Rosa Reviewer"><meta name="citation_author" content="Sam Second">
+<meta name="citation_author" content="Rosa Reviewer"><meta name="citation_author" content="Second, Sam">
 <meta name="citation_publication_date" content="2022/05/01"></head>
 <body><article><h1>Probing Is Not Enough</h1><p>Linear probes find information that the model may never
 use. A probe's accuracy says what is decodable, not what is used, and the two differ often enough that
@@ -220,6 +220,20 @@ the circuits we find in them are small enough to check completely.\end{document}
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_citation_authors_written_last_name_first_read_first_name_first() -> None:
+    """citation_author usually says "Olah, Chris" (arXiv, Distill): answers cite a name by its last word."""
+    page = (
+        b'<html><head><meta name="citation_title" content="Reading Circuits">'
+        b'<meta name="citation_author" content="Olah, Chris"><meta name="citation_author" content="Anthropic, Inc.">'
+        b'<meta name="citation_author" content="Ada Lovelace"></head><body><p>Text.</p></body></html>'
+    )
+    assert document_metadata(page, "page.html")["authors"] == [
+        "Chris Olah",
+        "Anthropic, Inc.",
+        "Ada Lovelace",
+    ]
 
 
 def test_document_metadata_from_html_latex_and_markdown() -> None:

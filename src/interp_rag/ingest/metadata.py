@@ -13,6 +13,7 @@ from .latex_source import archive_source
 from .load import guess_format
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+_SUFFIX = re.compile(r"\s*(?:inc|ltd|llc|gmbh|jr|sr|ii|iii)\.?\s*$", re.I)  # "Anthropic, Inc." is one name
 
 
 def _split_authors(text: str) -> list[str]:
@@ -87,8 +88,17 @@ def _html_meta(data: bytes) -> dict[str, Any]:
     authors = metas("citation_author", "dc.creator", "author", "article:author")
     dates = metas("citation_publication_date", "citation_date", "dc.date", "article:published_time", "date")
     year = next((int(m.group(1)) for d in dates if (m := _YEAR.search(d))), None)
-    names = [a for a in authors if not a.startswith("http")]
+    names = [_first_last(a) for a in authors if not a.startswith("http")]
     return {"title": titles[0][:200] if titles else "", "authors": names[:20], "year": year}
+
+
+def _first_last(name: str) -> str:
+    """ "Olah, Chris" (how citation_author usually writes a name: arXiv, Distill, journals) as "Chris Olah":
+    answers cite by the last word of a name, and "Chris (2020)" is nobody's citation."""
+    last, comma, first = name.partition(",")
+    if comma and first.strip() and "," not in first and len(last.split()) <= 3 and not _SUFFIX.match(first):
+        return f"{first.strip()} {last.strip()}"
+    return name
 
 
 def _latex_meta(tex: str) -> dict[str, Any]:
