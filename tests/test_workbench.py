@@ -226,7 +226,8 @@ def test_citation_authors_written_last_name_first_read_first_name_first() -> Non
     """citation_author usually says "Olah, Chris" (arXiv, Distill): answers cite a name by its last word."""
     page = (
         b'<html><head><meta name="citation_title" content="Reading Circuits">'
-        b'<meta name="citation_author" content="Olah, Chris"><meta name="citation_author" content="Anthropic, Inc.">'
+        b'<meta name="citation_author" content="Olah, Chris">'
+        b'<meta name="citation_author" content="Anthropic, Inc.">'
         b'<meta name="citation_author" content="Ada Lovelace"></head><body><p>Text.</p></body></html>'
     )
     assert document_metadata(page, "page.html")["authors"] == [
