@@ -313,6 +313,40 @@ def test_adding_one_url_reads_it_once_with_its_own_metadata(built) -> None:
     assert any(c.source_id == src.id for c in load_index(settings=built).chunks)
 
 
+ABS_PAGE = b"""<!doctype html><html><head><title>[2401.00001] Probes Under Drift</title>
+<meta name="citation_title" content="Probes Under Drift"><meta name="citation_author" content="Example, Ada">
+<meta name="citation_author" content="Sample, Bo"><meta name="citation_date" content="2024/01/02">
+</head><body><p>The abstract of a paper about probes.</p></body></html>"""
+
+
+def test_an_arxiv_paper_is_read_from_its_pdf_and_named_by_its_abs_page(built) -> None:
+    """`add https://arxiv.org/abs/ID`: the PDF is the paper (its own metadata rarely names authors); the abs
+    page gives title, authors and date. Both from settings.arxiv_url (a local server here)."""
+    from interp_rag.ingest.sources import load_sources
+    from interp_rag.store.library import add_sources
+    from tests.support.pdf import make_pdf
+
+    pdf = make_pdf(["Probes trained on one checkpoint drift on the next one, layer by layer."])
+    hits: list[str] = []
+    routes = {
+        "/abs/2401.00001": Route(body=ABS_PAGE),
+        "/pdf/2401.00001": Route(body=pdf, content_type="application/pdf"),
+    }
+    with serve(routes, hits) as base:
+        settings = built.model_copy(update={"arxiv_url": base})
+        report = add_sources(["https://arxiv.org/abs/2401.00001"], settings=settings)
+        assert [r.ok for r in report.results] == [True], report.results
+        # an abs page that cannot be read leaves the PDF's own metadata; the paper is added all the same
+        del routes["/abs/2401.00001"]
+        pdf2 = make_pdf(["A second paper about attention heads that copy the previous token."])
+        routes["/pdf/2401.00002"] = Route(body=pdf2, content_type="application/pdf")
+        second = add_sources(["https://arxiv.org/abs/2401.00002"], settings=settings)
+    assert sorted(hits[:2]) == ["/abs/2401.00001", "/pdf/2401.00001"]
+    src = next(s for s in load_sources(built.sources_file) if s.url == "https://arxiv.org/abs/2401.00001")
+    assert (src.title, src.authors, src.year) == ("Probes Under Drift", ["Ada Example", "Bo Sample"], 2024)
+    assert second.results[0].ok and second.results[0].title != "Probes Under Drift"
+
+
 def test_what_the_user_gives_wins_over_the_documents_metadata(built) -> None:
     hits: list[str] = []
     with serve({"/paper": Route(body=PAGE)}, hits) as base:

@@ -208,6 +208,9 @@ def test_arxiv_abs_pages_resolve_to_the_pdf() -> None:
     assert pdf_url_for("https://arxiv.org/abs/1810.03292") == "https://arxiv.org/pdf/1810.03292"
     assert pdf_url_for("https://arxiv.org/abs/2502.20914v2") == "https://arxiv.org/pdf/2502.20914v2"
     assert pdf_url_for("https://distill.pub/2020/circuits/") == "https://distill.pub/2020/circuits/"
+    assert pdf_url_for("https://arxiv.org/abs/2401.00001", "https://export.arxiv.org/") == (
+        "https://export.arxiv.org/pdf/2401.00001"
+    )
 
 
 def test_binary_content_is_refused_whatever_the_suffix(tmp_path: Path) -> None:

@@ -331,6 +331,12 @@ class Settings(BaseSettings):
 
     # Fetching
     fetch_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a source URL.")
+    arxiv_url: str = Field(
+        "https://arxiv.org",
+        pattern=r"^https?://\S+$",
+        description="Where an arXiv abs page's paper (its PDF) and its title, authors and date are fetched "
+        "from; arXiv asks programs to use https://export.arxiv.org.",
+    )
     user_agent: str = Field("interp-rag/0.1 (+https://github.com/)", description="User-Agent for fetches.")
 
     # History (answering/history.py): questions, filters and cited chunk ids, beside the index

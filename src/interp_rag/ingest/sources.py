@@ -26,7 +26,8 @@ from .latex_source import read_with_inputs
 from .load import extract_text, guess_format
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
-ARXIV_ABS = re.compile(r"^https?://(?:www\.)?arxiv\.org/abs/([^?#]+)")
+ARXIV_ABS = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/abs/([^?#]+)")
+ARXIV = "https://arxiv.org"  # where an abs page's paper and metadata are fetched (settings.arxiv_url)
 
 _HEADER = """\
 # Sources of the interp-rag corpus: metadata only, never the texts.
@@ -143,8 +144,10 @@ def resolve(
     client: httpx.Client | None = None,
     timeout: float = 30.0,
     limits: Limits | None = None,
+    arxiv: str = ARXIV,
 ) -> Document:
-    """Text of a source: from the mirror, a local file, the cache, or its URL (cached on success)."""
+    """Text of a source: from the mirror, a local file, the cache, or its URL (cached on success; an arXiv
+    abs page's paper from `arxiv`)."""
     limits = limits or Limits()
     if mirror is not None and src.file:
         p = mirror / src.file
@@ -163,7 +166,7 @@ def resolve(
     if not src.url:
         where = f"mirror {mirror}" if mirror else "a mirror (--mirror DIR)"
         raise SourceError(f"{src.id}: no url, and {src.file!r} is not in {where}.")
-    data, name = fetch(src.url, client=client, timeout=timeout, max_bytes=limits.max_bytes)
+    data, name = fetch(src.url, client=client, timeout=timeout, max_bytes=limits.max_bytes, arxiv=arxiv)
     doc = read_document(src, data, name, f"url:{src.url}", limits)
     if cache_dir is not None:
         write_cache(cache_dir, src.id, src.url, doc.text)
@@ -225,10 +228,17 @@ def read_document(src: Source, data: bytes, name: str, origin: str, limits: Limi
 
 
 def fetch(
-    url: str, *, client: httpx.Client | None = None, timeout: float = 30.0, max_bytes: int = 100_000_000
+    url: str,
+    *,
+    client: httpx.Client | None = None,
+    timeout: float = 30.0,
+    max_bytes: int = 100_000_000,
+    arxiv: str = ARXIV,
 ) -> tuple[bytes, str]:
-    """Download a URL; returns the body and a file-like name whose suffix tells the format."""
-    url = pdf_url_for(url)
+    """Download a URL; returns the body and a file-like name whose suffix tells the format. An arXiv abs
+    page is a landing page: its paper's PDF is fetched, from `arxiv` (settings.arxiv_url); with `arxiv=""`
+    the page itself."""
+    url = pdf_url_for(url, arxiv) if arxiv else url
     if not url.startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
     own = client is None
@@ -270,10 +280,16 @@ def _read_capped(resp: httpx.Response, max_bytes: int, url: str) -> bytes:
     return b"".join(parts)
 
 
-def pdf_url_for(url: str) -> str:
+def pdf_url_for(url: str, arxiv: str = ARXIV) -> str:
     """arXiv abs pages are landing pages; the paper is the PDF."""
+    paper = arxiv_id(url)
+    return f"{arxiv.rstrip('/')}/pdf/{paper}" if paper else url
+
+
+def arxiv_id(url: str) -> str:
+    """The paper an arXiv abs page shows ("2401.12345v2"), or ""."""
     m = ARXIV_ABS.match(url)
-    return f"https://arxiv.org/pdf/{m.group(1)}" if m else url
+    return m.group(1) if m else ""
 
 
 def make_client(timeout: float, user_agent: str = "interp-rag/0.1") -> httpx.Client:
@@ -293,6 +309,7 @@ def resolve_all(
     user_agent: str = "interp-rag/0.1",
     on_progress: Callable[[int, int, str], None] | None = None,
     limits: Limits | None = None,
+    arxiv: str = ARXIV,
 ) -> tuple[list[Document], dict[str, str]]:
     """Resolve every source; failures are collected with their reason instead of stopping the build."""
     docs: list[Document] = []
@@ -302,7 +319,13 @@ def resolve_all(
             try:
                 docs.append(
                     resolve(
-                        src, mirror=mirror, cache_dir=cache_dir, client=client, timeout=timeout, limits=limits
+                        src,
+                        mirror=mirror,
+                        cache_dir=cache_dir,
+                        client=client,
+                        timeout=timeout,
+                        limits=limits,
+                        arxiv=arxiv,
                     )
                 )
             except SourceError as e:

@@ -16,6 +16,7 @@ from ..ingest.metadata import document_metadata
 from ..ingest.sources import (
     Limits,
     append_source,
+    arxiv_id,
     fetch,
     load_sources,
     read_document,
@@ -62,7 +63,9 @@ def read_new_source(
     # 5.6 s to extract, and was extracted twice when the metadata had its own read).
     try:
         if is_url:
-            data, name = fetch(location, timeout=settings.fetch_timeout, max_bytes=limits.max_bytes)
+            data, name = fetch(
+                location, timeout=settings.fetch_timeout, max_bytes=limits.max_bytes, arxiv=settings.arxiv_url
+            )
         else:
             data, name = read_local(path, limits), path.name
         origin = f"url:{url}" if is_url else f"file:{path.resolve()}"
@@ -72,7 +75,8 @@ def read_new_source(
     progress("resolve", 1, 1, location)
     if same := same_text(doc.content_hash, settings, existing):
         raise SourceError(f"Cannot add {location}: {same}")
-    found = document_metadata(data, name, doc.text)  # what the caller left out, as the document states it
+    # what the caller left out, as the document states it (an arXiv paper: as its abs page states it)
+    found = {**document_metadata(data, name, doc.text), **arxiv_metadata(location, settings)}
     if not given_title:
         draft.title = found.get("title") or _guess_title(doc.text) or (path.stem if not is_url else location)
     draft.authors = draft.authors or found.get("authors", [])
@@ -85,6 +89,21 @@ def read_new_source(
             draft.id, n = f"{base}-{n}", n + 1
     validate_source(draft)
     return addition_of(doc, settings, url if is_url else "")
+
+
+def arxiv_metadata(location: str, settings: Settings) -> dict[str, Any]:
+    """Title, authors and date of the paper an arXiv abs URL names, from its abs page (the PDF's own
+    metadata rarely names its authors, and answers cite by author); {} for other URLs or when the page
+    cannot be read: metadata is a nicety, the paper is already read."""
+    paper = arxiv_id(location)
+    if not paper:
+        return {}
+    try:
+        page, name = fetch(f"{settings.arxiv_url.rstrip('/')}/abs/{paper}", timeout=settings.fetch_timeout,
+                           max_bytes=5_000_000, arxiv="")  # fmt: skip
+    except SourceError:
+        return {}
+    return document_metadata(page, "abs.html") if name.endswith(".html") else {}
 
 
 def same_text(content_hash: str, settings: Settings, existing: list[Source]) -> str:

@@ -36,7 +36,7 @@ from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..text import digest
 from ..types import BuildReport, Document, Source
-from .add import Addition, addition_of, same_text
+from .add import Addition, addition_of, arxiv_metadata, same_text
 from .build import add_read, add_source, build_index
 
 
@@ -90,7 +90,12 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
 def _read(location: str, settings: Settings) -> tuple[bytes, str, str]:
     """Bytes, a file name telling the format, and the extracted text; SourceError when unreadable."""
     if location.startswith(("http://", "https://")):
-        data, name = fetch(location, timeout=settings.fetch_timeout)
+        data, name = fetch(
+            location,
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.max_source_bytes,
+            arxiv=settings.arxiv_url,
+        )
     else:
         p = Path(location).expanduser()
         data, name = read_local(p, Limits.from_settings(settings)), p.name
@@ -175,7 +180,7 @@ def add_sources(
             report.results.append(AddResult(loc, False, reason=same))
             continue
         hashes[content_hash] = loc
-        found = document_metadata(data, name, text)
+        found = {**document_metadata(data, name, text), **arxiv_metadata(loc, settings)}
         src = Source(
             id="new-source",
             title=found.get("title") or (Path(loc).stem if not is_url else loc),
