@@ -92,9 +92,9 @@ def read_new_source(
 
 
 def arxiv_metadata(location: str, settings: Settings) -> dict[str, Any]:
-    """Title, authors and date of the paper an arXiv abs URL names, from its abs page (the PDF's own
-    metadata rarely names its authors, and answers cite by author); {} for other URLs or when the page
-    cannot be read: metadata is a nicety, the paper is already read."""
+    """Title, authors and date of the paper an arXiv abs URL names, from its abs page (a PDF's own
+    metadata names its authors only when the paper sets them, and answers cite by author); {} for other
+    URLs or when the page cannot be read: metadata is a nicety, the paper is already read."""
     paper = arxiv_id(location)
     if not paper:
         return {}
