@@ -345,6 +345,14 @@ def test_an_arxiv_paper_is_read_from_its_pdf_and_named_by_its_abs_page(built) ->
     src = next(s for s in load_sources(built.sources_file) if s.url == "https://arxiv.org/abs/2401.00001")
     assert (src.title, src.authors, src.year) == ("Probes Under Drift", ["Ada Example", "Bo Sample"], 2024)
     assert second.results[0].ok and second.results[0].title != "Probes Under Drift"
+    # what the user gives in full needs no abs page
+    hits.clear()
+    with serve(routes, hits) as base:
+        pdf3 = make_pdf(["A third paper, on probes that read the residual stream of a very small model."])
+        routes["/pdf/2401.00003"] = Route(body=pdf3, content_type="application/pdf")
+        add_source("https://arxiv.org/abs/2401.00003", title="Third", authors=["C. D."], year=2023,
+                   settings=built.model_copy(update={"arxiv_url": base}))  # fmt: skip
+    assert hits == ["/pdf/2401.00003"]
 
 
 def test_what_the_user_gives_wins_over_the_documents_metadata(built) -> None:

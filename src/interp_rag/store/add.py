@@ -76,7 +76,9 @@ def read_new_source(
     if same := same_text(doc.content_hash, settings, existing):
         raise SourceError(f"Cannot add {location}: {same}")
     # what the caller left out, as the document states it (an arXiv paper: as its abs page states it)
-    found = {**document_metadata(data, name, doc.text), **arxiv_metadata(location, settings)}
+    found = document_metadata(data, name, doc.text)
+    if not (given_title and draft.authors and draft.year):  # the abs page only for what is still missing
+        found |= arxiv_metadata(location, settings)
     if not given_title:
         draft.title = found.get("title") or _guess_title(doc.text) or (path.stem if not is_url else location)
     draft.authors = draft.authors or found.get("authors", [])

@@ -180,7 +180,9 @@ def add_sources(
             report.results.append(AddResult(loc, False, reason=same))
             continue
         hashes[content_hash] = loc
-        found = {**document_metadata(data, name, text), **arxiv_metadata(loc, settings)}
+        found = document_metadata(data, name, text)
+        if not (authors and year):  # the abs page only for what is still missing
+            found |= arxiv_metadata(loc, settings)
         src = Source(
             id="new-source",
             title=found.get("title") or (Path(loc).stem if not is_url else loc),
