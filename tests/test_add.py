@@ -355,6 +355,17 @@ def test_an_arxiv_paper_is_read_from_its_pdf_and_named_by_its_abs_page(built) ->
     assert hits == ["/pdf/2401.00003"]
 
 
+def test_adding_a_pdf_shows_its_pages_being_read(built, tmp_path: Path) -> None:
+    from tests.support.pdf import make_pages
+
+    (tmp_path / "three.pdf").write_bytes(
+        make_pages([["Probes drift between checkpoints."], ["Heads copy tokens."], ["Features split."]])
+    )
+    seen: list[tuple[str, int, int, str]] = []
+    add_source(str(tmp_path / "three.pdf"), settings=built, on_progress=lambda *a: seen.append(a))
+    assert [a for a in seen if a[0] == "pages"] == [("pages", i, 3, "three.pdf") for i in (1, 2, 3)]
+
+
 def test_what_the_user_gives_wins_over_the_documents_metadata(built) -> None:
     hits: list[str] = []
     with serve({"/paper": Route(body=PAGE)}, hits) as base:

@@ -202,6 +202,18 @@ def test_mirror_is_read_before_the_url(tmp_path: Path) -> None:
     assert doc.origin.startswith("mirror:") and "Text from the mirror." in doc.text
 
 
+def test_a_pdf_reports_each_page_it_reads_to_whoever_listens() -> None:
+    from interp_rag.ingest.load import reading_parts
+
+    data = make_pages([["First page about probes."], ["Second page about heads."], ["Third page."]])
+    heard: list[tuple[int, int]] = []
+    with reading_parts(lambda done, total: heard.append((done, total))):
+        extract_text(data, "pdf")
+    assert heard == [(1, 3), (2, 3), (3, 3)]
+    extract_text(data, "pdf")  # nobody listening: read all the same
+    assert len(heard) == 3
+
+
 def test_arxiv_abs_pages_resolve_to_the_pdf() -> None:
     from interp_rag.ingest.sources import pdf_url_for
 

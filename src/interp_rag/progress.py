@@ -21,6 +21,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 STAGE_LABEL = {
     "resolve": "reading sources",
+    "pages": "reading pages",
     "questions": "LLM questions",
     "chunk": "chunking",
     "embed": "embedding",

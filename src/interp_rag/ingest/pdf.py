@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import SourceError
+from .load import part_read
 
 # A short line set this much larger than the body text is a heading.
 HEADING_SIZE = 1.15
@@ -52,7 +53,10 @@ def pdf_text(data: bytes) -> str:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page_lines(page) for page in reader.pages]
+        pages = []
+        for i, page in enumerate(reader.pages, 1):
+            pages.append(page_lines(page))
+            part_read(i, len(reader.pages))
     except Exception as e:
         # A parser reading a hostile or damaged file can fail in any way (NotImplementedError for a filter
         # it lacks, AssertionError, RecursionError, KeyError …): each means the file cannot be read.

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InterpRagError, SourceError
+from ..ingest.load import reading_parts
 from ..ingest.metadata import document_metadata
 from ..ingest.sources import (
     Limits,
@@ -69,7 +70,8 @@ def read_new_source(
         else:
             data, name = read_local(path, limits), path.name
         origin = f"url:{url}" if is_url else f"file:{path.resolve()}"
-        doc = read_document(draft, data, name, origin, limits)
+        with reading_parts(lambda done, total: progress("pages", done, total, Path(name).name)):
+            doc = read_document(draft, data, name, origin, limits)
     except (SourceError, OSError) as e:
         raise SourceError(f"Cannot add {location}: {str(e).removeprefix(draft.id + ': ')}") from e
     progress("resolve", 1, 1, location)
