@@ -203,7 +203,7 @@ def test_mirror_is_read_before_the_url(tmp_path: Path) -> None:
 
 
 def test_a_pdf_reports_each_page_it_reads_to_whoever_listens() -> None:
-    from interp_rag.ingest.load import reading_parts
+    from interp_rag.ingest.parts import reading_parts
 
     data = make_pages([["First page about probes."], ["Second page about heads."], ["Third page."]])
     heard: list[tuple[int, int]] = []

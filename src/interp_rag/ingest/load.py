@@ -4,9 +4,7 @@ so character offsets of chunks point into exactly what the author wrote."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import SourceError
@@ -16,29 +14,6 @@ Loader = Callable[[bytes], str]
 # format name -> the function that turns a file's bytes into text; suffix -> format name.
 LOADERS: dict[str, Loader] = {}
 _SUFFIX: dict[str, str] = {}
-
-
-# Who hears how far a loader that reads a document in parts (a PDF's pages) has got: set around one read by
-# `reading_parts`, so the loaders keep their one signature (bytes -> str).
-_PARTS: ContextVar[Callable[[int, int], None] | None] = ContextVar("reading_parts", default=None)
-
-
-@contextmanager
-def reading_parts(report: Callable[[int, int], None]) -> Iterator[None]:
-    """Inside, a loader that reads its document in parts calls `report(done, total)` after each part: a
-    100-page PDF takes about 20 s here, and a bar that stands still for that long looks hung."""
-    token = _PARTS.set(report)
-    try:
-        yield
-    finally:
-        _PARTS.reset(token)
-
-
-def part_read(done: int, total: int) -> None:
-    """A loader's report that `done` of `total` parts are read (heard only inside `reading_parts`)."""
-    report = _PARTS.get()
-    if report is not None:
-        report(done, total)
 
 
 def register(name: str, *suffixes: str) -> Callable[[Loader], Loader]:

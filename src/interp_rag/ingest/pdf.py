@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import SourceError
-from .load import part_read
+from .parts import part_read
 
 # A short line set this much larger than the body text is a heading.
 HEADING_SIZE = 1.15

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InterpRagError, SourceError
-from ..ingest.load import reading_parts
 from ..ingest.metadata import document_metadata
+from ..ingest.parts import reading_parts
 from ..ingest.sources import (
     Limits,
     append_source,
