@@ -14,7 +14,7 @@ _PARTS: ContextVar[Callable[[int, int], None] | None] = ContextVar("reading_part
 @contextmanager
 def reading_parts(report: Callable[[int, int], None]) -> Iterator[None]:
     """Inside, a loader that reads its document in parts calls `report(done, total)` after each part: a
-    30-page PDF took 5.8 s to read here, and a bar that stands still that long looks hung."""
+    31-page PDF took 5.8 s to read here, and a bar that stands still that long looks hung."""
     token = _PARTS.set(report)
     try:
         yield
