@@ -51,33 +51,13 @@ _DROP = (
     "twocolumn", "icmltitle", "icmlauthor", "icmlaffiliation", "icmlcorrespondingauthor", "icmlkeywords",
     "icmlsetsymbol", "printAffiliationsAndNotice",
 )
-# fmt: on
+_REFS = ("ref", "autoref", "cref", "Cref", "eqref")
 # Commands this reader interprets itself: a paper's own definition of one (a restyled \section) stays unused
 _OWN = frozenset(
-    {
-        *_PAREN_CITES,
-        *_TEXT_CITES,
-        *_DROP,
-        *_HEADINGS,
-        "paragraph",
-        "subparagraph",
-        "label",
-        "ref",
-        "autoref",
-        "cref",
-        "Cref",
-        "eqref",
-        "footnote",
-        "url",
-        "href",
-        "item",
-        "caption",
-        "title",
-        "author",
-        "begin",
-        "end",
-    }
-)  # fmt: skip
+    {*_PAREN_CITES, *_TEXT_CITES, *_DROP, *_HEADINGS, *_REFS, "paragraph", "subparagraph", "label",
+     "footnote", "url", "href", "item", "caption", "title", "author", "begin", "end"}
+)
+# fmt: on
 _FOOTNOTE = ("\ue000", "\ue001")  # around a footnote's text until it is moved after its paragraph
 _ITEM, _TERM = "\ue002", "\ue003"  # an item's start, and the end of its own mark
 _MIN_WORDS = 30  # less prose than this in a file that \input's others: the prose is in those
@@ -247,9 +227,7 @@ class _Converter(LatexNodes2Text):
         macros = [MacroTextSpec(m, simplify_repl="") for m in (*_PAREN_CITES, *_DROP, "label")]
         macros += [MacroTextSpec(m, simplify_repl=self._text_cite) for m in _TEXT_CITES]
         macros += [MacroTextSpec(m, simplify_repl=self._heading) for m in _HEADINGS]
-        macros += [
-            MacroTextSpec(m, simplify_repl=self._ref) for m in ("ref", "autoref", "cref", "Cref", "eqref")
-        ]
+        macros += [MacroTextSpec(m, simplify_repl=self._ref) for m in _REFS]
         macros += [
             MacroTextSpec("footnote", simplify_repl=self._footnote),
             MacroTextSpec("paragraph", simplify_repl=self._run_in),

@@ -210,20 +210,6 @@ def _closers(tex: str) -> dict[int, int]:
     return out
 
 
-def _braced(tex: str, start: int) -> int:
-    """The index just past the group that opens at tex[start - 1] == "{", or -1."""
-    depth = 1
-    for i in range(start, len(tex)):
-        ch = tex[i]
-        if ch == "{" and tex[i - 1] != "\\":
-            depth += 1
-        elif ch == "}" and tex[i - 1] != "\\":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return -1
-
-
 def expand_simple_macros(tex: str, keep: frozenset[str] = frozenset()) -> str:
     """The paper's own commands replaced by their definitions, their arguments put in (three rounds for
     nested ones, never past twice the source's size: a definition that calls itself must not blow it up);
@@ -233,10 +219,11 @@ def expand_simple_macros(tex: str, keep: frozenset[str] = frozenset()) -> str:
     expanded: a paper that restyles \\section with \\renewcommand still has sections."""
     defs: dict[str, _Macro] = {}
     out, last = [], 0
+    closers = _closers(tex)
     for m in _DEFINE.finditer(tex):
         if m.start() < last:
             continue
-        end = _braced(tex, m.end())
+        end = closers.get(m.end() - 1, -1)  # past the body's closing brace
         if end < 0:
             break
         body = tex[m.end() : end - 1].replace("\\xspace", "")

@@ -49,7 +49,7 @@ def read_new_source(
     is_url = location.startswith(("http://", "https://"))
     if not is_url and not path.is_file():
         raise SourceError(f"{location!r} is neither an http(s) URL nor an existing file.")
-    url = location if is_url else path.resolve().as_uri()
+    url = source_url(location)
     existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
     taken = {s.id for s in existing}
     if draft.id and draft.id in taken:
@@ -59,40 +59,66 @@ def read_new_source(
     given_title = draft.title
     draft.url, draft.title, draft.id = url, draft.title or location, draft.id or "new-source"
     progress("resolve", 0, 1, location)
-    limits = Limits.from_settings(settings)
     # Read once: the text and the document's own metadata come from the same bytes (a PDF's text took
     # 5.6 s to extract, and was extracted twice when the metadata had its own read).
     try:
-        if is_url:
-            data, name = fetch(
-                location, timeout=settings.fetch_timeout, max_bytes=limits.max_bytes, arxiv=settings.arxiv_url
-            )
-        else:
-            data, name = read_local(path, limits), path.name
+        data, name = read_location(location, settings)
         origin = f"url:{url}" if is_url else f"file:{path.resolve()}"
         with reading_parts(lambda done, total: progress("pages", done, total, Path(name).name)):
-            doc = read_document(draft, data, name, origin, limits)
+            doc = read_document(draft, data, name, origin, Limits.from_settings(settings))
     except (SourceError, OSError) as e:
         raise SourceError(f"Cannot add {location}: {str(e).removeprefix(draft.id + ': ')}") from e
     progress("resolve", 1, 1, location)
     if same := same_text(doc.content_hash, settings, existing):
         raise SourceError(f"Cannot add {location}: {same}")
-    # what the caller left out, as the document states it (an arXiv paper: as its abs page states it)
-    found = document_metadata(data, name, doc.text)
-    if not (given_title and draft.authors and draft.year):  # the abs page only for what is still missing
-        found |= arxiv_metadata(location, settings)
+    # what the caller left out, as the document states it
+    given = bool(given_title and draft.authors and draft.year)
+    found = stated_metadata(location, data, name, doc.text, settings, everything_given=given)
     if not given_title:
         draft.title = found.get("title") or _guess_title(doc.text) or (path.stem if not is_url else location)
     draft.authors = draft.authors or found.get("authors", [])
     draft.year = draft.year or found.get("year")
     if draft.id == "new-source":
-        base = slugify(draft.title)
-        draft.id = base
-        n = 2
-        while draft.id in taken:
-            draft.id, n = f"{base}-{n}", n + 1
+        draft.id = unique_id(draft.title, taken)
     validate_source(draft)
     return addition_of(doc, settings, url if is_url else "")
+
+
+def source_url(location: str) -> str:
+    """The URL a source list records for `location`: a URL as given, a file as its absolute file:// URL."""
+    if location.startswith(("http://", "https://")):
+        return location
+    return Path(location).expanduser().resolve().as_uri()
+
+
+def read_location(location: str, settings: Settings) -> tuple[bytes, str]:
+    """A URL's or a file's bytes (an arXiv abs page's: its paper's PDF), within the size limit, and a name
+    whose suffix tells their format."""
+    limits = Limits.from_settings(settings)
+    if location.startswith(("http://", "https://")):
+        return fetch(
+            location, timeout=settings.fetch_timeout, max_bytes=limits.max_bytes, arxiv=settings.arxiv_url
+        )
+    path = Path(location).expanduser()
+    return read_local(path, limits), path.name
+
+
+def stated_metadata(
+    location: str, data: bytes, name: str, text: str, settings: Settings, everything_given: bool
+) -> dict[str, Any]:
+    """Title, authors and year as the document states them; for an arXiv paper as its abs page states them,
+    unless the caller gave all three (the page is one more request)."""
+    found = document_metadata(data, name, text)
+    return found if everything_given else found | arxiv_metadata(location, settings)
+
+
+def unique_id(title: str, taken: set[str]) -> str:
+    """A source id from `title`, numbered past the ids already `taken`."""
+    base = slugify(title)
+    sid, n = base, 2
+    while sid in taken:
+        sid, n = f"{base}-{n}", n + 1
+    return sid
 
 
 def arxiv_metadata(location: str, settings: Settings) -> dict[str, Any]:

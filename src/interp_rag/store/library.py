@@ -22,21 +22,17 @@ from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
 from ..ingest.latex_source import paper_parts
 from ..ingest.load import _SUFFIX, extract_text, guess_format
-from ..ingest.metadata import document_metadata
 from ..ingest.sources import (
     Limits,
     atomic_write,
-    fetch,
     load_sources,
-    read_local,
-    slugify,
     validate_source,
 )
 from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..text import digest
 from ..types import BuildReport, Document, Source
-from .add import Addition, addition_of, arxiv_metadata, same_text
+from .add import Addition, addition_of, read_location, same_text, source_url, stated_metadata, unique_id
 from .build import add_read, add_source, build_index
 
 
@@ -89,16 +85,7 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
 
 def _read(location: str, settings: Settings) -> tuple[bytes, str, str]:
     """Bytes, a file name telling the format, and the extracted text; SourceError when unreadable."""
-    if location.startswith(("http://", "https://")):
-        data, name = fetch(
-            location,
-            timeout=settings.fetch_timeout,
-            max_bytes=settings.max_source_bytes,
-            arxiv=settings.arxiv_url,
-        )
-    else:
-        p = Path(location).expanduser()
-        data, name = read_local(p, Limits.from_settings(settings)), p.name
+    data, name = read_location(location, settings)
     return data, name, extract_text(data, guess_format(name, data))
 
 
@@ -161,7 +148,7 @@ def add_sources(
         if on_progress:
             on_progress("resolve", i, len(todo), loc)
         is_url = loc.startswith(("http://", "https://"))
-        url = loc if is_url else Path(loc).expanduser().resolve().as_uri()
+        url = source_url(loc)
         if url in urls:
             report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
             continue
@@ -180,9 +167,7 @@ def add_sources(
             report.results.append(AddResult(loc, False, reason=same))
             continue
         hashes[content_hash] = loc
-        found = document_metadata(data, name, text)
-        if not (authors and year):  # the abs page only for what is still missing
-            found |= arxiv_metadata(loc, settings)
+        found = stated_metadata(loc, data, name, text, settings, everything_given=bool(authors and year))
         src = Source(
             id="new-source",
             title=found.get("title") or (Path(loc).stem if not is_url else loc),
@@ -193,10 +178,7 @@ def add_sources(
             stance=stance,
             stance_note=stance_note,
         )
-        base = slugify(src.title)
-        src.id, n = base, 2
-        while src.id in taken:
-            src.id, n = f"{base}-{n}", n + 1
+        src.id = unique_id(src.title, taken)
         try:
             validate_source(src)
         except ConfigError as e:
@@ -222,8 +204,7 @@ def add_sources(
 
 def added(settings: Settings, location: str) -> Source | None:
     """The source list's entry for `location` (a URL, or a file by its absolute path), if it has one."""
-    is_url = location.startswith(("http://", "https://"))
-    url = location if is_url else Path(location).expanduser().resolve().as_uri()
+    url = source_url(location)
     if not settings.sources_file.exists():
         return None
     return next((s for s in load_sources(settings.sources_file) if s.url == url), None)
