@@ -36,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generalise import load_jsonl, without_annotations
+from bench.reference_list import synthetic_references
 from interp_rag.evaluation import evaluate, matches
 from interp_rag.retrieval import retrieve as retrieve_module
 from interp_rag.retrieval.context import window
@@ -113,9 +114,16 @@ def convert(path: Path, out: Path, fmt: str) -> Path:
 
 
 def add_unseen(
-    work: Path, index_dir: Path, mirror: Path, unseen: Path, tuning: dict, fmt: str = "markdown"
+    work: Path,
+    index_dir: Path,
+    mirror: Path,
+    unseen: Path,
+    tuning: dict,
+    fmt: str = "markdown",
+    references: int = 0,
 ) -> Any:
-    """Settings of a copy of the index with every unseen document added as a user adds it."""
+    """Settings of a copy of the index with every unseen document added as a user adds it (each ending
+    with a synthetic reference list of `references` entries, as a paper does, when that is not 0)."""
     settings = get_settings(
         retrieval=tuning or None,  # None: the environment's (INTERP_RAG_RERANKER=none works)
         index_dir=work / "index",
@@ -129,8 +137,13 @@ def add_unseen(
     copy_index(index_dir, work / "index")
     shutil.copy(ROOT / "corpus" / "sources.toml", work / "sources.toml")
     t = time.perf_counter()
-    for row in load_jsonl(unseen / "corpus" / "manifest.jsonl"):
+    for i, row in enumerate(load_jsonl(unseen / "corpus" / "manifest.jsonl")):
         path = unseen / "corpus" / row["file"]
+        if references:
+            (work / "with-references").mkdir(exist_ok=True)
+            text = path.read_text(encoding="utf-8").rstrip() + "\n\n" + synthetic_references(references, i)
+            path = work / "with-references" / path.name
+            path.write_text(text, encoding="utf-8")
         add_source(
             str(convert(path, work, fmt)),
             id=path.stem,
@@ -194,6 +207,13 @@ def main() -> None:
         default="markdown",
         help="add each document as itself, as a rendered HTML page, or as a browser-printed PDF",
     )
+    ap.add_argument(
+        "--references",
+        type=int,
+        default=0,
+        help="end each document with a synthetic reference list of this many entries "
+        "(bench/reference_list.py), as a paper ends",
+    )
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -204,7 +224,13 @@ def main() -> None:
         work = Path(tmp.name)
     try:
         settings = add_unseen(
-            work, args.index_dir, args.mirror, args.unseen, json.loads(args.tuning), fmt=args.fmt
+            work,
+            args.index_dir,
+            args.mirror,
+            args.unseen,
+            json.loads(args.tuning),
+            fmt=args.fmt,
+            references=args.references,
         )
         index = load_index(settings=settings)
         qfile = args.unseen / "questions.jsonl"

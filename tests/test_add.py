@@ -366,6 +366,23 @@ def test_adding_a_pdf_shows_its_pages_being_read(built, tmp_path: Path) -> None:
     assert [a for a in seen if a[0] == "pages"] == [("pages", i, 3, "three.pdf") for i in (1, 2, 3)]
 
 
+def test_several_at_once_are_read_and_titled_as_one_is(built, tmp_path: Path) -> None:
+    """A folder of papers: each PDF's pages shown being read, and a document stating no title named as
+    `add` names it alone (its first line when short), not by its file name."""
+    from interp_rag.store.library import add_sources
+    from tests.support.pdf import make_pages
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "two.pdf").write_bytes(make_pages([["Probes drift between checkpoints."], ["Heads copy."]]))
+    (folder / "notes.txt").write_text("Why copying heads matter\n\nHeads that copy tokens explain much.\n")
+    seen: list[tuple[str, int, int, str]] = []
+    report = add_sources([str(folder)], settings=built, on_progress=lambda *a: seen.append(a))
+    assert all(r.ok for r in report.results)
+    assert [a for a in seen if a[0] == "pages"] == [("pages", i, 2, "two.pdf") for i in (1, 2)]
+    assert "Why copying heads matter" in {r.title for r in report.results}
+
+
 def test_what_the_user_gives_wins_over_the_documents_metadata(built) -> None:
     hits: list[str] = []
     with serve({"/paper": Route(body=PAGE)}, hits) as base:

@@ -159,6 +159,7 @@ def test_commands_with_arguments_read_as_defined(tmp_path: Path) -> None:
     (tmp_path / "args.tex").write_text(
         "\\documentclass{article}\n"
         "\\newcommand{\\jd}[1]{}\n\\newcommand{\\tool}[1][ProbeKit]{\\textsc{#1}}\n"
+        "% \\newcommand{\\tool}[1][OldKit]{#1}  an old definition, commented out: not the paper's\n"
         "\\newcommand{\\swap}[2]{#2 before #1}\n\\DeclareMathOperator*{\\argmax}{arg\\,max}\n"
         "\\def\\pair#1#2{(#1, #2)}\n"  # TeX's own definition, with parameters
         "\\renewcommand{\\section}[1]{\\refstepcounter{section}\\textbf{#1}}\n"  # restyled: still a section
@@ -314,7 +315,7 @@ def tar_gz(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def test_an_arxiv_source_archive_is_read_as_its_paper(tmp_path: Path) -> None:
+def test_an_arxiv_source_archive_is_read_as_its_paper(tmp_path: Path, monkeypatch) -> None:
     """What arXiv serves as a paper's source: a gzipped tar (or one gzipped .tex), read in memory."""
     import gzip
 
@@ -326,11 +327,17 @@ def test_an_arxiv_source_archive_is_read_as_its_paper(tmp_path: Path) -> None:
         "figs/plot.pdf": "%PDF-1.4 not text",
     })  # fmt: skip
     (tmp_path / "2401.00001.tar.gz").write_bytes(archive)
+    import tarfile
+
+    opened = []
+    real_open = tarfile.open
+    monkeypatch.setattr(tarfile, "open", lambda *a, **k: opened.append(1) or real_open(*a, **k))
     text = load_file(tmp_path / "2401.00001.tar.gz")
     assert text.startswith("# An Archived Paper\n\n## 1 Intro\n\nWe release ProbeKit and describe")
     from interp_rag.ingest.metadata import document_metadata
 
     assert document_metadata(archive, "2401.00001.tar.gz", text) == {"title": "An Archived Paper"}
+    assert len(opened) == 1  # `add` reads the text and the authors from one unpacking of the archive
     single = gzip.compress(PAPER.encode())
     assert load_file_bytes_as(single, "download") == load_file_bytes(PAPER.encode())  # found by its bytes
 

@@ -15,13 +15,14 @@ from pathlib import Path
 from ..text import clean_for_embedding, digest
 from ..types import Chunk, Document
 from .embed import tokenizer_path
+from .references import is_reference_list, reference_spans, segments
 
 MODEL_MAX_TOKENS = 256
 # [CLS] and [SEP] take two of the model's 256 positions.
 CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
 SPLITTER_NAME = (
     "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
-    "model word pieces; title context; ordered offsets; template tags dropped"
+    "model word pieces; title context; ordered offsets; template tags dropped; reference lists left out"
 )
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
@@ -124,7 +125,13 @@ class Chunker:
         h_offsets, h_paths = headings_index(text)
         chunks: list[Chunk] = []
         pos = prev_end = body_start
-        for piece in self.split(text[body_start:]):
+        pieces = [
+            piece
+            for a, b in segments(body_start, len(text), reference_spans(h_offsets, h_paths, len(text)))
+            for piece in self.split(text[a:b])
+        ]
+        listed = False  # the piece before was part of a reference list
+        for piece in pieces:
             # Pieces come in order and each reaches past the one before: a short piece that repeats
             # (a speaker's name) must not be placed at an earlier occurrence.
             start = text.find(piece, pos)
@@ -139,6 +146,9 @@ class Chunker:
                 continue
             i = bisect.bisect_right(h_offsets, start) - 1
             headings = h_paths[i] if i >= 0 else []
+            listed = is_reference_list(piece, headings, continues=listed)
+            if listed:  # entries, not prose (references.py)
+                continue
             chunks.append(
                 Chunk(
                     id=f"{doc.source.id}:{len(chunks)}",

@@ -16,6 +16,7 @@ import tarfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SourceError
@@ -35,14 +36,14 @@ def _target(base: Path, name: str) -> Path | None:
     return path
 
 
+def _commented(tex: str, i: int) -> bool:
+    """Is tex[i] inside a comment (after an unescaped % on its line)?"""
+    return _COMMENTED.search(tex, tex.rfind("\n", 0, i) + 1, i) is not None
+
+
 def _inputs(tex: str) -> list[re.Match[str]]:
     """The \\input commands of a source that are not inside a comment."""
-    found = []
-    for m in _INPUT.finditer(tex):
-        line_start = tex.rfind("\n", 0, m.start()) + 1
-        if not _COMMENTED.search(tex, line_start, m.start()):
-            found.append(m)
-    return found
+    return [m for m in _INPUT.finditer(tex) if not _commented(tex, m.start())]
 
 
 def inline_inputs(tex: str, find: Callable[[str], tuple[str, str] | None]) -> str:
@@ -92,6 +93,7 @@ def read_with_inputs(path: Path, check_bytes: Callable[[int, str], None]) -> byt
     return inline_inputs(tex, find).encode("utf-8")
 
 
+@lru_cache(maxsize=2)  # add reads an archive's text and its authors from one download: unpacked once
 def archive_source(data: bytes, max_bytes: int = 50_000_000) -> str:
     """The LaTeX of a paper's source archive (what arXiv serves as a paper's "source": a gzipped tar, or one
     gzipped .tex): its main file (the one with \\documentclass and \\begin{document}; the largest of
@@ -221,7 +223,7 @@ def expand_simple_macros(tex: str, keep: frozenset[str] = frozenset()) -> str:
     out, last = [], 0
     closers = _closers(tex)
     for m in _DEFINE.finditer(tex):
-        if m.start() < last:
+        if m.start() < last or _commented(tex, m.start()):  # an old definition left in a comment
             continue
         end = closers.get(m.end() - 1, -1)  # past the body's closing brace
         if end < 0:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import SourceError
 from .parts import part_read
+from .references import REFERENCE_HEADING
 
 # A short line set this much larger than the body text is a heading.
 HEADING_SIZE = 1.15
@@ -139,8 +140,12 @@ def page_text(lines: list[Line], body: float) -> str:
 
 def _is_heading(line: Line, body: float) -> bool:
     """A short line in a larger font, mostly letters (a display formula's large operator is no heading),
-    not ending a sentence."""
+    not ending a sentence; or a line that is only "References" (or "Bibliography" …), in whatever font:
+    some styles set it in bold body type, and the list under it is left out of the index by its heading
+    (references.py)."""
     text = line.text.strip()
+    if REFERENCE_HEADING.match(text):
+        return True
     letters = sum(c.isalpha() for c in text)
     return (
         body > 0

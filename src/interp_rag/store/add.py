@@ -75,7 +75,7 @@ def read_new_source(
     given = bool(given_title and draft.authors and draft.year)
     found = stated_metadata(location, data, name, doc.text, settings, everything_given=given)
     if not given_title:
-        draft.title = found.get("title") or _guess_title(doc.text) or (path.stem if not is_url else location)
+        draft.title = found.get("title") or fallback_title(doc.text, location)
     draft.authors = draft.authors or found.get("authors", [])
     draft.year = draft.year or found.get("year")
     if draft.id == "new-source":
@@ -187,13 +187,17 @@ def only_the_new(
     return list(docs), failed, carried
 
 
-def _guess_title(text: str) -> str:
+def fallback_title(text: str, location: str) -> str:
+    """A title for a document that states none: its first heading, its first line when short, else the
+    file's name (or the URL)."""
     for line in text.splitlines()[:40]:
         s = line.strip()
         if s.startswith("# "):
             return s[2:].strip()[:200]
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return first[:120] if len(first) < 120 else ""
+    if first and len(first) < 120:
+        return first
+    return location if location.startswith(("http://", "https://")) else Path(location).stem
 
 
 def near_copies(

@@ -21,18 +21,28 @@ from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
 from ..ingest.latex_source import paper_parts
-from ..ingest.load import _SUFFIX, extract_text, guess_format
+from ..ingest.load import _SUFFIX
+from ..ingest.parts import reading_parts
 from ..ingest.sources import (
     Limits,
     atomic_write,
     load_sources,
+    read_document,
     validate_source,
 )
 from ..settings import Settings, get_settings
 from ..store.index import Index
-from ..text import digest
-from ..types import BuildReport, Document, Source
-from .add import Addition, addition_of, read_location, same_text, source_url, stated_metadata, unique_id
+from ..types import BuildReport, Source
+from .add import (
+    Addition,
+    addition_of,
+    fallback_title,
+    read_location,
+    same_text,
+    source_url,
+    stated_metadata,
+    unique_id,
+)
 from .build import add_read, add_source, build_index
 
 
@@ -81,12 +91,6 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
         else:
             bad.append(AddResult(loc, False, reason="neither an http(s) URL nor an existing file or folder"))
     return out, bad
-
-
-def _read(location: str, settings: Settings) -> tuple[bytes, str, str]:
-    """Bytes, a file name telling the format, and the extracted text; SourceError when unreadable."""
-    data, name = read_location(location, settings)
-    return data, name, extract_text(data, guess_format(name, data))
 
 
 def add_sources(
@@ -144,6 +148,11 @@ def add_sources(
     limits = Limits.from_settings(settings)
     additions: list[Addition] = []
     hashes: dict[str, str] = {}  # the text of each document read so far, and where it came from
+
+    def pages(done: int, total: int, name: str) -> None:  # a PDF's pages as they are read
+        if on_progress:
+            on_progress("pages", done, total, name)
+
     for i, loc in enumerate(todo, 1):
         if on_progress:
             on_progress("resolve", i, len(todo), loc)
@@ -152,13 +161,16 @@ def add_sources(
         if url in urls:
             report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
             continue
+        src = Source(id="new-source", title=loc, url=url, type=type, stance=stance, stance_note=stance_note)
+        origin = f"url:{url}" if is_url else f"file:{Path(loc).expanduser().resolve()}"
         try:
-            data, name, text = _read(loc, settings)
-            text = limits.check_text(text, Path(name).name)
+            data, name = read_location(loc, settings)
+            with reading_parts(lambda done, total, n=Path(name).name: pages(done, total, n)):
+                doc = read_document(src, data, name, origin, limits)
         except (SourceError, OSError) as e:
-            report.results.append(AddResult(loc, False, reason=str(e)))
+            report.results.append(AddResult(loc, False, reason=str(e).removeprefix("new-source: ")))
             continue
-        content_hash = digest(text)
+        text, content_hash = doc.text, doc.content_hash
         if same := same_text(content_hash, settings, existing) or (
             f"its text is the same as that of {hashes[content_hash]}, added with it"
             if content_hash in hashes
@@ -168,16 +180,9 @@ def add_sources(
             continue
         hashes[content_hash] = loc
         found = stated_metadata(loc, data, name, text, settings, everything_given=bool(authors and year))
-        src = Source(
-            id="new-source",
-            title=found.get("title") or (Path(loc).stem if not is_url else loc),
-            url=url,
-            authors=authors or found.get("authors", []),
-            year=year or found.get("year"),
-            type=type,
-            stance=stance,
-            stance_note=stance_note,
-        )
+        src.title = found.get("title") or fallback_title(text, loc)
+        src.authors = authors or found.get("authors", [])
+        src.year = year or found.get("year")
         src.id = unique_id(src.title, taken)
         try:
             validate_source(src)
@@ -186,8 +191,6 @@ def add_sources(
             continue
         taken.add(src.id)
         urls.add(url)
-        origin = f"url:{url}" if is_url else f"file:{Path(loc).expanduser().resolve()}"
-        doc = Document(src, text, origin, content_hash)
         additions.append(addition_of(doc, settings, url if is_url else ""))
         report.results.append(AddResult(loc, True, src.id, src.title))
     if additions:

@@ -1,0 +1,112 @@
+"""A paper's reference list stays out of the index, whatever format the paper came in; prose stays."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from interp_rag.ingest.load import extract_text
+from interp_rag.ingest.references import is_reference_list, under_reference_heading
+from interp_rag.store.build import add_source, build_index
+from interp_rag.store.index import load_index
+from tests.conftest import make_settings
+from tests.support.pdf import make_pages
+
+MINI = Path(__file__).parent / "data" / "mini"
+
+# Made-up entries in the shapes papers print them.
+ENTRIES = [
+    "Okafor, T., and Lindqvist, M. (2023). Sparse dictionaries in small transformers. arXiv preprint "
+    "arXiv:2310.01234.",
+    "Haas, R. et al. (2021). On the limits of saliency maps for image classifiers. In Advances in Neural "
+    "Information Processing Systems, volume 34.",
+    "Petrov, A. (2019). Probing classifiers and what they miss. In Proceedings of the Conference on "
+    "Empirical Methods, pages 100-112. doi:10.0000/made.up.2019",
+    "Sato, K., Varga, E., and Xu, L. (2024). Steering vectors, revisited. Transactions on Machine Learning "
+    "Research.",
+]
+PROSE = (
+    "Sparse autoencoders split a model's activations into many features, and whether those features are "
+    "the model's own units of computation is still argued about. We trained one on a small model and "
+    "checked each feature by hand before trusting its label."
+)
+APPENDIX = (
+    "The appendix lists every hyperparameter we tried, with the seed of each run, so that anyone can train "
+    "the same dictionaries again and check the features we named."
+)
+
+
+@pytest.mark.parametrize(
+    "heading", ["References", "6 References", "Bibliography", "references:", "Works Cited", "VII. References"]
+)
+def test_reference_headings_are_recognised(heading: str) -> None:
+    assert under_reference_heading(["A Paper", heading])
+
+
+@pytest.mark.parametrize("heading", ["Reference models", "Results", "Related work", "Why references matter"])
+def test_other_headings_are_not(heading: str) -> None:
+    assert not under_reference_heading(["A Paper", heading])
+
+
+def test_entries_under_a_reference_heading_are_a_reference_list() -> None:
+    entries = "\n\n".join(ENTRIES)
+    assert is_reference_list(entries, ["A Paper", "References"])
+    assert not is_reference_list(entries, ["A Paper", "Results"])  # only where the paper says so
+
+
+def test_prose_under_a_reference_heading_is_kept() -> None:
+    """An appendix the heading detection missed, or a note on sources, reads as prose: it stays."""
+    assert not is_reference_list(PROSE + " " + APPENDIX, ["A Paper", "References"])
+    # a year or two in prose is not a list
+    assert not is_reference_list(PROSE + " In 2023 and 2024 others did the same.", ["References"])
+
+
+def paper() -> str:
+    return (
+        "# Dictionaries for Small Models\n\n## Introduction\n\n" + PROSE + "\n\n## References\n\n"
+        + "\n\n".join(ENTRIES * 3) + "\n\n## Appendix A: Training details\n\n" + APPENDIX + "\n"
+    )  # fmt: skip
+
+
+def html_paper() -> str:
+    items = "".join(f"<li>{e}</li>" for e in ENTRIES * 3)
+    return (
+        "<!doctype html><html><head><title>Dictionaries for Small Models</title></head><body><article>"
+        f"<h1>Dictionaries for Small Models</h1><h2>Introduction</h2><p>{PROSE}</p>"
+        f"<h2>References</h2><ol>{items}</ol><h2>Appendix A: Training details</h2><p>{APPENDIX}</p>"
+        "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize("name", ["dictionaries.md", "dictionaries.html"])
+def test_an_added_paper_is_indexed_without_its_reference_list(tmp_path: Path, name: str) -> None:
+    corpus = tmp_path / "mirror"
+    shutil.copytree(MINI, corpus)
+    shutil.copy(corpus / "sources.toml", tmp_path / "sources.toml")
+    settings = make_settings(tmp_path, mirror=corpus)
+    build_index(settings=settings)
+    doc = tmp_path / name
+    doc.write_text(paper() if name.endswith(".md") else html_paper())
+    add_source(str(doc), id="dictionaries", settings=settings)
+    chunks = [c for c in load_index(settings=settings).chunks if c.source_id == "dictionaries"]
+    text = " ".join(c.text for c in chunks)
+    assert "checked each feature by hand" in text  # the body
+    assert "every hyperparameter we tried" in text  # the appendix after the list
+    assert not any(e[:30] in text for e in ENTRIES)  # no entry
+    assert [c.n for c in chunks] == list(range(len(chunks)))  # numbered without gaps
+    if name.endswith(".md"):  # offsets still point into what the author wrote
+        assert all(c.text == doc.read_text()[c.start : c.end] for c in chunks)
+
+
+def test_a_pdf_reference_heading_in_body_type_is_still_a_heading() -> None:
+    """Some styles set "References" in bold body type: it is a heading all the same, so the list under it
+    is known as one."""
+    pages: list[list[str | tuple[str, int]]] = [
+        [("Small Dictionaries", 18), "A body line that makes a claim.", "References", *ENTRIES[:2]],
+        [ENTRIES[2], ("A Training details", 14), "The appendix reads as prose."],
+    ]
+    text = extract_text(make_pages(pages), "pdf")
+    assert "claim.\n\n## References\n\nOkafor" in text
+    assert "## A Training details\n\nThe appendix" in text
