@@ -177,6 +177,21 @@ def test_commands_with_arguments_read_as_defined(tmp_path: Path) -> None:
     assert "check" not in text and "number again" not in text
 
 
+def test_xparse_commands_and_let_aliases_read_as_defined(tmp_path: Path) -> None:
+    """Newer papers define commands with xparse (\\NewDocumentCommand) and alias them with TeX's \\let."""
+    (tmp_path / "xparse.tex").write_text(
+        "\\documentclass{article}\n"
+        "\\NewDocumentCommand{\\probe}{O{linear} m}{#1 probe on #2}\n\\NewDocumentCommand\\hide{+m}{}\n"
+        "\\let\\oldemph\\emph\n\\let\\tool=\\method\n\\newcommand{\\method}{ProbeKit}\n"
+        "\\begin{document}\n\\section{Setup}\n"
+        "We trained a \\probe{layer 3} and a \\probe[sparse]{layer 5}\\hide{ask Sam}. "
+        "\\oldemph{Both} used \\tool{}.\n\\end{document}\n"
+    )
+    text = load_file(tmp_path / "xparse.tex")
+    assert "We trained a linear probe on layer 3 and a sparse probe on layer 5." in text
+    assert "Both" in text and "used ProbeKit." in text and "Sam" not in text
+
+
 def test_reference_commands_a_template_defines_print_their_numbers(tmp_path: Path) -> None:
     """ICLR's template defines \\figref{…} as figure~\\ref{…}: unexpanded, the text read "As fig:a shows"."""
     (tmp_path / "refs.tex").write_text(
@@ -209,6 +224,13 @@ def test_a_command_calling_itself_or_missing_its_arguments_stays_bounded(tmp_pat
     with pytest.raises(SourceError, match="nested too deep"):
         load_file(tmp_path / "open.tex")
     assert time.perf_counter() - t0 < 20
+    # one line of many definitions: each is checked for a comment before it on its line (25 s when that
+    # check scanned the line each time; 0.1 s)
+    from interp_rag.ingest.latex_source import expand_simple_macros
+
+    t0 = time.perf_counter()
+    assert expand_simple_macros("\\let\\a\\b " * 20_000 + "\\a " * 20_000).split() == ["\\b"] * 20_000
+    assert time.perf_counter() - t0 < 5
 
 
 def paper_folder(root: Path) -> Path:

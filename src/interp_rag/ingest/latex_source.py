@@ -9,6 +9,7 @@ alone. Added as a folder, the included files are not sources of their own (`pape
 
 from __future__ import annotations
 
+import bisect
 import io
 import posixpath
 import re
@@ -24,7 +25,7 @@ from ..errors import SourceError
 MAX_DEPTH = 5
 MAX_INPUTS = 500  # files brought in, repeats counted: a file that inputs another many times, nested, stops
 _INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}\n]+)\}")
-_COMMENTED = re.compile(r"(?<!\\)%")
+_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
 
 def _target(base: Path, name: str) -> Path | None:
@@ -36,14 +37,23 @@ def _target(base: Path, name: str) -> Path | None:
     return path
 
 
-def _commented(tex: str, i: int) -> bool:
-    """Is tex[i] inside a comment (after an unescaped % on its line)?"""
-    return _COMMENTED.search(tex, tex.rfind("\n", 0, i) + 1, i) is not None
+def comments(tex: str) -> Callable[[int], bool]:
+    """Is tex[i] inside a comment (after an unescaped % on its line)? Found in one pass over the file, so
+    asking for every definition or \\input of a one-line hostile file stays linear."""
+    spans = [m.span() for m in _COMMENT.finditer(tex)]
+    starts = [a for a, _ in spans]
+
+    def inside(i: int) -> bool:
+        k = bisect.bisect_right(starts, i) - 1
+        return k >= 0 and i < spans[k][1]
+
+    return inside
 
 
 def _inputs(tex: str) -> list[re.Match[str]]:
     """The \\input commands of a source that are not inside a comment."""
-    return [m for m in _INPUT.finditer(tex) if not _commented(tex, m.start())]
+    commented = comments(tex)
+    return [m for m in _INPUT.finditer(tex) if not commented(m.start())]
 
 
 def inline_inputs(tex: str, find: Callable[[str], tuple[str, str] | None]) -> str:
@@ -175,13 +185,19 @@ def paper_parts(files: list[Path]) -> set[Path]:
 
 
 # \newcommand{\name}[args][default]{body} (also \renewcommand, \providecommand), TeX's \def\name#1#2{body},
-# \DeclareMathOperator{\name}{text}; each match ends at the "{" that opens the body.
+# \DeclareMathOperator{\name}{text}, xparse's \NewDocumentCommand{\name}{O{default} m}{body} (and its
+# Renew/Provide/Declare forms): each match ends at the "{" that opens the body. TeX's \let\name\other (or
+# \let\name=\other) has no body: it ends after the other command.
 _DEFINE = re.compile(
     r"\\(?:re|provide)?newcommand\*?\s*\{?\s*\\(?P<name>[A-Za-z]+)\s*\}?\s*"
     r"(?:\[\s*(?P<nargs>[1-9])\s*\]\s*(?:\[(?P<default>[^\]{}]*)\]\s*)?)?\{"
     r"|\\def\s*\\(?P<defname>[A-Za-z]+)(?P<params>(?:#[1-9])*)\s*\{"
     r"|\\DeclareMathOperator\*?\s*\{\s*\\(?P<opname>[A-Za-z]+)\s*\}\s*\{"
+    r"|\\(?:New|Renew|Provide|Declare)DocumentCommand\s*\{?\s*\\(?P<docname>[A-Za-z]+)\s*\}?\s*"
+    r"\{(?P<spec>(?:[^{}]|\{[^{}]*\})*)\}\s*\{"
+    r"|\\let\s*\\(?P<letname>[A-Za-z]+)\s*=?\s*\\(?P<target>[A-Za-z]+|[^A-Za-z\s])"
 )
+_SPEC = re.compile(r"O\{[^{}]*\}|\S")
 
 
 # An optional argument's closing bracket is looked for this far: a hostile file of "\\cmd[" must not make
@@ -222,18 +238,31 @@ def expand_simple_macros(tex: str, keep: frozenset[str] = frozenset()) -> str:
     defs: dict[str, _Macro] = {}
     out, last = [], 0
     closers = _closers(tex)
+    commented = comments(tex)
     for m in _DEFINE.finditer(tex):
-        if m.start() < last or _commented(tex, m.start()):  # an old definition left in a comment
+        if m.start() < last or commented(m.start()):  # an old definition left in a comment
+            continue
+        if m["letname"]:  # an alias: the other command's definition, or the other command itself
+            if m["letname"] not in keep:
+                target = m["target"]  # a command word takes the space after it, as TeX reads it
+                alias = _Macro(0, None, "\\" + target + " " * target.isalpha())
+                defs[m["letname"]] = defs.get(target) or alias
+            out.append(tex[last : m.start()])
+            last = m.end()
             continue
         end = closers.get(m.end() - 1, -1)  # past the body's closing brace
         if end < 0:
             break
         body = tex[m.end() : end - 1].replace("\\xspace", "")
-        name = m["name"] or m["defname"] or m["opname"]
+        name = m["name"] or m["defname"] or m["opname"] or m["docname"]
         if name in keep:
             pass  # the definition goes, the reader's own reading of the command stays
         elif m["opname"]:
             defs[name] = _Macro(0, None, "\\operatorname{" + body + "}")
+        elif m["docname"]:
+            if (shape := _document_arguments(m["spec"])) is not None:
+                defs[name] = _Macro(shape[0], shape[1], body)
+            # other argument forms (a star, delimited or verbatim arguments): the uses stay as written
         else:
             nargs = int(m["nargs"] or 0) if m["name"] else len(m["params"]) // 2
             defs[name] = _Macro(nargs, m["default"], body)
@@ -252,6 +281,19 @@ def expand_simple_macros(tex: str, keep: frozenset[str] = frozenset()) -> str:
             break
         tex = expanded
     return tex
+
+
+def _document_arguments(spec: str) -> tuple[int, str | None] | None:
+    """(number of arguments, the optional first one's default or None) of an xparse argument list of
+    mandatory arguments (`m`) after at most one optional first one (`o`, or `O{default}`); None for other
+    forms. An `o` left out reads as nothing."""
+    tokens = [t for t in _SPEC.findall(spec) if t != "+"]  # "+": may hold paragraphs, read the same
+    default = None
+    if tokens and (tokens[0] == "o" or tokens[0].startswith("O{")):
+        default = tokens.pop(0)[2:-1] if tokens[0] != "o" else ""
+    if any(t != "m" for t in tokens) or len(tokens) + (default is not None) > 9:
+        return None
+    return len(tokens) + (default is not None), default
 
 
 def _expand_once(tex: str, defs: dict[str, _Macro], pattern: re.Pattern[str], limit: int) -> tuple[str, int]:
