@@ -56,6 +56,12 @@ def test_entries_under_a_reference_heading_are_a_reference_list() -> None:
     assert not is_reference_list(entries, ["A Paper", "Results"])  # only where the paper says so
 
 
+def test_the_reference_heading_alone_goes_with_its_list() -> None:
+    """A PDF's entries run on as one block: the splitter cuts the heading off as a piece of its own."""
+    assert is_reference_list("## References", ["A Paper", "References"])
+    assert not is_reference_list("## Results", ["A Paper", "Results"])
+
+
 def test_prose_under_a_reference_heading_is_kept() -> None:
     """An appendix the heading detection missed, or a note on sources, reads as prose: it stays."""
     assert not is_reference_list(PROSE + " " + APPENDIX, ["A Paper", "References"])
@@ -80,7 +86,16 @@ def html_paper() -> str:
     )
 
 
-@pytest.mark.parametrize("name", ["dictionaries.md", "dictionaries.html"])
+def pdf_paper() -> bytes:
+    """The paper as a PDF whose entries run on line after line, as a typeset list does."""
+    pages: list[list[str | tuple[str, int]]] = [
+        [("Small Dictionaries", 18), ("Introduction", 14), PROSE, ("References", 14), *ENTRIES * 2],
+        [*ENTRIES, ("Appendix A: Training details", 14), APPENDIX],
+    ]
+    return make_pages(pages)
+
+
+@pytest.mark.parametrize("name", ["dictionaries.md", "dictionaries.html", "dictionaries.pdf"])
 def test_an_added_paper_is_indexed_without_its_reference_list(tmp_path: Path, name: str) -> None:
     corpus = tmp_path / "mirror"
     shutil.copytree(MINI, corpus)
@@ -88,13 +103,17 @@ def test_an_added_paper_is_indexed_without_its_reference_list(tmp_path: Path, na
     settings = make_settings(tmp_path, mirror=corpus)
     build_index(settings=settings)
     doc = tmp_path / name
-    doc.write_text(paper() if name.endswith(".md") else html_paper())
+    if name.endswith(".pdf"):
+        doc.write_bytes(pdf_paper())
+    else:
+        doc.write_text(paper() if name.endswith(".md") else html_paper())
     add_source(str(doc), id="dictionaries", settings=settings)
     chunks = [c for c in load_index(settings=settings).chunks if c.source_id == "dictionaries"]
     text = " ".join(c.text for c in chunks)
     assert "checked each feature by hand" in text  # the body
     assert "every hyperparameter we tried" in text  # the appendix after the list
     assert not any(e[:30] in text for e in ENTRIES)  # no entry
+    assert not any(c.text.strip() == "## References" for c in chunks)  # nor the list's heading alone
     assert [c.n for c in chunks] == list(range(len(chunks)))  # numbered without gaps
     if name.endswith(".md"):  # offsets still point into what the author wrote
         assert all(c.text == doc.read_text()[c.start : c.end] for c in chunks)

@@ -21,6 +21,7 @@ REFERENCE_HEADING = re.compile(
     r"reference list|references and notes)\s*:?$",
     re.IGNORECASE,
 )
+_HEADING_LINE = re.compile(r"^#{1,6}[ \t].*$", re.MULTILINE)
 # What a reference entry holds and running prose rarely does.
 _MARK = re.compile(r"\b(?:1[89]|20)\d\d[a-z]?\b|\barxiv\b|\bdoi\b|\bproceedings\b|\bet al\.", re.IGNORECASE)
 # An entry runs ~15–40 words with a year, often also "arXiv", "et al." or a DOI; prose under such a heading
@@ -43,8 +44,11 @@ def reads_as_entries(text: str, *, continues: bool = False) -> bool:
 
 def is_reference_list(text: str, headings: list[str], *, continues: bool = False) -> bool:
     """Is this chunk (its text and the heading path it sits under) part of a reference list? `continues`:
-    the chunk before it was."""
-    return under_reference_heading(headings) and reads_as_entries(text, continues=continues)
+    the chunk before it was. The list's heading alone (a PDF's entries run on as one block, split from it)
+    is part of it."""
+    if not under_reference_heading(headings):
+        return False
+    return not _HEADING_LINE.sub("", text).strip() or reads_as_entries(text, continues=continues)
 
 
 def reference_spans(offsets: list[int], paths: list[list[str]], end: int) -> list[tuple[int, int]]:
