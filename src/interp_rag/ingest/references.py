@@ -60,9 +60,10 @@ def reference_spans(offsets: list[int], paths: list[list[str]], end: int) -> lis
     for i, path in enumerate(paths):
         if not REFERENCE_HEADING.match(path[-1].strip()):
             continue
-        stop = next((offsets[j] for j in range(i + 1, len(paths)) if len(paths[j]) <= len(path)), end)
         if spans and offsets[i] < spans[-1][1]:  # a reference heading inside another's section
             continue
+        # the sections found do not overlap, so these scans cover each heading once: linear in headings
+        stop = next((offsets[j] for j in range(i + 1, len(paths)) if len(paths[j]) <= len(path)), end)
         spans.append((offsets[i], stop))
     return spans
 
