@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from interp_rag.ingest.load import extract_text
-from interp_rag.ingest.references import is_reference_list, under_reference_heading
+from interp_rag.ingest.references import is_reference_heading, left_out, reads_as_entries
 from interp_rag.store.build import add_source, build_index
 from interp_rag.store.index import load_index
 from tests.conftest import make_settings
@@ -39,34 +39,41 @@ APPENDIX = (
 
 
 @pytest.mark.parametrize(
-    "heading", ["References", "6 References", "Bibliography", "references:", "Works Cited", "VII. References"]
-)
+    "heading",
+    ["References", "6 References", "Bibliography", "references:", "Works Cited", "VII. References",
+     "References ¶", "References[](#references)"],  # a converted page's permalink marks
+)  # fmt: skip
 def test_reference_headings_are_recognised(heading: str) -> None:
-    assert under_reference_heading(["A Paper", heading])
+    assert is_reference_heading(heading)
 
 
 @pytest.mark.parametrize("heading", ["Reference models", "Results", "Related work", "Why references matter"])
 def test_other_headings_are_not(heading: str) -> None:
-    assert not under_reference_heading(["A Paper", heading])
+    assert not is_reference_heading(heading)
 
 
-def test_entries_under_a_reference_heading_are_a_reference_list() -> None:
+def test_a_section_of_entries_is_a_list_and_each_piece_of_it_goes() -> None:
     entries = "\n\n".join(ENTRIES)
-    assert is_reference_list(entries, ["A Paper", "References"])
-    assert not is_reference_list(entries, ["A Paper", "Results"])  # only where the paper says so
+    assert reads_as_entries("## References\n\n" + entries)
+    assert left_out(entries, section=True)
+    assert left_out("small transformers. Journal of Machine Learning Research, 36(10):51-71.", section=True)
+    assert not left_out(entries, section=None)  # only where the paper says it is a reference section
 
 
 def test_the_reference_heading_alone_goes_with_its_list() -> None:
     """A PDF's entries run on as one block: the splitter cuts the heading off as a piece of its own."""
-    assert is_reference_list("## References", ["A Paper", "References"])
-    assert not is_reference_list("## Results", ["A Paper", "Results"])
+    assert left_out("## References", section=True) and left_out("## References", section=False)
+    assert not left_out("## Results", section=None)
 
 
-def test_prose_under_a_reference_heading_is_kept() -> None:
-    """An appendix the heading detection missed, or a note on sources, reads as prose: it stays."""
-    assert not is_reference_list(PROSE + " " + APPENDIX, ["A Paper", "References"])
-    # a year or two in prose is not a list
-    assert not is_reference_list(PROSE + " In 2023 and 2024 others did the same.", ["References"])
+def test_prose_in_or_under_a_reference_section_is_kept() -> None:
+    """An appendix the heading detection missed reads as prose: it stays. So does a section of prose under a
+    reference heading ("References and notes" written out as sentences)."""
+    assert not left_out(PROSE + " " + APPENDIX, section=True)
+    # a year or two in a piece of prose the size of a chunk
+    assert not left_out(PROSE + " " + APPENDIX + " In 2023 and 2024 others did the same.", section=True)
+    assert not reads_as_entries("## References\n\n" + PROSE + " " + APPENDIX)
+    assert not left_out(PROSE, section=False)
 
 
 def paper() -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..text import clean_for_embedding, digest
 from ..types import Chunk, Document
 from .embed import tokenizer_path
-from .references import is_reference_list, reference_spans, segments
+from .references import left_out, reference_sections, segments
 
 MODEL_MAX_TOKENS = 256
 # [CLS] and [SEP] take two of the model's 256 positions.
@@ -126,12 +126,11 @@ class Chunker:
         chunks: list[Chunk] = []
         pos = prev_end = body_start
         pieces = [
-            piece
-            for a, b in segments(body_start, len(text), reference_spans(h_offsets, h_paths, len(text)))
+            (piece, section)
+            for a, b, section in segments(body_start, len(text), reference_sections(text, h_offsets, h_paths))
             for piece in self.split(text[a:b])
         ]
-        listed = False  # the piece before was part of a reference list
-        for piece in pieces:
+        for piece, section in pieces:
             # Pieces come in order and each reaches past the one before: a short piece that repeats
             # (a speaker's name) must not be placed at an earlier occurrence.
             start = text.find(piece, pos)
@@ -146,8 +145,7 @@ class Chunker:
                 continue
             i = bisect.bisect_right(h_offsets, start) - 1
             headings = h_paths[i] if i >= 0 else []
-            listed = is_reference_list(piece, headings, continues=listed)
-            if listed:  # entries, not prose (references.py)
+            if left_out(piece, section):  # a reference list's entries, not prose (references.py)
                 continue
             chunks.append(
                 Chunk(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import SourceError
 from .parts import part_read
-from .references import REFERENCE_HEADING
+from .references import is_reference_heading
 
 # A short line set this much larger than the body text is a heading.
 HEADING_SIZE = 1.15
@@ -144,7 +144,7 @@ def _is_heading(line: Line, body: float) -> bool:
     some styles set it in bold body type, and the list under it is left out of the index by its heading
     (references.py)."""
     text = line.text.strip()
-    if REFERENCE_HEADING.match(text):
+    if is_reference_heading(text):
         return True
     letters = sum(c.isalpha() for c in text)
     return (
