@@ -11,6 +11,7 @@ from interp_rag.ingest.load import extract_text
 from interp_rag.ingest.references import is_reference_heading, left_out, reads_as_entries
 from interp_rag.store.build import add_source, build_index
 from interp_rag.store.index import load_index
+from interp_rag.text import clean_for_embedding
 from tests.conftest import make_settings
 from tests.support.pdf import make_pages
 
@@ -136,3 +137,30 @@ def test_a_pdf_reference_heading_in_body_type_is_still_a_heading() -> None:
     text = extract_text(make_pages(pages), "pdf")
     assert "claim.\n\n## References\n\nOkafor" in text
     assert "## A Training details\n\nThe appendix" in text
+
+
+def test_html_comments_are_not_indexed(tmp_path: Path) -> None:
+    """A markdown page's notes to its authors and commented-out drafts are invisible to its readers: no chunk
+    holds a commented-out block (nor a heading inside it), and a note inside a line is not read or quoted;
+    a comment shown as code and a stray "<!--" stay text."""
+    corpus = tmp_path / "mirror"
+    shutil.copytree(MINI, corpus)
+    shutil.copy(corpus / "sources.toml", tmp_path / "sources.toml")
+    settings = make_settings(tmp_path, mirror=corpus)
+    build_index(settings=settings)
+    doc = tmp_path / "notes.md"
+    doc.write_text(
+        "# Probe Notes\n\n" + PROSE + " <!-- TODO: ask Sam whether the numbers hold -->\n\n"
+        "<!--\n## Old draft\n\nProbes were useless in every layer we tried, said the old draft.\n-->\n\n"
+        "## Results\n\n" + APPENDIX + "\n\n```html\n<!-- shown as code -->\n```\n\n"
+        "A stray <!-- opener in prose is text.\n"
+    )
+    add_source(str(doc), id="notes", settings=settings)
+    chunks = [c for c in load_index(settings=settings).chunks if c.source_id == "notes"]
+    text = " ".join(c.text for c in chunks)
+    read = " ".join(clean_for_embedding(c.text) for c in chunks)  # what is embedded and quoted
+    assert "checked each feature by hand" in read and "every hyperparameter we tried" in read
+    assert "old draft" not in text and "Old draft" not in text  # the block: in no chunk
+    assert "ask Sam" not in read  # the note inside a line: not read
+    assert "shown as code" in text and "A stray <!-- opener" in text
+    assert all(c.headings[-1] != "Old draft" for c in chunks)

@@ -137,11 +137,26 @@ def strip_site_markup(text: str) -> str:
     return _CITATION.sub("", text) if "@" in text else text
 
 
+def drop_html_comments(text: str) -> str:
+    """Without its closed HTML comments ("<!-- … -->": notes no reader of the page sees), each left as a
+    space; an opener never closed stays. One pass of str.find: linear however many openers."""
+    if "<!--" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    while (a := text.find("<!--", pos)) >= 0 and (b := text.find("-->", a + 4)) >= 0:
+        out += [text[pos:a], " "]
+        pos = b + 3
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def clean_for_embedding(text: str) -> str:
     """Markdown minus what the model would only waste word pieces on (URLs, markup)."""
     text = _IMAGE.sub(r"\1", strip_site_markup(text))
     text = _LINK.sub(r"\1", text)
     text = _FOOTREF.sub("", text)
+    text = drop_html_comments(text)
     text = _TAG.sub(" ", text)
     text = _URL.sub("", text)
     text = _EMPH.sub("", text)

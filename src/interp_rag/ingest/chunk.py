@@ -7,7 +7,9 @@ model's own tokenizer, never in characters.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -15,14 +17,15 @@ from pathlib import Path
 from ..text import clean_for_embedding, digest
 from ..types import Chunk, Document
 from .embed import tokenizer_path
-from .references import left_out, reference_sections, segments
+from .references import left_out, reference_sections
 
 MODEL_MAX_TOKENS = 256
 # [CLS] and [SEP] take two of the model's 256 positions.
 CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
 SPLITTER_NAME = (
     "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
-    "model word pieces; title context; ordered offsets; template tags dropped; reference lists left out"
+    "model word pieces; title context; ordered offsets; template tags dropped; reference lists and HTML "
+    "comments left out"
 )
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
@@ -30,14 +33,51 @@ _FENCE = re.compile(r"^(```|~~~)", re.M)
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 
 
-def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
-    """For each markdown heading outside code fences: its offset and the heading path up to it."""
+def html_comments(text: str) -> list[tuple[int, int]]:
+    """The spans of the HTML comments ("<!-- … -->") that open a line, outside code fences: a markdown
+    page's notes to its authors and commented-out drafts, which no reader of the page sees. A comment
+    inside a line is left to text.clean_for_embedding (cutting there would cut its sentence in two); one
+    never closed is left as text (a stray "<!--" must not take the rest of the document with it)."""
     fences = [m.start() for m in _FENCE.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while (a := text.find("<!--", pos)) >= 0:
+        b = text.find("-->", a + 4)
+        if b < 0:
+            break
+        opens_line = not text[text.rfind("\n", 0, a) + 1 : a].strip()
+        if not opens_line or bisect.bisect_right(fences, a) % 2:  # inline, or code that shows HTML
+            pos = a + 4
+            continue
+        spans.append((a, b + 3))
+        pos = b + 3
+    return spans
+
+
+def _holder(spans: list[tuple[int, int]]) -> Callable[[int], int | None]:
+    """For spans sorted and not overlapping: offset -> the index of the span holding it, or None."""
+    starts = [a for a, _ in spans]
+
+    def holding(i: int) -> int | None:
+        k = bisect.bisect_right(starts, i) - 1
+        return k if k >= 0 and i < spans[k][1] else None
+
+    return holding
+
+
+def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
+    """For each markdown heading outside code fences and HTML comments: its offset and the heading path up
+    to it."""
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    hidden = html_comments(text)
+    in_comment = _holder(hidden)
     offsets: list[int] = []
     paths: list[list[str]] = []
     stack: list[tuple[int, str]] = []
     for m in _HEADING.finditer(text):
         if bisect.bisect_right(fences, m.start()) % 2:  # inside a ``` block: a comment, not a heading
+            continue
+        if hidden and in_comment(m.start()) is not None:
             continue
         level = len(m.group(1))
         title = clean_for_embedding(m.group(2))[:120]
@@ -47,6 +87,27 @@ def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
         offsets.append(m.start())
         paths.append([t for _, t in stack])
     return offsets, paths
+
+
+Part = tuple[int, int, bool | None]  # start, end; None: running text, else a reference section (entries?)
+
+
+def parts(text: str, start: int, offsets: list[int], paths: list[list[str]]) -> list[Part]:
+    """The text from `start` as the pieces the splitter cuts on their own, in order: running text, and each
+    reference section with whether it reads as entries (references.py). HTML comments are not among them,
+    so no chunk holds one."""
+    hidden = html_comments(text)
+    sections = reference_sections(text, offsets, paths)
+    in_comment, in_section = _holder(hidden), _holder([(a, b) for a, b, _ in sections])
+    edges = {x for a, b in hidden for x in (a, b)} | {x for a, b, _ in sections for x in (a, b)}
+    cuts = sorted({start, len(text), *(x for x in edges if start < x < len(text))})
+    out: list[Part] = []
+    for a, b in itertools.pairwise(cuts):
+        if in_comment(a) is not None:
+            continue
+        k = in_section(a)
+        out.append((a, b, None if k is None else sections[k][2]))
+    return out
 
 
 # Markdown structure first, then paragraphs, lines and sentences; words only when a sentence is too long.
@@ -127,7 +188,7 @@ class Chunker:
         pos = prev_end = body_start
         pieces = [
             (piece, section)
-            for a, b, section in segments(body_start, len(text), reference_sections(text, h_offsets, h_paths))
+            for a, b, section in parts(text, body_start, h_offsets, h_paths)
             for piece in self.split(text[a:b])
         ]
         for piece, section in pieces:

@@ -12,7 +12,6 @@ missed) stays.
 
 from __future__ import annotations
 
-import itertools
 import re
 
 # "References", "6 References", "Bibliography", "Works cited" …: the whole heading, nothing else.
@@ -61,16 +60,6 @@ def reference_sections(text: str, offsets: list[int], paths: list[list[str]]) ->
         stop = next((offsets[j] for j in range(i + 1, len(paths)) if len(paths[j]) <= len(path)), len(text))
         out.append((offsets[i], stop, reads_as_entries(text[offsets[i] : stop])))
     return out
-
-
-def segments(
-    start: int, end: int, sections: list[tuple[int, int, bool]]
-) -> list[tuple[int, int, bool | None]]:
-    """[start, end) cut at the reference sections' edges, in order, each chunked on its own: (start, end,
-    None) for the text around them, (start, end, is_list) for a reference section."""
-    cuts = sorted({start, end, *(x for a, b, _ in sections for x in (a, b) if start < x < end)})
-    kind = {a: is_list for a, _, is_list in sections}
-    return [(a, b, kind.get(a)) for a, b in itertools.pairwise(cuts)]
 
 
 def left_out(piece: str, section: bool | None) -> bool:
