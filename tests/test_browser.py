@@ -149,12 +149,13 @@ def test_contested_question_shows_both_sides_with_working_citations(real_app: Ap
 def test_payloads_in_corpus_text_titles_and_urls_stay_inert(xss_app: App, browser: Any) -> None:
     wait_http(xss_app)
     page, dialogs = open_page(browser, xss_app)
-    # Gradio shows a bare timer ("0.0s"), or its queue place ("queue: 1/1 | 0.2s") on a busy machine, on the
-    # status while an update is in flight; the text is taken in the same check that waits past it (a read
-    # after the wait once caught the timer of the next update).
+    # Gradio shows a bare timer ("0.0s"), or its queue place ("queue: 1/1 | 0.2s") or "processing | 0.1s" on a
+    # busy machine, on the status while an update is in flight; the text is taken in the same check that
+    # waits past it (a read after the wait once caught the timer of the next update).
     status = page.wait_for_function(
         "() => { const t = document.querySelector('#status').innerText;"
-        " return /^\\s*(queue: \\d+\\/\\d+ \\| )?[\\d.]+s\\s*$/.test(t) ? false : t.trim() || ' '; }"
+        " return /^\\s*(queue: \\d+\\/\\d+ \\| |processing \\| )?[\\d.]+s\\s*$/.test(t)"
+        " ? false : t.trim() || ' '; }"
     ).json_value()
     if status.strip():  # the page opened before the background build finished
         assert re.search(r"Building the index|Loading the index", status), status
