@@ -40,13 +40,18 @@ def html_comments(text: str) -> list[tuple[int, int]]:
     never closed is left as text (a stray "<!--" must not take the rest of the document with it)."""
     fences = [m.start() for m in _FENCE.finditer(text)]
     spans: list[tuple[int, int]] = []
-    pos = 0
+    # Openers come in order: each stretch of text before one is looked at once (linear however many
+    # comments share a line); `written` says whether the opener's line holds text before it.
+    pos = seen = 0
+    written = False
     while (a := text.find("<!--", pos)) >= 0:
         b = text.find("-->", a + 4)
         if b < 0:
             break
-        opens_line = not text[text.rfind("\n", 0, a) + 1 : a].strip()
-        if not opens_line or bisect.bisect_right(fences, a) % 2:  # inline, or code that shows HTML
+        nl = text.rfind("\n", seen, a)
+        written = (written and nl < 0) or bool(text[max(seen, nl + 1) : a].strip())
+        seen = a
+        if written or bisect.bisect_right(fences, a) % 2:  # inline, or code that shows HTML
             pos = a + 4
             continue
         spans.append((a, b + 3))

@@ -36,7 +36,10 @@ Section = tuple[int, int, bool]  # start, end, reads as a list of entries
 
 
 def is_reference_heading(title: str) -> bool:
-    return REFERENCE_HEADING.match(_HEADING_DECOR.sub("", title).strip()) is not None
+    """Is this heading (or a PDF's line) a reference list's? Only short ones are looked at: no such heading
+    is long, and a long line of symbols must not cost the decoration's pattern quadratic time."""
+    title = title.strip()
+    return len(title) <= 80 and REFERENCE_HEADING.match(_HEADING_DECOR.sub("", title).strip()) is not None
 
 
 def reads_as_entries(text: str) -> bool:
