@@ -23,6 +23,8 @@ REFERENCE_HEADING = re.compile(
 # what a converted page leaves beside a heading: an empty anchor link, a permalink mark ("References ¶")
 _HEADING_DECOR = re.compile(r"\[\]\([^)]*\)|[^\w)]+$")
 _HEADING_LINE = re.compile(r"^#{1,6}[ \t].*$", re.MULTILINE)
+# The rule's numbers are part of the index format (chunk.SPLITTER_NAME names it; an index built otherwise is
+# stale), so they live here rather than in settings, which an index does not record.
 # What a reference entry holds and running prose rarely does.
 _MARK = re.compile(r"\b(?:1[89]|20)\d\d[a-z]?\b|\barxiv\b|\bdoi\b|\bproceedings\b|\bet al\.", re.IGNORECASE)
 # An entry runs ~15–40 words with a year, often also "arXiv", "et al." or a DOI; prose under such a heading
