@@ -59,18 +59,55 @@ def read_new_source(
     given_title = draft.title
     draft.url, draft.title, draft.id = url, draft.title or location, draft.id or "new-source"
     progress("resolve", 0, 1, location)
+    try:
+        doc = read_checked(
+            location,
+            draft,
+            settings,
+            existing,
+            taken,
+            lambda d, t, n: progress("pages", d, t, n),
+            given_title,
+        )
+    except SourceError as e:
+        raise SourceError(f"Cannot add {location}: {e}") from e
+    progress("resolve", 1, 1, location)
+    return addition_of(doc, settings, url if is_url else "")
+
+
+def read_checked(
+    location: str,
+    draft: Source,
+    settings: Settings,
+    existing: list[Source],
+    taken: set[str],
+    pages: Callable[[int, int, str], None],
+    given_title: str = "",
+    added_with: dict[str, str] | None = None,
+) -> Document:
+    """The document at `location`, read once (a PDF's `pages` reported as they are read), refused with a
+    SourceError when its text is a listed source's (or, in `added_with`, that of another location added in
+    the same batch: text hash -> location), and `draft` completed from what the document states: the title
+    unless `given_title`, the authors and year the caller left out, an id not yet `taken`. ConfigError when
+    the result is not a valid source. Both `add` paths, one location and several, read through here."""
+    url = source_url(location)
+    origin = f"url:{url}" if url == location else f"file:{Path(location).expanduser().resolve()}"
     # Read once: the text and the document's own metadata come from the same bytes (a PDF's text took
     # 5.6 s to extract, and was extracted twice when the metadata had its own read).
     try:
         data, name = read_location(location, settings)
-        origin = f"url:{url}" if is_url else f"file:{path.resolve()}"
-        with reading_parts(lambda done, total: progress("pages", done, total, Path(name).name)):
+        with reading_parts(lambda done, total: pages(done, total, Path(name).name)):
             doc = read_document(draft, data, name, origin, Limits.from_settings(settings))
     except (SourceError, OSError) as e:
-        raise SourceError(f"Cannot add {location}: {str(e).removeprefix(draft.id + ': ')}") from e
-    progress("resolve", 1, 1, location)
-    if same := same_text(doc.content_hash, settings, existing):
-        raise SourceError(f"Cannot add {location}: {same}")
+        raise SourceError(str(e).removeprefix(draft.id + ": ")) from e
+    added_with = {} if added_with is None else added_with
+    if same := same_text(doc.content_hash, settings, existing) or (
+        f"its text is the same as that of {added_with[doc.content_hash]}, added with it"
+        if doc.content_hash in added_with
+        else ""
+    ):
+        raise SourceError(same)
+    added_with[doc.content_hash] = location
     # what the caller left out, as the document states it
     given = bool(given_title and draft.authors and draft.year)
     found = stated_metadata(location, data, name, doc.text, settings, everything_given=given)
@@ -81,7 +118,7 @@ def read_new_source(
     if draft.id == "new-source":
         draft.id = unique_id(draft.title, taken)
     validate_source(draft)
-    return addition_of(doc, settings, url if is_url else "")
+    return doc
 
 
 def source_url(location: str) -> str:

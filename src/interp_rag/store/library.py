@@ -22,27 +22,14 @@ from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
 from ..ingest.latex_source import paper_parts
 from ..ingest.load import _SUFFIX
-from ..ingest.parts import reading_parts
 from ..ingest.sources import (
-    Limits,
     atomic_write,
     load_sources,
-    read_document,
-    validate_source,
 )
 from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..types import BuildReport, Source
-from .add import (
-    Addition,
-    addition_of,
-    fallback_title,
-    read_location,
-    same_text,
-    source_url,
-    stated_metadata,
-    unique_id,
-)
+from .add import Addition, addition_of, read_checked, source_url
 from .build import add_read, add_source, build_index
 
 
@@ -145,9 +132,8 @@ def add_sources(
     existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
     taken = {s.id for s in existing}
     urls = {s.url for s in existing}
-    limits = Limits.from_settings(settings)
     additions: list[Addition] = []
-    hashes: dict[str, str] = {}  # the text of each document read so far, and where it came from
+    added_with: dict[str, str] = {}  # the text of each document read so far, and where it came from
 
     def pages(done: int, total: int, name: str) -> None:  # a PDF's pages as they are read
         if on_progress:
@@ -156,42 +142,22 @@ def add_sources(
     for i, loc in enumerate(todo, 1):
         if on_progress:
             on_progress("resolve", i, len(todo), loc)
-        is_url = loc.startswith(("http://", "https://"))
         url = source_url(loc)
         if url in urls:
             report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
             continue
-        src = Source(id="new-source", title=loc, url=url, type=type, stance=stance, stance_note=stance_note)
-        origin = f"url:{url}" if is_url else f"file:{Path(loc).expanduser().resolve()}"
+        src = Source(
+            id="new-source", title=loc, url=url, authors=list(authors or []), year=year, type=type,
+            stance=stance, stance_note=stance_note,
+        )  # fmt: skip
         try:
-            data, name = read_location(loc, settings)
-            with reading_parts(lambda done, total, n=Path(name).name: pages(done, total, n)):
-                doc = read_document(src, data, name, origin, limits)
-        except (SourceError, OSError) as e:
-            report.results.append(AddResult(loc, False, reason=str(e).removeprefix("new-source: ")))
-            continue
-        text, content_hash = doc.text, doc.content_hash
-        if same := same_text(content_hash, settings, existing) or (
-            f"its text is the same as that of {hashes[content_hash]}, added with it"
-            if content_hash in hashes
-            else ""
-        ):
-            report.results.append(AddResult(loc, False, reason=same))
-            continue
-        hashes[content_hash] = loc
-        found = stated_metadata(loc, data, name, text, settings, everything_given=bool(authors and year))
-        src.title = found.get("title") or fallback_title(text, loc)
-        src.authors = authors or found.get("authors", [])
-        src.year = year or found.get("year")
-        src.id = unique_id(src.title, taken)
-        try:
-            validate_source(src)
-        except ConfigError as e:
+            doc = read_checked(loc, src, settings, existing, taken, pages, added_with=added_with)
+        except (SourceError, ConfigError) as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
             continue
         taken.add(src.id)
         urls.add(url)
-        additions.append(addition_of(doc, settings, url if is_url else ""))
+        additions.append(addition_of(doc, settings, url if loc == url else ""))
         report.results.append(AddResult(loc, True, src.id, src.title))
     if additions:
         # Only the new documents are read (the others keep the index's text), and the source list is
