@@ -3,6 +3,7 @@ cleaning and control characters. Pure functions, no imports from the rest of the
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Callable, Iterator
@@ -135,6 +136,18 @@ def strip_site_markup(text: str) -> str:
     if "{" in text:
         text = _ATTRIBUTES.sub("", text)
     return _CITATION.sub("", text) if "@" in text else text
+
+
+def span_holder(spans: list[tuple[int, int]]) -> Callable[[int], int | None]:
+    """For spans sorted and not overlapping: offset -> the index of the span holding it, or None (a bisect,
+    so asking for every match of a long file stays n log n)."""
+    starts = [a for a, _ in spans]
+
+    def holding(i: int) -> int | None:
+        k = bisect.bisect_right(starts, i) - 1
+        return k if k >= 0 and i < spans[k][1] else None
+
+    return holding
 
 
 def drop_html_comments(text: str) -> str:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from ..text import clean_for_embedding, digest
+from ..text import clean_for_embedding, digest, span_holder
 from ..types import Chunk, Document
 from .embed import tokenizer_path
 from .references import left_out, reference_sections
@@ -59,23 +58,14 @@ def html_comments(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _holder(spans: list[tuple[int, int]]) -> Callable[[int], int | None]:
-    """For spans sorted and not overlapping: offset -> the index of the span holding it, or None."""
-    starts = [a for a, _ in spans]
-
-    def holding(i: int) -> int | None:
-        k = bisect.bisect_right(starts, i) - 1
-        return k if k >= 0 and i < spans[k][1] else None
-
-    return holding
-
-
-def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
-    """For each markdown heading outside code fences and HTML comments: its offset and the heading path up
-    to it."""
+def headings_index(
+    text: str, hidden: list[tuple[int, int]] | None = None
+) -> tuple[list[int], list[list[str]]]:
+    """For each markdown heading outside code fences and HTML comments (`hidden`, when the caller has
+    them): its offset and the heading path up to it."""
     fences = [m.start() for m in _FENCE.finditer(text)]
-    hidden = html_comments(text)
-    in_comment = _holder(hidden)
+    hidden = html_comments(text) if hidden is None else hidden
+    in_comment = span_holder(hidden)
     offsets: list[int] = []
     paths: list[list[str]] = []
     stack: list[tuple[int, str]] = []
@@ -97,13 +87,14 @@ def headings_index(text: str) -> tuple[list[int], list[list[str]]]:
 Part = tuple[int, int, bool | None]  # start, end; None: running text, else a reference section (entries?)
 
 
-def parts(text: str, start: int, offsets: list[int], paths: list[list[str]]) -> list[Part]:
+def parts(
+    text: str, start: int, offsets: list[int], paths: list[list[str]], hidden: list[tuple[int, int]]
+) -> list[Part]:
     """The text from `start` as the pieces the splitter cuts on their own, in order: running text, and each
-    reference section with whether it reads as entries (references.py). HTML comments are not among them,
-    so no chunk holds one."""
-    hidden = html_comments(text)
+    reference section with whether it reads as entries (references.py). The HTML comments (`hidden`,
+    html_comments) are not among them, so no chunk holds one."""
     sections = reference_sections(text, offsets, paths)
-    in_comment, in_section = _holder(hidden), _holder([(a, b) for a, b, _ in sections])
+    in_comment, in_section = span_holder(hidden), span_holder([(a, b) for a, b, _ in sections])
     edges = {x for a, b in hidden for x in (a, b)} | {x for a, b, _ in sections for x in (a, b)}
     cuts = sorted({start, len(text), *(x for x in edges if start < x < len(text))})
     out: list[Part] = []
@@ -188,12 +179,13 @@ class Chunker:
         text = doc.text
         fm = _FRONT_MATTER.match(text)
         body_start = fm.end() if fm else 0
-        h_offsets, h_paths = headings_index(text)
+        hidden = html_comments(text)
+        h_offsets, h_paths = headings_index(text, hidden)
         chunks: list[Chunk] = []
         pos = prev_end = body_start
         pieces = [
             (piece, section)
-            for a, b, section in parts(text, body_start, h_offsets, h_paths)
+            for a, b, section in parts(text, body_start, h_offsets, h_paths, hidden)
             for piece in self.split(text[a:b])
         ]
         for piece, section in pieces:

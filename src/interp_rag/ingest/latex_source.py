@@ -9,7 +9,6 @@ alone. Added as a folder, the included files are not sources of their own (`pape
 
 from __future__ import annotations
 
-import bisect
 import io
 import posixpath
 import re
@@ -21,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SourceError
+from ..text import span_holder
 
 MAX_DEPTH = 5
 MAX_INPUTS = 500  # files brought in, repeats counted: a file that inputs another many times, nested, stops
@@ -40,14 +40,8 @@ def _target(base: Path, name: str) -> Path | None:
 def comments(tex: str) -> Callable[[int], bool]:
     """Is tex[i] inside a comment (after an unescaped % on its line)? Found in one pass over the file, so
     asking for every definition or \\input of a one-line hostile file stays linear."""
-    spans = [m.span() for m in _COMMENT.finditer(tex)]
-    starts = [a for a, _ in spans]
-
-    def inside(i: int) -> bool:
-        k = bisect.bisect_right(starts, i) - 1
-        return k >= 0 and i < spans[k][1]
-
-    return inside
+    holding = span_holder([m.span() for m in _COMMENT.finditer(tex)])
+    return lambda i: holding(i) is not None
 
 
 def _inputs(tex: str) -> list[re.Match[str]]:
