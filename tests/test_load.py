@@ -13,7 +13,7 @@ from interp_rag.ingest.pdf import tidy
 from interp_rag.ingest.sources import fetch, resolve
 from interp_rag.types import Source
 from tests.support.http import Route, serve
-from tests.support.pdf import make_pages, make_pdf
+from tests.support.pdf import COLUMN, FOOT, make_pages, make_pdf
 
 HTML = b"""<!doctype html><html><head><title>Circuits in Practice</title>
 <script>var tracking = "do not index me";</script></head><body>
@@ -91,6 +91,81 @@ def test_pdf_headings_and_page_breaks_are_restored() -> None:
     assert "models and\nfails on\nlarger ones, where" in text  # one sentence, across the page break
     assert "Draft" not in text and not any(line.strip().isdigit() for line in text.splitlines())
     assert text.endswith("A claim ends here.\n\nThe third page starts a new thought.")
+
+
+def test_a_pdf_footnote_leaves_the_sentence_the_page_break_cut() -> None:
+    """A typeset paper's footnote sits at the page's foot, between the halves of a sentence carried over
+    to the next page: it follows that sentence as a paragraph of its own, and its raised mark goes from the
+    text (as other formats' footnote numbers do), while an exponent stays."""
+    pages: list = [
+        [
+            ("Probing Sparse Features", 20),
+            [("Linear probes read features from activations", 12, 0), ("1", 8, 4), (" and they", 12, 0)],
+            [("work in many layers, with a cost of n", 12, 0), ("2", 8, 4), (" in the width. The", 12, 0)],
+            "last sentence of this page runs on to the next page",
+            FOOT,
+            [("1", 6, 3), ("We use the residual stream at every", 9, 0)],
+            ("layer; other choices gave similar results.", 9),
+            [("2", 6, 3), ("A second note on the same page.", 9, 0)],
+            "1",
+        ],
+        ["and ends here, after the page break.", "A new sentence starts and ends.", "2"],
+    ]
+    text = extract_text(make_pages(pages), "pdf")
+    assert "from activations and they\nwork in many layers, with a cost of n2 in the width." in text
+    assert "runs on to the next page\nand ends here, after the page break.\n\n" in text
+    assert text.endswith(
+        "after the page break.\n\nWe use the residual stream at every\nlayer; other choices gave similar "
+        "results.\n\nA second note on the same page.\n\nA new sentence starts and ends."
+    )
+
+
+def test_a_footnote_at_a_columns_foot_leaves_the_paragraph_going_on_in_the_next() -> None:
+    pages: list = [
+        [
+            [("The first column holds a claim", 12, 0), ("3", 8, 4), (" that", 12, 0)],
+            "goes on past its foot",
+            FOOT,
+            [("3", 6, 3), ("A note at the foot of the first column.", 9, 0)],
+            COLUMN,
+            "and into the second column. It ends there.",
+        ]
+    ]
+    text = extract_text(make_pages(pages), "pdf")
+    assert text == (
+        "The first column holds a claim that\ngoes on past its foot\nand into the second column. It ends "
+        "there.\n\nA note at the foot of the first column."
+    )
+
+
+def test_small_lines_that_are_no_footnotes_stay_where_they_are() -> None:
+    """A caption at a page's foot opens with no mark; small marked lines with body text below them are a
+    table or a list in the column, not its foot; a lowered digit is a subscript ("log2"), and a raised one
+    after a single letter or a bracket an exponent."""
+    pages: list = [
+        [
+            "Body text opens the page and makes its point.",
+            [("1", 6, 3), ("A small marked line in the middle.", 9, 0)],
+            [
+                ("The cost grows as log", 12, 0),
+                ("2", 8, -3),
+                (" of the width, or as (a+b)", 12, 0),
+                ("2", 8, 4),
+                (".", 12, 0),
+            ],
+            "More body text follows it here.",
+            FOOT,
+            ("Figure 1: A caption set small at the foot.", 9),
+        ]
+    ]
+    text = extract_text(make_pages(pages), "pdf")
+    assert text.splitlines() == [
+        "Body text opens the page and makes its point.",
+        "A small marked line in the middle.",
+        "The cost grows as log2 of the width, or as (a+b)2.",
+        "More body text follows it here.",
+        "Figure 1: A caption set small at the foot.",
+    ]
 
 
 def test_pdf_ligatures_and_broken_words_are_mended() -> None:

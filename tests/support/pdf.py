@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 BODY = 12  # the font size of a line given as bare text
+FOOT = "<foot of the page>"  # a line list item: the lines after it are set at the foot of the page (column)
+COLUMN = "<next column>"  # a line list item: the lines after it start a second column at the top
+
+# A line: bare text (body size), (text, font size), or its pieces [(text, font size, rise in points)] as a
+# typeset PDF draws a raised footnote mark or an exponent: a smaller font, moved up, in the same line.
+Spec = str | tuple[str, int] | list[tuple[str, float, float]]
 
 
 def make_pdf(lines: list[str]) -> bytes:
@@ -10,18 +16,36 @@ def make_pdf(lines: list[str]) -> bytes:
     return make_pages([lines])
 
 
-def make_pages(pages: list[list[str | tuple[str, int]]]) -> bytes:
-    """Pages of lines, each bare text (body size) or (text, font size), set downwards from the top."""
+def make_pages(pages: list[list[Spec]]) -> bytes:
+    """Pages of lines (see `Spec`), set downwards from the top (or from the foot, or in a second column)."""
 
     def esc(s: str) -> str:
         return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    def content(lines: list[str | tuple[str, int]]) -> str:
-        ops, y = [], 740
+    def content(lines: list[Spec]) -> str:
+        ops, x, y = [], 72, 740
         for line in lines:
-            text, size = (line, BODY) if isinstance(line, str) else line
-            y -= size + 4
-            ops.append(f"BT /F1 {size} Tf 72 {y} Td ({esc(text)}) Tj ET")
+            if line == FOOT:
+                y = 140
+                continue
+            if line == COLUMN:
+                x, y = 320, 740
+                continue
+            if isinstance(line, str):
+                pieces = [(line, BODY, 0.0)]
+            else:
+                pieces = [(*line, 0.0)] if isinstance(line, tuple) else line
+            y -= max(size for _, size, _ in pieces) + 4
+            drawn, rise, font = [f"BT /F1 {pieces[0][1]} Tf {x} {y} Td"], 0.0, pieces[0][1]
+            for text, size, up in pieces:
+                if size != font:
+                    drawn.append(f"/F1 {size} Tf")
+                    font = size
+                if up != rise:  # as pdfTeX moves a superscript: a relative move of the text position
+                    drawn.append(f"0 {up - rise} Td")
+                    rise = up
+                drawn.append(f"({esc(text)}) Tj")
+            ops.append(" ".join(drawn) + " ET")
         return "\n".join(ops)
 
     n = len(pages)

@@ -9,7 +9,13 @@ do not know their section. Where each line sits on the page, and its font size, 
   chunks carry the section they sit in, as they do for markdown sources;
 - page numbers, and lines repeated at the top or bottom of several pages (running headers and footers),
   are left out;
-- a page whose last sentence runs on is joined to the next page's start; other pages are blocks apart.
+- a page whose last sentence runs on is joined to the next page's start; other pages are blocks apart;
+- footnotes (a run of lines in a smaller font at the foot of a page or column, opening with a raised mark)
+  leave the running text: they stood between the halves of a sentence carried over the page, or inside a
+  paragraph that goes on in the next column. Each becomes a paragraph of its own after the sentence the
+  page break cut (or after its page), and the raised marks in the text ("activations¹ and") are dropped,
+  as other formats' footnote numbers are; a raised digit after a single letter, a digit or a bracket is an
+  exponent ("n²", "(a+b)²") and stays.
 
 Paragraphs are not told apart by the wider gaps between them: chunks then cross paragraphs, as they did
 before; split at paragraphs, chunks were shorter and retrieval measured no better (docs/benchmarks.md,
@@ -26,6 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import SourceError
+from ..text import SENTENCE_END
 from .parts import part_read
 from .references import is_reference_heading
 
@@ -38,6 +45,15 @@ RUNNING = 3
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
 _SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*\s*$")
+# Footnotes are set at most this share of the body text's size; their marks at most SUPERSCRIPT of the
+# text they stand in, and raised by more than RAISED points.
+NOTE_SIZE = 0.92  # LaTeX sets 9 pt notes under 10 pt text at 8.966 and 9.963 pt: 0.9 would miss them
+SUPERSCRIPT = 0.8
+RAISED = 0.5
+_MARK = re.compile(r"\d{1,3}(?:,\d{1,3})*|[*†‡§¶]{1,2}")
+# What a footnote's mark follows: a word of two letters or more, or a sentence's punctuation. After one
+# letter, a digit or a bracket a raised digit is an exponent.
+_MARKED = re.compile(r"(?:[^\W\d_]{2}|[.,;:!?\"”’])$")
 
 
 @dataclass
@@ -46,6 +62,8 @@ class Line:
 
     text: str
     size: float  # the font size of its first words, in points
+    y: float = 0.0  # the height of its first words on the page, in points from the foot
+    mark: bool = False  # it opened with a raised footnote mark (cut from `text`)
 
 
 def pdf_text(data: bytes) -> str:
@@ -65,7 +83,9 @@ def pdf_text(data: bytes) -> str:
     pages = drop_running_lines(pages)
     sizes = [round(line.size, 1) for page in pages for line in page for _ in line.text.split()]
     body = Counter(sizes).most_common(1)[0][0] if sizes else 0.0
-    text = "\n\n".join(t for t in join_pages([page_text(page, body) for page in pages]) if t.strip())
+    split = [footnotes(page, body) for page in pages]
+    blocks = join_pages([page_text(lines, body) for lines, _ in split], [notes for _, notes in split])
+    text = "\n\n".join(t for t in blocks if t.strip())
     if not text.strip():
         raise SourceError("the PDF has no extractable text (scanned images?)")
     return tidy(text)
@@ -82,26 +102,46 @@ def tidy(text: str) -> str:
 
 
 def page_lines(page: object) -> list[Line]:
-    """The page's lines as pypdf extracts them, each with the size of its first words."""
-    frags: list[tuple[str, float]] = []
+    """The page's lines as pypdf extracts them, each with the size and height of its first words, raised
+    footnote marks cut out (`Line.mark` when one opened the line)."""
+    rows: list[list[tuple[str, float, float]]] = [[]]
 
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
         # The font size as drawn: the text matrix's vertical scale in the current transformation.
         scale = math.hypot(tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3]) or 1.0
-        frags.append((text, (size or 0.0) * scale))
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        for i, part in enumerate(text.split("\n")):
+            if i > 0:
+                rows.append([])
+            if part:
+                rows[-1].append((part, (size or 0.0) * scale, y))
 
     page.extract_text(visitor_text=visit)  # type: ignore[attr-defined]
-    lines: list[Line] = []
-    current: Line | None = None
-    for text, size in frags:
-        for i, part in enumerate(text.split("\n")):
-            if i > 0 or current is None:
-                current = Line("", size)
-                lines.append(current)
-            if not current.text.strip() and part.strip():
-                current.size = size
-            current.text += part
+    lines = [_line(row) for row in rows]
     return [line for line in lines if line.text.strip()]
+
+
+def _line(row: list[tuple[str, float, float]]) -> Line:
+    """One line from its pieces of text (text, size, height), raised footnote marks left out."""
+    kept: list[tuple[str, float, float]] = []
+    mark = False
+    before: tuple[str, float, float] | None = None  # the last piece kept that is not blank
+    tail = ""  # the last characters kept
+    for j, (text, size, y) in enumerate(row):
+        if text.strip() and _MARK.fullmatch(text.strip()):
+            if before is None:
+                after = next((row[k] for k in range(j + 1, len(row)) if row[k][0].strip()), None)
+                if after is not None and size <= SUPERSCRIPT * after[1]:
+                    mark = True  # a footnote opens with its mark, set smaller than its text
+                    continue
+            elif size <= SUPERSCRIPT * before[1] and y > before[2] + RAISED and _MARKED.search(tail.rstrip()):
+                continue  # a footnote's mark in the text
+        kept.append((text, size, y))
+        tail = (tail + text)[-8:]
+        if text.strip():
+            before = (text, size, y)
+    first = next((p for p in kept if p[0].strip()), ("", 0.0, 0.0))
+    return Line("".join(p[0] for p in kept), first[1], first[2], mark)
 
 
 def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
@@ -124,6 +164,36 @@ def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
         ]
         for page, edge in zip(pages, edges, strict=True)
     ]
+
+
+def footnotes(lines: list[Line], body: float) -> tuple[list[Line], list[str]]:
+    """A page's lines without its footnotes, and each footnote's text. Footnotes are a run of lines set
+    smaller than the body text (`NOTE_SIZE`), going down the page from one that opened with a mark, that
+    ends the page or is followed by a line set higher than it (the top of the next column): a run of small
+    lines with body text below it is a caption or a table, not a page's foot."""
+    if body <= 0:
+        return lines, []
+    small = [0 < line.size <= NOTE_SIZE * body for line in lines]
+    kept: list[Line] = []
+    notes: list[str] = []
+    i = end = 0
+    while i < len(lines):
+        if lines[i].mark and small[i]:
+            # where the run of small lines going down the page ends (the same for each line inside it)
+            end = max(end, i + 1)
+            while end < len(lines) and small[end] and lines[end].y <= lines[end - 1].y:
+                end += 1
+            if end == len(lines) or lines[end].y > lines[i].y:
+                for line in lines[i:end]:
+                    if line.mark:
+                        notes.append(line.text.strip())
+                    else:
+                        notes[-1] += "\n" + line.text.strip()
+                i = end
+                continue
+        kept.append(lines[i])
+        i += 1
+    return kept, notes
 
 
 def page_text(lines: list[Line], body: float) -> str:
@@ -157,10 +227,13 @@ def _is_heading(line: Line, body: float) -> bool:
     )
 
 
-def join_pages(pages: list[str]) -> list[str]:
-    """Pages as blocks, a page whose last sentence runs on to the next page joined to it."""
+def join_pages(pages: list[str], notes: list[list[str]] | None = None) -> list[str]:
+    """Pages as blocks, a page whose last sentence runs on to the next page joined to it. Each page's
+    footnotes (`notes`) follow the sentence the page break cut, as paragraphs of their own, or the page
+    when no sentence ran on."""
     out: list[str] = []
-    for page in pages:
+    pending: list[str] = []  # footnotes waiting for the sentence around the page break to end
+    for page, page_notes in zip(pages, notes or [[] for _ in pages], strict=True):
         last = out[-1].rsplit("\n", 1)[-1] if out else ""
         if (
             last
@@ -169,7 +242,17 @@ def join_pages(pages: list[str]) -> list[str]:
             and not last.startswith("#")
             and not page.startswith("#")
         ):
-            out[-1] += "\n" + page
+            end = SENTENCE_END.search(page)
+            if pending and end is not None:
+                out[-1] += "\n" + page[: end.end(1)]
+                out += pending
+                pending = []
+                out.append(page[end.end() :])
+            else:
+                out[-1] += "\n" + page
         else:
+            out += pending
+            pending = []
             out.append(page)
-    return out
+        pending += page_notes
+    return out + pending
