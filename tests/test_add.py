@@ -320,8 +320,9 @@ ABS_PAGE = b"""<!doctype html><html><head><title>[2401.00001] Probes Under Drift
 
 
 def test_an_arxiv_paper_is_read_from_its_pdf_and_named_by_its_abs_page(built) -> None:
-    """`add https://arxiv.org/abs/ID`: the PDF is the paper (its own metadata rarely names authors); the abs
-    page gives title, authors and date. Both from settings.arxiv_url (a local server here)."""
+    """`add https://arxiv.org/abs/ID` of a paper arXiv has no HTML view of (404): the PDF is the paper (its
+    own metadata rarely names authors); the abs page gives title, authors and date. All from
+    settings.arxiv_url (a local server here)."""
     from interp_rag.ingest.sources import load_sources
     from interp_rag.store.library import add_sources
     from tests.support.pdf import make_pdf
@@ -341,7 +342,7 @@ def test_an_arxiv_paper_is_read_from_its_pdf_and_named_by_its_abs_page(built) ->
         pdf2 = make_pdf(["A second paper about attention heads that copy the previous token."])
         routes["/pdf/2401.00002"] = Route(body=pdf2, content_type="application/pdf")
         second = add_sources(["https://arxiv.org/abs/2401.00002"], settings=settings)
-    assert sorted(hits[:2]) == ["/abs/2401.00001", "/pdf/2401.00001"]
+    assert hits[:3] == ["/html/2401.00001", "/pdf/2401.00001", "/abs/2401.00001"]
     src = next(s for s in load_sources(built.sources_file) if s.url == "https://arxiv.org/abs/2401.00001")
     assert (src.title, src.authors, src.year) == ("Probes Under Drift", ["Ada Example", "Bo Sample"], 2024)
     assert second.results[0].ok and second.results[0].title != "Probes Under Drift"
@@ -352,7 +353,44 @@ def test_an_arxiv_paper_is_read_from_its_pdf_and_named_by_its_abs_page(built) ->
         routes["/pdf/2401.00003"] = Route(body=pdf3, content_type="application/pdf")
         add_source("https://arxiv.org/abs/2401.00003", title="Third", authors=["C. D."], year=2023,
                    settings=built.model_copy(update={"arxiv_url": base}))  # fmt: skip
-    assert hits == ["/pdf/2401.00003"]
+    assert hits == ["/html/2401.00003", "/pdf/2401.00003"]
+
+
+def test_an_arxiv_paper_with_an_html_view_is_read_from_it(built) -> None:
+    """arXiv's HTML view (LaTeXML's page) is the paper's structure: sections, footnotes after their
+    paragraph, no bibliography; its PDF is not fetched. A page at /html/ that is not LaTeXML's (a notice
+    that no HTML view exists, served as 200) falls back to the PDF."""
+    from interp_rag.store.index import load_index
+    from interp_rag.store.library import add_sources
+    from tests.support.pdf import make_pdf
+
+    view = (Path(__file__).parent / "data" / "html" / "latexml-paper.html").read_bytes()
+    notice = b"<html><body><h1>No HTML for this paper</h1><p>Its conversion failed.</p></body></html>"
+    pdf = make_pdf(["A paper whose HTML view failed is read from its PDF, sentence by sentence."])
+    hits: list[str] = []
+    routes = {
+        "/abs/2401.00004": Route(body=ABS_PAGE),
+        "/html/2401.00004": Route(body=view),
+        "/pdf/2401.00004": Route(body=make_pdf(["Not this copy."]), content_type="application/pdf"),
+        "/html/2401.00005": Route(body=notice),
+        "/pdf/2401.00005": Route(body=pdf, content_type="application/pdf"),
+    }
+    with serve(routes, hits) as base:
+        settings = built.model_copy(update={"arxiv_url": base})
+        report = add_sources(["https://arxiv.org/abs/2401.00004"], settings=settings, authors=["A. B."],
+                             year=2024, title="Read From Its HTML View")  # fmt: skip
+        assert hits == ["/html/2401.00004"]
+        fallback = add_sources(["https://arxiv.org/abs/2401.00005"], settings=settings,
+                               authors=["C. D."], year=2024, title="Read From Its PDF")  # fmt: skip
+        assert hits[1:] == ["/html/2401.00005", "/pdf/2401.00005"]
+    assert [r.ok for r in report.results + fallback.results] == [True, True]
+    index = load_index(settings=built)
+    by_source = {sid: " ".join(c.text for c in index.chunks if c.source_id == sid) for sid in
+                 (report.results[0].id, fallback.results[0].id)}  # fmt: skip
+    html_text, pdf_text = by_source.values()
+    assert "Code will be released" in html_text and "Not this copy" not in html_text
+    assert "<sup>" not in html_text
+    assert "read from its PDF, sentence by sentence" in pdf_text
 
 
 def test_adding_a_pdf_shows_its_pages_being_read(built, tmp_path: Path) -> None:

@@ -289,15 +289,20 @@ def test_a_pdf_reports_each_page_it_reads_to_whoever_listens() -> None:
     assert len(heard) == 3
 
 
-def test_arxiv_abs_pages_resolve_to_the_pdf() -> None:
-    from interp_rag.ingest.sources import pdf_url_for
+def test_arxiv_abs_pages_resolve_to_the_html_view_then_the_pdf() -> None:
+    from interp_rag.ingest.sources import paper_urls
 
-    assert pdf_url_for("https://arxiv.org/abs/1810.03292") == "https://arxiv.org/pdf/1810.03292"
-    assert pdf_url_for("https://arxiv.org/abs/2502.20914v2") == "https://arxiv.org/pdf/2502.20914v2"
-    assert pdf_url_for("https://distill.pub/2020/circuits/") == "https://distill.pub/2020/circuits/"
-    assert pdf_url_for("https://arxiv.org/abs/2401.00001", "https://export.arxiv.org/") == (
-        "https://export.arxiv.org/pdf/2401.00001"
-    )
+    assert paper_urls("https://arxiv.org/abs/1810.03292") == [
+        "https://arxiv.org/html/1810.03292",
+        "https://arxiv.org/pdf/1810.03292",
+    ]
+    assert paper_urls("https://arxiv.org/abs/2502.20914v2")[-1] == "https://arxiv.org/pdf/2502.20914v2"
+    assert paper_urls("https://distill.pub/2020/circuits/") == ["https://distill.pub/2020/circuits/"]
+    assert paper_urls("https://arxiv.org/pdf/2401.00001") == ["https://arxiv.org/pdf/2401.00001"]
+    assert paper_urls("https://arxiv.org/abs/2401.00001", "https://export.arxiv.org/") == [
+        "https://export.arxiv.org/html/2401.00001",
+        "https://export.arxiv.org/pdf/2401.00001",
+    ]
 
 
 def test_binary_content_is_refused_whatever_the_suffix(tmp_path: Path) -> None:

@@ -334,8 +334,8 @@ class Settings(BaseSettings):
     arxiv_url: str = Field(
         "https://arxiv.org",
         pattern=r"^https?://\S+$",
-        description="Where an arXiv abs page's paper (its PDF) and its title, authors and date are fetched "
-        "from; arXiv asks programs to use https://export.arxiv.org.",
+        description="Where an arXiv abs page's paper (its HTML view, else its PDF) and its title, authors "
+        "and date are fetched from; arXiv asks programs to use https://export.arxiv.org.",
     )
     user_agent: str = Field("interp-rag/0.1 (+https://github.com/)", description="User-Agent for fetches.")
 

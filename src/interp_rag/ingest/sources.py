@@ -23,6 +23,7 @@ from ..errors import ConfigError, SourceError
 from ..text import digest, strip_control
 from ..types import DOC_STANCES, Document, Source
 from .latex_source import read_with_inputs
+from .latexml import is_latexml
 from .load import extract_text, guess_format
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -236,25 +237,43 @@ def fetch(
     arxiv: str = ARXIV,
 ) -> tuple[bytes, str]:
     """Download a URL; returns the body and a file-like name whose suffix tells the format. An arXiv abs
-    page is a landing page: its paper's PDF is fetched, from `arxiv` (settings.arxiv_url); with `arxiv=""`
-    the page itself."""
-    url = pdf_url_for(url, arxiv) if arxiv else url
-    if not url.startswith(("http://", "https://")):
+    page is a landing page: its paper is read from `arxiv` (settings.arxiv_url), from the paper's HTML view
+    where arXiv has one, else from its PDF (`paper_urls`); with `arxiv=""` the page itself."""
+    urls = paper_urls(url, arxiv) if arxiv else [url]
+    if not urls[-1].startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
     own = client is None
     client = client or make_client(timeout)
     try:
+        for candidate in urls[:-1]:
+            # arXiv's HTML view: 404 for a paper it could not convert, and then the PDF is the paper
+            found = _download(client, candidate, timeout, max_bytes, missing_ok=True)
+            if found is not None and found[1].endswith(".html") and is_latexml(_head(found[0])):
+                return found
+        found = _download(client, urls[-1], timeout, max_bytes)
+        assert found is not None  # only a download that may be missing returns None
+        return found
+    finally:
+        if own:
+            client.close()
+
+
+def _download(
+    client: httpx.Client, url: str, timeout: float, max_bytes: int, *, missing_ok: bool = False
+) -> tuple[bytes, str] | None:
+    """One GET: the body and a name whose suffix tells its format (None for an HTTP error status when
+    `missing_ok`)."""
+    try:
         with client.stream("GET", url) as resp:
             if resp.status_code >= 400:
+                if missing_ok:
+                    return None
                 raise SourceError(f"HTTP {resp.status_code} fetching {url}")
             body = _read_capped(resp, max_bytes, url)
     except httpx.TimeoutException as e:
         raise SourceError(f"timed out after {timeout:g} s fetching {url}") from e
     except httpx.HTTPError as e:
         raise SourceError(f"could not fetch {url}: {type(e).__name__}: {e}") from e
-    finally:
-        if own:
-            client.close()
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     suffix = {
         "application/pdf": ".pdf",
@@ -266,6 +285,11 @@ def fetch(
         "text/x-tex": ".tex",
     }.get(ctype, Path(urlparse(str(resp.url)).path).suffix or ".html")
     return body, "download" + suffix
+
+
+def _head(body: bytes) -> str:
+    """The start of a page, enough to tell LaTeXML's markup (its main element's class comes early)."""
+    return body[:200_000].decode("utf-8", "replace")
 
 
 def _read_capped(resp: httpx.Response, max_bytes: int, url: str) -> bytes:
@@ -280,10 +304,16 @@ def _read_capped(resp: httpx.Response, max_bytes: int, url: str) -> bytes:
     return b"".join(parts)
 
 
-def pdf_url_for(url: str, arxiv: str = ARXIV) -> str:
-    """arXiv abs pages are landing pages; the paper is the PDF."""
+def paper_urls(url: str, arxiv: str = ARXIV) -> list[str]:
+    """Where a URL's paper is read, in order of preference: for an arXiv abs page (a landing page) the
+    paper's HTML view (LaTeXML's pages: sections, footnotes after their paragraph, formulas as LaTeX, no
+    bibliography; a PDF's text has none of that structure), then its PDF; any other URL as it is. Giving
+    the PDF's own URL (…/pdf/ID) reads the PDF."""
     paper = arxiv_id(url)
-    return f"{arxiv.rstrip('/')}/pdf/{paper}" if paper else url
+    if not paper:
+        return [url]
+    base = arxiv.rstrip("/")
+    return [f"{base}/html/{paper}", f"{base}/pdf/{paper}"]
 
 
 def arxiv_id(url: str) -> str:

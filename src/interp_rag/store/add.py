@@ -129,8 +129,8 @@ def source_url(location: str) -> str:
 
 
 def read_location(location: str, settings: Settings) -> tuple[bytes, str]:
-    """A URL's or a file's bytes (an arXiv abs page's: its paper's PDF), within the size limit, and a name
-    whose suffix tells their format."""
+    """A URL's or a file's bytes (an arXiv abs page's: its paper's HTML view or PDF), within the size limit,
+    and a name whose suffix tells their format."""
     limits = Limits.from_settings(settings)
     if location.startswith(("http://", "https://")):
         return fetch(
