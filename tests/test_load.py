@@ -13,7 +13,7 @@ from interp_rag.ingest.pdf import tidy
 from interp_rag.ingest.sources import fetch, resolve
 from interp_rag.types import Source
 from tests.support.http import Route, serve
-from tests.support.pdf import COLUMN, FOOT, make_pages, make_pdf
+from tests.support.pdf import COLUMN, FOOT, Sideways, make_pages, make_pdf
 
 HTML = b"""<!doctype html><html><head><title>Circuits in Practice</title>
 <script>var tracking = "do not index me";</script></head><body>
@@ -166,6 +166,37 @@ def test_small_lines_that_are_no_footnotes_stay_where_they_are() -> None:
         "More body text follows it here.",
         "Figure 1: A caption set small at the foot.",
     ]
+
+
+def test_a_stamp_up_the_margin_is_no_part_of_the_text() -> None:
+    """arXiv stamps a paper's first page with its id and date, set sideways up the left margin and drawn
+    after the page's text: it read as a line inside the sentence carried over to the next page."""
+    pages: list = [
+        ["A page of body text whose last sentence runs", "on to the next page", Sideways(STAMP, 20)],
+        ["and ends there.", "Another sentence."],
+    ]
+    assert extract_text(make_pages(pages), "pdf") == (
+        "A page of body text whose last sentence runs\non to the next page\nand ends there.\n"
+        "Another sentence."
+    )
+
+
+def test_a_page_set_sideways_as_a_whole_keeps_its_text() -> None:
+    """A landscape table is set sideways on its page: its text is the page's, not a stamp beside it."""
+    rows = [
+        "Table 2: Probe accuracy by layer.",
+        "Layer one reads 0.61 and layer two 0.74.",
+        "Layer three 0.80.",
+    ]
+    pages: list = [
+        ["A page of body text ends here."],
+        [Sideways(row, 12, 200 + 14 * i) for i, row in enumerate(rows)],
+    ]
+    text = extract_text(make_pages(pages), "pdf")
+    assert all(row in text for row in rows), text
+
+
+STAMP = "arXiv:2401.00001v1  [cs.LG]  2 Jan 2024"
 
 
 def test_pdf_ligatures_and_broken_words_are_mended() -> None:

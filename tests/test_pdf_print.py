@@ -1,6 +1,7 @@
 """A PDF as a real typesetter draws it (Chromium's printer, not our hand-written test PDFs): raised footnote
-marks are their own smaller, raised pieces of text, and a page's footnotes sit between the halves of the
-sentence the page break cuts. The page below is our own writing, laid out as a paper's page."""
+marks are their own smaller, raised pieces of text, a page's footnotes sit between the halves of the
+sentence the page break cuts, and a stamp set sideways up the margin is drawn after the page's text. The
+page below is our own writing, laid out as a paper's page."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ body { margin: 0; font-family: serif; font-size: 13.33px }
 .num { position: absolute; bottom: 0.5in; left: 4.2in }
 sup { font-size: 0.7em }
 h2 { font-size: 18px }
+.stamp { position: absolute; left: 0.2in; top: 5in; font-size: 20px; transform: rotate(-90deg);
+  transform-origin: left top }
 </style></head><body>
 <div class="page"><div class="text"><h2>1 Probing Sparse Features</h2>
 <p>Linear probes read features from activations<sup>1</sup> and they work in many layers of the models we
@@ -31,7 +34,8 @@ seeds and report the mean.<sup>2</sup> Probes trained on one layer transfer poor
 take as a sign that the features move. The last sentence of this page runs on to the next page and is cut in
 two by the footnotes that the page carries below its</p></div>
 <div class="foot"><sup>1</sup>We use the residual stream at every layer; other choices of site gave similar
-results.<br><sup>2</sup>A second note on the same page, about the seeds.</div><div class="num">1</div></div>
+results.<br><sup>2</sup>A second note on the same page, about the seeds.</div><div class="num">1</div>
+<div class="stamp">arXiv:2401.00001v1 [cs.LG] 2 Jan 2024</div></div>
 <div class="page"><div class="text"><p>text, after which it ends here, past the page break. A new sentence
 starts here and ends.</p></div><div class="num">2</div></div>
 </body></html>"""

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 BODY = 12  # the font size of a line given as bare text
 FOOT = "<foot of the page>"  # a line list item: the lines after it are set at the foot of the page (column)
 COLUMN = "<next column>"  # a line list item: the lines after it start a second column at the top
 
+
+@dataclass
+class Sideways:
+    """A line set sideways (turned a quarter left) up the left margin: a margin stamp, a rotated label. It
+    takes no room in the column."""
+
+    text: str
+    size: int = BODY
+    y: int = 200
+
+
 # A line: bare text (body size), (text, font size), or its pieces [(text, font size, rise in points)] as a
 # typeset PDF draws a raised footnote mark or an exponent: a smaller font, moved up, in the same line.
-Spec = str | tuple[str, int] | list[tuple[str, float, float]]
+Spec = str | tuple[str, int] | list[tuple[str, float, float]] | Sideways
 
 
 def make_pdf(lines: list[str]) -> bytes:
@@ -30,6 +43,9 @@ def make_pages(pages: list[list[Spec]]) -> bytes:
                 continue
             if line == COLUMN:
                 x, y = 320, 740
+                continue
+            if isinstance(line, Sideways):
+                ops.append(f"BT /F1 {line.size} Tf 0 1 -1 0 36 {line.y} Tm ({esc(line.text)}) Tj ET")
                 continue
             if isinstance(line, str):
                 pieces = [(line, BODY, 0.0)]

@@ -103,21 +103,29 @@ def tidy(text: str) -> str:
 
 def page_lines(page: object) -> list[Line]:
     """The page's lines as pypdf extracts them, each with the size and height of its first words, raised
-    footnote marks cut out (`Line.mark` when one opened the line)."""
-    rows: list[list[tuple[str, float, float]]] = [[]]
+    footnote marks cut out (`Line.mark` when one opened the line). Text set sideways is left out where
+    most of the page is upright: a margin stamp (arXiv's "arXiv:2401.00001v1 [cs.LG] 2 Jan 2024" down a
+    paper's first page, which read as a line inside the sentence carried over to the next page) or a
+    figure's rotated axis labels are no part of the running text; a page set sideways as a whole (a
+    landscape table) keeps its text."""
+    rows: list[list[tuple[str, float, float, bool]]] = [[]]
 
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
         # The font size as drawn: the text matrix's vertical scale in the current transformation.
         scale = math.hypot(tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3]) or 1.0
         y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        across, up = tm[0] * cm[0] + tm[1] * cm[2], tm[0] * cm[1] + tm[1] * cm[3]  # the baseline's direction
+        upright = across > 0 and abs(up) <= across
         for i, part in enumerate(text.split("\n")):
             if i > 0:
                 rows.append([])
             if part:
-                rows[-1].append((part, (size or 0.0) * scale, y))
+                rows[-1].append((part, (size or 0.0) * scale, y, upright))
 
     page.extract_text(visitor_text=visit)  # type: ignore[attr-defined]
-    lines = [_line(row) for row in rows]
+    words = Counter(upright for row in rows for text, _, _, upright in row for _ in text.split())
+    keep_all = words[False] > words[True]
+    lines = [_line([(t, size, y) for t, size, y, upright in row if upright or keep_all]) for row in rows]
     return [line for line in lines if line.text.strip()]
 
 
