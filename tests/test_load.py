@@ -168,6 +168,24 @@ def test_small_lines_that_are_no_footnotes_stay_where_they_are() -> None:
     ]
 
 
+def test_a_pages_footnotes_wait_for_the_sentence_it_cut_and_no_longer() -> None:
+    from interp_rag.ingest.pdf import join_pages
+
+    # the sentence ends before a heading: the note comes before the heading, not after the next sentence
+    assert join_pages(["A sentence runs", "on.\n\n## 2 Method\n\nWe go."], [["A note."], []]) == [
+        "A sentence runs\non.",
+        "A note.",
+        "## 2 Method\n\nWe go.",
+    ]
+    # a page that is one unfinished sentence: its notes and the next page's wait for its end
+    assert join_pages(["It runs", "and runs", "to here. Then more."], [["One."], ["Two."], []]) == [
+        "It runs\nand runs\nto here.",
+        "One.",
+        "Two.",
+        "Then more.",
+    ]
+
+
 def test_a_stamp_up_the_margin_is_no_part_of_the_text() -> None:
     """arXiv stamps a paper's first page with its id and date, set sideways up the left margin and drawn
     after the page's text: it read as a line inside the sentence carried over to the next page."""

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import SourceError
-from ..text import SENTENCE_END
+from ..text import BOUNDARY, boundary_span
 from .parts import part_read
 from .references import is_reference_heading
 
@@ -250,12 +250,14 @@ def join_pages(pages: list[str], notes: list[list[str]] | None = None) -> list[s
             and not last.startswith("#")
             and not page.startswith("#")
         ):
-            end = SENTENCE_END.search(page)
+            # where the sentence ends: a sentence's end, or a block's (a heading after it)
+            end = BOUNDARY.search(page)
             if pending and end is not None:
-                out[-1] += "\n" + page[: end.end(1)]
+                before, after = boundary_span(end)
+                out[-1] += "\n" + page[:before]
                 out += pending
                 pending = []
-                out.append(page[end.end() :])
+                out.append(page[after:])
             else:
                 out[-1] += "\n" + page
         else:
