@@ -30,11 +30,11 @@ h2 { font-size: 18px }
 <div class="page"><div class="text"><h2>1 Probing Sparse Features</h2>
 <p>Linear probes read features from activations<sup>1</sup> and they work in many layers of the models we
 studied, with a cost of n<sup>2</sup> in the width of the layer. We ran each probe three times with different
-seeds and report the mean.<sup>2</sup> Probes trained on one layer transfer poorly to the next one, which we
+seeds and report the mean.<sup>∗</sup> Probes trained on one layer transfer poorly to the next one, which we
 take as a sign that the features move. The last sentence of this page runs on to the next page and is cut in
 two by the footnotes that the page carries below its</p></div>
 <div class="foot"><sup>1</sup>We use the residual stream at every layer; other choices of site gave similar
-results.<br><sup>2</sup>A second note on the same page, about the seeds.</div><div class="num">1</div>
+results.<br><sup>∗</sup>A second note on the same page, about the seeds.</div><div class="num">1</div>
 <div class="stamp">arXiv:2401.00001v1 [cs.LG] 2 Jan 2024</div></div>
 <div class="page"><div class="text"><p>text, after which it ends here, past the page break. A new sentence
 starts here and ends.</p></div><div class="num">2</div></div>
