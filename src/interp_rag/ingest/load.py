@@ -124,9 +124,11 @@ def _pdf_text(data: bytes) -> str:
 def _html_text(data: bytes) -> str:
     import trafilatura
 
+    from .html_notes import drop_footnote_refs
     from .latexml import prepare
 
-    html = prepare(decode(data))  # arXiv's HTML view of a paper: footnotes, equations, figures, bibliography
+    # arXiv's HTML view of a paper: footnotes, equations, figures, bibliography; any page: footnote marks
+    html = drop_footnote_refs(prepare(decode(data)))
     text = trafilatura.extract(
         html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
     )
