@@ -251,7 +251,8 @@ def fetch(
             if found is not None and found[1].endswith(".html") and is_latexml(_head(found[0])):
                 return found
         found = _download(client, urls[-1], timeout, max_bytes)
-        assert found is not None  # only a download that may be missing returns None
+        if found is None:  # only a download that may be missing returns None; kept honest for the types
+            raise SourceError(f"nothing was fetched from {urls[-1]}")
         return found
     finally:
         if own:
