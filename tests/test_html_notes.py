@@ -30,7 +30,9 @@ def test_footnote_marks_of_common_blog_engines_leave_the_sentence() -> None:
         '<sup class="reference"><a href="#cite_note-3">[3]</a></sup>, which we take as a sign that the '
         "features move"
         # Pandoc
-        '<a href="#fn4" class="footnote-ref" id="fnref4" role="doc-noteref"><sup>4</sup></a>.</p>'
+        '<a href="#fn4" class="footnote-ref" id="fnref4" role="doc-noteref"><sup>4</sup></a>.'
+        # two notes in one raised box
+        ' It holds<sup><a href="#fn:5">5</a>, <a href="#fn:6">6</a></sup> here.</p>'
     )
     notes = (
         '<div class="footnotes"><ol><li id="fn:1"><p>We use the residual stream at every layer. '
@@ -42,7 +44,7 @@ def test_footnote_marks_of_common_blog_engines_leave_the_sentence() -> None:
     assert (
         "Linear probes read features from activations and they work in many layers of the models we studied. "
         "We ran each probe three times. Probes trained on one layer transfer poorly to the next one, which "
-        "we take as a sign that the features move." in text
+        "we take as a sign that the features move. It holds here." in text
     ), text
     # the notes themselves stay, without their marks and links back
     assert "We use the residual stream at every layer." in text and "↩" not in text
@@ -75,3 +77,8 @@ def test_a_page_of_many_marks_reads_in_linear_time() -> None:
     text = extract_text(f"<html><body><p>{body}</p></body></html>".encode(), "html")
     assert time.perf_counter() - start < 5.0
     assert text.startswith("word word word") and "<sup>" not in text
+    box = "<sup>" + "".join(f'<a href="#fn:{i}">{i % 999}</a>, ' for i in range(40_000)) + "</sup>"
+    start = time.perf_counter()
+    text = extract_text(f"<html><body><p>Words here{box} and more.</p></body></html>".encode(), "html")
+    assert time.perf_counter() - start < 5.0
+    assert text == "Words here and more."

@@ -25,6 +25,7 @@ _MARK_TEXT = re.compile(r"^[\[(]?(?:\d{1,3}|[a-z]|[*∗†‡§¶])[\])]?$|^[↩
 # "fn:1", "fnref1", "footnote-anchor-2", "cite_note-4", "noteref": a note; not "ref" or "bib" alone, which
 # name links to sections, equations and reference lists ("#S2", class "ltx_ref"; "#bib.bib12")
 _NOTE_NAME = re.compile(r"fn|foot|note", re.IGNORECASE)
+_SEPARATORS = re.compile(r"^[\s,;–-]*$")
 
 
 def drop_footnote_refs(html: str) -> str:
@@ -42,17 +43,25 @@ def drop_footnote_refs(html: str) -> str:
     if not marks:
         return html
     doomed: dict[Any, list[Any]] = {}  # parent -> the marks to take out of it
+    boxes: dict[Any, list[Any]] = {}  # a <sup> -> its marks
     for a in marks:
         parent = a.getparent()
-        # the raised box that holds only the mark goes with it
-        if (
-            parent is not None
-            and parent.tag == "sup"
-            and parent.text_content().strip() == a.text_content().strip()
-        ):
-            a, parent = parent, parent.getparent()
-        if parent is not None:
+        if parent is not None and parent.tag == "sup":
+            boxes.setdefault(parent, []).append(a)
+        elif parent is not None:
             doomed.setdefault(parent, []).append(a)
+    for sup, inside in boxes.items():
+        # a raised box holding only marks ("1", "[3]", "1,2") goes whole; else its marks alone
+        ids = {id(a) for a in inside}
+        rest = (sup.text or "") + "".join(
+            (child.tail or "") if id(child) in ids else child.text_content() + (child.tail or "")
+            for child in sup
+        )  # its text without the marks (built in one pass: a box of thousands of marks stays linear)
+        outer = sup.getparent()
+        if _SEPARATORS.match(rest) and outer is not None:
+            doomed.setdefault(outer, []).append(sup)
+        else:
+            doomed.setdefault(sup, []).extend(inside)
     for parent, gone in doomed.items():
         _remove(parent, gone)
     return lh.tostring(tree, encoding="unicode")
