@@ -108,6 +108,9 @@ def bm25_tokens(text: str) -> list[str]:
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
 _FOOTREF = re.compile(r"\[\^?[0-9]{1,3}\]")
+# The symbols that mark footnotes where numbers do not (∗ and ⋆: TeX's \ast and \star), as a PDF's raised
+# marks and a web page's footnote links write them (ingest/pdf.py, ingest/html_notes.py)
+FOOTNOTE_SYMBOLS = "*∗⋆†‡§¶"
 _TAG = re.compile(r"</?[a-zA-Z][^>]{0,300}>")
 _URL = re.compile(r"https?://\S+")
 _EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")

@@ -19,9 +19,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..text import FOOTNOTE_SYMBOLS
 from .latexml import is_latexml
 
-_MARK_TEXT = re.compile(r"^[\[(]?(?:\d{1,3}|[a-z]|[*∗†‡§¶])[\])]?$|^[↩↑^]\ufe0e?$", re.IGNORECASE)
+_MARK_TEXT = re.compile(
+    rf"^[\[(]?(?:\d{{1,3}}|[a-z]|[{re.escape(FOOTNOTE_SYMBOLS)}])[\])]?$|^[↩↑^]\ufe0e?$", re.IGNORECASE
+)
 # "fn:1", "fnref1", "footnote-anchor-2", "cite_note-4", "noteref": a note; not "ref" or "bib" alone, which
 # name links to sections, equations and reference lists ("#S2", class "ltx_ref"; "#bib.bib12")
 _NOTE_NAME = re.compile(r"fn|foot|note", re.IGNORECASE)
@@ -74,20 +77,22 @@ def _remove(parent: Any, gone: list[Any]) -> None:
     ids = {id(e) for e in gone}
     pieces = [parent.text or ""]
     last = None  # the last child kept: the text after a removed mark joins its tail
+
+    def settle() -> None:  # the text gathered since `last` becomes what follows it
+        text = "".join(pieces) or None
+        if last is None:
+            parent.text = text
+        else:
+            last.tail = text
+
     for child in list(parent):
         if id(child) in ids:
             pieces.append(child.tail or "")
             parent.remove(child)
             continue
-        if last is None:
-            parent.text = "".join(pieces) or None
-        else:
-            last.tail = "".join(pieces) or None
+        settle()
         last, pieces = child, [child.tail or ""]
-    if last is None:
-        parent.text = "".join(pieces) or None
-    else:
-        last.tail = "".join(pieces) or None
+    settle()
 
 
 def is_footnote_ref(a: Any) -> bool:

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import SourceError
-from ..text import BOUNDARY, boundary_span
+from ..text import BOUNDARY, FOOTNOTE_SYMBOLS, boundary_span
 from .parts import part_read
 from .references import is_reference_heading
 
@@ -50,7 +50,7 @@ _SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*\s*$")
 NOTE_SIZE = 0.92  # LaTeX sets 9 pt notes under 10 pt text at 8.966 and 9.963 pt: 0.9 would miss them
 SUPERSCRIPT = 0.8
 RAISED = 0.5
-_MARK = re.compile(r"\d{1,3}(?:,\d{1,3})*|[*∗⋆†‡§¶]{1,2}")  # ∗ and ⋆: TeX's \ast and \star
+_MARK = re.compile(rf"\d{{1,3}}(?:,\d{{1,3}})*|[{re.escape(FOOTNOTE_SYMBOLS)}]{{1,2}}")
 # What a footnote's mark follows: a word of two letters or more, or a sentence's punctuation. After one
 # letter, a digit or a bracket a raised digit is an exponent.
 _MARKED = re.compile(r"(?:[^\W\d_]{2}|[.,;:!?\"”’])$")
