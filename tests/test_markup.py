@@ -84,3 +84,24 @@ def test_reader_views_show_neither_attributes_nor_the_title_as_section() -> None
     )
     md = to_markdown(a)
     assert "{#" not in md and "§" not in md
+
+
+def test_named_footnote_marks_leave_the_quoted_sentence_and_code_keeps_its_classes() -> None:
+    # Pandoc and kramdown name footnotes ("[^causal-graph]"); bookdown books do so throughout, and the mark
+    # was quoted inside the sentence it follows.
+    from interp_rag.answering.extractive import sentences
+
+    chapter = (
+        "Counterfactuals explain one prediction at a time.[^causal-graph] Drawn as a graph, the inputs "
+        "cause the output and nothing else does.[^note_2]\n\n"
+        "[^causal-graph]: The model's inputs cause its prediction even when the world's do not.\n\n"
+        'Strip letters with `re.sub(r"[^a-z]", "", word)` and spaces with `[^\\s]`.'
+    )
+    got = [s for s, _, _ in sentences(chapter)]
+    assert got[:3] == [
+        "Counterfactuals explain one prediction at a time.",
+        "Drawn as a graph, the inputs cause the output and nothing else does.",
+        "The model's inputs cause its prediction even when the world's do not.",
+    ]
+    clean = clean_for_embedding(chapter)
+    assert "[^" not in clean.split("Strip")[0] and "[^a-z]" in clean and "[^\\s]" in clean
