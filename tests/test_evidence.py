@@ -29,6 +29,7 @@ def test_claims_score_above_narration_captions_and_meta_remarks() -> None:
         "Figure 3: Reconstruction loss of sparse autoencoders against the dictionary size used.",
         "In this post we describe what we learned about sparse autoencoders over the year.",
         "Thanks to our colleagues for feedback on a draft of this sparse autoencoder post.",
+        "Nobody would deploy this toy autoencoder, though playing with it is fun.",
     ):
         assert claim_score(narration) < 0.5 * claim_score(claim), narration
 

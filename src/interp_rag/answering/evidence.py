@@ -50,6 +50,8 @@ _NOT_A_CLAIM_PARTS = (
     r"\b(let's|let us|we'll now|we now turn|now we|next,? we|recall that|note that)\b",
     r"\b(click|subscribe|sign up|download|github|colab|pip install|run the code|code (below|above))\b",
     r"\b(fun|exciting|excited|enjoy\w*|cool)\b.*\b(to work on|to do|project|time)\b",
+    # calling something fun is an aside, whatever follows ("… and playing with it is fun", "it was fun")
+    r"\bfun\b",
     r"https?://|www\.|\]\(",
     r"^(here|this) (is|was) (a|an|the|our|my) (list|summary|overview|example|figure|plot)\b",
     r"^(as|like) (mentioned|discussed|noted|described) (above|earlier|before|previously)\b",
