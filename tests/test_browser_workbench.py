@@ -164,6 +164,10 @@ def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> N
     assert "Added “Induction heads, read closely”" in page.inner_text("#lib-notice")
     assert "4 of 4 sources" in page.inner_text("#library")
     assert "induction-heads-read-closely" in corpus.sources_file.read_text()
+    # the Stance box left as it shows: the document's stance was not given, so it is unknown, not neutral
+    assert page.input_value("#add-stance input") == "unknown"
+    row = page.inner_text("#library tr[data-id='induction-heads-read-closely']")
+    assert "unknown" in row and "neutral" not in row
     shot(page, "added")
 
     page.get_by_role("tab", name="Ask").click()  # the new source answers, no restart

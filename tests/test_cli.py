@@ -103,6 +103,18 @@ def test_add_local_file(workdir: Path) -> None:
     assert stats["sources"] == 4
 
 
+def test_a_file_added_without_a_stance_is_listed_as_unknown(workdir: Path) -> None:
+    run("build", "--mirror", str(workdir / "mirror"))
+    doc = workdir / "aside.md"
+    doc.write_text("# Reading heads\n\nA head's pattern says where it looks, not what it does with it.\n")
+    r = run("add", str(doc), "--id", "aside")
+    assert r.exit_code == 0, r.output
+    entry = (workdir / "sources.toml").read_text().split('id = "aside"')[1]
+    assert 'stance = "unknown"' in entry.split("[[source]]")[0]
+    stats = json.loads(run("stats", "--json").output)
+    assert stats["sources_by_stance"].get("unknown") == 1
+
+
 def test_eval_reports_the_shared_metrics(workdir: Path) -> None:
     run("build", "--mirror", str(workdir / "mirror"))
     qs = workdir / "qs.jsonl"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from interp_rag import classify_stance
@@ -124,3 +125,23 @@ def test_training_rows_leave_the_excluded_sources_out(mirror: Path) -> None:
     assert gone and len(rest) == len(every) - len(gone)
     assert not any(r["doc"] in out for r in rest)
     assert sum(r["kind"] == "written" for r in rest) == sum(r["kind"] == "written" for r in every) > 0
+
+
+def test_a_document_of_unknown_stance_gives_its_passages_no_prior() -> None:
+    # The document label is a prior of the passage reading: an unknown one must weigh nothing, where
+    # "neutral" (the default before) pulls every passage of the document towards neutral.
+    from interp_rag.ingest.label import classify_vectors
+
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(6, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    texts = [
+        "The probe failed every control we tried and the features did not replicate.",
+        "This is a promising method that scales and finds real circuits.",
+        "The model has twelve layers and a residual stream of width 768.",
+    ] * 2
+    unknown = classify_vectors(vecs, texts, ["unknown"] * 6)
+    assert unknown[0] == classify_vectors(vecs, texts, [None] * 6)[0]
+    assert np.allclose(unknown[1], classify_vectors(vecs, texts, [None] * 6)[1])
+    neutral = classify_vectors(vecs, texts, ["neutral"] * 6)[1]
+    assert not np.allclose(unknown[1], neutral)  # the prior is not nothing: it is left out

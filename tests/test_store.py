@@ -39,11 +39,22 @@ def test_source_list_is_read(tmp_path: Path) -> None:
     assert [(s.id, s.stance) for s in load_sources(path)] == [("a", "mixed"), ("b", "neutral")]
 
 
+def test_a_source_whose_stance_nobody_stated_is_unknown_not_neutral(tmp_path: Path) -> None:
+    # "neutral" is a claim about the document (and pulls its passages' stance towards neutral); a list
+    # entry without a stance, or one added without --stance, makes none
+    bare = '[[source]]\nid = "c"\ntitle = "A title"\nurl = "https://example.org/c"\n'
+    path = write_list(tmp_path, ENTRY.format(id="a", stance="unknown") + bare)
+    assert [(s.id, s.stance) for s in load_sources(path)] == [("a", "unknown"), ("c", "unknown")]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         (ENTRY.format(id="a", stance="neutral") * 2, r"id 'a' appears twice; ids must be unique"),
-        (ENTRY.format(id="a", stance="sceptical"), r"entry #1 \(a\): stance 'sceptical' is not one of"),
+        (
+            ENTRY.format(id="a", stance="sceptical"),
+            r"entry #1 \(a\): stance 'sceptical' is not one of .*mixed, neutral, unknown",
+        ),
         ('[[source]]\nid = "a"\ntitle = "unterminated\n', r"sources.toml is not valid TOML"),
         (ENTRY.format(id="A b", stance="neutral"), r"id 'A b' must be lowercase letters, digits"),
         (

@@ -32,7 +32,7 @@ from .progress import (
 )
 from .settings import Settings, get_settings
 from .text import strip_control
-from .types import DOC_STANCES, SOURCE_TYPES, STANCES
+from .types import SOURCE_STANCES, SOURCE_TYPES, STANCES, UNKNOWN_STANCE
 
 
 @click.group()
@@ -110,10 +110,11 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool, wr
 )
 @click.option(
     "--stance",
-    default="neutral",
+    default=UNKNOWN_STANCE,
     show_default=True,
-    type=click.Choice(DOC_STANCES),
-    help="The document's overall stance toward interpretability research.",
+    type=click.Choice(SOURCE_STANCES),
+    help="The document's overall stance toward interpretability research, if you know it (unknown: its "
+    "passages' stance is read from their own words alone).",
 )
 @click.option("--stance-note", default="", help="One sentence on why.")
 @click.option(

@@ -21,7 +21,7 @@ import tomli_w
 
 from ..errors import ConfigError, SourceError
 from ..text import digest, strip_control
-from ..types import DOC_STANCES, Document, Source
+from ..types import SOURCE_STANCES, Document, Source
 from .latex_source import read_with_inputs
 from .latexml import is_latexml
 from .load import extract_text, guess_format
@@ -67,9 +67,9 @@ def validate_source(src: Source, where: str = "source") -> None:
         raise ConfigError(f"{where}: id {src.id!r} must be lowercase letters, digits, '.', '_' or '-'.")
     if not src.title:
         raise ConfigError(f"{where} ({src.id}): title is empty.")
-    if src.stance not in DOC_STANCES:
+    if src.stance not in SOURCE_STANCES:
         raise ConfigError(
-            f"{where} ({src.id}): stance {src.stance!r} is not one of {', '.join(DOC_STANCES)}."
+            f"{where} ({src.id}): stance {src.stance!r} is not one of {', '.join(SOURCE_STANCES)}."
         )
     if not (src.url or src.file):
         raise ConfigError(f"{where} ({src.id}): needs a url or a file.")

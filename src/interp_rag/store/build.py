@@ -28,7 +28,7 @@ from ..ingest.sources import (
 )
 from ..settings import Settings, get_settings
 from ..text import digest
-from ..types import BuildReport, Chunk, Source
+from ..types import UNKNOWN_STANCE, BuildReport, Chunk, Source
 from .add import Addition, check_new, near_copies, near_copy_warning, read_new_source
 from .format import (
     CACHE_FILE,
@@ -303,7 +303,7 @@ def add_source(
     authors: list[str] | None = None,
     year: int | None = None,
     type: str = "other",
-    stance: str = "neutral",
+    stance: str = UNKNOWN_STANCE,
     stance_note: str = "",
     settings: Settings | None = None,
     on_progress: Progress | None = None,

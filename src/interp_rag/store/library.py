@@ -28,7 +28,7 @@ from ..ingest.sources import (
 )
 from ..settings import Settings, get_settings
 from ..store.index import Index
-from ..types import BuildReport, Source
+from ..types import UNKNOWN_STANCE, BuildReport, Source
 from .add import Addition, addition_of, read_checked, source_url
 from .build import add_read, add_source, build_index
 
@@ -88,7 +88,7 @@ def add_sources(
     year: int | None = None,
     id: str | None = None,
     type: str = "other",
-    stance: str = "neutral",
+    stance: str = UNKNOWN_STANCE,
     stance_note: str = "",
     settings: Settings | None = None,
     on_progress: Any = None,

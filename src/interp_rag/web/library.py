@@ -22,6 +22,7 @@ from ..settings import Settings
 from ..store.build import add_source
 from ..store.index import get_index
 from ..store.library import added, list_sources, remove_source
+from ..types import SOURCE_STANCES, UNKNOWN_STANCE
 from .render import esc, render_notice, safe_url, source_link
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def add_upload(
         report = add_source(  # the document's own title, authors and year are read with its text
             location,
             type=kind or "other",
-            stance=stance or "neutral",
+            stance=stance or UNKNOWN_STANCE,
             settings=settings,
             on_progress=on_progress,
             llm_questions=llm,
@@ -156,7 +157,7 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
     rows = library_rows(settings)
     with gr.Row():
         c["lib_query"] = gr.Textbox(placeholder="Search title, author, id, note…", show_label=False, scale=4)
-        c["lib_stance"] = gr.Dropdown(["", "enthusiastic", "skeptical", "mixed", "neutral"], value="",
+        c["lib_stance"] = gr.Dropdown(["", *SOURCE_STANCES], value="",
                                       label="Stance", scale=1)  # fmt: skip
         c["lib_type"] = gr.Dropdown(["", *sorted({r["type"] for r in rows})], value="", label="Type", scale=1)
     c["only_sources"] = gr.Dropdown(
@@ -177,8 +178,8 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
         c["add_file"] = gr.File(label="or a file", file_types=UPLOAD_TYPES, type="filepath", scale=2,
                                 elem_id="add-file")  # fmt: skip
         with gr.Column(scale=1, min_width=160):
-            c["add_stance"] = gr.Dropdown(["neutral", "enthusiastic", "skeptical", "mixed"], value="neutral",
-                                          label="Stance")  # fmt: skip
+            c["add_stance"] = gr.Dropdown(list(SOURCE_STANCES), value=UNKNOWN_STANCE, label="Stance",
+                                          info="If you know it", elem_id="add-stance")  # fmt: skip
             c["add_type"] = gr.Dropdown(["other", "paper", "blog", "essay", "docs", "review", "transcript"],
                                         value="other", label="Type")  # fmt: skip
             if settings.llm.base_url:  # only with an LLM to write them
