@@ -7,6 +7,7 @@ no LLM), writes run.json and scores it with ../shared/eval/score.py itself.
 
     python bench/unseen.py [--index-dir index] [--mirror ../shared/corpus] [--unseen ../shared/unseen-dev]
         [--out run.json] [--keep DIR] [--tuning '{"question_weight": 0}']
+        [--as markdown|html|pdf] [--references N] [--stance-as given|unknown|neutral]
 
 --keep DIR keeps (or reuses, when it already holds one) the index with the documents added, so variants of
 query-time retrieval can be compared without adding the documents again. `--as html` adds each document
@@ -121,9 +122,12 @@ def add_unseen(
     tuning: dict,
     fmt: str = "markdown",
     references: int = 0,
+    stance_as: str = "given",
 ) -> Any:
     """Settings of a copy of the index with every unseen document added as a user adds it (each ending
-    with a synthetic reference list of `references` entries, as a paper does, when that is not 0)."""
+    with a synthetic reference list of `references` entries, as a paper does, when that is not 0).
+    `stance_as`: each document's stance as the manifest gives it ("given"), or every one added as `unknown`
+    (no stance given, the default of `add`) or as `neutral`."""
     settings = get_settings(
         retrieval=tuning or None,  # None: the environment's (INTERP_RAG_RERANKER=none works)
         index_dir=work / "index",
@@ -151,7 +155,7 @@ def add_unseen(
             authors=row.get("authors") or [],
             year=row.get("year"),
             type=row.get("type") or "other",
-            stance=row["stance"],
+            stance=row["stance"] if stance_as == "given" else stance_as,
             settings=settings,
         )
     kind = "" if fmt == "markdown" else f"{fmt} made of "
@@ -214,6 +218,13 @@ def main() -> None:
         help="end each document with a synthetic reference list of this many entries "
         "(bench/reference_list.py), as a paper ends",
     )
+    ap.add_argument(
+        "--stance-as",
+        choices=("given", "unknown", "neutral"),
+        default="given",
+        help="each document's stance as the manifest gives it, or every one added as unknown (as `add` "
+        "without --stance adds it) or as neutral",
+    )
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -231,6 +242,7 @@ def main() -> None:
             json.loads(args.tuning),
             fmt=args.fmt,
             references=args.references,
+            stance_as=args.stance_as,
         )
         index = load_index(settings=settings)
         qfile = args.unseen / "questions.jsonl"
