@@ -2,12 +2,13 @@
 
 Copies an index of the shipped corpus into a temporary directory, adds every document of
 ../shared/unseen-dev/corpus/ with `add_source()` and only the metadata a user supplies (title, authors,
-year, type, document stance; id = the file stem), asks its questions through `answer()` (k = 8, extractive,
-no LLM), writes run.json and scores it with ../shared/eval/score.py itself.
+year, type, document stance and its note, as the issue's measurement adds them; id = the file stem), asks
+its questions through `answer()` (k = 8, extractive, no LLM), writes run.json and scores it with
+../shared/eval/score.py itself.
 
     python bench/unseen.py [--index-dir index] [--mirror ../shared/corpus] [--unseen ../shared/unseen-dev]
         [--out run.json] [--keep DIR] [--tuning '{"question_weight": 0}']
-        [--as markdown|html|pdf] [--references N] [--stance-as given|unknown|neutral]
+        [--as markdown|html|pdf] [--references N] [--stance-as given|unknown|neutral] [--no-notes]
 
 --keep DIR keeps (or reuses, when it already holds one) the index with the documents added, so variants of
 query-time retrieval can be compared without adding the documents again. `--as html` adds each document
@@ -123,6 +124,7 @@ def add_unseen(
     fmt: str = "markdown",
     references: int = 0,
     stance_as: str = "given",
+    notes: bool = True,
 ) -> Any:
     """Settings of a copy of the index with every unseen document added as a user adds it (each ending
     with a synthetic reference list of `references` entries, as a paper does, when that is not 0).
@@ -156,6 +158,8 @@ def add_unseen(
             year=row.get("year"),
             type=row.get("type") or "other",
             stance=row["stance"] if stance_as == "given" else stance_as,
+            # the stance note too, as the issue's own measurement adds them (`add … --stance … --stance-note`)
+            stance_note=(row.get("stance_note") or "") if stance_as == "given" and notes else "",
             settings=settings,
         )
     kind = "" if fmt == "markdown" else f"{fmt} made of "
@@ -225,6 +229,11 @@ def main() -> None:
         help="each document's stance as the manifest gives it, or every one added as unknown (as `add` "
         "without --stance adds it) or as neutral",
     )
+    ap.add_argument(
+        "--no-notes",
+        action="store_true",
+        help="add the documents without the manifest's stance notes (a user who gives the stance only)",
+    )
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -243,6 +252,7 @@ def main() -> None:
             fmt=args.fmt,
             references=args.references,
             stance_as=args.stance_as,
+            notes=not args.no_notes,
         )
         index = load_index(settings=settings)
         qfile = args.unseen / "questions.jsonl"
