@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from interp_rag.errors import IndexMissingError, SourceError, StaleIndexError
+from interp_rag.ingest.chunk import embed_input
 from interp_rag.store.build import add_source, build_index
 from interp_rag.store.format import current_dir, read_chunks
 from interp_rag.store.index import load_index
+from interp_rag.text import clean_for_embedding
 from tests.conftest import ROOT, make_settings, subprocess_env
 
 MINI = Path(__file__).parent / "data" / "mini"
@@ -83,6 +85,28 @@ def test_incremental_rebuild_embeds_exactly_the_changed_source(mini) -> None:
     for c in after:
         if c.source_id != "probes-skeptic":
             assert before[c.id] == c.hash
+
+
+def test_a_source_whose_stance_is_corrected_is_relabelled_without_embedding(mini) -> None:
+    # A source added before "unknown" existed was recorded as neutral; its stance is corrected by editing
+    # the list. The next build reads its passages with the new prior, and embeds nothing (same text).
+    from interp_rag.ingest.label import classify_vectors
+
+    build_index(settings=mini)
+    listing = mini.sources_file.read_text()
+    mini.sources_file.write_text(listing.replace('stance = "skeptical"', 'stance = "unknown"', 1))
+    report = build_index(settings=mini)
+    assert report.changed and report.chunks_embedded == 0
+    index = load_index(settings=mini)
+    assert index.sources["probes-skeptic"].stance == "unknown"
+    pos = [i for i, c in enumerate(index.chunks) if c.source_id == "probes-skeptic"]
+    got = [(index.chunks[i].stance, index.chunks[i].stance_confidence) for i in pos]
+    texts = [clean_for_embedding(index.chunks[i].text) for i in pos]
+    read = [embed_input(t, index.sources["probes-skeptic"].title) for t in texts]
+    labels, conf = classify_vectors(index.vectors[pos], texts, [None] * len(pos), read=read)
+    assert got == list(zip(labels, conf, strict=True))
+    before = classify_vectors(index.vectors[pos], texts, ["skeptical"] * len(pos), read=read)
+    assert got != list(zip(*before, strict=True))  # what the chunks held before the edit
 
 
 def test_chunk_ids_are_stable_across_full_rebuilds(mini) -> None:
