@@ -92,7 +92,7 @@ def test_named_footnote_marks_leave_the_quoted_sentence_and_code_keeps_its_class
     from interp_rag.answering.extractive import sentences
 
     chapter = (
-        "Counterfactuals explain one prediction at a time.[^causal-graph] Drawn as a graph, the inputs "
+        "Counterfactuals explain one prediction at a time.[^causal-graph][^2] Drawn as a graph, the inputs "
         "cause the output and nothing else does.[^note_2]\n\n"
         "[^causal-graph]: The model's inputs cause its prediction even when the world's do not.\n\n"
         'Strip letters with `re.sub(r"[^a-z]", "", word)` and spaces with `[^\\s]`.'

@@ -26,7 +26,7 @@ ABBREVIATIONS = ("e.g", "i.e", "et al", "cf", "vs", "viz", "fig", "figs", "eq", 
                  "resp", "dr", "mr", "mrs", "prof")  # fmt: skip
 _NOT_AFTER = "".join(rf"(?<!\b(?i:{re.escape(a)})\.)" for a in ABBREVIATIONS)
 _SENTENCE_END = (
-    rf"(?<=[.!?]){_NOT_AFTER}([\"”’)\]*_]*(?:\[\^[\w.:-]{{1,60}}\])?)"
+    rf"(?<=[.!?]){_NOT_AFTER}([\"”’)\]*_]*(?:\[\^[\w.:-]{{1,60}}\]){{0,3}})"
     r"\s+(?=(?:[-*+]\s+)?[\"“‘(\[]?(?:\*{1,2}|_{1,2})?[A-Z0-9])"
 )
 # A block boundary: a blank line, or a line break before a list item (- * + or 1.), heading, quote or
