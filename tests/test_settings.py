@@ -44,6 +44,8 @@ CASES = {
     "INTERP_RAG_MAX_SOURCE_BYTES": ("6000", lambda s: s.max_source_bytes, 6000),
     "INTERP_RAG_NEAR_COPY_COSINE": ("0.95", lambda s: s.near_copy_cosine, 0.95),
     "INTERP_RAG_NEAR_COPY_SHARE": ("0.5", lambda s: s.near_copy_share, 0.5),
+    "INTERP_RAG_FETCH_TIMEOUT": ("5", lambda s: s.fetch_timeout, 5.0),
+    "INTERP_RAG_FETCH_DEADLINE": ("90", lambda s: s.fetch_deadline, 90.0),
     "INTERP_RAG_ARXIV_URL": ("https://export.arxiv.org", lambda s: s.arxiv_url, "https://export.arxiv.org"),
     "INTERP_RAG_LLM__QUESTIONS_PER_PASSAGE": ("5", lambda s: s.llm.questions_per_passage, 5),
     "INTERP_RAG_LLM__QUESTIONS_PER_CALL": ("2", lambda s: s.llm.questions_per_call, 2),

@@ -330,7 +330,15 @@ class Settings(BaseSettings):
     )
 
     # Fetching
-    fetch_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a source URL.")
+    fetch_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for a source URL: to connect, and for each part of its body."
+    )
+    fetch_deadline: float = Field(
+        600.0,
+        gt=0,
+        description="Most seconds a whole download may take: a server that sends a few bytes now and then "
+        "never makes one wait reach fetch_timeout.",
+    )
     arxiv_url: str = Field(
         "https://arxiv.org",
         pattern=r"^https?://\S+$",

@@ -252,3 +252,9 @@ def strip_control(text: str) -> str:
     newline): they can hide in a pasted question or a fetched page and mean nothing to a reader, a
     tokenizer or a terminal, where ESC sequences would act."""
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def one_line(text: str) -> str:
+    """`text` printable and on one line, its runs of white space single spaces: a title as the source list
+    keeps it (a document's heading or a pasted title may carry newlines, tabs or control characters)."""
+    return " ".join(strip_control(text).split())

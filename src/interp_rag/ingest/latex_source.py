@@ -24,6 +24,11 @@ from ..text import span_holder
 
 MAX_DEPTH = 5
 MAX_INPUTS = 500  # files brought in, repeats counted: a file that inputs another many times, nested, stops
+# An archive is read member by member, and passing over a member means unpacking it: a few hundred kB of
+# bzip2 can hold a member of 200 GB of zeros (35 minutes to skip), or millions of empty entries, each kept in
+# memory by tarfile. arXiv's sources hold tens to a few thousand files, figures included.
+MAX_MEMBERS = 20_000
+MAX_UNPACKED = 2_000_000_000  # bytes, all members together, as their headers declare them
 _INPUT = re.compile(r"\\(?:input|include|subfile)\s*\{([^{}\n]+)\}")
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 
@@ -122,8 +127,16 @@ def _tex_members(data: bytes, max_bytes: int) -> dict[str, str]:
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
             members: dict[str, str] = {}
-            total = 0
-            for m in tar:
+            total = unpacked = 0
+            for count, m in enumerate(tar, 1):
+                # checked on each header, before the member is passed over (which unpacks it)
+                unpacked += m.size
+                if count > MAX_MEMBERS or unpacked > MAX_UNPACKED:
+                    what = f"{MAX_MEMBERS:,} files" if count > MAX_MEMBERS else f"{MAX_UNPACKED:,} bytes"
+                    raise SourceError(
+                        f"the archive holds more than {what}: not a paper's source as arXiv serves one; add "
+                        "the paper's main .tex file or its PDF"
+                    )
                 if not m.isfile() or not m.name.lower().endswith(".tex"):
                     continue
                 total += m.size

@@ -129,6 +129,7 @@ def _html_text(data: bytes) -> str:
 
     # arXiv's HTML view of a paper: footnotes, equations, figures, bibliography; any page: footnote marks
     html = drop_footnote_refs(prepare(decode(data)))
+    _check_depth(html)
     text = trafilatura.extract(
         html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
     )
@@ -147,6 +148,23 @@ def _html_text(data: bytes) -> str:
     for bad in tree.xpath("//script|//style|//noscript"):
         bad.drop_tree()
     return re.sub(r"\n\s*\n+", "\n\n", tree.text_content()).strip()
+
+
+def _check_depth(html: str) -> None:
+    """SourceError when the page's elements nest deeper than libxml2 reads (255): the parser stops there,
+    silently, and everything inside (a whole page's text, past a tower of <div>s) would be lost."""
+    from lxml import html as lh
+
+    parser = lh.HTMLParser()
+    try:
+        lh.fromstring(html, parser=parser)
+    except Exception:  # junk is the readers' to refuse, with their own message
+        return
+    if any("Excessive depth" in e.message for e in parser.error_log):
+        raise SourceError(
+            "its HTML elements nest more than 255 deep, past what the HTML parser reads, so most of its text "
+            "would be lost; save the page as PDF or text and add that"
+        )
 
 
 @register("latex", ".tex", ".latex")

@@ -57,13 +57,24 @@ def _pdf_meta(data: bytes) -> dict[str, Any]:
         info = PdfReader(io.BytesIO(data)).metadata or {}
     except Exception:  # metadata is a nicety: a PDF whose info dictionary is broken still has text
         return {}
-    title, author = str(info.get("/Title") or "").strip(), str(info.get("/Author") or "").strip()
-    date = _YEAR.search(str(info.get("/CreationDate") or "")[:8].removeprefix("D:"))
+    title, author = _info_text(info, "/Title"), _info_text(info, "/Author")
+    date = _YEAR.search(_info_text(info, "/CreationDate")[:8].removeprefix("D:"))
     return {
         "title": title if len(title) > 3 else "",
         "authors": _split_authors(author) if author else [],
         "year": int(date.group(1)) if date else None,
     }
+
+
+def _info_text(info: Any, key: str) -> str:
+    """A field of a PDF's info dictionary as text: "" when it is missing, points at an object the file lacks
+    (read "None" before), or holds bytes pypdf could not decode as text (read as mojibake, "þÿØ…")."""
+    try:
+        value = info.get(key)
+        value = value.get_object() if value is not None and hasattr(value, "get_object") else value
+    except Exception:  # an indirect reference to nothing, a broken object
+        return ""
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _html_meta(data: bytes) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""How far a loader that reads a document in parts (a PDF's pages) has got, for whoever shows progress."""
+"""How far a loader that reads a document in parts (a PDF's pages) has got, for whoever shows progress, and
+how much text it may return before it can stop (the source's size limit)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,25 @@ def part_read(done: int, total: int) -> None:
     report = _PARTS.get()
     if report is not None:
         report(done, total)
+
+
+# The most characters of text the document being read may have (settings.max_source_chars): a loader that
+# reads in parts stops at the part that passes it, rather than after reading the rest (a 10 kB PDF can draw
+# a million characters on each of its pages, 27 s of pypdf's time a page).
+_BUDGET: ContextVar[int | None] = ContextVar("text_budget", default=None)
+
+
+@contextmanager
+def text_budget(max_chars: int) -> Iterator[None]:
+    """Inside, `over_budget(n)` says whether `n` characters pass `max_chars`."""
+    token = _BUDGET.set(max_chars)
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def over_budget(chars: int) -> int | None:
+    """The budget, when `chars` characters read so far pass it (else None; never outside `text_budget`)."""
+    budget = _BUDGET.get()
+    return budget if budget is not None and chars > budget else None

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from ..errors import SourceError
 from ..text import BOUNDARY, FOOTNOTE_SYMBOLS, boundary_span
-from .parts import part_read
+from .parts import over_budget, part_read
 from .references import is_reference_heading
 
 # A short line set this much larger than the body text is a heading.
@@ -69,17 +69,32 @@ class Line:
 def pdf_text(data: bytes) -> str:
     """The text of a PDF, headings and pages set apart; SourceError when it is not a readable PDF."""
     from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = []
+        pages, chars = [], 0
         for i, page in enumerate(reader.pages, 1):
             pages.append(page_lines(page))
+            chars += sum(len(line.text) for line in pages[-1])
+            if (budget := over_budget(chars)) is not None:
+                raise SourceError(
+                    f"its first {i} of {len(reader.pages)} pages hold more than {budget:,} characters of "
+                    "text, the limit (INTERP_RAG_MAX_SOURCE_CHARS); split it, or raise the limit"
+                )
             part_read(i, len(reader.pages))
+    except SourceError:
+        raise
+    except FileNotDecryptedError as e:  # an empty password (permissions only) is tried by pypdf itself
+        raise SourceError(
+            "the PDF is protected by a password; open it with the password and save or print an unprotected "
+            "copy, then add that"
+        ) from e
     except Exception as e:
         # A parser reading a hostile or damaged file can fail in any way (NotImplementedError for a filter
         # it lacks, AssertionError, RecursionError, KeyError …): each means the file cannot be read.
         raise SourceError(f"not a readable PDF ({type(e).__name__}: {e})") from e
+    drawn = any(pages)
     pages = drop_running_lines(pages)
     sizes = [round(line.size, 1) for page in pages for line in page for _ in line.text.split()]
     body = Counter(sizes).most_common(1)[0][0] if sizes else 0.0
@@ -87,6 +102,8 @@ def pdf_text(data: bytes) -> str:
     blocks = join_pages([page_text(lines, body) for lines, _ in split], [notes for _, notes in split])
     text = "\n\n".join(t for t in blocks if t.strip())
     if not text.strip():
+        if drawn:  # every line was a running header, footer or page number
+            raise SourceError("the PDF's pages hold nothing but the same lines repeated on each page")
         raise SourceError("the PDF has no extractable text (scanned images?)")
     return tidy(text)
 

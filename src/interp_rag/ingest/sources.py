@@ -20,11 +20,12 @@ import httpx
 import tomli_w
 
 from ..errors import ConfigError, SourceError
-from ..text import digest, strip_control
+from ..text import digest, one_line, strip_control
 from ..types import SOURCE_STANCES, Document, Source
 from .latex_source import read_with_inputs
 from .latexml import is_latexml
 from .load import extract_text, guess_format
+from .parts import text_budget
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 ARXIV_ABS = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/abs/([^?#]+)")
@@ -46,6 +47,10 @@ def load_sources(path: Path) -> list[Source]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"Source list {path} is not valid TOML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"Source list {path} is not UTF-8 text ({e.reason} at byte {e.start}).") from e
+    except OSError as e:  # a folder, a file without read permission
+        raise ConfigError(f"Source list {path} cannot be read: {e.strerror or e}.") from e
     sources: list[Source] = []
     seen: set[str] = set()
     for i, entry in enumerate(data.get("source", []), 1):
@@ -65,14 +70,30 @@ def load_sources(path: Path) -> list[Source]:
 def validate_source(src: Source, where: str = "source") -> None:
     if not ID_RE.match(src.id or ""):
         raise ConfigError(f"{where}: id {src.id!r} must be lowercase letters, digits, '.', '_' or '-'.")
-    if not src.title:
-        raise ConfigError(f"{where} ({src.id}): title is empty.")
+    if not (src.title or "").strip():
+        raise ConfigError(f"{where} ({src.id}): title is empty (or only control characters).")
+    if src.year is not None and not is_year(src.year):
+        raise ConfigError(
+            f"{where} ({src.id}): year {src.year!r} is not a year from {FIRST_YEAR} to {_last_year()}."
+        )
     if src.stance not in SOURCE_STANCES:
         raise ConfigError(
             f"{where} ({src.id}): stance {src.stance!r} is not one of {', '.join(SOURCE_STANCES)}."
         )
     if not (src.url or src.file):
         raise ConfigError(f"{where} ({src.id}): needs a url or a file.")
+
+
+FIRST_YEAR = 1800  # a source's year, as a check on what is typed: the field's writing is much younger
+
+
+def _last_year() -> int:
+    return time.gmtime().tm_year + 1  # a paper dated next year (a journal issue) is not a typo
+
+
+def is_year(value: object) -> bool:
+    """Could `value` be a source's year (an int from FIRST_YEAR to next year)?"""
+    return isinstance(value, int) and not isinstance(value, bool) and FIRST_YEAR <= value <= _last_year()
 
 
 def write_sources(path: Path, sources: list[Source]) -> None:
@@ -94,12 +115,16 @@ def clean_source(src: Source) -> Source:
     def clean(v: object) -> object:
         return strip_control(v) if isinstance(v, str) else v
 
-    authors = [clean(a) for a in src.authors] if isinstance(src.authors, list) else src.authors
-    return replace(src, title=clean(src.title), stance_note=clean(src.stance_note), authors=authors)
+    authors = [a for a in map(clean, src.authors) if a] if isinstance(src.authors, list) else src.authors
+    # a title is one line: a document's heading or a pasted title may carry newlines and runs of spaces
+    title = one_line(src.title) if isinstance(src.title, str) else src.title
+    return replace(src, title=title, stance_note=clean(src.stance_note), authors=authors)
 
 
 def _toml_entry(src: Source) -> str:
-    d = {k: v for k, v in clean_source(src).to_dict().items() if v not in ("", None, [])}
+    clean = clean_source(src)
+    validate_source(clean)  # never write an entry that load_sources would refuse: every later add would fail
+    d = {k: v for k, v in clean.to_dict().items() if v not in ("", None, [])}
     return tomli_w.dumps({"source": [d]})
 
 
@@ -146,9 +171,10 @@ def resolve(
     timeout: float = 30.0,
     limits: Limits | None = None,
     arxiv: str = ARXIV,
+    deadline: float = 600.0,
 ) -> Document:
     """Text of a source: from the mirror, a local file, the cache, or its URL (cached on success; an arXiv
-    abs page's paper from `arxiv`)."""
+    abs page's paper from `arxiv`; the download within `deadline` seconds)."""
     limits = limits or Limits()
     if mirror is not None and src.file:
         p = mirror / src.file
@@ -167,7 +193,9 @@ def resolve(
     if not src.url:
         where = f"mirror {mirror}" if mirror else "a mirror (--mirror DIR)"
         raise SourceError(f"{src.id}: no url, and {src.file!r} is not in {where}.")
-    data, name = fetch(src.url, client=client, timeout=timeout, max_bytes=limits.max_bytes, arxiv=arxiv)
+    data, name = fetch(
+        src.url, client=client, timeout=timeout, max_bytes=limits.max_bytes, arxiv=arxiv, deadline=deadline
+    )
     doc = read_document(src, data, name, f"url:{src.url}", limits)
     if cache_dir is not None:
         write_cache(cache_dir, src.id, src.url, doc.text)
@@ -220,9 +248,11 @@ def read_local(path: Path, limits: Limits) -> bytes:
 def read_document(src: Source, data: bytes, name: str, origin: str, limits: Limits | None = None) -> Document:
     """`src`'s document from bytes already read (`name`'s suffix or the bytes tell the format); a
     SourceError, prefixed with the source's id, when it cannot be read or is over the size limit."""
+    limits = limits or Limits()
     try:
-        text = extract_text(data, guess_format(name, data))
-        (limits or Limits()).check_text(text, "it")
+        with text_budget(limits.max_chars):  # a loader reading in parts stops at the part that passes it
+            text = extract_text(data, guess_format(name, data))
+        limits.check_text(text, "it")
     except SourceError as e:
         raise SourceError(f"{src.id}: {e}") from e
     return Document(src, text, origin, digest(text))
@@ -235,10 +265,12 @@ def fetch(
     timeout: float = 30.0,
     max_bytes: int = 100_000_000,
     arxiv: str = ARXIV,
+    deadline: float = 600.0,
 ) -> tuple[bytes, str]:
     """Download a URL; returns the body and a file-like name whose suffix tells the format. An arXiv abs
     page is a landing page: its paper is read from `arxiv` (settings.arxiv_url), from the paper's HTML view
-    where arXiv has one, else from its PDF (`paper_urls`); with `arxiv=""` the page itself."""
+    where arXiv has one, else from its PDF (`paper_urls`); with `arxiv=""` the page itself. `timeout` bounds
+    each wait, `deadline` each whole download (seconds)."""
     urls = paper_urls(url, arxiv) if arxiv else [url]
     if not urls[-1].startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
@@ -247,10 +279,10 @@ def fetch(
     try:
         for candidate in urls[:-1]:
             # arXiv's HTML view: 404 for a paper it could not convert, and then the PDF is the paper
-            found = _download(client, candidate, timeout, max_bytes, missing_ok=True)
+            found = _download(client, candidate, timeout, max_bytes, deadline, missing_ok=True)
             if found is not None and found[1].endswith(".html") and is_latexml(_head(found[0])):
                 return found
-        found = _download(client, urls[-1], timeout, max_bytes)
+        found = _download(client, urls[-1], timeout, max_bytes, deadline)
         if found is None:  # only a download that may be missing returns None; kept honest for the types
             raise SourceError(f"nothing was fetched from {urls[-1]}")
         return found
@@ -260,7 +292,13 @@ def fetch(
 
 
 def _download(
-    client: httpx.Client, url: str, timeout: float, max_bytes: int, *, missing_ok: bool = False
+    client: httpx.Client,
+    url: str,
+    timeout: float,
+    max_bytes: int,
+    deadline: float = 600.0,
+    *,
+    missing_ok: bool = False,
 ) -> tuple[bytes, str] | None:
     """One GET: the body and a name whose suffix tells its format (None for an HTTP error status when
     `missing_ok`)."""
@@ -270,9 +308,11 @@ def _download(
                 if missing_ok:
                     return None
                 raise SourceError(f"HTTP {resp.status_code} fetching {url}")
-            body = _read_capped(resp, max_bytes, url)
+            body = _read_capped(resp, max_bytes, url, deadline)
     except httpx.TimeoutException as e:
         raise SourceError(f"timed out after {timeout:g} s fetching {url}") from e
+    except httpx.InvalidURL as e:  # not an HTTPError: "http://[::1]:80x/"
+        raise SourceError(f"{url!r} is not a valid URL ({e})") from e
     except httpx.HTTPError as e:
         raise SourceError(f"could not fetch {url}: {type(e).__name__}: {e}") from e
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -293,15 +333,21 @@ def _head(body: bytes) -> str:
     return body[:200_000].decode("utf-8", "replace")
 
 
-def _read_capped(resp: httpx.Response, max_bytes: int, url: str) -> bytes:
-    """The body, stopping as soon as it passes the limit (a server may send no or a false length)."""
+def _read_capped(resp: httpx.Response, max_bytes: int, url: str, deadline: float = 600.0) -> bytes:
+    """The body, stopping as soon as it passes the limit (a server may send no or a false length) or the
+    download passes `deadline` seconds (a server may trickle a few bytes at a time, for ever)."""
     limits = Limits(max_bytes=max_bytes)
     limits.check_bytes(int(resp.headers.get("content-length") or 0), url)
-    parts, n = [], 0
+    parts, n, start = [], 0, time.monotonic()
     for part in resp.iter_bytes():
         n += len(part)
         limits.check_bytes(n, url)
         parts.append(part)
+        if time.monotonic() - start > deadline:
+            raise SourceError(
+                f"{url} sent {n:,} bytes in {deadline:g} s and had not finished; try again later, or raise "
+                "INTERP_RAG_FETCH_DEADLINE"
+            )
     return b"".join(parts)
 
 
@@ -341,6 +387,7 @@ def resolve_all(
     on_progress: Callable[[int, int, str], None] | None = None,
     limits: Limits | None = None,
     arxiv: str = ARXIV,
+    deadline: float = 600.0,
 ) -> tuple[list[Document], dict[str, str]]:
     """Resolve every source; failures are collected with their reason instead of stopping the build."""
     docs: list[Document] = []
@@ -357,6 +404,7 @@ def resolve_all(
                         timeout=timeout,
                         limits=limits,
                         arxiv=arxiv,
+                        deadline=deadline,
                     )
                 )
             except SourceError as e:

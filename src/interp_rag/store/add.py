@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InterpRagError, SourceError
+from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.metadata import document_metadata
 from ..ingest.parts import reading_parts
 from ..ingest.sources import (
@@ -19,6 +19,7 @@ from ..ingest.sources import (
     append_source,
     arxiv_id,
     fetch,
+    is_year,
     load_sources,
     read_document,
     read_local,
@@ -27,6 +28,7 @@ from ..ingest.sources import (
     write_cache,
 )
 from ..settings import Settings
+from ..text import one_line
 from ..types import Document, Source
 from .format import read_meta
 
@@ -45,9 +47,12 @@ def read_new_source(
     """Read and check the source at `location` (a URL or a file): a bad URL, an unreadable or binary file,
     one over the size limit or a duplicate raises here, before anything is written. What `draft` leaves out
     (title, authors, year) is filled from the document's own metadata."""
-    path = Path(location).expanduser()
     is_url = location.startswith(("http://", "https://"))
-    if not is_url and not path.is_file():
+    try:
+        is_file = Path(location).expanduser().is_file()
+    except (OSError, RuntimeError) as e:  # no such home directory ("~nobody/…"), a name too long
+        raise SourceError(f"Cannot add {location!r}: not a path this system can read ({e}).") from e
+    if not is_url and not is_file:
         raise SourceError(f"{location!r} is neither an http(s) URL nor an existing file.")
     url = source_url(location)
     existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
@@ -111,10 +116,13 @@ def read_checked(
     # what the caller left out, as the document states it
     given = bool(given_title and draft.authors and draft.year)
     found = stated_metadata(location, data, name, doc.text, settings, everything_given=given)
-    if not given_title:
-        draft.title = found.get("title") or fallback_title(doc.text, location)
+    if given_title and not one_line(given_title):
+        raise ConfigError(f"the title {given_title!r} has no printable characters; give another, or none")
+    title = one_line(given_title) or one_line(found.get("title") or "")
+    draft.title = title or fallback_title(doc.text, location)
     draft.authors = draft.authors or found.get("authors", [])
-    draft.year = draft.year or found.get("year")
+    # a document's own date can be anything (a PDF's metadata says 1601 or 9999): then it has none
+    draft.year = draft.year or (found["year"] if is_year(found.get("year")) else None)
     if draft.id == "new-source":
         draft.id = unique_id(draft.title, taken)
     validate_source(draft)
@@ -134,7 +142,11 @@ def read_location(location: str, settings: Settings) -> tuple[bytes, str]:
     limits = Limits.from_settings(settings)
     if location.startswith(("http://", "https://")):
         return fetch(
-            location, timeout=settings.fetch_timeout, max_bytes=limits.max_bytes, arxiv=settings.arxiv_url
+            location,
+            timeout=settings.fetch_timeout,
+            max_bytes=limits.max_bytes,
+            arxiv=settings.arxiv_url,
+            deadline=settings.fetch_deadline,
         )
     path = Path(location).expanduser()
     return read_local(path, limits), path.name
@@ -167,7 +179,7 @@ def arxiv_metadata(location: str, settings: Settings) -> dict[str, Any]:
         return {}
     try:
         page, name = fetch(f"{settings.arxiv_url.rstrip('/')}/abs/{paper}", timeout=settings.fetch_timeout,
-                           max_bytes=5_000_000, arxiv="")  # fmt: skip
+                           max_bytes=5_000_000, arxiv="", deadline=settings.fetch_deadline)  # fmt: skip
     except SourceError:
         return {}
     return document_metadata(page, "abs.html") if name.endswith(".html") else {}
@@ -229,12 +241,13 @@ def fallback_title(text: str, location: str) -> str:
     file's name (or the URL)."""
     for line in text.splitlines()[:40]:
         s = line.strip()
-        if s.startswith("# "):
-            return s[2:].strip()[:200]
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        if s.startswith("# ") and one_line(s[2:]):
+            return one_line(s[2:])[:200]
+    first = next((one_line(ln) for ln in text.splitlines() if one_line(ln)), "")
     if first and len(first) < 120:
         return first
-    return location if location.startswith(("http://", "https://")) else Path(location).stem
+    name = location if location.startswith(("http://", "https://")) else Path(location).stem
+    return one_line(name) or "Untitled document"
 
 
 def near_copies(

@@ -59,10 +59,15 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
     out: list[str] = []
     bad: list[AddResult] = []
     for loc in locations:
-        p = Path(loc).expanduser()
-        if loc.startswith(("http://", "https://")) or p.is_file():
+        try:  # "~nobody/x.pdf" (no such home) and a name too long for the file system raise here
+            p = Path(loc).expanduser()
+            is_file, is_dir = p.is_file(), p.is_dir()
+        except (OSError, RuntimeError) as e:
+            bad.append(AddResult(loc, False, reason=f"not a path this system can read ({e})"))
+            continue
+        if loc.startswith(("http://", "https://")) or is_file:
             out.append(loc)
-        elif p.is_dir():
+        elif is_dir:
             found = [
                 f
                 for f in p.rglob("*")

@@ -126,6 +126,7 @@ def resolve_stage(
             on_progress=lambda i, n, sid: progress("resolve", i, n, sid),
             limits=Limits.from_settings(settings),
             arxiv=settings.arxiv_url,
+            deadline=settings.fetch_deadline,
         )
         docs += new
     exp_files = {d.source.id: expansion_file(settings.expansions_dir, d.source.id) for d in docs}
