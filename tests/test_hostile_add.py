@@ -14,14 +14,17 @@ from pathlib import Path
 import pytest
 
 from interp_rag.errors import ConfigError, SourceError
+from interp_rag.ingest.chunk import MAX_PIECE_CHARS, _default_chunker
 from interp_rag.ingest.latex import break_plain_runs, latex_text
 from interp_rag.ingest.latex_source import MAX_MEMBERS, archive_source
 from interp_rag.ingest.load import extract_text
 from interp_rag.ingest.metadata import document_metadata
 from interp_rag.ingest.sources import Limits, fetch, load_sources, read_document, write_sources
 from interp_rag.store.build import add_source
-from interp_rag.store.library import add_sources
-from interp_rag.types import Source
+from interp_rag.store.index import load_index
+from interp_rag.store.library import add_sources, remove_source
+from interp_rag.text import clean_for_embedding, digest
+from interp_rag.types import Document, Source
 from tests.support.pdf import make_pages
 from tests.test_add import built, snapshot  # noqa: F401  (the fixture)
 
@@ -252,3 +255,43 @@ def test_long_plain_runs_of_latex_read_the_same_and_in_linear_time() -> None:
     start = time.monotonic()
     assert len(latex_text(huge)) > 1_000_000
     assert time.monotonic() - start < 25
+
+
+def test_inline_base64_and_runs_the_model_cannot_read_make_no_chunks() -> None:
+    import base64
+    import random
+
+    blob = base64.b64encode(random.Random(3).randbytes(60_000)).decode()
+    text = (
+        f"# Notes\n\n{PARAGRAPH}\n\n![loss curve](data:image/png;base64,{blob})\n\n{PARAGRAPH} Again.\n\n"
+        + "x" * 100_000
+        + "\n\nThe last words of the notes.\n"
+    )
+    chunks = _default_chunker().chunk(Document(Source("notes", "Notes"), text, "test", digest(text)))
+    assert len(chunks) <= 5, [c.text[:40] for c in chunks]  # 400 chunks of base64 and "x" before
+    assert all(len(c.text) <= MAX_PIECE_CHARS and text[c.start : c.end] == c.text for c in chunks)
+    assert not any("base64," in c.text or blob[5000:5100] in c.text for c in chunks)
+    joined = " ".join(c.text for c in chunks)
+    assert PARAGRAPH in joined and "The last words of the notes." in joined
+    # a long run of one script's letters is text the tokenizer reads (Chinese has no spaces); a run of more
+    # than 100 ASCII letters and digits is one unknown word piece to the model, and is left out of its input
+    assert clean_for_embedding("可解释性研究" * 40) == "可解释性研究" * 40
+    assert clean_for_embedding("a hash " + "f3" * 60 + " ends") == "a hash ends"
+
+
+# ---------------------------------------------------------------- an index the code can no longer reuse
+
+
+def test_a_build_that_cannot_reuse_the_index_reads_the_last_mirror_again(built) -> None:  # noqa: F811
+    # After an upgrade that re-chunks everything (here: another chunk size), `remove` builds with no mirror
+    # given and no network: the sources' text is read again from the mirror files the last build used, not
+    # dropped (before: every source but the fetchable ones left the index, exit status 0).
+    text = built.sources_file.read_text().replace("https://example.org/", "http://127.0.0.1:9/")
+    built.sources_file.write_text(text)  # nothing listens on port 9: a fetch fails at once
+    before = {s.id for s in load_sources(built.sources_file)}
+    gone = sorted(before)[0]
+    upgraded = built.model_copy(update={"mirror": None, "chunk_tokens": 120, "fetch_timeout": 2.0})
+    report = remove_source(gone, settings=upgraded)
+    assert report.sources_failed == {} and set(report.sources_ok) == before - {gone}, report
+    index = load_index(settings=upgraded)
+    assert set(index.sources) == before - {gone}

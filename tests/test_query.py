@@ -31,6 +31,10 @@ def test_a_query_is_normalised_once() -> None:
         ({"stance": "sceptical"}, "Unknown stance 'sceptical': use enthusiastic, skeptical or neutral"),
         ({"types": ["essay", "tweet"]}, "Unknown source type 'tweet'"),
         ({"sources": 7}, "source id must be a name or a list of names"),
+        # digits Python's str.isdigit takes and int() does not: a superscript, two signs, 5,000 digits
+        ({"k": "²"}, "must be a whole number, not '²'"),
+        ({"k": "--5"}, "must be a whole number, not '--5'"),
+        ({"years": ("9" * 5000, None)}, "A year must be a whole number, not '9999"),
     ],
 )
 def test_bad_values_are_config_errors_that_say_what_to_do(kw: dict, message: str) -> None:
@@ -38,7 +42,7 @@ def test_bad_values_are_config_errors_that_say_what_to_do(kw: dict, message: str
         Query("Are probes useful?", **kw)
 
 
-@pytest.mark.parametrize("question", ["", " \n\t ", None, 42, "\x00\x07"])
+@pytest.mark.parametrize("question", ["", " \n\t ", None, 42, "\x00\x07", "\ud800 sparse autoencoders"])
 def test_bad_questions_are_question_errors(question: object) -> None:
     with pytest.raises(QuestionError):
         Query(question)  # type: ignore[arg-type]

@@ -106,6 +106,25 @@ def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings(retrieval={"dense_wieght": 0.2})  # a typo in a group is an error, not ignored
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("INTERP_RAG_RETRIEVAL__QUESTION_WEIGHT", "inf", "finite number"),  # numpy warnings, other passages
+        ("INTERP_RAG_FETCH_DEADLINE", "nan", "finite number"),
+        ("INTERP_RAG_RETRIEVAL__MIN_COSINE", "5", "less than or equal to 1"),  # a cosine
+    ],
+)
+def test_no_setting_takes_nan_inf_or_a_cosine_past_one(
+    name: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interp_rag.errors import ConfigError
+    from interp_rag.settings import get_settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name} = '{value}': .*{message}"):
+        get_settings()
+
+
 def test_a_bad_value_is_a_config_error_naming_the_variable_that_holds_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

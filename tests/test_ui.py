@@ -236,7 +236,8 @@ def test_ask_shows_user_errors_as_a_notice(ui_corpus_settings: Settings, small_i
 
 
 def test_ask_hides_internal_errors_behind_a_sentence(ui_corpus_settings: Settings) -> None:
-    (view,) = run("sparse autoencoders", ui_corpus_settings, object(), llm=False)
+    broken = object.__new__(Index)  # an Index with nothing in it: a bug, not a user's mistake
+    (view,) = run("sparse autoencoders", ui_corpus_settings, broken, llm=False)
     assert "Something went wrong (AttributeError); see the server log." in view.notice
     assert "Traceback" not in view.notice and "object" not in view.notice
 
@@ -334,6 +335,10 @@ def test_build_ui_has_an_ask_api_and_serves_on_loopback(ui_corpus_settings: Sett
     demo = build_ui(ui_corpus_settings, index=small_index, llm=False)
     assert isinstance(demo, gr.Blocks)
     assert "ask" in {d.get("api_name") for d in demo.config["dependencies"]}
+    # the public API is what a client needs, once each (the example buttons answer through /ask's handler
+    # without publishing it five more times)
+    named = set(demo.get_api_info()["named_endpoints"])
+    assert named == {"/ask", "/reopen", "/add_source", "/remove_source"}, named
     opts = launch_options(Settings())
     assert (opts["server_name"], opts["server_port"]) == ("127.0.0.1", 7860) and opts["css"]
 

@@ -118,6 +118,16 @@ def test_bad_uploads_show_an_error_and_change_nothing(corpus: Settings, tmp_path
     assert not list((corpus.sources_file.parent / "uploads").iterdir())  # the kept copies are gone
 
 
+def test_the_url_box_never_reads_a_file_on_the_server(corpus: Settings, tmp_path: Path) -> None:
+    secret = tmp_path / "notes.md"
+    secret.write_text("# Private notes\n\nThe reviewer's password is in the drawer, next to the probes.\n")
+    before = tree_hash(corpus.sources_file, corpus.index_dir)
+    for typed in (str(secret), f"file://{secret}", f"  {secret}  ", "~/notes.md"):
+        with pytest.raises(InterpRagError, match="takes an http\\(s\\) URL"):
+            add_upload(typed, None, "neutral", "other", settings=corpus)
+    assert tree_hash(corpus.sources_file, corpus.index_dir) == before
+
+
 def test_upload_answers_without_restart_then_remove(corpus: Settings) -> None:
     msg = add_upload(None, str(UPLOAD), "enthusiastic", "blog", settings=corpus)
     assert msg.startswith("Added “Induction heads, read closely”")

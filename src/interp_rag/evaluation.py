@@ -18,6 +18,7 @@ import numpy as np
 from .answering.evidence import same_text
 from .answering.extractive import choose, reads_as, sentences
 from .answering.pipeline import answer
+from .errors import ConfigError
 from .ingest.embed import encode, expect_many_questions
 from .ingest.label import classify_stance, classify_vectors
 from .retrieval.retrieve import retrieve
@@ -43,8 +44,45 @@ def matches(passage: dict[str, Any], gold: dict[str, Any]) -> bool:
     return bool(g) and len(g & grams(passage.get("text", ""))) / len(g) >= 0.5
 
 
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+QUESTION_FIELDS = ("id", "question", "kind", "gold")  # a question set's row (../shared/eval/README.md)
+STANCE_FIELDS = ("id", "quote", "label")  # a labelled passage's row
+
+
+def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file; ConfigError naming the file and line when one cannot be read or lacks
+    a `required` field (and when a question's gold is not a list of passages with doc and quote)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start}).") from e
+    except OSError as e:
+        raise ConfigError(f"Cannot read {path}: {e.strerror or e}.") from e
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path}, line {n}: not JSON ({e.msg}, column {e.colno}).") from e
+        if not isinstance(row, dict):
+            raise ConfigError(f"{path}, line {n}: each line must be a JSON object, not {type(row).__name__}.")
+        missing = [f for f in required if f not in row]
+        if missing:
+            raise ConfigError(
+                f"{path}, line {n}: no {missing[0]!r} field (each line needs {', '.join(required)})."
+            )
+        gold = row.get("gold", []) if "gold" in required else []
+        if not isinstance(gold, list) or not all(
+            isinstance(g, dict) and {"doc", "quote"} <= set(g) for g in gold
+        ):
+            raise ConfigError(
+                f"{path}, line {n}: 'gold' must be a list of passages, each with doc and quote."
+            )
+        rows.append(row)
+    if required and not rows:
+        raise ConfigError(f"{path} holds no rows: nothing to evaluate.")
+    return rows
 
 
 def score_run(questions: list[dict[str, Any]], run: list[dict[str, Any]], k: int = 8) -> dict[str, Any]:
@@ -159,8 +197,11 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run every question through answer() (extractive, so only retrieval is measured) and score it."""
     settings = settings or get_settings()
+    qs = load_jsonl(questions, QUESTION_FIELDS)
+    rows = load_jsonl(stance_file, STANCE_FIELDS) if stance_file else []
+    if run_out and not Path(run_out).parent.is_dir():  # found now, not after the whole run
+        raise ConfigError(f"Cannot write the run to {run_out}: {Path(run_out).parent} is not a folder.")
     index = index or load_index(settings=settings)
-    qs = load_jsonl(questions)
     tuning = settings.retrieval
     expect_many_questions()  # timed as the web app answers them (web/status.py)
     retrieve(index, "warm-up question about interpretability", k=k, tuning=tuning)
@@ -201,7 +242,6 @@ def evaluate(
         },
     }
     if stance_file:
-        rows = load_jsonl(stance_file)
         result["stance"] = evaluate_stance(rows, index)
         result["answer"]["side_stance_in_answers"] = score_side_stance(rows, placed)
         result["answer"]["sentence_stance"] = sentence_stance(rows, index, settings.answer.side_confidence)

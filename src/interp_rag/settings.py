@@ -24,7 +24,8 @@ from .prompt_texts import STANCE_PROMPT, SYSTEM_PROMPT
 
 class _Group(BaseModel):
     # A typo in a group's field name is an error, not a silently ignored value.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # nan and inf are no tuning values: question_weight = inf gave numpy warnings and other passages
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class RetrievalSettings(_Group):
@@ -53,7 +54,7 @@ class RetrievalSettings(_Group):
         "it is (policies.neighbour_support; chosen by leave-sources-out cross-validation).",
     )
     min_cosine: float = Field(
-        0.30, description="Below this dense similarity a passage does not address the question."
+        0.30, ge=-1, le=1, description="Below this dense similarity a passage does not address the question."
     )
     side_floor: float = Field(
         0.35, ge=0, le=1, description="A side counts as present with a passage at this share of the best."
@@ -266,7 +267,11 @@ class _LegacyEnv(PydanticBaseSettingsSource):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="INTERP_RAG_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+        env_prefix="INTERP_RAG_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        allow_inf_nan=False,
     )
 
     # Where things live

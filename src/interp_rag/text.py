@@ -118,6 +118,9 @@ _FOOTREF = re.compile(r"\[\^?[0-9]{1,3}\]|\[\^(?=[\w.:-]{0,60}[A-Za-z]{2})[A-Za-
 FOOTNOTE_SYMBOLS = "*∗⋆†‡§¶"
 _TAG = re.compile(r"</?[a-zA-Z][^>]{0,300}>")
 _URL = re.compile(r"https?://\S+")
+# A run of more than 100 letters and digits: the model's tokenizer reads it as one unknown word piece
+# (BERT's max_input_chars_per_word), so it says nothing to the model (a hash, a blob, a hostile file).
+_UNKNOWN_WORD = re.compile(r"[A-Za-z0-9]{101,}")
 _EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")
 _HASHES = re.compile(r"^#{1,6}\s*", re.M)
 _TIMESTAMP = re.compile(r"\(\d{1,2}:\d{2}(?::\d{2})?\)")  # transcript turns: "Daniel Filan (01:11:24):"
@@ -183,6 +186,7 @@ def clean_for_embedding(text: str) -> str:
     text = _EMPH.sub("", text)
     text = _HASHES.sub("", text)
     text = _TIMESTAMP.sub("", text)
+    text = _UNKNOWN_WORD.sub("", text)
     return _SPACE.sub(" ", text).strip()
 
 

@@ -103,20 +103,37 @@ def recent(settings: Any, limit: int = 20) -> list[HistoryEntry]:
             "SELECT id, asked_at, question, filters, cited FROM history ORDER BY id DESC LIMIT ?",
             (int(limit),),
         ).fetchall()
-    return [HistoryEntry(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4])) for r in rows]
+    return [e for e in map(_entry, rows) if e is not None]  # a damaged row is skipped, the rest listed
+
+
+def _entry(row: tuple[Any, ...]) -> HistoryEntry | None:
+    """A stored row as an entry; None when its filters or citations are not the JSON they were written as
+    (a row edited or damaged by hand must not make the whole history unreadable)."""
+    try:
+        filters, cited = json.loads(row[3]), json.loads(row[4])
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(filters, dict) or not isinstance(cited, list) or not isinstance(row[2], str):
+        return None
+    return HistoryEntry(row[0], row[1], row[2], filters, cited)
 
 
 def get_entry(settings: Any, entry_id: int) -> HistoryEntry:
     path = history_path(settings)
     row = None
-    if path.is_file():
+    if isinstance(entry_id, int) and 0 < entry_id < 2**63 and path.is_file():  # SQLite's integers
         with _connect(path) as con:
             row = con.execute(
                 "SELECT id, asked_at, question, filters, cited FROM history WHERE id = ?", (int(entry_id),)
             ).fetchone()
     if row is None:
         raise ConfigError(f"No question #{entry_id} in the history; `interp-rag history` lists them.")
-    return HistoryEntry(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]))
+    entry = _entry(row)
+    if entry is None:
+        raise ConfigError(
+            f"Question #{entry_id} in the history is damaged and cannot be reopened; ask it again."
+        )
+    return entry
 
 
 def clear(settings: Any) -> int:
@@ -132,9 +149,10 @@ def reopen(settings: Any, entry_id: int, *, index: Any = None) -> Answer:
     """The answer to a stored question again, re-read from the index (extractive, so reopening never calls
     an LLM). When the index changed since and the answer cites other passages, `notice` says so."""
     e = get_entry(settings, entry_id)
-    f = dict(e.filters)
-    k = int(f.pop("k", 8))
-    if f.get("years"):
+    # only the filters a question takes, as the query reads them (a row written by hand may hold others)
+    f = {key: v for key, v in e.filters.items() if key in ("k", "stance", "years", "types", "sources")}
+    k = f.pop("k", 8)
+    if isinstance(f.get("years"), list):
         f["years"] = tuple(f["years"])
     a = answer(e.question, k=k, llm=False, index=index, settings=settings, **f)
     now = [c.chunk_id for c in a.citations]

@@ -24,8 +24,14 @@ CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
 SPLITTER_NAME = (
     "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
     "model word pieces; title context; ordered offsets; template tags dropped; reference lists and HTML "
-    "comments left out"
+    "comments left out; inline base64 data left out; pieces of at most 3000 characters"
 )
+# A piece's length in characters, whatever its word pieces: a run of letters with no space is one unknown
+# word piece to the model, so 300 kB of it made one "chunk" of 300 kB (the longest shipped chunk has 1,558).
+MAX_PIECE_CHARS = 3_000
+# An image (or any file) written into the text as base64 ("![plot](data:image/png;base64,iVBOR…)", as some
+# notebook exports and note apps save them): 200 kB of it made 1,250 chunks of nothing but base64.
+_DATA_URI = re.compile(r"(?:!\[[^\]\n]{0,300}\]\()?data:[\w.+-]+/[\w.+-]+;base64,[A-Za-z0-9+/=]{200,}\)?")
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FENCE = re.compile(r"^(```|~~~)", re.M)
@@ -56,6 +62,19 @@ def html_comments(text: str) -> list[tuple[int, int]]:
         spans.append((a, b + 3))
         pos = b + 3
     return spans
+
+
+def hidden_spans(text: str) -> list[tuple[int, int]]:
+    """What no chunk holds: HTML comments that open a line (html_comments) and inline base64 data, as sorted
+    spans that do not overlap (a data URI inside a comment is part of the comment)."""
+    spans = sorted(html_comments(text) + [m.span() for m in _DATA_URI.finditer(text)])
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 def headings_index(
@@ -104,6 +123,16 @@ def parts(
         k = in_section(a)
         out.append((a, b, None if k is None else sections[k][2]))
     return out
+
+
+def _bounded(piece: str) -> list[str]:
+    """`piece` in parts of at most MAX_PIECE_CHARS characters, cut after a space where there is one."""
+    out = []
+    while len(piece) > MAX_PIECE_CHARS:
+        cut = piece.rfind(" ", MAX_PIECE_CHARS // 2, MAX_PIECE_CHARS) + 1 or MAX_PIECE_CHARS
+        out.append(piece[:cut])
+        piece = piece[cut:]
+    return [*out, piece]
 
 
 # Markdown structure first, then paragraphs, lines and sentences; words only when a sentence is too long.
@@ -173,13 +202,13 @@ class Chunker:
                 if all(c <= self.chunk_tokens for c in self.count_many(sub)):
                     out.extend(sub)
                     break
-        return [p for p in out if p.strip()]
+        return [q for p in out if p.strip() for q in _bounded(p) if q.strip()]
 
     def chunk(self, doc: Document) -> list[Chunk]:
         text = doc.text
         fm = _FRONT_MATTER.match(text)
         body_start = fm.end() if fm else 0
-        hidden = html_comments(text)
+        hidden = hidden_spans(text)
         h_offsets, h_paths = headings_index(text, hidden)
         chunks: list[Chunk] = []
         pos = prev_end = body_start

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InterpRagError, StanceModelError
+from ..errors import ConfigError, InterpRagError, StanceModelError
 from ..settings import get_settings
 from ..text import WORD, clean_for_embedding
-from ..types import DOC_STANCES, STANCES
+from ..types import DOC_STANCES, SOURCE_STANCES, STANCES
 from .chunk import embed_input
 from .embed import encode
 from .prior import prior_features
@@ -236,6 +236,7 @@ def classify_stance_with_confidence(
     doc_stances: list[str | None] | None = None,
     index: Any = None,
 ) -> tuple[list[str], list[float]]:
+    _check_inputs(texts, source_ids, doc_stances)
     if not texts:
         return [], []
     known = _sources(index) if source_ids is not None else {}
@@ -251,6 +252,21 @@ def classify_stance_with_confidence(
     hand = hand_labelled_sources()
     read = [None if s in hand else x for s, x in zip(ids, inputs, strict=True)]
     return classify_vectors(vectors, cleaned, list(doc_stances), read=read)
+
+
+def _check_inputs(texts: Any, source_ids: Any, doc_stances: Any) -> None:
+    """ConfigError for what would be misread: one string (read character by character), a passage that is
+    not text, lists of other lengths than `texts`, a document stance that is none."""
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        raise ConfigError(f"texts must be a list of passages (for one, [text]), not {type(texts).__name__}.")
+    if not all(isinstance(t, str) for t in texts):
+        raise ConfigError("each passage in texts must be a string.")
+    for name, values in (("source_ids", source_ids), ("doc_stances", doc_stances)):
+        if values is not None and (isinstance(values, str) or len(values) != len(texts)):
+            raise ConfigError(f"{name} must be a list as long as texts ({len(texts)}), not {values!r:.80}.")
+    bad = [s for s in doc_stances or [] if s is not None and s not in SOURCE_STANCES]
+    if bad:
+        raise ConfigError(f"doc_stances: {bad[0]!r} is not one of {', '.join(SOURCE_STANCES)} (or None).")
 
 
 @cache

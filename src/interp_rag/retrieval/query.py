@@ -3,6 +3,7 @@ to do. `answer`, `answer_stream`, `retrieve`, the CLI and the UI all build one `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
@@ -16,6 +17,8 @@ MAX_QUESTION_CHARS = AnswerSettings().max_question_chars
 MAX_K = WebSettings().max_k
 
 Years = tuple[int | None, int | None]
+# Typed digits: ASCII only (str.isdigit takes "²"), one sign, and few enough for int() ("9" × 5,000 raises)
+_DIGITS = re.compile(r"-?[0-9]{1,9}")
 
 
 class QueryOptions(TypedDict, total=False):
@@ -32,6 +35,12 @@ def validate_question(question: Any, max_chars: int = MAX_QUESTION_CHARS) -> str
     if not isinstance(question, str):
         raise QuestionError("The question must be text.")
     q = strip_control(question).strip()
+    if any("\ud800" <= c <= "\udfff" for c in q):
+        # a lone surrogate: bytes that were not UTF-8 (a terminal's argument, a JSON "\ud800"); no tokenizer
+        # or page can take it
+        raise QuestionError(
+            "The question is not valid text (it holds bytes that are not UTF-8); type it again."
+        )
     if not q:
         raise QuestionError("The question is empty: type a question about interpretability research.")
     if len(q) > max_chars:
@@ -44,14 +53,14 @@ def _whole(value: Any, what: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise ConfigError(f"{what} must be a whole number, not {value!r}.")
+        raise ConfigError(f"{what} must be a whole number, not {value!r:.40}.")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         return int(value.strip())
-    raise ConfigError(f"{what} must be a whole number, not {value!r}.")
+    raise ConfigError(f"{what} must be a whole number, not {value!r:.40}.")
 
 
 def _names(value: Any, what: str, allowed: Iterable[str] | None = None) -> tuple[str, ...]:

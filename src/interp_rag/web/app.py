@@ -275,8 +275,9 @@ def _wire(
     # Housekeeping events show no progress timer: a status line flickering "0.1s" every second reads as noise.
     private = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
     for button in c["examples"]:
+        # the example's question is answered as /ask answers it, not through five more public endpoints
         button.click(echo, button, c["question"], queue=False, **private).then(
-            on_ask, inputs, outputs, **progress
+            on_ask, inputs, outputs, api_visibility="private", **progress
         )
     wire_sources_tab(c, settings)
     wire_history(c, settings, index, outputs)

@@ -94,6 +94,12 @@ def add_upload(
     kept: Path | None = None
     if upload and location:
         raise InterpRagError("Give a URL or a file, not both.")
+    if location and not location.lower().startswith(("http://", "https://")):
+        # A path typed here would be read on the server: any client could pull a file it can read (a
+        # .env, someone's notes) into the index and then read it back as a passage.
+        raise InterpRagError(
+            "The URL box takes an http(s) URL; to add a file from your computer, choose it under the box."
+        )
     if upload:
         # Gradio's upload folder is temporary: the source list must point at a copy that stays.
         up = Path(upload)
