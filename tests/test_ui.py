@@ -343,6 +343,30 @@ def test_build_ui_has_an_ask_api_and_serves_on_loopback(ui_corpus_settings: Sett
     assert (opts["server_name"], opts["server_port"]) == ("127.0.0.1", 7860) and opts["css"]
 
 
+def test_the_served_app_refuses_a_request_body_over_the_limit_but_not_an_upload(
+    ui_corpus_settings: Settings, small_index
+) -> None:
+    from starlette.testclient import TestClient
+
+    demo = build_ui(ui_corpus_settings, index=small_index, llm=False)
+    demo.max_file_size = None  # set by launch(), which this test does not call
+    app = gr.routes.App.create_app(demo, app_kwargs=launch_options(ui_corpus_settings)["app_kwargs"])
+    big = b'{"data": ["' + b"x" * 2_000_000 + b'"]}'  # 6 MB of these each left ~6 MB in the process
+    with TestClient(app) as client:
+        r = client.post("/gradio_api/call/ask", content=big, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "over 1,000,000 bytes" in r.text
+        chunked = client.post(
+            "/gradio_api/call/ask",
+            content=iter([b"x" * 100_000] * 20),
+            headers={"content-type": "application/json"},
+        )
+        assert chunked.status_code >= 400  # no length given: counted as it comes, and cut off
+        ok = client.post("/gradio_api/call/ask", json={"data": ["Are probes useful?", [], "", "", [], 3, []]})
+        assert ok.status_code == 200 and "event_id" in ok.json()
+        paper = {"files": ("paper.md", b"# A paper\n\n" + b"word " * 400_000, "text/markdown")}
+        assert client.post("/gradio_api/upload", files=paper).status_code == 200  # 2 MB: a paper, allowed
+
+
 def test_prepare_index_builds_a_missing_index_and_reports_progress(tmp_path: Path) -> None:
     settings = write_ui_corpus(tmp_path)
     status = IndexStatus(ready=False)

@@ -217,6 +217,12 @@ class WebSettings(_Group):
     port: int = Field(7860, ge=0, le=65535, description="Port of the web UI.")
     concurrency: int = Field(4, ge=1, description="Questions the UI answers at the same time.")
     max_k: int = Field(20, ge=1, le=200, description="Most passages a question may ask for (CLI, UI, API).")
+    max_request_bytes: int = Field(
+        1_000_000,
+        ge=10_000,
+        description="Largest request body the served app reads (uploads aside, which "
+        "INTERP_RAG_MAX_SOURCE_BYTES bounds): a question is at most answer.max_question_chars.",
+    )
     authors_shown: int = Field(4, ge=1, description="Authors named on a passage card (then et al.).")
     auth: str = Field(
         "",

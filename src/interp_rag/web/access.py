@@ -56,3 +56,45 @@ def exposure_warning(settings: Any) -> str:
         f"{writable}. Set INTERP_RAG_AUTH=user:password (or a file of them), and INTERP_RAG_READ_ONLY=true "
         "for a shared instance."
     )
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `max_bytes` is refused (413) before Gradio reads it, except on
+    the upload route (a paper is up to INTERP_RAG_MAX_SOURCE_BYTES). A question is at most 10,000
+    characters; a 6 MB request to /call/ask, refused by the question's own check, still left ~6 MB in the
+    server process each time (measured: 35 of them took it from 1.03 to 1.36 GB) and its value in the log."""
+
+    def __init__(self, app: Any, max_bytes: int, exempt: tuple[str, ...] = ("/upload",)) -> None:
+        self.app, self.max_bytes, self.exempt = app, max_bytes, exempt
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path", "").rstrip("/").endswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> dict[str, Any]:
+            # a body sent without a length (chunked) is counted as it comes; past the limit the app is told
+            # the client left, so it stops reading
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = f"Request body over {self.max_bytes:,} bytes.".encode()
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 from rich.markup import escape
+from starlette.middleware import Middleware
 
 from ..answering.llm import LLMClient, resolve_llm
 from ..answering.pipeline import answer_stream
@@ -25,7 +26,7 @@ from ..retrieval.query import Query
 from ..settings import Settings, get_settings
 from ..store.index import Index, index_stats
 from ..types import STANCES, Answer
-from .access import auth_pairs, exposure_warning
+from .access import BodyLimit, auth_pairs, exposure_warning
 from .library import layout_sources_tab, wire_sources_tab
 from .render import (
     highlight,
@@ -316,6 +317,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "css": CSS_FILE.read_text(encoding="utf-8"),
         "theme": theme(),
         "show_error": True,
+        # request bodies bounded before Gradio reads them (access.BodyLimit)
+        "app_kwargs": {"middleware": [Middleware(BodyLimit, max_bytes=settings.web.max_request_bytes)]},
     }
     pairs = auth_pairs(settings.web.auth)
     if pairs:  # Gradio's log-in page; every endpoint then needs the session
