@@ -15,6 +15,7 @@ def test_a_query_is_normalised_once() -> None:
     assert (q.k, q.stance, q.years, q.types, q.sources) == (8, ("skeptical",), (2020, None), ("essay",), ())
     assert q.filtered and not Query("Are probes useful?").filtered
     assert Query("q?", k="5").k == 5  # digits from a form or an API client
+    assert Query("q?", years=("2020.0", 2021.0)).years == (2020, 2021)  # a number box's whole number
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,9 @@ MAX_QUESTION_CHARS = AnswerSettings().max_question_chars
 MAX_K = WebSettings().max_k
 
 Years = tuple[int | None, int | None]
-# Typed digits: ASCII only (str.isdigit takes "²"), one sign, and few enough for int() ("9" × 5,000 raises)
-_DIGITS = re.compile(r"-?[0-9]{1,9}")
+# Typed digits: ASCII only (str.isdigit takes "²"), one sign, and few enough for int() ("9" × 5,000 raises);
+# "2020.0" as a form's number box may send a whole number, as the float 2020.0 is read
+_DIGITS = re.compile(r"-?[0-9]{1,9}(?:\.0*)?")
 
 
 class QueryOptions(TypedDict, total=False):
@@ -59,7 +60,7 @@ def _whole(value: Any, what: str) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return int(value.strip())
+        return int(value.strip().split(".")[0])
     raise ConfigError(f"{what} must be a whole number, not {value!r:.40}.")
 
 
