@@ -293,11 +293,14 @@ class LLMClient:
 
 def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient | None:
     """The one reading of an `llm` argument: None or True use the configured LLM (None when there is none),
-    False forces the extractive answer, a client is used as it is."""
+    False forces the extractive answer, a client (anything with the client's `stream`) is used as it is;
+    anything else is a ConfigError naming what `llm` takes ("yes" failed later, as an AttributeError)."""
     if llm is False:
         return None
     if llm is None or llm is True:
         return LLMClient.from_settings(settings)
+    if not callable(getattr(llm, "stream", None)):
+        raise ConfigError(f"llm must be an LLMClient, True, False or None, not {llm!r:.60}.")
     return llm
 
 

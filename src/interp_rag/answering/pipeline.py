@@ -59,9 +59,10 @@ def answer_stream(question: str | Query, **options: Unpack[AnswerOptions]) -> An
     return AnswerStream(_answer_items(question, dict(options)))
 
 
-def _check_collaborators(settings: Any, index: Any, llm: Any) -> None:
-    """ConfigError, naming the argument, for a collaborator of the wrong kind (a path for `index`, "yes" for
-    `llm`): it failed later as an AttributeError deep in the pipeline, or was silently replaced."""
+def _check_collaborators(settings: Any, index: Any) -> None:
+    """ConfigError, naming the argument, for a collaborator of the wrong kind (a path for `index`, a dict
+    for `settings`): it failed later as an AttributeError deep in the pipeline, or was silently replaced.
+    `llm` is read (and checked) by resolve_llm."""
     if settings is not None and not isinstance(settings, Settings):
         raise ConfigError(
             f"settings must be an interp_rag.Settings (or None), not {type(settings).__name__}."
@@ -71,16 +72,15 @@ def _check_collaborators(settings: Any, index: Any, llm: Any) -> None:
             f"index must be an Index, as load_index() returns (or None), not {type(index).__name__}; "
             "for an index directory use settings=Settings(index_dir=…)."
         )
-    if llm is not None and not isinstance(llm, bool) and not callable(getattr(llm, "stream", None)):
-        raise ConfigError(f"llm must be an LLMClient, True, False or None, not {llm!r:.60}.")
 
 
 def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[str | Answer]:
     t0 = time.perf_counter()
     llm, index = options.pop("llm", None), options.pop("index", None)
     settings = options.pop("settings", None)
-    _check_collaborators(settings, index, llm)
+    _check_collaborators(settings, index)
     settings = settings or get_settings()
+    client = resolve_llm(settings, llm)
     query = question if isinstance(question, Query) else Query.of(question, settings, **options)
     if settings.answer.mode not in ANSWER_MODES:
         raise ConfigError(
@@ -89,7 +89,6 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
         )
     q = query.question
     index = index if index is not None else get_index(settings)
-    client = resolve_llm(settings, llm)
     r = retrieve(index, query, tuning=settings.retrieval)
     passages, missing = r.passages, r.missing_sides
     timings = dict(r.timings)
