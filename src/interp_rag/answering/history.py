@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..retrieval.query import QueryOptions
 from ..types import Answer
 from .pipeline import answer
 
@@ -150,7 +151,7 @@ def reopen(settings: Any, entry_id: int, *, index: Any = None) -> Answer:
     an LLM). When the index changed since and the answer cites other passages, `notice` says so."""
     e = get_entry(settings, entry_id)
     # only the filters a question takes, as the query reads them (a row written by hand may hold others)
-    f = {key: v for key, v in e.filters.items() if key in ("k", "stance", "years", "types", "sources")}
+    f = {key: v for key, v in e.filters.items() if key in QueryOptions.__annotations__}
     k = f.pop("k", 8)
     if isinstance(f.get("years"), list):
         f["years"] = tuple(f["years"])
