@@ -49,9 +49,9 @@ def read_new_source(
     (title, authors, year) is filled from the document's own metadata."""
     is_url = location.startswith(("http://", "https://"))
     try:
-        is_file = Path(location).expanduser().is_file()
-    except (OSError, RuntimeError) as e:  # no such home directory ("~nobody/…"), a name too long
-        raise SourceError(f"Cannot add {location!r}: not a path this system can read ({e}).") from e
+        is_file = path_kind(location) == "file"
+    except SourceError as e:
+        raise SourceError(f"Cannot add {location!r}: {e}.") from e
     if not is_url and not is_file:
         raise SourceError(f"{location!r} is neither an http(s) URL nor an existing file.")
     url = source_url(location)
@@ -78,6 +78,16 @@ def read_new_source(
         raise SourceError(f"Cannot add {location}: {e}") from e
     progress("resolve", 1, 1, location)
     return addition_of(doc, settings, url if is_url else "")
+
+
+def path_kind(location: str) -> str | None:
+    """Is `location` (~ expanded) a "file" or a "dir" on this machine, or neither (None)? SourceError when
+    the system cannot take it as a path at all: no such home directory ("~nobody/…"), a name too long."""
+    try:
+        p = Path(location).expanduser()
+        return "file" if p.is_file() else "dir" if p.is_dir() else None
+    except (OSError, RuntimeError) as e:
+        raise SourceError(f"not a path this system can read ({e})") from e
 
 
 def read_checked(

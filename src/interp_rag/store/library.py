@@ -29,7 +29,7 @@ from ..ingest.sources import (
 from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
-from .add import Addition, addition_of, read_checked, source_url
+from .add import Addition, addition_of, path_kind, read_checked, source_url
 from .build import add_read, add_source, build_index
 
 
@@ -59,18 +59,17 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
     out: list[str] = []
     bad: list[AddResult] = []
     for loc in locations:
-        try:  # "~nobody/x.pdf" (no such home) and a name too long for the file system raise here
-            p = Path(loc).expanduser()
-            is_file, is_dir = p.is_file(), p.is_dir()
-        except (OSError, RuntimeError) as e:
-            bad.append(AddResult(loc, False, reason=f"not a path this system can read ({e})"))
+        try:
+            kind = path_kind(loc)
+        except SourceError as e:
+            bad.append(AddResult(loc, False, reason=str(e)))
             continue
-        if loc.startswith(("http://", "https://")) or is_file:
+        if loc.startswith(("http://", "https://")) or kind == "file":
             out.append(loc)
-        elif is_dir:
+        elif kind == "dir":
             found = [
                 f
-                for f in p.rglob("*")
+                for f in Path(loc).expanduser().rglob("*")
                 if f.is_file() and f.suffix.lower() in _SUFFIX and not f.name.startswith(".")
             ]
             parts = paper_parts(found)  # a paper's source folder is one source: its main .tex file
