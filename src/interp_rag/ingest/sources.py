@@ -179,12 +179,12 @@ def resolve(
     if mirror is not None and src.file:
         p = mirror / src.file
         if p.is_file():
-            return read_document(src, read_local(p, limits), p.name, f"mirror:{p}", limits)
+            return read_file(src, p, "mirror", limits)
     lp = local_path(src)
     if lp is not None:
         if not lp.is_file():
             raise SourceError(f"{src.id}: local file {lp} does not exist.")
-        return read_document(src, read_local(lp, limits), lp.name, f"file:{lp}", limits)
+        return read_file(src, lp, "file", limits)
     if cache_dir is not None:
         cached = cache_dir / f"{src.id}.txt"
         if cached.is_file():
@@ -243,6 +243,11 @@ def read_local(path: Path, limits: Limits) -> bytes:
     if path.suffix.lower() in (".tex", ".latex"):  # a paper's main file, with the section files it \inputs
         return read_with_inputs(path, limits.check_bytes)
     return path.read_bytes()
+
+
+def read_file(src: Source, path: Path, where: str, limits: Limits) -> Document:
+    """`src`'s document from the file at `path`; its origin is "`where`:`path`" ("mirror" or "file")."""
+    return read_document(src, read_local(path, limits), path.name, f"{where}:{path}", limits)
 
 
 def read_document(src: Source, data: bytes, name: str, origin: str, limits: Limits | None = None) -> Document:

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import SourceError
 from ..ingest.expansions import expansion_file, file_hash
 from ..ingest.label import hand_labels_hash, load_hand_labels
-from ..ingest.sources import Limits, read_document, read_local, resolve_all
+from ..ingest.sources import Limits, read_file, resolve_all
 from ..settings import Settings
 from ..text import digest
 from ..types import BuildReport, Chunk, Document, Source
@@ -124,7 +124,7 @@ def from_last_mirror(
         if src.id not in failed or path is None or not path.is_file():
             continue
         try:
-            docs.append(read_document(src, read_local(path, limits), path.name, f"mirror:{path}", limits))
+            docs.append(read_file(src, path, "mirror", limits))
         except (SourceError, OSError):
             continue  # it stays failed, with the reason the first read gave
         del failed[src.id]
