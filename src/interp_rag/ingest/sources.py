@@ -20,6 +20,7 @@ import httpx
 import tomli_w
 
 from ..errors import ConfigError, SourceError
+from ..settings import Settings
 from ..text import digest, one_line, strip_control
 from ..types import SOURCE_STANCES, Document, Source
 from .latex_source import read_with_inputs
@@ -27,6 +28,8 @@ from .latexml import is_latexml
 from .load import extract_text, guess_format
 from .parts import text_budget
 
+# Seconds a whole download may take when the caller gives none: the setting's default (fetch_deadline)
+FETCH_DEADLINE: float = Settings.model_fields["fetch_deadline"].default
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 ARXIV_ABS = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/abs/([^?#]+)")
 ARXIV = "https://arxiv.org"  # where an abs page's paper and metadata are fetched (settings.arxiv_url)
@@ -171,7 +174,7 @@ def resolve(
     timeout: float = 30.0,
     limits: Limits | None = None,
     arxiv: str = ARXIV,
-    deadline: float = 600.0,
+    deadline: float = FETCH_DEADLINE,
 ) -> Document:
     """Text of a source: from the mirror, a local file, the cache, or its URL (cached on success; an arXiv
     abs page's paper from `arxiv`; the download within `deadline` seconds)."""
@@ -270,7 +273,7 @@ def fetch(
     timeout: float = 30.0,
     max_bytes: int = 100_000_000,
     arxiv: str = ARXIV,
-    deadline: float = 600.0,
+    deadline: float = FETCH_DEADLINE,
 ) -> tuple[bytes, str]:
     """Download a URL; returns the body and a file-like name whose suffix tells the format. An arXiv abs
     page is a landing page: its paper is read from `arxiv` (settings.arxiv_url), from the paper's HTML view
@@ -301,7 +304,7 @@ def _download(
     url: str,
     timeout: float,
     max_bytes: int,
-    deadline: float = 600.0,
+    deadline: float,
     *,
     missing_ok: bool = False,
 ) -> tuple[bytes, str] | None:
@@ -338,7 +341,7 @@ def _head(body: bytes) -> str:
     return body[:200_000].decode("utf-8", "replace")
 
 
-def _read_capped(resp: httpx.Response, max_bytes: int, url: str, deadline: float = 600.0) -> bytes:
+def _read_capped(resp: httpx.Response, max_bytes: int, url: str, deadline: float) -> bytes:
     """The body, stopping as soon as it passes the limit (a server may send no or a false length) or the
     download passes `deadline` seconds (a server may trickle a few bytes at a time, for ever)."""
     limits = Limits(max_bytes=max_bytes)
@@ -392,7 +395,7 @@ def resolve_all(
     on_progress: Callable[[int, int, str], None] | None = None,
     limits: Limits | None = None,
     arxiv: str = ARXIV,
-    deadline: float = 600.0,
+    deadline: float = FETCH_DEADLINE,
 ) -> tuple[list[Document], dict[str, str]]:
     """Resolve every source; failures are collected with their reason instead of stopping the build."""
     docs: list[Document] = []
