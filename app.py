@@ -6,7 +6,6 @@ from interp_rag.web.app import serve
 
 if __name__ == "__main__":
     try:
-        settings = get_settings()
+        serve(get_settings())
     except ConfigError as e:  # a bad INTERP_RAG_* value: say which, not a traceback
         raise SystemExit(f"Error: {e}") from None
-    serve(settings)

@@ -210,9 +210,11 @@ def test_the_cli_prints_no_control_characters(hostile: Settings) -> None:
     # an LLM's reply is printed too: its escapes go, its valid citation stays
     with fake_llm() as llm:
         llm.script(sse(["Probes \x1b[2J\x1b]0;owned\x07are reliable \x9b31m[1]."]))
-        r = run_cli(hostile, "ask", Q, "--k", "3", INTERP_RAG_LLM_BASE_URL=llm.base_url)
+        # the escapes' residue ("2J", "31m") is in no passage: the answer is kept (and marked), not replaced
+        where = {"INTERP_RAG_LLM_BASE_URL": llm.base_url, "INTERP_RAG_LLM__MAX_UNSUPPORTED": "1"}
+        r = run_cli(hostile, "ask", Q, "--k", "3", **where)
     assert r.exit_code == 0, r.output
-    assert "Probes [2J]0;ownedare reliable 31m[1]." in r.output
+    assert "Probes [2J]0;ownedare reliable 31m[1]" in r.output
     assert not CONTROLS.search(r.output.replace("\n", ""))
 
 

@@ -47,6 +47,8 @@ CASES = {
     "INTERP_RAG_FETCH_TIMEOUT": ("5", lambda s: s.fetch_timeout, 5.0),
     "INTERP_RAG_FETCH_DEADLINE": ("90", lambda s: s.fetch_deadline, 90.0),
     "INTERP_RAG_ARXIV_URL": ("https://export.arxiv.org", lambda s: s.arxiv_url, "https://export.arxiv.org"),
+    "INTERP_RAG_LLM__MIN_SUPPORT": ("0.3", lambda s: s.llm.min_support, 0.3),
+    "INTERP_RAG_LLM__MAX_UNSUPPORTED": ("1", lambda s: s.llm.max_unsupported, 1.0),
     "INTERP_RAG_LLM__QUESTIONS_PER_PASSAGE": ("5", lambda s: s.llm.questions_per_passage, 5),
     "INTERP_RAG_LLM__QUESTIONS_PER_CALL": ("2", lambda s: s.llm.questions_per_call, 2),
 }
@@ -150,6 +152,24 @@ def test_the_cli_and_the_app_report_a_bad_value_without_a_traceback(tmp_path: Pa
         assert out.returncode == 1, (cmd, out.stdout, out.stderr)
         assert "INTERP_RAG_RETRIEVAL__VOICE_FLOOR = 'lots'" in out.stderr
         assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "var,value,says",
+    [
+        ("INTERP_RAG_ANSWER__MODE", "abstractive", "Unknown answer mode 'abstractive'"),
+        ("INTERP_RAG_RERANKER", "colbert", "Unknown reranker 'colbert'"),
+    ],
+)
+def test_the_app_refuses_an_unknown_mode_or_reranker_before_serving(tmp_path: Path, var, value, says) -> None:
+    # the registries live above the settings: before, the page came up and every question failed
+    env = {**os.environ, var: value, "INTERP_RAG_INDEX_DIR": str(tmp_path), "INTERP_RAG_WEB__PORT": "0"}
+    root = Path(__file__).resolve().parents[1]
+    for cmd in ([sys.executable, str(root / "app.py")], [sys.executable, "-m", "interp_rag.cli", "serve"]):
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=root)
+        assert out.returncode == 1, (cmd, out.stdout, out.stderr)
+        assert says in out.stderr and "Traceback" not in out.stderr
+        assert not list(tmp_path.iterdir())  # no index build was started
 
 
 def test_importing_the_package_leaves_the_environment_alone() -> None:

@@ -133,6 +133,22 @@ class LLMSettings(_Group):
         description="Most characters of each passage sent to the LLM (the answer and the stance pass), whole "
         "sentences around the part that answers: 8 passages then fit a 4k-token context (Ollama's default).",
     )
+    min_support: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A cited sentence of an LLM answer with a smaller rarity-weighted share of its words in "
+        "the passages it cites is marked as unsupported (answering/support.py). At 0.2, none of 26 / 2 of 38 "
+        "sentences of people's paraphrases were marked against their gold passages, and 83 % / 78 % of them "
+        "cited to another shown passage were (bench/citation_support.py on dev / unseen-dev).",
+    )
+    max_unsupported: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="When a larger share of an LLM answer's cited sentences is unsupported, the extractive "
+        "answer is shown instead (with a notice): such an answer cannot be checked against its sources.",
+    )
     questions_per_passage: int = Field(
         3, ge=1, le=10, description="`add --write-questions`: most questions the LLM keeps per passage."
     )

@@ -8,6 +8,7 @@ from typing import Any, Protocol, Unpack
 
 from ..errors import ConfigError, InterpRagError, LLMError
 from ..retrieval.query import Query, QueryOptions
+from ..retrieval.rerank import get_reranker
 from ..retrieval.retrieve import retrieve
 from ..settings import AnswerSettings, Settings, get_settings
 from ..store.index import Index, get_index
@@ -18,6 +19,7 @@ from .llm import LLMClient, resolve_llm
 from .prompts import LOW_RELEVANCE, build_messages, missing_sentence
 from .stance_pass import refine_stances
 from .stream import AnswerStream
+from .support import check_support
 from .timeline import build_timeline
 
 
@@ -82,11 +84,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     settings = settings or get_settings()
     client = resolve_llm(settings, llm)
     query = question if isinstance(question, Query) else Query.of(question, settings, **options)
-    if settings.answer.mode not in ANSWER_MODES:
-        raise ConfigError(
-            f"Unknown answer mode {settings.answer.mode!r}: set INTERP_RAG_ANSWER__MODE to one of "
-            f"{', '.join(ANSWER_MODES)}."
-        )
+    check_choices(settings)
     q = query.question
     index = index if index is not None else get_index(settings)
     r = retrieve(index, query, tuning=settings.retrieval)
@@ -138,6 +136,14 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                     "The LLM's answer cited none of the shown passages (every claim must cite one), "
                     "so it cannot be checked."
                 )
+            checked = check_support(text, passages, index.idf_weights, settings.llm.min_support)
+            if checked.unsupported_share > settings.llm.max_unsupported:
+                raise LLMError(
+                    f"{len(checked.unsupported)} of the LLM answer's {checked.sentences} cited sentences "
+                    "have few of their words in the passages they cite, so it cannot be checked against them."
+                )
+            text, cited = checked.text, checked.cited(len(passages))
+            notice = " ".join(x for x in (notice, checked.notice()) if x)
             tail = missing_sentence(missing)
             if tail:
                 text += "\n\n" + tail
@@ -165,6 +171,17 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
     cites = citations_for(cited, passages)
     yield Answer(q, text, passages, cites, mode, list(missing), notice, timings=timings, timeline=timeline)
+
+
+def check_choices(settings: Settings) -> None:
+    """The answer mode and the reranker the settings name are registered: the web app checks them when it
+    starts (not at its first question, as answer() does), since the settings cannot see the registries."""
+    if settings.answer.mode not in ANSWER_MODES:
+        raise ConfigError(
+            f"Unknown answer mode {settings.answer.mode!r}: set INTERP_RAG_ANSWER__MODE to one of "
+            f"{', '.join(ANSWER_MODES)}."
+        )
+    get_reranker(settings.retrieval.reranker)
 
 
 def answer(question: str | Query, **options: Unpack[AnswerOptions]) -> Answer:

@@ -99,6 +99,13 @@ class Index:
         n = max(len(self.chunks), 1)
         return self.bm25.vocab_dict, np.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
+    @cached_property
+    def idf_weights(self) -> dict[str, float]:
+        """`idf` as a map from term to weight (bm25s's vocabulary also names the empty term, which has no
+        postings column)."""
+        vocab, idf = self.idf
+        return {t: float(idf[i]) for t, i in vocab.items() if t and i < len(idf)}
+
 
 def _require_current(index_dir: Path | str | None, settings: Settings) -> tuple[Path, Path]:
     index_dir = Path(index_dir) if index_dir is not None else Path(settings.index_dir)

@@ -19,7 +19,7 @@ from rich.markup import escape
 from starlette.middleware import Middleware
 
 from ..answering.llm import LLMClient, resolve_llm
-from ..answering.pipeline import answer_stream
+from ..answering.pipeline import answer_stream, check_choices
 from ..errors import InterpRagError
 from ..progress import console
 from ..retrieval.query import Query
@@ -329,6 +329,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 def serve(settings: Settings | None = None) -> None:
     """`interp-rag serve` and `python app.py`: serve at once, build or load the index in the background."""
     settings = settings or get_settings()
+    check_choices(settings)  # a misspelt answer mode or reranker stops here, not at every question
     # A local research tool reports to no one; set when serving, not on import.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     warning = exposure_warning(settings)

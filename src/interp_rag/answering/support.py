@@ -1,0 +1,218 @@
+"""Does an LLM's answer say what the passages it cites say? Checked, not trusted.
+
+`validate_citations` keeps the markers that point at a shown passage; it cannot see a marker that points at
+the wrong one, or a quotation no passage holds. This module reads the answer sentence by sentence:
+
+- a quotation (in “…” or "…", four words or more) must be in a shown passage, word for word once case and
+  punctuation are set aside. One that a passage other than the cited ones holds gets that passage's marker
+  beside it (the model cited the wrong number); one that no shown passage holds is marked as not found;
+- a sentence with markers must share its content words with the passages it cites: the rarity-weighted
+  share of its words (stop words out, stemmed) found in them is its support. A model paraphrases, so the
+  bar is low (settings.llm.min_support, measured on people's paraphrases of the gold passages in
+  `bench/citation_support.py`); a sentence below it is marked as unsupported by its markers.
+
+What is marked stays in the answer (nothing the model wrote is lost); the notice says how much was marked,
+and the pipeline falls back to the extractive answer when most cited sentences are unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..text import BLOCK_BREAK, bm25_tokens, split_sentences
+from ..types import Passage
+
+# Markers a sentence splitter left at the next sentence's start; matched at a position (no ^, which would
+# mean the text's start).
+_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+_MARK = re.compile(r"\[(\d+)\]")
+# A quotation: curly or straight double quotes around at least four words (a scare-quoted term is no quote).
+_QUOTE = re.compile(r"“([^“”]+)”|\"([^\"\n]+)\"")
+_ELLIPSIS = re.compile(r"\s*(?:\.\s?\.\s?\.|…|\[\s*(?:\.\.\.|…)\s*\])\s*")
+_WORDS = re.compile(r"[a-z0-9]+")
+MIN_TERMS = 3  # content words a cited sentence needs before its support is judged
+QUOTE_WORDS = 4  # fewer words in quotes are a term or a title, not a quotation
+# Share of a quotation's word pairs a passage must hold: a word changed or a typo mended still holds (one
+# word in twelve costs two pairs of eleven); two changed words, or the same topic in other words, do not
+# (bench/citation_support.py measures both).
+QUOTE_HELD = 0.75
+
+
+@dataclass
+class Checked:
+    """An LLM answer after the check: its text (markers corrected, marks added) and what was found."""
+
+    text: str
+    sentences: int = 0  # sentences with a citation marker
+    unsupported: list[str] = field(default_factory=list)  # cited sentences their passages do not bear out
+    not_found: list[str] = field(default_factory=list)  # quotations no shown passage holds
+    recited: list[str] = field(
+        default_factory=list
+    )  # quotations given the marker of the passage holding them
+
+    def cited(self, n_passages: int) -> list[int]:
+        """The passage numbers the checked text cites, in order of first use (corrections included)."""
+        nums = (int(n) for n in _MARK.findall(self.text))
+        return list(dict.fromkeys(n for n in nums if 1 <= n <= n_passages))
+
+    @property
+    def unsupported_share(self) -> float:
+        return len(self.unsupported) / self.sentences if self.sentences else 0.0
+
+    def notice(self) -> str:
+        """One sentence for the reader, or "" when everything checked out."""
+        parts = []
+        if self.not_found:
+            n = len(self.not_found)
+            parts.append(f"{n} quotation{'s' if n > 1 else ''} found in none of the shown passages")
+        if self.unsupported:
+            parts.append(
+                f"{len(self.unsupported)} of {self.sentences} cited sentences with few of their words in the "
+                "passages they cite"
+            )
+        if self.recited:
+            n = len(self.recited)
+            parts.append(f"{n} quotation{'s' if n > 1 else ''} cited to the wrong passage (corrected)")
+        if not parts:
+            return ""
+        return (
+            "The LLM's answer was checked against the passages: "
+            + "; ".join(parts)
+            + " (marked in the text)."
+        )
+
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text.lower())
+
+
+def _grams(words: list[str], n: int = 2) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def holds_quote(passage: str, quote: str) -> bool:
+    """Does the passage hold the quotation, case and punctuation aside? Each part of a quotation cut with an
+    ellipsis is looked for on its own; parts under four words are too short to tell and are not asked.
+    `passage` is what a model may quote: the passage's text, and its title and headings."""
+    words = _words(passage)
+    grams = _grams(words)
+    parts = [_words(p) for p in _ELLIPSIS.split(quote)]
+    parts = [p for p in parts if len(p) >= QUOTE_WORDS]
+    for part in parts:
+        want = _grams(part)
+        if len(want & grams) < QUOTE_HELD * len(want):
+            return False
+    return bool(parts)
+
+
+def quotable(p: Passage) -> str:
+    """What a model can quote from a passage: its title, its headings and its text (a title quoted is no
+    invention)."""
+    return "\n".join([p.title, *p.headings, p.text])
+
+
+def quotations(sentence: str) -> list[tuple[str, int]]:
+    """The quotations of a sentence (four words or more) and where each ends in it."""
+    out = []
+    for m in _QUOTE.finditer(sentence):
+        body = m.group(1) if m.group(1) is not None else m.group(2)
+        if len(_words(body)) >= QUOTE_WORDS:
+            out.append((body, m.end()))
+    return out
+
+
+def support(
+    sentence: str, passages: list[str], weight: dict[str, float] | None = None, default: float | None = None
+) -> float:
+    """The rarity-weighted share of the sentence's content words that the passages hold (1 when it has too
+    few to tell: "See [3].", "Probes mislead [1]."). `weight` maps a stemmed word to its idf; a word it
+    lacks weighs `default`, else their median (a word the corpus never uses cannot be in a passage, and
+    counts as much as a typical one)."""
+    terms = set(bm25_tokens(_MARK.sub(" ", sentence)))
+    if len(terms) < MIN_TERMS:
+        return 1.0
+    held = set().union(*(bm25_tokens(p) for p in passages)) if passages else set()
+    if default is None:
+        default = float(np.median(list(weight.values()))) if weight else 1.0
+
+    def w(t: str) -> float:
+        return weight.get(t, default) if weight else 1.0
+
+    total = sum(w(t) for t in terms)
+    return sum(w(t) for t in terms & held) / total if total else 1.0
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of an answer, each with the markers that follow its full stop ("… so. [2][3] Next")."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for block in BLOCK_BREAK.split(text):
+        base = text.find(block, pos)
+        pos = base + len(block)
+        for line in block.split("\n"):
+            lbase = text.find(line, base)
+            base = lbase + len(line)
+            for a, b in split_sentences(line):
+                a, b = lbase + a, lbase + b
+                lead = _MARKERS.match(text, a)
+                if lead and spans and lead.end() > a:
+                    spans[-1] = (spans[-1][0], lead.end())
+                    a = lead.end()
+                if text[a:b].strip():
+                    spans.append((a, b))
+    return spans
+
+
+def check_support(
+    text: str,
+    passages: list[Passage],
+    weight: dict[str, float] | None = None,
+    min_support: float = 0.25,
+) -> Checked:
+    """Check an answer whose markers already point at shown passages (`validate_citations`): quotations
+    against every shown passage, cited sentences against the passages they cite. Returns the text with
+    corrections and marks, and what was marked."""
+    out = Checked(text)
+    default = float(np.median(list(weight.values()))) if weight else 1.0
+    pieces: list[str] = []
+    last = 0
+    for a, b in _sentences(text):
+        sentence = text[a:b]
+        cited = [int(n) for n in _MARK.findall(sentence) if 1 <= int(n) <= len(passages)]
+        if not cited:
+            continue
+        out.sentences += 1
+        fixed = sentence
+        bearers = dict.fromkeys(cited)  # the passages the sentence is checked against, with re-cited ones
+        for quote, end in sorted(quotations(sentence), key=lambda q: -q[1]):  # right to left: offsets hold
+            holders = [i for i, p in enumerate(passages, 1) if holds_quote(quotable(p), quote)]
+            if any(i in cited for i in holders):
+                continue
+            if holders:
+                out.recited.append(quote)
+                mark = "".join(f"[{i}]" for i in holders[:2])
+                bearers.update(dict.fromkeys(holders[:2]))
+            else:
+                out.not_found.append(quote)
+                mark = " _(quotation not found in the passages)_"
+            fixed = fixed[:end] + mark + fixed[end:]
+        own = support(sentence, [passages[n - 1].text for n in bearers], weight, default)
+        if own < min_support:
+            out.unsupported.append(sentence)
+            fixed = _mark_unsupported(fixed)
+        if fixed != sentence:
+            pieces += [text[last:a], fixed]
+            last = b
+    out.text = "".join([*pieces, text[last:]])
+    return out
+
+
+def _mark_unsupported(sentence: str) -> str:
+    """The sentence with a mark after its last marker: the reader sees which claim to check."""
+    ends = list(_MARK.finditer(sentence))
+    at = ends[-1].end()
+    which = "passages it cites" if len({m.group(1) for m in ends}) > 1 else "passage it cites"
+    return sentence[:at] + f" _(few of its words are in the {which})_" + sentence[at:]
