@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from interp_rag.retrieval.context import to_passage
 from interp_rag.retrieval.policies import (
     Selection,
     both_sides,
@@ -133,6 +134,47 @@ def test_both_sides_swap_replaces_the_weakest_surplus_passage() -> None:
     assert not sel.sides_relevant()
 
 
+def test_a_side_that_was_on_screen_takes_its_blockers_place_and_keeps_its_text() -> None:
+    # a:0's window shows most of a:1, the only skeptical passage: a:1 replaces a:0 (the weakest neutral
+    # passage it could, since a:0 is what kept it out), and a:1's passage also shows a:0's text
+    index = make_index({"a": ["neutral", "skeptical", "neutral"], "b": ["enthusiastic"], "c": ["neutral"]})
+    c = cands(index, ["a:0", "a:1", "b:0", "c:0"], [1.0, 0.9, 0.8, 0.7])
+    tuning = TUNING.model_copy(update={"context_chars": 200, "per_source": 5, "per_side": 1})
+    chosen, missing, absorbed = select(index, FACT, c, 3, tuning)
+    assert chosen_ids(index, c, chosen) == ["a:1", "b:0", "c:0"] and not missing
+    assert {chosen_ids(index, c, [j])[0]: chosen_ids(index, c, v) for j, v in absorbed.items()} == {
+        "a:1": ["a:0"]
+    }
+    # ranked by the better of the two relevances: a:0's 1.0 still heads the list
+    sel = Selection.start(index, FACT, c, 3, tuning)
+    sel.chosen, sel.absorbed = [2, 1], {1: [0]}
+    sel.by_relevance()
+    assert chosen_ids(index, c, sel.chosen) == ["a:1", "b:0"] and sel.score(1) == 1.0
+    # without it, a:0 is swapped out and nothing of it is kept
+    off = select(index, FACT, c, 3, tuning.model_copy(update={"absorb_blocker": False}))
+    assert chosen_ids(index, c, off.chosen) == ["a:1", "b:0", "c:0"] and off.absorbed == {}
+
+
+def test_a_passage_that_absorbed_another_shows_both_texts_with_offsets_intact() -> None:
+    # a:0 is a long chunk (ten sentences), a:1 a short one: a:0's window reaches over most of a:1, a:1's
+    # window back over only the end of a:0
+    long_text, short = SENTENCE * 10, SENTENCE * 3
+    chunks = [
+        Chunk("a:0", "a", 0, long_text, 0, len(long_text)),
+        Chunk("a:1", "a", 1, short, len(long_text), len(long_text) + len(short), stance="skeptical"),
+        Chunk("b:0", "b", 0, short, 0, len(short)),
+    ]
+    sources = {s: Source(id=s, title=s, url="", year=2024) for s in "ab"}
+    index = Index(Path("synthetic"), {}, chunks, sources, None, None, np.zeros((3, 4), dtype=np.float32))
+    alone = to_passage(index, 1, 0.9, chars=64)
+    assert alone.start == len(long_text) - 64  # two sentences of a:0
+    joined = to_passage(index, 1, 1.0, chars=64, also=[0])
+    assert (joined.start, joined.end) == (0, len(long_text) + len(short))
+    assert joined.text == long_text + short and joined.chunk_id == "a:1" and joined.stance == "skeptical"
+    # a chunk of another document, or one that does not touch the window, is not joined on
+    assert to_passage(index, 1, 0.9, chars=64, also=[2]).text == alone.text
+
+
 def test_each_sides_best_within_the_first_three() -> None:
     index = make_index({d: [s] for d, s in zip("abcde", ["enthusiastic"] * 4 + ["skeptical"], strict=True)})
     c = cands(index, ["a:0", "b:0", "c:0", "d:0", "e:0"])
@@ -148,7 +190,7 @@ def test_missing_sides() -> None:
     assert select(index, FACT, c, 4, TUNING)[1] == ["skeptical"]
     sel = Selection.start(index, FACT, c, 4, TUNING)
     assert missing_sides(sel) == ["enthusiastic", "skeptical"]  # nothing chosen yet
-    assert select(index, FACT, cands(index, []), 4, TUNING) == ([], ["enthusiastic", "skeptical"])
+    assert select(index, FACT, cands(index, []), 4, TUNING) == ([], ["enthusiastic", "skeptical"], {})
 
 
 @pytest.mark.parametrize("k", [1, 3, 8])
@@ -157,9 +199,9 @@ def test_select_returns_at_most_k_in_display_order(k: int) -> None:
     index = make_index({f"d{i}": [stances[i % 3]] * 3 for i in range(6)})
     ranked = [f"d{i}:{n}" for n in range(3) for i in range(6)]
     c = cands(index, ranked)
-    chosen, missing = select(index, JUDGEMENT, c, k, TUNING)
+    chosen, missing, absorbed = select(index, JUDGEMENT, c, k, TUNING)
     assert len(chosen) == min(k, 6) and len(set(chosen)) == len(chosen)  # per_source_judgement is 1
-    assert missing == ([] if k > 1 else ["skeptical"])
+    assert missing == ([] if k > 1 else ["skeptical"]) and absorbed == {}
 
 
 def test_lift_sides_puts_a_documents_verdict_in_its_best_place_and_leaves_documents_where_they_are() -> None:

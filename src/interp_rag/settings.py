@@ -88,6 +88,11 @@ class RetrievalSettings(_Group):
     per_side: int = Field(
         2, ge=0, description="When both sides are present, at least this many of each (when available)."
     )
+    absorb_blocker: bool = Field(
+        True,
+        description="When a passage of a missing side replaces the passage whose window already showed it, "
+        "its passage also shows the replaced one's text (policies.both_sides) instead of losing it.",
+    )
     context_chars: int = Field(
         800,
         ge=0,

@@ -135,11 +135,32 @@ def shown_in(index: Index, pos: int, shown: list[int], chars: int) -> list[int]:
     return out
 
 
-def to_passage(index: Index, pos: int, score: float, focus_row: int = -1, chars: int = 0) -> Passage:
+def joined_window(index: Index, pos: int, chars: int, also: list[int]) -> tuple[int, int, str]:
+    """The window of chunk `pos` widened to hold the windows of the chunks `also` (of the same document)
+    that overlap or touch it; one that does not is left out (its text would not join on)."""
+    start, end, text = window(index, pos, chars)
+    for other in sorted(also, key=lambda i: window(index, i, chars)[0]):
+        a, b, t = window(index, other, chars)
+        if index.chunks[other].source_id != index.chunks[pos].source_id or b < start or a > end:
+            continue
+        if len(t) != b - a or len(text) != end - start:  # offsets must hold to join two texts
+            continue
+        if a < start:
+            text, start = t[: start - a] + text, a
+        if b > end:
+            text, end = text + t[end - a :], b
+    return start, end, text
+
+
+def to_passage(
+    index: Index, pos: int, score: float, focus_row: int = -1, chars: int = 0, also: list[int] | None = None
+) -> Passage:
+    """The passage shown for chunk `pos`: its window of `chars`, widened over the chunks `also` (the ones
+    whose text it absorbed in selection)."""
     c = index.chunks[pos]
     s = index.sources[c.source_id]
     focus = [int(x) for x in index.q_spans[focus_row]] if focus_row >= 0 else None
-    start, end, text = window(index, pos, chars)
+    start, end, text = joined_window(index, pos, chars, also or [])
     return Passage(
         source_id=c.source_id,
         chunk_id=c.id,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,6 +60,9 @@ class Selection:
     cap: int  # most passages of one document
     chosen: list[int] = field(default_factory=list)
     per_src: dict[int, int] = field(default_factory=dict)
+    # chosen candidate -> the candidates whose text its passage also shows (both_sides: a passage of the
+    # missing side took the place of the one whose window already held it)
+    absorbed: dict[int, list[int]] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -125,8 +129,13 @@ class Selection:
     def sides_relevant(self) -> bool:
         return all(bool(np.any(self.relevant & (self.stance == Arrays.code(s)))) for s in SIDES)
 
+    def score(self, j: int) -> float:
+        """A chosen passage's relevance: its own, or that of a passage whose text it absorbed if higher."""
+        rel = self.cands.rel
+        return max(float(rel[i]) for i in [j, *self.absorbed.get(j, [])])
+
     def by_relevance(self) -> None:
-        self.chosen.sort(key=lambda j: -self.cands.rel[j])
+        self.chosen.sort(key=lambda j: -self.score(j))
 
 
 def lift_sides(index: Index, question: str, cands: Candidates, tuning: RetrievalSettings) -> Candidates:
@@ -256,15 +265,23 @@ def _swap_for(sel: Selection, code: int) -> tuple[int, int] | None:
 
 def both_sides(sel: Selection) -> None:
     """When each side has relevant passages, show at least `per_side` of each (when available): a
-    passage of the side short of them replaces the weakest neutral or surplus passage."""
+    passage of the side short of them replaces the weakest neutral or surplus passage. When that passage
+    is the one whose window already showed the newcomer (its blocker), the newcomer's passage is widened to
+    hold the blocker's text as well (`absorb_blocker`): the blocker was often the more relevant of the two,
+    and swapping it out lost the part of the document that answered."""
     for s in SIDES:
         code = Arrays.code(s)
         while sel.count(code) < sel.tuning.per_side:
             swap = _swap_for(sel, code)
             if swap is None:
                 break
-            sel.remove(swap[0])
-            sel.add(swap[1])
+            victim, j = swap
+            held = [victim, *sel.absorbed.pop(victim, [])]
+            keep = sel.tuning.absorb_blocker and victim in sel.blockers(j)
+            sel.remove(victim)
+            sel.add(j)
+            if keep:  # the victim's window held j: j's passage shows the victim's text too, not instead
+                sel.absorbed[j] = held
 
 
 def sides_near_top(sel: Selection) -> None:
@@ -282,18 +299,26 @@ def missing_sides(sel: Selection) -> list[str]:
     return [s for s in SIDES if Arrays.code(s) not in shown]
 
 
+class Chosen(NamedTuple):
+    """What `select` picked: positions into `cands.pool` in display order, the sides with nothing to show,
+    and for a chosen position the positions whose text its passage also shows."""
+
+    chosen: list[int]
+    missing: list[str]
+    absorbed: dict[int, list[int]]
+
+
 def select(
     index: Index,
     question: str,
     cands: Candidates,
     k: int,
     tuning: RetrievalSettings = DEFAULT_RETRIEVAL,
-) -> tuple[list[int], list[str]]:
-    """k passages: relevant, varied (a cap per document, no runs of neighbours), both sides when both exist.
-
-    Returns positions into `cands.pool` in display order and the sides with nothing to show."""
+) -> Chosen:
+    """k passages: relevant, varied (a cap per document, no runs of neighbours), both sides when both
+    exist."""
     if cands.pool.size == 0:
-        return [], list(SIDES)
+        return Chosen([], list(SIDES), {})
     sel = Selection.start(index, question, cands, k, tuning)
     distinct_voices(sel)
     fill_by_relevance(sel)
@@ -303,4 +328,5 @@ def select(
         sides_near_top(sel)
     else:
         sel.by_relevance()
-    return sel.chosen, missing_sides(sel)
+    absorbed = {j: v for j, v in sel.absorbed.items() if j in sel.chosen}
+    return Chosen(sel.chosen, missing_sides(sel), absorbed)
