@@ -74,3 +74,12 @@ def test_parse_labels() -> None:
     assert parse_labels('{"1": "maybe"}', 1) is None
     assert parse_labels("no json here", 2) is None
     assert parse_labels('["skeptical"]', 1) is None
+
+
+def test_labels_for_only_some_passages_are_applied_and_said(mini_index, mini_settings) -> None:
+    settings = mini_settings.model_copy(update={"llm": mini_settings.llm.model_copy(update={"stance": True})})
+    with fake_llm() as llm:
+        llm.script(completion('{"2": "skeptical"}'), sse(["Probes mislead [1]."]))
+        a = answer(Q, k=3, index=mini_index, llm=LLMClient(llm.base_url, model="m"), settings=settings)
+    assert a.mode == "llm" and [p.stance_by == "llm" for p in a.passages] == [False, True, False]
+    assert "labelled the stance of 1 of the 3 passages; the others keep the index's labels" in a.notice

@@ -48,6 +48,8 @@ CASES = {
     "INTERP_RAG_FETCH_DEADLINE": ("90", lambda s: s.fetch_deadline, 90.0),
     "INTERP_RAG_ARXIV_URL": ("https://export.arxiv.org", lambda s: s.arxiv_url, "https://export.arxiv.org"),
     "INTERP_RAG_LLM__MIN_SUPPORT": ("0.3", lambda s: s.llm.min_support, 0.3),
+    "INTERP_RAG_LLM__DEADLINE": ("60", lambda s: s.llm.deadline, 60.0),
+    "INTERP_RAG_LLM__MAX_REPLY_BYTES": ("50000", lambda s: s.llm.max_reply_bytes, 50_000),
     "INTERP_RAG_LLM__MAX_UNSUPPORTED": ("1", lambda s: s.llm.max_unsupported, 1.0),
     "INTERP_RAG_LLM__QUESTIONS_PER_PASSAGE": ("5", lambda s: s.llm.questions_per_passage, 5),
     "INTERP_RAG_LLM__QUESTIONS_PER_CALL": ("2", lambda s: s.llm.questions_per_call, 2),

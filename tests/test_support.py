@@ -138,5 +138,5 @@ def test_an_llm_answer_its_passages_do_not_bear_out_falls_back(mini_index, mini_
         llm.script(sse([reply]))
         a = answer(Q, k=3, index=mini_index, llm=LLMClient(llm.base_url, model="m"), settings=mini_settings)
     assert a.mode == "extractive" and "Quantum" not in a.text
-    assert re.search(r"2 of the LLM answer's 3 cited sentences have few of their words", a.notice)
+    assert re.search(r"2 of the LLM answer's 3 sentences have few of their words", a.notice)
     assert "Showing an extractive answer instead." in a.notice

@@ -125,6 +125,18 @@ class LLMSettings(_Group):
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect to the LLM server.")
     read_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM between bytes.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
+    deadline: float = Field(
+        300.0,
+        gt=0,
+        description="Most seconds one LLM call may take in all, retries included: the read timeout is per "
+        "read, which a server sending a byte now and then never trips.",
+    )
+    max_reply_bytes: int = Field(
+        2_000_000,
+        ge=10_000,
+        description="Most bytes of one LLM reply, decompressed (an answer of max_tokens is a few kB): an "
+        "endless stream or a gzip bomb is stopped there.",
+    )
     temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(900, ge=16, description="Upper bound on answer length in tokens.")
     stance: bool = Field(

@@ -247,8 +247,10 @@ def protect_math(markdown: str) -> str:
 
 SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 # C0 and C1 control characters but tab and newline: a document's ESC sequences must not reach a terminal
-# (`interp-rag ask` prints titles, headings and passages), and nothing else in prose needs them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# (`interp-rag ask` prints titles, headings and passages), and nothing else in prose needs them. Also the
+# bidirectional embeddings, overrides and isolates (U+202A-E, U+2066-9): they reorder what a terminal or a
+# page shows, so that a title, passage or LLM reply reads as something other than its text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def strip_control(text: str) -> str:

@@ -8,10 +8,12 @@ import re
 from ..types import Citation, Passage
 
 # A citation marker in any of the forms models write: [1], [1, 3], [1; 3], [2-4], [passage 2], [Passages 1
-# and 3], 【2】, [^2].
-_NUM = r"(?:passages?|sources?|p\.)?\s*\d+"
+# and 3], 【2】, [^2]. The quantifiers are possessive (`*+`, `++`): white space that one `\s*` took is not
+# handed to the next when a match fails, which made an unclosed "[1,  1,  1, …" of a reply take time
+# exponential in its length (14 items: 2.9 s; docs/benchmarks.md, Nineteenth pass).
+_NUM = r"(?:passages?|sources?|p\.)?+\s*+\d++"
 _MARKER = re.compile(
-    rf"(?:\[\^?|【)\s*(?P<body>{_NUM}(?:\s*(?:[,;&]|\band\b|[-–—]|to)\s*{_NUM})*)\s*(?:\]|】)", re.I
+    rf"(?:\[\^?|【)\s*+(?P<body>{_NUM}(?:\s*+(?:[,;&]|\band\b|[-–—]|to)\s*+{_NUM})*+)\s*+(?:\]|】)", re.I
 )
 _GONE = "\x00"  # stands in for a removed marker while the text around it is tidied
 _JOIN = r"\s*(?:[,;&]|\band\b|\bor\b)?\s*"
@@ -54,8 +56,10 @@ def validate_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
         fixed = re.sub(rf"{_GONE}(?:{_JOIN})?(?={_GONE}|\[\d+\])", "", fixed)
         fixed = re.sub(rf"(?<=\])(?:{_JOIN})?{_GONE}", "", fixed)
     fixed = fixed.replace(_GONE, "")
+    fixed = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", fixed)  # "[1][1][1]" cites once
     fixed = re.sub(r"\(\s*(?:(?:see|cf\.?|e\.g\.,?)\s*)?\)", "", fixed, flags=re.I)  # "(see [99])"
-    fixed = re.sub(r"[ \t]+([.,;:!?)])", r"\1", fixed)
+    # from the start of a run of blanks only: tried at every blank of a long run, the search was quadratic
+    fixed = re.sub(r"(?<![ \t])[ \t]++([.,;:!?)])", r"\1", fixed)
     fixed = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", fixed)
     return fixed.strip(), cited
 

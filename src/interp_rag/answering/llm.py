@@ -6,7 +6,7 @@ caller falls back to an extractive answer.
 
 from __future__ import annotations
 
-import json
+import math
 import random
 import re
 import time
@@ -19,6 +19,17 @@ import httpx
 
 from ..errors import ConfigError, LLMError, redact
 from ..settings import Settings
+from .llm_wire import (
+    Budget,
+    body_lines,
+    completion_text,
+    delta_text,
+    error_of,
+    first_choice,
+    load_json,
+    read_body,
+    sse_data,
+)
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _THINK_BLOCK = re.compile(r"<think>.*?(</think>|$)", re.S)
@@ -109,6 +120,8 @@ class LLMClient:
     temperature: float = 0.2
     max_tokens: int = 900
     backoff: float = 0.5
+    deadline: float = 300.0  # seconds one call may take in all (settings.llm.deadline)
+    max_reply_bytes: int = 2_000_000  # most bytes of one reply, decompressed (settings.llm.max_reply_bytes)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient | None:
@@ -125,6 +138,8 @@ class LLMClient:
             max_retries=llm.max_retries,
             temperature=llm.temperature,
             max_tokens=llm.max_tokens,
+            deadline=llm.deadline,
+            max_reply_bytes=llm.max_reply_bytes,
         )
 
     @classmethod
@@ -166,13 +181,19 @@ class LLMClient:
             body["model"] = self.model
         return body
 
-    def _send(self, client: httpx.Client, messages: list[dict[str, str]], stream: bool) -> httpx.Response:
-        """POST with retries on connection errors, 429 and 5xx; returns an open response (status < 400)."""
-        last = ""
+    def _budget(self) -> Budget:
+        return Budget(self.where, self.deadline, self.max_reply_bytes, read_timeout=self.read_timeout)
+
+    def _send(
+        self, client: httpx.Client, messages: list[dict[str, str]], stream: bool, budget: Budget
+    ) -> httpx.Response:
+        """POST with retries on connection errors, 429 and 5xx; returns an open response (status < 300)."""
+        last, advice = "", "Check INTERP_RAG_LLM_BASE_URL / INTERP_RAG_LLM_MODEL."
         retry_after: str | None = None
         for attempt in range(self.max_retries + 1):
             if attempt:
-                time.sleep(self._delay(attempt, retry_after))
+                time.sleep(min(self._delay(attempt, retry_after), max(budget.left, 0.0)))
+            budget.check_time()
             retry_after = None
             try:
                 req = client.build_request("POST", self.url, json=self._payload(messages, stream))
@@ -190,105 +211,123 @@ class LLMClient:
                     f"The LLM at {self.where} did not answer within {self.read_timeout:g} s "
                     f"({type(e).__name__})."
                 ) from e
-            except httpx.TransportError as e:
+            except httpx.HTTPError as e:
                 last = f"the connection to the LLM at {self.where} failed ({type(e).__name__}: {e})"
                 continue
-            if resp.status_code < 400:
+            if resp.status_code < 300:
                 return resp
+            if resp.status_code < 400:
+                resp.close()  # not followed: a redirect may lead anywhere, with the API key
+                where = public_url(resp.headers.get("location", "")) or "an address it did not give"
+                raise LLMError(
+                    f"The LLM at {self.where} redirects (HTTP {resp.status_code}) to {where}; set "
+                    "INTERP_RAG_LLM_BASE_URL to the address that answers."
+                )
             try:
-                body = resp.read().decode("utf-8", "replace")[:300]
-            except httpx.HTTPError:
-                body = ""
-            resp.close()
-            last = f"the LLM at {self.where} answered HTTP {resp.status_code}: {body.strip()}"
+                body = read_body(resp, Budget(self.where, max(budget.left, 0.001), 100_000))
+                body_text = body.decode("utf-8", "replace")[:300]
+            except LLMError:
+                body_text = ""
+            finally:
+                resp.close()
+            last = f"the LLM at {self.where} answered HTTP {resp.status_code}: {body_text.strip()}"
+            busy = resp.status_code in (429, 503)
+            advice = "The server is busy or limits requests; try again later." if busy else advice
             retry_after = resp.headers.get("retry-after")
             if resp.status_code not in _RETRY_STATUS:
                 break
-        raise LLMError(last[0].upper() + last[1:] + ". Check INTERP_RAG_LLM_BASE_URL / INTERP_RAG_LLM_MODEL.")
+        raise LLMError(last[0].upper() + last[1:].rstrip(". ") + ". " + advice)
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:
             try:
-                return min(float(retry_after), 10.0)
-            except ValueError:
-                pass
+                wait = float(retry_after)
+            except ValueError:  # an HTTP date, or junk: back off as usual
+                wait = math.nan
+            if math.isfinite(wait) and wait >= 0:
+                return min(wait, 10.0)
         return min(self.backoff * 2 ** (attempt - 1), 8.0) * (0.75 + 0.5 * random.random())
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         """The whole answer at once (reasoning stripped)."""
+        budget = self._budget()
         with self._client() as client:
-            resp = self._send(client, messages, stream=False)
+            resp = self._send(client, messages, stream=False, budget=budget)
             try:
-                raw = resp.read()
-            except httpx.TimeoutException as e:
-                raise LLMError(f"The LLM at {self.where} stopped answering mid-response.") from e
+                raw = read_body(resp, budget)
             finally:
                 resp.close()
-        try:
-            data = json.loads(raw)
-            msg = data["choices"][0]["message"]
-            content = msg.get("content") or ""
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        content = completion_text(load_json(raw))
+        if content is None:
             raise LLMError(
                 f"The LLM at {self.where} returned something that is not a chat completion: {raw[:200]!r}"
-            ) from e
+            )
         text = strip_reasoning(content)
         if not text:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
         return text
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """Visible text deltas as they arrive. Ends at `data: [DONE]`, a finish_reason, or end of stream."""
+        """Visible text deltas as they arrive. Ends at `data: [DONE]`, a finish_reason, or end of stream.
+        A server that answers a streamed request with a whole completion (JSON) is read as one."""
+        budget = self._budget()
         with self._client() as client:
-            resp = self._send(client, messages, stream=True)
-            think = ThinkFilter()
-            events = bad = 0
-            produced = False
+            resp = self._send(client, messages, stream=True, budget=budget)
             try:
-                for data in _sse_data(resp.iter_lines()):
-                    if data.strip() == "[DONE]":
-                        break
-                    try:
-                        obj = json.loads(data)
-                        choice = obj["choices"][0] if obj.get("choices") else {}
-                    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-                        bad += 1
-                        if "error" in data:
-                            raise LLMError(
-                                f"The LLM at {self.where} reported an error: {data[:200]}"
-                            ) from None
-                        continue
-                    if isinstance(obj, dict) and obj.get("error"):
-                        raise LLMError(f"The LLM at {self.where} reported an error: {obj['error']}")
-                    events += 1
-                    delta = (choice.get("delta") or choice.get("message") or {}) if choice else {}
-                    piece = delta.get("content") if isinstance(delta, dict) else None
-                    if isinstance(piece, str) and piece:
-                        visible = think.feed(piece)
-                        if visible:
-                            produced = True
-                            yield visible
-                    if choice.get("finish_reason"):
-                        break
-            except httpx.TimeoutException as e:
-                raise LLMError(
-                    f"The LLM at {self.where} stopped streaming (no data for {self.read_timeout:g} s)."
-                ) from e
-            except httpx.TransportError as e:
-                raise LLMError(f"The connection to the LLM at {self.where} broke mid-answer ({e}).") from e
+                if "json" not in resp.headers.get("content-type", ""):
+                    yield from self._deltas(sse_data(body_lines(resp, budget)))
+                    return
+                raw = read_body(resp, budget)  # a whole completion, though a stream was asked for
             finally:
                 resp.close()
-            rest = think.flush()
-            if rest.strip():
-                produced = True
-                yield rest
-            if not events:
-                raise LLMError(
-                    f"The LLM at {self.where} sent no readable stream events"
-                    + (f" ({bad} malformed)." if bad else ".")
-                )
-            if not produced:
-                raise LLMError(f"The LLM at {self.where} returned an empty answer.")
+        whole = completion_text(load_json(raw))
+        if whole is None:
+            raise LLMError(
+                f"The LLM at {self.where} returned something that is not a chat completion: {raw[:200]!r}"
+            )
+        text = strip_reasoning(whole)
+        if not text:
+            raise LLMError(f"The LLM at {self.where} returned an empty answer.")
+        yield text
+
+    def _deltas(self, events: Iterator[str]) -> Iterator[str]:
+        think = ThinkFilter()
+        good = bad = 0
+        produced = False
+        for data in events:
+            if data.strip() == "[DONE]":
+                break
+            obj = load_json(data)
+            error = error_of(obj)
+            if error or (obj is None and "error" in data):
+                raise LLMError(f"The LLM at {self.where} reported an error: {error or data[:200]}")
+            choice = first_choice(obj)
+            piece = delta_text(choice) if choice else None
+            if not isinstance(obj, dict):
+                bad += 1
+                continue
+            good += 1
+            if piece:
+                visible = think.feed(piece)
+                if visible:
+                    produced = True
+                    yield visible
+            if choice.get("finish_reason"):
+                break
+        rest = think.flush()
+        if rest.strip():
+            produced = True
+            yield rest
+        if not good:
+            malformed = f" ({bad} malformed)." if bad else "."
+            raise LLMError(f"The LLM at {self.where} sent no readable stream events" + malformed)
+        if bad and produced:  # a dropped event may have held any word of the answer ("not", say)
+            raise LLMError(
+                f"The LLM at {self.where} sent {bad} unreadable stream event{'s' if bad > 1 else ''} among "
+                "its answer, so words of it may be missing."
+            )
+        if not produced:
+            raise LLMError(f"The LLM at {self.where} returned an empty answer.")
 
 
 def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient | None:
@@ -302,35 +341,3 @@ def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient |
     if not callable(getattr(llm, "stream", None)):
         raise ConfigError(f"llm must be an LLMClient, True, False or None, not {llm!r:.60}.")
     return llm
-
-
-def _sse_data(lines: Iterator[str]) -> Iterator[str]:
-    """The `data` of each server-sent event; lines may arrive split or merged across network reads,
-    which iter_lines already reassembles. A stream that ends without a blank line still yields."""
-    buf: list[str] = []
-    for line in lines:
-        line = line.rstrip("\r")
-        if not line:
-            if buf:
-                yield "\n".join(buf)
-                buf = []
-            continue
-        if line.startswith(":"):
-            continue
-        if line.startswith("data:"):
-            payload = line[5:].removeprefix(" ")
-            # Some servers omit the blank line between events; a new complete JSON object starts one.
-            if buf and payload.startswith("{") and _is_json("\n".join(buf)):
-                yield "\n".join(buf)
-                buf = []
-            buf.append(payload)
-    if buf:
-        yield "\n".join(buf)
-
-
-def _is_json(s: str) -> bool:
-    try:
-        json.loads(s)
-    except ValueError:
-        return s.strip() == "[DONE]"
-    return True

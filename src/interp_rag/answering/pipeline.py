@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any, Protocol, Unpack
@@ -113,7 +114,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 passages, notice = refine_stances(
                     q, passages, client, passage_chars=settings.llm.passage_chars, prompts=settings.prompts
                 )
-                if not notice:
+                if any(p.stance_by == "llm" for p in passages):  # some labels are the LLM's now
                     missing = [s for s in SIDES if all(p.stance != s for p in passages)]
             # The LLM starts from the evidence an extractive answer would quote (same sentences, verdict).
             evidence = choose(q, passages, missing, index=index, params=settings.answer)
@@ -129,7 +130,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 parts.append(delta)
                 yield delta
             text, cited = validate_citations("".join(parts), len(passages))
-            if not text:
+            if not re.search(r"[^\W\d_]{2}", re.sub(r"\[\d+\]", "", text)):  # nothing but markers, or empty
                 raise LLMError(f"The LLM at {client.where} returned no usable text.")
             if not cited:  # nothing in it can be checked against a source
                 raise LLMError(
@@ -139,8 +140,9 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
             checked = check_support(text, passages, index.idf_weights, settings.llm.min_support)
             if checked.unsupported_share > settings.llm.max_unsupported:
                 raise LLMError(
-                    f"{len(checked.unsupported)} of the LLM answer's {checked.sentences} cited sentences "
-                    "have few of their words in the passages they cite, so it cannot be checked against them."
+                    f"{checked.unborne} of the LLM answer's {checked.checked} sentences have few of their "
+                    "words in the passages they cite (or, uncited, in any shown passage), so it cannot be "
+                    "checked against them."
                 )
             text, cited = checked.text, checked.cited(len(passages))
             notice = " ".join(x for x in (notice, checked.notice()) if x)

@@ -22,8 +22,8 @@ def refine_stances(
     prompts: PromptSettings | None = None,
 ) -> tuple[list[Passage], str]:
     """The passages with their stance relative to `question`, as the LLM reads them (one call for all), and
-    a notice when its reply held no labels (then every passage keeps the index's label). Raises LLMError
-    when the LLM cannot be reached or answers with no text."""
+    a notice when its reply held no labels (then every passage keeps the index's label) or labels for only
+    some of them. Raises LLMError when the LLM cannot be reached or answers with no text."""
     if not passages:
         return passages, ""
     messages = stance_messages(question, passages, passage_chars=passage_chars, prompts=prompts)
@@ -31,9 +31,15 @@ def refine_stances(
     labels = parse_labels(reply, len(passages))
     if labels is None:
         return passages, "Passage stances are the index's: the LLM's labels could not be read."
+    notice = ""
+    if len(labels) < len(passages):
+        notice = (
+            f"The LLM labelled the stance of {len(labels)} of the {len(passages)} passages; the others keep "
+            "the index's labels."
+        )
     return [
         replace(p, stance=labels[i], stance_by="llm") if i in labels else p for i, p in enumerate(passages)
-    ], ""
+    ], notice
 
 
 def parse_labels(reply: str, n: int) -> dict[int, str] | None:
@@ -42,7 +48,7 @@ def parse_labels(reply: str, n: int) -> dict[int, str] | None:
     for m in re.finditer(r"\{[^{}]*\}", reply):
         try:
             data = json.loads(m.group())
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or arrays nested past what the parser recurses
             continue
         if not isinstance(data, dict):
             continue

@@ -9,7 +9,11 @@ the wrong one, or a quotation no passage holds. This module reads the answer sen
 - a sentence with markers must share its content words with the passages it cites: the rarity-weighted
   share of its words (stop words out, stemmed) found in them is its support. A model paraphrases, so the
   bar is low (settings.llm.min_support, measured on people's paraphrases of the gold passages in
-  `bench/citation_support.py`); a sentence below it is marked as unsupported by its markers.
+  `bench/citation_support.py`); a sentence below it is marked as unsupported by its markers. A sentence
+  without a marker (every claim should have one) is held to the same bar against all shown passages;
+- a line of a markdown blockquote ("> …") is a quotation, as are ‘…’ and the double quotes.
+
+A word-level check: it cannot see a "not" added to a passage's own sentence.
 
 What is marked stays in the answer (nothing the model wrote is lost); the notice says how much was marked,
 and the pipeline falls back to the extractive answer when most cited sentences are unsupported.
@@ -29,11 +33,16 @@ from ..types import Passage
 # mean the text's start).
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
 _MARK = re.compile(r"\[(\d+)\]")
+_TRAILING_MARKS = re.compile(r"\s*(?:\[\d+\]\s*)+[.!?]?\s*$")
 # A quotation: curly or straight double quotes around at least four words (a scare-quoted term is no quote).
-_QUOTE = re.compile(r"“([^“”]+)”|\"([^\"\n]+)\"")
+# ‘…’ opens after a non-word character and closes before one: the ’ of "it’s" is an apostrophe.
+_QUOTE = re.compile(r"“([^“”]+)”|\"([^\"\n]+)\"|(?<!\w)‘([^‘’]+)’(?!\w)")
 _ELLIPSIS = re.compile(r"\s*(?:\.\s?\.\s?\.|…|\[\s*(?:\.\.\.|…)\s*\])\s*")
 _WORDS = re.compile(r"[a-z0-9]+")
 MIN_TERMS = 3  # content words a cited sentence needs before its support is judged
+# An uncited sentence needs more: a model's framing ("As one review puts it:", "The sources disagree.") has
+# few words of its own and is no claim.
+MIN_UNCITED_TERMS = 5
 QUOTE_WORDS = 4  # fewer words in quotes are a term or a title, not a quotation
 # Share of a quotation's word pairs a passage must hold: a word changed or a typo mended still holds (one
 # word in twelve costs two pairs of eleven); two changed words, or the same topic in other words, do not
@@ -47,11 +56,11 @@ class Checked:
 
     text: str
     sentences: int = 0  # sentences with a citation marker
+    uncited: int = 0  # sentences without one that have enough words to check
     unsupported: list[str] = field(default_factory=list)  # cited sentences their passages do not bear out
+    unfounded: list[str] = field(default_factory=list)  # uncited sentences no shown passage bears out
     not_found: list[str] = field(default_factory=list)  # quotations no shown passage holds
-    recited: list[str] = field(
-        default_factory=list
-    )  # quotations given the marker of the passage holding them
+    recited: list[str] = field(default_factory=list)  # quotations given the holding passage's marker
 
     def cited(self, n_passages: int) -> list[int]:
         """The passage numbers the checked text cites, in order of first use (corrections included)."""
@@ -59,8 +68,18 @@ class Checked:
         return list(dict.fromkeys(n for n in nums if 1 <= n <= n_passages))
 
     @property
+    def checked(self) -> int:
+        return self.sentences + self.uncited
+
+    @property
+    def unborne(self) -> int:
+        """Sentences the passages do not bear out, cited or not."""
+        return len(self.unsupported) + len(self.unfounded)
+
+    @property
     def unsupported_share(self) -> float:
-        return len(self.unsupported) / self.sentences if self.sentences else 0.0
+        """The share of checked sentences that the passages do not bear out."""
+        return self.unborne / self.checked if self.checked else 0.0
 
     def notice(self) -> str:
         """One sentence for the reader, or "" when everything checked out."""
@@ -72,6 +91,11 @@ class Checked:
             parts.append(
                 f"{len(self.unsupported)} of {self.sentences} cited sentences with few of their words in the "
                 "passages they cite"
+            )
+        if self.unfounded:
+            n = len(self.unfounded)
+            parts.append(
+                f"{n} sentence{'s' if n > 1 else ''} without a citation that no shown passage bears out"
             )
         if self.recited:
             n = len(self.recited)
@@ -118,7 +142,7 @@ def quotations(sentence: str) -> list[tuple[str, int]]:
     """The quotations of a sentence (four words or more) and where each ends in it."""
     out = []
     for m in _QUOTE.finditer(sentence):
-        body = m.group(1) if m.group(1) is not None else m.group(2)
+        body = next(g for g in m.groups() if g is not None)
         if len(_words(body)) >= QUOTE_WORDS:
             out.append((body, m.end()))
     return out
@@ -173,8 +197,8 @@ def check_support(
     min_support: float = 0.25,
 ) -> Checked:
     """Check an answer whose markers already point at shown passages (`validate_citations`): quotations
-    against every shown passage, cited sentences against the passages they cite. Returns the text with
-    corrections and marks, and what was marked."""
+    against every shown passage, cited sentences against the passages they cite, sentences without a
+    marker against all of them. Returns the text with corrections and marks, and what was marked."""
     out = Checked(text)
     default = float(np.median(list(weight.values()))) if weight else 1.0
     pieces: list[str] = []
@@ -182,15 +206,13 @@ def check_support(
     for a, b in _sentences(text):
         sentence = text[a:b]
         cited = [int(n) for n in _MARK.findall(sentence) if 1 <= int(n) <= len(passages)]
-        if not cited:
-            continue
-        out.sentences += 1
         fixed = sentence
-        bearers = dict.fromkeys(cited)  # the passages the sentence is checked against, with re-cited ones
-        for quote, end in sorted(quotations(sentence), key=lambda q: -q[1]):  # right to left: offsets hold
+        # the passages the sentence is checked against: its cited ones with re-cited ones, or all of them
+        bearers = dict.fromkeys(cited or range(1, len(passages) + 1))
+        for quote, end in sorted(_quoted(text, a, sentence), key=lambda q: -q[1]):  # right to left
             holders = [i for i, p in enumerate(passages, 1) if holds_quote(quotable(p), quote)]
-            if any(i in cited for i in holders):
-                continue
+            if holders and (not cited or any(i in cited for i in holders)):
+                continue  # where it says it is, or in some shown passage when it cites none
             if holders:
                 out.recited.append(quote)
                 mark = "".join(f"[{i}]" for i in holders[:2])
@@ -199,15 +221,37 @@ def check_support(
                 out.not_found.append(quote)
                 mark = " _(quotation not found in the passages)_"
             fixed = fixed[:end] + mark + fixed[end:]
-        own = support(sentence, [passages[n - 1].text for n in bearers], weight, default)
-        if own < min_support:
-            out.unsupported.append(sentence)
-            fixed = _mark_unsupported(fixed)
+        terms = len(set(bm25_tokens(_MARK.sub(" ", sentence))))
+        checkable = terms >= (MIN_TERMS if cited else MIN_UNCITED_TERMS)
+        out.sentences += bool(cited)
+        out.uncited += not cited and checkable
+        if (
+            checkable
+            and support(sentence, [passages[n - 1].text for n in bearers], weight, default) < min_support
+        ):
+            if cited:
+                out.unsupported.append(sentence)
+                fixed = _mark_unsupported(fixed)
+            else:
+                out.unfounded.append(sentence)
+                fixed += " _(not found in the shown passages)_"
         if fixed != sentence:
             pieces += [text[last:a], fixed]
             last = b
     out.text = "".join([*pieces, text[last:]])
     return out
+
+
+def _quoted(text: str, at: int, sentence: str) -> list[tuple[str, int]]:
+    """The quotations of the sentence at offset `at` of `text`: those in quotation marks, or, on a markdown
+    blockquote line ("> …"), the sentence itself (its end before any marker)."""
+    line_start = text.rfind("\n", 0, at) + 1
+    if text[line_start:at].lstrip().startswith(">") or sentence.lstrip().startswith(">"):
+        body = _MARK.sub("", sentence).lstrip("> ").strip()
+        if len(_words(body)) >= QUOTE_WORDS:
+            end = m.start() if (m := _TRAILING_MARKS.search(sentence)) else len(sentence)
+            return [(body, end)]
+    return quotations(sentence)
 
 
 def _mark_unsupported(sentence: str) -> str:

@@ -63,6 +63,9 @@ class Written:
     failure: str = ""  # why the writing stopped early, if it did
 
 
+MAX_QUESTION_CHARS = 400  # a question of 40 words is about 250 characters
+
+
 def parse_reply(reply: str, numbers: list[int]) -> dict[int, list[str]]:
     """{passage number: questions} from the LLM's reply; {} when it is not the asked-for JSON object.
     The object may sit inside a code fence or after a sentence of preamble."""
@@ -72,7 +75,7 @@ def parse_reply(reply: str, numbers: list[int]) -> dict[int, list[str]]:
         return {}
     try:
         data = json.loads(text[start : end + 1])
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser recurses through
         return {}
     if not isinstance(data, dict):
         return {}
@@ -100,6 +103,8 @@ def _usable(
     """`usable` over the passages' words (bm25_tokens), which a request's questions share."""
     q = question.strip()
     if not q.endswith("?") or not min_words <= len(q.split()) <= max_words or _META.search(q):
+        return False
+    if len(q) > MAX_QUESTION_CHARS:  # forty "words" of a thousand characters each are no question
         return False
     words = set(bm25_tokens(q))
     shared = len(words & own)

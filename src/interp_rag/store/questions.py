@@ -51,10 +51,11 @@ def question_stage(
         )
         path = settings.expansions_dir / f"{sid}.jsonl"
         if got.failure:
+            # with nothing written there is no file to delete first (the build writes the missing ones)
+            redo = f"delete {path} and run" if got.spans else "run"
             report.warnings.append(
                 f"{sid}: questions written for {len(got.spans)} of {len(chunks)} passages; then the LLM "
-                f"failed ({got.failure}). To write them all, delete {path} and run `interp-rag build "
-                "--write-questions`."
+                f"failed ({got.failure}). To write them all, {redo} `interp-rag build --write-questions`."
             )
         elif got.asked and not got.spans:
             report.warnings.append(

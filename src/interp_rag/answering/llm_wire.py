@@ -1,0 +1,169 @@
+"""Reading an LLM server's reply without trusting it.
+
+A server may trickle a byte at a time (each read well within the read timeout), stream forever, send a
+body of gigabytes or a small gzip that expands to gigabytes, nest JSON past what Python's parser recurses
+through, or put its text where another server would not. Everything here is bounded: in bytes (after
+decompression) and in wall-clock time for the whole call, and every failure is an LLMError, which the
+caller turns into the extractive answer with a notice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..errors import LLMError
+
+
+@dataclass
+class Budget:
+    """What one LLM call may take in all: `seconds` of wall-clock time from its start (retries and waits
+    included) and `max_bytes` of reply (decompressed)."""
+
+    where: str
+    seconds: float
+    max_bytes: int
+    started: float = 0.0
+    read_timeout: float = 0.0  # for the message when a read times out
+
+    def __post_init__(self) -> None:
+        self.started = self.started or time.monotonic()
+
+    @property
+    def left(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def check_time(self) -> None:
+        if self.left <= 0:
+            raise LLMError(
+                f"The LLM at {self.where} took more than {self.seconds:g} s in all "
+                "(INTERP_RAG_LLM__DEADLINE), so it was stopped."
+            )
+
+    def check_size(self, n: int) -> None:
+        if n > self.max_bytes:
+            raise LLMError(
+                f"The LLM at {self.where} sent more than {self.max_bytes:,} bytes "
+                "(INTERP_RAG_LLM__MAX_REPLY_BYTES), so it was stopped."
+            )
+
+
+def _chunks(resp: httpx.Response, budget: Budget) -> Iterator[bytes]:
+    """The body's decompressed chunks, within the budget; transport and decoding failures as LLMError."""
+    total = 0
+    try:
+        for chunk in resp.iter_bytes():
+            total += len(chunk)
+            budget.check_size(total)
+            budget.check_time()
+            yield chunk
+    except httpx.TimeoutException as e:
+        raise LLMError(
+            f"The LLM at {budget.where} stopped streaming (no data for {budget.read_timeout:g} s)."
+        ) from e
+    except httpx.DecodingError as e:
+        raise LLMError(f"The LLM at {budget.where} sent a body that could not be decoded ({e}).") from e
+    except httpx.HTTPError as e:
+        raise LLMError(f"The connection to the LLM at {budget.where} broke mid-answer ({e}).") from e
+
+
+def read_body(resp: httpx.Response, budget: Budget) -> bytes:
+    return b"".join(_chunks(resp, budget))
+
+
+def body_lines(resp: httpx.Response, budget: Budget) -> Iterator[str]:
+    """The body's lines as text (invalid UTF-8 replaced), as they arrive."""
+    buf = bytearray()
+    for chunk in _chunks(resp, budget):
+        start = len(buf)
+        buf += chunk
+        if b"\n" not in chunk:
+            continue
+        cut = buf.rfind(b"\n", start)
+        for line in bytes(buf[:cut]).split(b"\n"):
+            yield line.decode("utf-8", "replace")
+        del buf[: cut + 1]
+    if buf:
+        yield bytes(buf).decode("utf-8", "replace")
+
+
+def sse_data(lines: Iterator[str]) -> Iterator[str]:
+    """The `data` of each server-sent event. A stream that ends without a blank line still yields; a
+    server that omits the blank line between events starts a new one with each complete JSON object."""
+    buf: list[str] = []
+    for line in lines:
+        line = line.rstrip("\r")
+        if not line:
+            if buf:
+                yield "\n".join(buf)
+                buf = []
+            continue
+        if line.startswith(":"):
+            continue
+        if line.startswith("data:"):
+            payload = line[5:].removeprefix(" ")
+            # Only a one-line event is asked whether it is complete: asking of a long multi-line one at
+            # every line would read it again and again (a 1.6 MB stream took minutes).
+            if len(buf) == 1 and payload.startswith("{") and is_json(buf[0]):
+                yield buf[0]
+                buf = []
+            buf.append(payload)
+    if buf:
+        yield "\n".join(buf)
+
+
+def load_json(text: str | bytes) -> Any:
+    """The parsed JSON, or None when it is not JSON (or nests deeper than Python's parser recurses)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def is_json(text: str) -> bool:
+    return text.strip() == "[DONE]" or load_json(text) is not None
+
+
+def first_choice(obj: Any) -> dict[str, Any]:
+    """`choices[0]` of a chat completion (or chunk), or {} when there is none of that shape."""
+    choices = obj.get("choices") if isinstance(obj, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return first if isinstance(first, dict) else {}
+
+
+def text_of(content: Any) -> str | None:
+    """A message's text: a string, or the text parts of a list of content parts (the OpenAI form
+    [{"type": "text", "text": …}]); None for anything else."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict)]
+        return "".join(p for p in parts if isinstance(p, str))
+    return None
+
+
+def completion_text(obj: Any) -> str | None:
+    """The text of a whole (non-streamed) chat completion, or None when `obj` is not one."""
+    msg = first_choice(obj).get("message")
+    return text_of(msg.get("content")) if isinstance(msg, dict) else None
+
+
+def delta_text(choice: dict[str, Any]) -> str | None:
+    """The text of one streamed chunk's choice (its delta, or a whole message some servers send)."""
+    delta = choice.get("delta") or choice.get("message")
+    return text_of(delta.get("content")) if isinstance(delta, dict) else None
+
+
+def error_of(obj: Any) -> str | None:
+    """The message of an error object a server sends instead of an answer, as one sentence."""
+    err = obj.get("error") if isinstance(obj, dict) else None
+    if not err:
+        return None
+    msg = err.get("message") if isinstance(err, dict) else err
+    text = str(msg if msg else err).strip()[:300]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,184 @@
+"""A hostile or broken LLM server, against the scripted loopback server: every reply is bounded in time and
+bytes, malformed ones are LLMErrors (which the caller turns into the extractive answer), never tracebacks,
+hangs or gigabytes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+
+import pytest
+
+from interp_rag import answer
+from interp_rag.answering.citations import validate_citations
+from interp_rag.answering.extractive import sentences
+from interp_rag.answering.llm import LLMClient
+from interp_rag.answering.llm_wire import sse_data
+from interp_rag.answering.stance_pass import parse_labels
+from interp_rag.errors import LLMError
+from interp_rag.ingest.doc2query import parse_reply, usable
+from interp_rag.text import strip_control
+from tests.support.fake_llm import Reply, completion, fake_llm, sse
+
+Q = "Are linear probes a reliable way to understand what a model computes?"
+MSG = [{"role": "user", "content": "hi"}]
+
+
+def event(obj: object) -> bytes:
+    return f"data: {json.dumps(obj)}\n\n".encode()
+
+
+def delta(text: str) -> bytes:
+    return event({"choices": [{"index": 0, "delta": {"content": text}}]})
+
+
+def client(url: str, **kw: object) -> LLMClient:
+    return LLMClient(url, model="m", max_retries=0, **kw)  # type: ignore[arg-type]
+
+
+def test_a_server_that_trickles_is_stopped_at_the_deadline() -> None:
+    # each read is well within the read timeout; only the deadline for the whole call stops it
+    with fake_llm() as llm:
+        llm.script(Reply(pieces=[b": ping\n\n"] * 200, piece_delay=0.05))
+        t = time.monotonic()
+        with pytest.raises(LLMError, match=r"took more than 1 s in all \(INTERP_RAG_LLM__DEADLINE\)"):
+            list(client(llm.base_url, read_timeout=5, deadline=1.0).stream(MSG))
+    assert time.monotonic() - t < 3
+
+
+def test_an_endless_stream_is_stopped_at_the_byte_limit() -> None:
+    with fake_llm() as llm:
+        llm.script(Reply(pieces=[delta("words " * 100)] * 200))
+        got: list[str] = []
+        with pytest.raises(LLMError, match=r"more than 20,000 bytes \(INTERP_RAG_LLM__MAX_REPLY_BYTES\)"):
+            for piece in client(llm.base_url, max_reply_bytes=20_000).stream(MSG):
+                got.append(piece)
+    assert 0 < len("".join(got)) <= 20_000
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(body=b"x" * 50_000),  # a huge body
+        Reply(body=gzip.compress(b"\0" * 20_000_000), headers={"Content-Encoding": "gzip"}),  # a gzip bomb
+    ],
+)
+def test_a_huge_or_expanding_body_is_stopped_at_the_byte_limit(reply: Reply) -> None:
+    with fake_llm() as llm:
+        llm.script(reply)
+        t = time.monotonic()
+        with pytest.raises(LLMError, match="more than 20,000 bytes"):
+            client(llm.base_url, max_reply_bytes=20_000).complete(MSG)
+    assert time.monotonic() - t < 3
+
+
+@pytest.mark.parametrize(
+    "reply,says",
+    [
+        (Reply(pieces=[event({"choices": [5]}), event({"choices": "abc"})]), "empty answer"),
+        (Reply(pieces=[b"data: " + b"[" * 100_000 + b"\n\n"]), "no readable stream events"),
+        (Reply(body=b"not gzip", headers={"Content-Encoding": "gzip"}), "could not be decoded"),
+        (
+            Reply(body=json.dumps({"choices": [{"message": {"content": 42}}]}).encode()),
+            "not a chat completion",
+        ),
+        (Reply(body=b"[" * 100_000), "not a chat completion"),
+        (
+            Reply(pieces=[delta("Probes are "), b"data: {not json: 'not '}\n\n", delta("reliable [1].")]),
+            "unreadable",
+        ),
+    ],
+)
+def test_malformed_replies_are_llm_errors_not_tracebacks(reply: Reply, says: str) -> None:
+    with fake_llm() as llm:
+        llm.script(reply)
+        c = client(llm.base_url)
+        with pytest.raises(LLMError, match=says):
+            list(c.stream(MSG)) if reply.pieces else c.complete(MSG)
+
+
+def test_content_given_as_parts_and_a_whole_completion_for_a_stream_are_read() -> None:
+    parts = {"choices": [{"message": {"content": [{"type": "text", "text": "Probes "}, {"text": "work."}]}}]}
+    with fake_llm() as llm:
+        llm.script(Reply(body=json.dumps(parts).encode()), completion("Probes work [1]."))
+        c = client(llm.base_url)
+        assert c.complete(MSG) == "Probes work."
+        assert list(c.stream(MSG)) == ["Probes work [1]."]  # the server ignored stream=true
+
+
+def test_redirects_are_named_not_followed() -> None:
+    with fake_llm() as llm:
+        llm.script(Reply(307, b"", headers={"Location": "http://user:pw@elsewhere.example/v1/chat"}))
+        with pytest.raises(
+            LLMError, match=r"redirects \(HTTP 307\) to http://elsewhere.example/v1/chat; set"
+        ):
+            client(llm.base_url).complete(MSG)
+        assert len(llm.requests) == 1
+
+
+def test_retry_after_junk_is_ignored_and_busy_servers_get_the_right_advice() -> None:
+    with fake_llm() as llm:
+        llm.script(
+            Reply(429, b"{}", headers={"Retry-After": "nan"}),
+            Reply(503, b"{}", headers={"Retry-After": "-1"}),
+        )
+        c = LLMClient(llm.base_url, max_retries=1, backoff=0.01)
+        with pytest.raises(LLMError, match="HTTP 503: {}. The server is busy or limits requests; try again"):
+            c.complete(MSG)
+        assert len(llm.requests) == 2
+
+
+def test_an_error_event_is_one_sentence() -> None:
+    with fake_llm() as llm:
+        llm.script(Reply(pieces=[event({"error": {"message": "rate limited"}})]))
+        with pytest.raises(LLMError, match=r"reported an error: rate limited\.$"):
+            list(client(llm.base_url).stream(MSG))
+
+
+def test_replies_that_took_super_linear_time_to_read_are_read_in_linear_time() -> None:
+    t = time.monotonic()
+    validate_citations("See [1" + ",  1" * 40 + " x. [1].", 8)  # took minutes: backtracking in the marker
+    validate_citations("Ok [1]." + " " * 200_000 + "x", 8)  # quadratic in a run of blanks
+    list(sse_data(iter(["data: {"] * 20_000 + [""])))  # re-read the whole event at each line
+    assert time.monotonic() - t < 2
+    assert validate_citations("Yes [1][1][1] [1] and [2].", 3) == ("Yes [1] and [2].", [1, 2])
+
+
+def test_deeply_nested_labels_and_questions_are_no_reply() -> None:
+    assert parse_labels('{"1": ' + "[" * 100_000 + "}", 2) is None
+    assert parse_reply('{"1": ' + "[" * 100_000 + "}", [1]) == {}
+
+
+def test_question_length_and_bidi_controls() -> None:
+    passage = "Linear probes read board states from the residual stream."
+    assert usable("Do linear probes read board states?", passage)
+    assert not usable("Do linear " + "probes" * 200 + " read board states?", passage)  # 1,000 characters
+    assert strip_control("evil\u202etxt.exe \u2066x\u2069") == "eviltxt.exe x"
+
+
+def test_an_answer_of_nothing_but_markers_falls_back(mini_index, mini_settings) -> None:
+    with fake_llm() as llm:
+        llm.script(sse(["[1]" * 5000]))
+        a = answer(Q, k=3, index=mini_index, llm=client(llm.base_url), settings=mini_settings)
+    assert a.mode == "extractive" and "returned no usable text" in a.notice
+
+
+def test_uncited_inventions_and_blockquoted_or_single_quoted_fabrications_are_marked(
+    mini_index, mini_settings
+) -> None:
+    shown = answer(Q, k=3, index=mini_index, llm=False, settings=mini_settings).passages
+    true = " ".join(f"{sentences(p.text)[0][0]} [{n}]" for n, p in enumerate(shown, 1))  # borne out
+    reply = (
+        f"{true}\n\nAs one review puts it:\n\n> Linear probes were abandoned by every laboratory after the "
+        "2019 scandal. [1]\n\nAnother says ‘quantum annealers replaced probes in every serious study’ [2]. "
+        "The United Nations banned gradient descent on chess engines in 1987."
+    )
+    with fake_llm() as llm:
+        llm.script(sse([reply]))
+        a = answer(Q, k=3, index=mini_index, llm=client(llm.base_url), settings=mini_settings)
+    assert a.mode == "llm", a.notice
+    # the mark sits after the quotation, before its marker
+    assert a.text.count("_(quotation not found in the passages)_") == 2
+    assert "in 1987. _(not found in the shown passages)_" in a.text
+    assert "2 quotations found in none" in a.notice and "1 sentence without a citation" in a.notice
