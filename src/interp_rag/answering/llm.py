@@ -301,12 +301,12 @@ class LLMClient:
             error = error_of(obj)
             if error or (obj is None and "error" in data):
                 raise LLMError(f"The LLM at {self.where} reported an error: {error or data[:200]}")
-            choice = first_choice(obj)
-            piece = delta_text(choice) if choice else None
-            if not isinstance(obj, dict):
+            if not isinstance(obj, dict):  # not JSON, or not an event of any server's shape
                 bad += 1
                 continue
             good += 1
+            choice = first_choice(obj)
+            piece = delta_text(choice) if choice else None
             if piece:
                 visible = think.feed(piece)
                 if visible:
