@@ -16,9 +16,11 @@ from interp_rag.answering.extractive import sentences
 from interp_rag.answering.llm import LLMClient
 from interp_rag.answering.llm_wire import sse_data
 from interp_rag.answering.stance_pass import parse_labels
+from interp_rag.answering.support import check_support
 from interp_rag.errors import LLMError
 from interp_rag.ingest.doc2query import parse_reply, usable
 from interp_rag.text import strip_control
+from interp_rag.types import Passage
 from tests.support.fake_llm import Reply, completion, fake_llm, sse
 
 Q = "Are linear probes a reliable way to understand what a model computes?"
@@ -182,3 +184,63 @@ def test_uncited_inventions_and_blockquoted_or_single_quoted_fabrications_are_ma
     assert a.text.count("_(quotation not found in the passages)_") == 2
     assert "in 1987. _(not found in the shown passages)_" in a.text
     assert "2 quotations found in none" in a.notice and "1 sentence without a citation" in a.notice
+
+
+def test_the_deadline_holds_while_waiting_for_the_status_line() -> None:
+    # a slow status line or headers (a byte at a time, each within the read timeout) are one blocking read:
+    # the deadline closes the connection under it
+    with fake_llm() as llm:
+        llm.script(Reply(delay=4.0, body=b"{}"))
+        t = time.monotonic()
+        with pytest.raises(LLMError, match=r"took more than 1 s in all"):
+            client(llm.base_url, read_timeout=10, deadline=1.0).complete(MSG)
+        assert time.monotonic() - t < 2.5
+
+
+def test_replies_in_encodings_that_expand_without_bound_are_refused() -> None:
+    zstd = Reply(body=b"\x28\xb5\x2f\xfd" + b"\0" * 20, headers={"Content-Encoding": "zstd"})
+    stacked = Reply(
+        body=gzip.compress(gzip.compress(b"\0" * 1000)), headers={"Content-Encoding": "gzip, gzip"}
+    )
+    with fake_llm() as llm:
+        llm.script(zstd, stacked)
+        c = client(llm.base_url)
+        for _ in range(2):
+            with pytest.raises(LLMError, match=r"encoded as (zstd|gzip, gzip), which is not read"):
+                c.complete(MSG)
+        assert llm.requests[0]["headers"]["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_a_lone_surrogate_or_a_bidi_override_in_a_reply_is_cleaned() -> None:
+    event = b'data: {"choices": [{"delta": {"content": "Probes \\ud800 \\u202eread [1]."}}]}\n\n'
+    with fake_llm() as llm:
+        llm.script(Reply(pieces=[event]))
+        assert list(client(llm.base_url).stream(MSG)) == ["Probes ? read [1]."]
+
+
+def passage(text: str) -> Passage:
+    return Passage("s", "s:0", "T", [], 2024, "", text, "neutral", 0.5, 1.0)
+
+
+def test_huge_numbers_are_no_citation_or_label_and_evidence_remarks_are_no_claim() -> None:
+    assert validate_citations("Yes [" + "1" * 5000 + "] and [1].", 3) == ("Yes [1].", [1])
+    assert parse_labels('{"' + "1" * 5000 + '": "skeptical", "²": "neutral"}', 2) is None
+    assert parse_reply('{"' + "1" * 5000 + '": ["What?"]}', [1]) == {}
+    p = passage("Probes read board states from the residual stream.")
+    text = f"{p.text[:-1]} [1]. No skeptical source in these passages addresses this whole question."
+    assert check_support(text, [p]).text == text
+
+
+def test_the_checks_take_linear_time_on_blank_runs_code_and_many_quotations() -> None:
+    p = passage("Probes read board states from the residual stream. " * 20)
+    t = time.monotonic()
+    check_support("“Probes read" + "\u00a0" * 20_000 + "board” [1].", [p] * 8)
+    check_support(" ".join(f"“Probes read board states {i}” [1]." for i in range(3000)), [p] * 8)
+    parse_reply("```json\n{}" + " " * 80_000 + "x", [1])
+    assert time.monotonic() - t < 5
+    # code is not a quotation, and marks never land inside it
+    code = 'Run `print("probes never find anything real")` first [1].'
+    assert check_support(code, [p]).not_found == []
+    # a quotation cut into short pieces, or with a marker inside, is not called unfound
+    cut = "They say “Probes read … board states” and “Probes read board [1] states from the residual” [1]."
+    assert check_support(cut, [p]).not_found == []

@@ -35,7 +35,8 @@ def validate_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
             return m.group(0)  # a year, not a citation
         good: list[int] = []
         for part in re.split(r"\s*(?:[,;&]|\band\b)\s*", body.strip()):
-            nums = [int(x) for x in re.findall(r"\d+", part)]
+            # a number of more than four digits is no passage (and int() refuses 4,300 digits and more)
+            nums = [int(x) if len(x) <= 4 else 0 for x in re.findall(r"\d+", part)]
             if not nums:
                 continue
             lo, hi = nums[0], nums[-1]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ import httpx
 
 from ..errors import ConfigError, LLMError, redact
 from ..settings import Settings
+from ..text import strip_control
 from .llm_wire import (
     Budget,
     body_lines,
@@ -61,32 +64,35 @@ class ThinkFilter:
         self.seen_visible = False
 
     def feed(self, delta: str) -> str:
-        self.buf += delta
+        # One pass with a position: slicing the buffer at each tag made a delta of many tags quadratic
+        # (1.9 MB of "<think></think>": 15 s).
+        buf, pos = self.buf + delta, 0
         out: list[str] = []
-        while self.buf:
+        while pos < len(buf):
             if self.inside:
-                end = self.buf.find(self.CLOSE)
+                end = buf.find(self.CLOSE, pos)
                 if end < 0:
-                    self.buf = self.buf[-(len(self.CLOSE) - 1) :]  # may hold the start of the close tag
+                    pos = max(pos, len(buf) - (len(self.CLOSE) - 1))  # may hold the start of the close tag
                     break
-                self.buf = self.buf[end + len(self.CLOSE) :]
+                pos = end + len(self.CLOSE)
                 self.inside = False
                 continue
-            start = self.buf.find(self.OPEN)
-            close = self.buf.find(self.CLOSE)
+            start = buf.find(self.OPEN, pos)
+            close = buf.find(self.CLOSE, pos)
             if close >= 0 and (start < 0 or close < start) and not self.seen_visible:
-                self.buf = self.buf[close + len(self.CLOSE) :]  # reasoning whose <think> was in the prompt
+                pos = close + len(self.CLOSE)  # reasoning whose <think> was in the prompt
                 out.clear()
                 continue
             if start >= 0:
-                out.append(self.buf[:start])
-                self.buf = self.buf[start + len(self.OPEN) :]
+                out.append(buf[pos:start])
+                pos = start + len(self.OPEN)
                 self.inside = True
                 continue
-            keep = _partial_tag_suffix(self.buf)
-            out.append(self.buf[: len(self.buf) - keep])
-            self.buf = self.buf[len(self.buf) - keep :]
+            keep = _partial_tag_suffix(buf[pos:])
+            out.append(buf[pos : len(buf) - keep])
+            pos = len(buf) - keep
             break
+        self.buf = buf[pos:]
         text = "".join(out)
         if not self.seen_visible:
             text = text.lstrip()
@@ -164,7 +170,8 @@ class LLMClient:
         return public_url(self.base_url)
 
     def _client(self) -> httpx.Client:
-        headers = {"Content-Type": "application/json"}
+        # only what llm_wire decodes with a bound (httpx would also take brotli and zstd)
+        headers = {"Content-Type": "application/json", "Accept-Encoding": "gzip, deflate"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
@@ -196,7 +203,10 @@ class LLMClient:
             budget.check_time()
             retry_after = None
             try:
-                req = client.build_request("POST", self.url, json=self._payload(messages, stream))
+                timeout = budget.timeout(self.connect_timeout, self.read_timeout)
+                req = client.build_request(
+                    "POST", self.url, json=self._payload(messages, stream), timeout=timeout
+                )
                 resp = client.send(req, stream=True)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
                 raise LLMError(
@@ -207,6 +217,8 @@ class LLMClient:
                 last = f"could not connect to the LLM at {self.where} ({type(e).__name__}: {e})"
                 continue
             except httpx.TimeoutException as e:
+                if timeout.read < self.read_timeout:  # cut to what the deadline left
+                    budget.stop()
                 raise LLMError(
                     f"The LLM at {self.where} did not answer within {self.read_timeout:g} s "
                     f"({type(e).__name__})."
@@ -251,7 +263,7 @@ class LLMClient:
     def complete(self, messages: list[dict[str, str]]) -> str:
         """The whole answer at once (reasoning stripped)."""
         budget = self._budget()
-        with self._client() as client:
+        with self._client() as client, _watchdog(client, budget):
             resp = self._send(client, messages, stream=False, budget=budget)
             try:
                 raw = read_body(resp, budget)
@@ -262,7 +274,7 @@ class LLMClient:
             raise LLMError(
                 f"The LLM at {self.where} returned something that is not a chat completion: {raw[:200]!r}"
             )
-        text = strip_reasoning(content)
+        text = strip_reasoning(clean_text(content))
         if not text:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
         return text
@@ -271,7 +283,7 @@ class LLMClient:
         """Visible text deltas as they arrive. Ends at `data: [DONE]`, a finish_reason, or end of stream.
         A server that answers a streamed request with a whole completion (JSON) is read as one."""
         budget = self._budget()
-        with self._client() as client:
+        with self._client() as client, _watchdog(client, budget):
             resp = self._send(client, messages, stream=True, budget=budget)
             try:
                 if "json" not in resp.headers.get("content-type", ""):
@@ -285,7 +297,7 @@ class LLMClient:
             raise LLMError(
                 f"The LLM at {self.where} returned something that is not a chat completion: {raw[:200]!r}"
             )
-        text = strip_reasoning(whole)
+        text = strip_reasoning(clean_text(whole))
         if not text:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
         yield text
@@ -308,7 +320,7 @@ class LLMClient:
             choice = first_choice(obj)
             piece = delta_text(choice) if choice else None
             if piece:
-                visible = think.feed(piece)
+                visible = think.feed(clean_text(piece))
                 if visible:
                     produced = True
                     yield visible
@@ -328,6 +340,29 @@ class LLMClient:
             )
         if not produced:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
+
+
+@contextmanager
+def _watchdog(client: httpx.Client, budget: Budget) -> Iterator[None]:
+    """Close the client's connections when the call's deadline passes, wherever it waits: a read that
+    blocks (a status line or headers sent a byte at a time, each within the read timeout) then fails at
+    once, and the budget names the deadline as the reason."""
+    timer = threading.Timer(max(budget.left, 0.0), client.close)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except LLMError:
+        budget.check_time()  # the deadline, not the broken read it caused, is the reason to give
+        raise
+    finally:
+        timer.cancel()
+
+
+def clean_text(text: str) -> str:
+    """A reply's text fit to show and store: lone surrogates (a JSON "\\ud800") replaced, which no output
+    can encode, and control and bidi-override characters out, as for any other text shown."""
+    return strip_control(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 def resolve_llm(settings: Settings, llm: LLMClient | bool | None) -> LLMClient | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,10 +41,19 @@ class Budget:
 
     def check_time(self) -> None:
         if self.left <= 0:
-            raise LLMError(
-                f"The LLM at {self.where} took more than {self.seconds:g} s in all "
-                "(INTERP_RAG_LLM__DEADLINE), so it was stopped."
-            )
+            self.stop()
+
+    def stop(self) -> None:
+        raise LLMError(
+            f"The LLM at {self.where} took more than {self.seconds:g} s in all "
+            "(INTERP_RAG_LLM__DEADLINE), so it was stopped."
+        )
+
+    def timeout(self, connect: float, read: float) -> httpx.Timeout:
+        """A request's timeouts, none longer than what is left: a status line that never comes is one
+        blocking read, which nothing else can cut short."""
+        left = max(self.left, 0.001)
+        return httpx.Timeout(min(read, left), connect=min(connect, left))
 
     def check_size(self, n: int) -> None:
         if n > self.max_bytes:
@@ -53,22 +63,49 @@ class Budget:
             )
 
 
+def _decoder(resp: httpx.Response, where: str) -> Any:
+    """A zlib decompressor for a gzip or deflate body, None for a plain one. httpx would decode a whole
+    network read at once, and also brotli, zstd and stacked encodings, with no bound on what comes out
+    (1.7 kB of brotli: 2.3 GB); here output is bounded as it is made, and only what is asked for is read."""
+    codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise LLMError(
+            f"The LLM at {where} sent its reply encoded as {', '.join(codings)[:60]}, which is not read "
+            "(gzip or deflate, once, was asked for)."
+        )
+    return zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or a zlib header, whichever it has
+
+
 def _chunks(resp: httpx.Response, budget: Budget) -> Iterator[bytes]:
     """The body's decompressed chunks, within the budget; transport and decoding failures as LLMError."""
     total = 0
     try:
-        for chunk in resp.iter_bytes():
-            total += len(chunk)
-            budget.check_size(total)
+        decoder = _decoder(resp, budget.where)
+        for raw in resp.iter_raw():
             budget.check_time()
-            yield chunk
+            data = raw
+            while data:
+                # never more than the budget allows (plus one byte, to know it was passed)
+                out = decoder.decompress(data, budget.max_bytes - total + 1) if decoder else data
+                data = decoder.unconsumed_tail if decoder else b""
+                total += len(out)
+                budget.check_size(total)
+                if out:
+                    yield out
+    except zlib.error as e:
+        raise LLMError(f"The LLM at {budget.where} sent a body that could not be decoded ({e}).") from e
     except httpx.TimeoutException as e:
+        budget.check_time()
         raise LLMError(
             f"The LLM at {budget.where} stopped streaming (no data for {budget.read_timeout:g} s)."
         ) from e
     except httpx.DecodingError as e:
         raise LLMError(f"The LLM at {budget.where} sent a body that could not be decoded ({e}).") from e
     except httpx.HTTPError as e:
+        budget.check_time()  # the watchdog closed the connection at the deadline
         raise LLMError(f"The connection to the LLM at {budget.where} broke mid-answer ({e}).") from e
 
 

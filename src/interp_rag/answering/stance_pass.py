@@ -54,7 +54,7 @@ def parse_labels(reply: str, n: int) -> dict[int, str] | None:
             continue
         out = {}
         for k, v in data.items():
-            num = int(k) if str(k).strip().isdigit() else 0
+            num = int(k) if re.fullmatch(r"[0-9]{1,4}", str(k).strip()) else 0  # not "²", not 5,000 digits
             label = str(v).strip().lower()
             if 1 <= num <= n and label in STANCES:
                 out[num - 1] = label

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -33,11 +34,18 @@ from ..types import Passage
 # mean the text's start).
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
 _MARK = re.compile(r"\[(\d+)\]")
-_TRAILING_MARKS = re.compile(r"\s*(?:\[\d+\]\s*)+[.!?]?\s*$")
+# Blank runs are matched from their start only (the look-behind) and never given back (possessive): a long
+# run of blanks tried at each of its positions made these searches quadratic (20,000 no-break spaces: 30 s).
+_TRAILING_MARKS = re.compile(r"(?<!\s)\s*+(?:\[\d+\]\s*+)++[.!?]?\s*+$")
 # A quotation: curly or straight double quotes around at least four words (a scare-quoted term is no quote).
 # ‘…’ opens after a non-word character and closes before one: the ’ of "it’s" is an apostrophe.
 _QUOTE = re.compile(r"“([^“”]+)”|\"([^\"\n]+)\"|(?<!\w)‘([^‘’]+)’(?!\w)")
-_ELLIPSIS = re.compile(r"\s*(?:\.\s?\.\s?\.|…|\[\s*(?:\.\.\.|…)\s*\])\s*")
+_ELLIPSIS = re.compile(r"\.\s?\.\s?\.|…|\[\s*+(?:\.\.\.|…)\s*+\]")
+# Inline code and fenced code blocks: strings in them are code, not quotations (masked before looking).
+_CODE = re.compile(r"^```.*?(?:^```[^\n]*$|\Z)|`[^`\n]+`", re.M | re.S)
+# An uncited sentence about the evidence itself ("No skeptical source addresses this.", "The passages
+# disagree."), as the prompt asks a model to write when a side is missing, is no claim about the field.
+_ABOUT_EVIDENCE = re.compile(r"\b(?:passages?|sources?)\b", re.I)
 _WORDS = re.compile(r"[a-z0-9]+")
 MIN_TERMS = 3  # content words a cited sentence needs before its support is judged
 # An uncited sentence needs more: a model's framing ("As one review puts it:", "The sources disagree.") has
@@ -117,19 +125,29 @@ def _grams(words: list[str], n: int = 2) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
+@lru_cache(maxsize=64)
+def _passage_grams(text: str) -> frozenset[tuple[str, ...]]:
+    """A passage's word pairs, read once per check however many quotations and sentences ask (a reply of
+    thousands of them re-read every passage for each: 99 s for 1.8 MB)."""
+    return frozenset(_grams(_words(text)))
+
+
+@lru_cache(maxsize=64)
+def _passage_terms(text: str) -> frozenset[str]:
+    return frozenset(bm25_tokens(text))
+
+
 def holds_quote(passage: str, quote: str) -> bool:
     """Does the passage hold the quotation, case and punctuation aside? Each part of a quotation cut with an
     ellipsis is looked for on its own; parts under four words are too short to tell and are not asked.
     `passage` is what a model may quote: the passage's text, and its title and headings."""
-    words = _words(passage)
-    grams = _grams(words)
+    grams = _passage_grams(passage)
     parts = [_words(p) for p in _ELLIPSIS.split(quote)]
-    parts = [p for p in parts if len(p) >= QUOTE_WORDS]
-    for part in parts:
+    for part in (p for p in parts if len(p) >= QUOTE_WORDS):  # all parts too short: nothing to tell by
         want = _grams(part)
         if len(want & grams) < QUOTE_HELD * len(want):
             return False
-    return bool(parts)
+    return True
 
 
 def quotable(p: Passage) -> str:
@@ -142,7 +160,7 @@ def quotations(sentence: str) -> list[tuple[str, int]]:
     """The quotations of a sentence (four words or more) and where each ends in it."""
     out = []
     for m in _QUOTE.finditer(sentence):
-        body = next(g for g in m.groups() if g is not None)
+        body = _MARK.sub(" ", next(g for g in m.groups() if g is not None))  # a marker inside is no word
         if len(_words(body)) >= QUOTE_WORDS:
             out.append((body, m.end()))
     return out
@@ -158,7 +176,7 @@ def support(
     terms = set(bm25_tokens(_MARK.sub(" ", sentence)))
     if len(terms) < MIN_TERMS:
         return 1.0
-    held = set().union(*(bm25_tokens(p) for p in passages)) if passages else set()
+    held = frozenset().union(*(_passage_terms(p) for p in passages)) if passages else frozenset()
     if default is None:
         default = float(np.median(list(weight.values()))) if weight else 1.0
 
@@ -201,28 +219,31 @@ def check_support(
     marker against all of them. Returns the text with corrections and marks, and what was marked."""
     out = Checked(text)
     default = float(np.median(list(weight.values()))) if weight else 1.0
+    masked = _CODE.sub(lambda m: " " * len(m.group()), text)  # same offsets, no code
     pieces: list[str] = []
     last = 0
     for a, b in _sentences(text):
-        sentence = text[a:b]
+        sentence = masked[a:b]
+        if not sentence.strip():  # inside a code block
+            continue
         cited = [int(n) for n in _MARK.findall(sentence) if 1 <= int(n) <= len(passages)]
-        fixed = sentence
+        inserts: list[tuple[int, str]] = []  # (offset in the sentence, mark)
         # the passages the sentence is checked against: its cited ones with re-cited ones, or all of them
         bearers = dict.fromkeys(cited or range(1, len(passages) + 1))
-        for quote, end in sorted(_quoted(text, a, sentence), key=lambda q: -q[1]):  # right to left
+        for quote, end in _quoted(text, a, sentence):
             holders = [i for i, p in enumerate(passages, 1) if holds_quote(quotable(p), quote)]
             if holders and (not cited or any(i in cited for i in holders)):
                 continue  # where it says it is, or in some shown passage when it cites none
             if holders:
                 out.recited.append(quote)
-                mark = "".join(f"[{i}]" for i in holders[:2])
+                inserts.append((end, "".join(f"[{i}]" for i in holders[:2])))
                 bearers.update(dict.fromkeys(holders[:2]))
             else:
                 out.not_found.append(quote)
-                mark = " _(quotation not found in the passages)_"
-            fixed = fixed[:end] + mark + fixed[end:]
+                inserts.append((end, " _(quotation not found in the passages)_"))
         terms = len(set(bm25_tokens(_MARK.sub(" ", sentence))))
         checkable = terms >= (MIN_TERMS if cited else MIN_UNCITED_TERMS)
+        checkable = checkable and (bool(cited) or not _ABOUT_EVIDENCE.search(sentence))
         out.sentences += bool(cited)
         out.uncited += not cited and checkable
         if (
@@ -230,16 +251,27 @@ def check_support(
             and support(sentence, [passages[n - 1].text for n in bearers], weight, default) < min_support
         ):
             if cited:
-                out.unsupported.append(sentence)
-                fixed = _mark_unsupported(fixed)
+                out.unsupported.append(text[a:b])
+                ends = list(_MARK.finditer(sentence))
+                which = "passages it cites" if len({m.group(1) for m in ends}) > 1 else "passage it cites"
+                inserts.append((ends[-1].end(), f" _(few of its words are in the {which})_"))
             else:
-                out.unfounded.append(sentence)
-                fixed += " _(not found in the shown passages)_"
-        if fixed != sentence:
-            pieces += [text[last:a], fixed]
+                out.unfounded.append(text[a:b])
+                inserts.append((len(sentence), " _(not found in the shown passages)_"))
+        if inserts:
+            pieces += [text[last:a], _insert(text[a:b], inserts)]
             last = b
     out.text = "".join([*pieces, text[last:]])
     return out
+
+
+def _insert(sentence: str, inserts: list[tuple[int, str]]) -> str:
+    """The sentence with each mark at its offset (offsets into the sentence as given; equal ones in order)."""
+    out, at = [], 0
+    for pos, mark in sorted(inserts, key=lambda x: x[0]):
+        out += [sentence[at:pos], mark]
+        at = pos
+    return "".join([*out, sentence[at:]])
 
 
 def _quoted(text: str, at: int, sentence: str) -> list[tuple[str, int]]:
@@ -252,11 +284,3 @@ def _quoted(text: str, at: int, sentence: str) -> list[tuple[str, int]]:
             end = m.start() if (m := _TRAILING_MARKS.search(sentence)) else len(sentence)
             return [(body, end)]
     return quotations(sentence)
-
-
-def _mark_unsupported(sentence: str) -> str:
-    """The sentence with a mark after its last marker: the reader sees which claim to check."""
-    ends = list(_MARK.finditer(sentence))
-    at = ends[-1].end()
-    which = "passages it cites" if len({m.group(1) for m in ends}) > 1 else "passage it cites"
-    return sentence[:at] + f" _(few of its words are in the {which})_" + sentence[at:]
