@@ -269,6 +269,10 @@ class LLMClient:
                 raw = read_body(resp, budget)
             finally:
                 resp.close()
+        return self._whole_text(raw)
+
+    def _whole_text(self, raw: bytes) -> str:
+        """The visible text of a whole (non-streamed) completion's body."""
         content = completion_text(load_json(raw))
         if content is None:
             raise LLMError(
@@ -292,15 +296,7 @@ class LLMClient:
                 raw = read_body(resp, budget)  # a whole completion, though a stream was asked for
             finally:
                 resp.close()
-        whole = completion_text(load_json(raw))
-        if whole is None:
-            raise LLMError(
-                f"The LLM at {self.where} returned something that is not a chat completion: {raw[:200]!r}"
-            )
-        text = strip_reasoning(clean_text(whole))
-        if not text:
-            raise LLMError(f"The LLM at {self.where} returned an empty answer.")
-        yield text
+        yield self._whole_text(raw)
 
     def _deltas(self, events: Iterator[str]) -> Iterator[str]:
         think = ThinkFilter()
