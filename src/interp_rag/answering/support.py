@@ -16,7 +16,8 @@ the wrong one, or a quotation no passage holds. This module reads the answer sen
 A word-level check: it cannot see a "not" added to a passage's own sentence.
 
 What is marked stays in the answer (nothing the model wrote is lost); the notice says how much was marked,
-and the pipeline falls back to the extractive answer when most cited sentences are unsupported.
+and the pipeline falls back to the extractive answer when most checked sentences are unsupported
+(settings.llm.max_unsupported). Code (inline or fenced) is not read for quotations.
 """
 
 from __future__ import annotations
