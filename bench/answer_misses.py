@@ -11,21 +11,17 @@ JSON, never the questions' or passages' text. A quote is held when at least half
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.questions import question_run
 from interp_rag.answering.extractive import candidates, compose_extractive
 from interp_rag.evaluation import grams
-from interp_rag.ingest.embed import expect_many_questions
 from interp_rag.retrieval.retrieve import retrieve
-from interp_rag.settings import get_settings
-from interp_rag.store.index import load_index
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def held(text: str, quote: str) -> float:
@@ -34,20 +30,10 @@ def held(text: str, quote: str) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("questions", type=Path)
-    ap.add_argument("--index-dir", type=Path, default=ROOT / "index")
-    ap.add_argument("-k", type=int, default=8)
-    args = ap.parse_args()
-    expect_many_questions()
-    settings = get_settings(index_dir=args.index_dir)
-    index = load_index(settings=settings)
+    args, settings, index, questions = question_run(__doc__)
     counts = {"answer holds a gold quote": 0, "no gold passage shown": 0, "shown, not quoted": 0}
     ranks: list[tuple[int, int]] = []
-    for line in args.questions.read_text().splitlines():
-        if not line.strip():
-            continue
-        q = json.loads(line)
+    for q in questions:
         r = retrieve(index, q["question"], k=args.k)
         text, _ = compose_extractive(
             q["question"], r.passages, r.missing_sides, index=index, params=settings.answer

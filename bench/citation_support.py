@@ -18,23 +18,20 @@ never the texts.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.questions import question_run
 from interp_rag.answering.extractive import sentences
 from interp_rag.answering.support import holds_quote, quotable, support
-from interp_rag.ingest.embed import expect_many_questions
 from interp_rag.retrieval.retrieve import retrieve
-from interp_rag.settings import get_settings
-from interp_rag.store.index import load_index
 from interp_rag.text import split_sentences
 
-ROOT = Path(__file__).resolve().parents[1]
 BARS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 
 
@@ -43,17 +40,9 @@ def below(values: list[float], bar: float) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("questions", type=Path)
-    ap.add_argument("--index-dir", type=Path, default=ROOT / "index")
-    ap.add_argument("-k", type=int, default=8)
-    args = ap.parse_args()
-    expect_many_questions()
-    settings = get_settings(index_dir=args.index_dir)
-    index = load_index(settings=settings)
+    args, _, index, qs = question_run(__doc__)
     weight = index.idf_weights
     rng = random.Random(0)
-    qs = [json.loads(line) for line in args.questions.read_text().splitlines() if line.strip()]
     shown = [retrieve(index, q["question"], k=args.k).passages for q in qs]
     true, single, on_topic, off_topic = [], [], [], []
     quotes = {"exact held": [], "one word changed held": [], "other question's sentence held": []}

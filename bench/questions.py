@@ -3,11 +3,36 @@ mirror of the corpus into the {doc, quote} form that score.py and `interp-rag ev
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from interp_rag.ingest.sources import load_sources
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def question_run(description: str) -> tuple[argparse.Namespace, Any, Any, list[dict[str, Any]]]:
+    """What a script run over a question set starts from: its arguments (QUESTIONS.jsonl, --index-dir,
+    -k), the settings and index they name (with the question encoder made ready for many questions), and
+    the questions (checked as `interp-rag eval` checks them)."""
+    from interp_rag.evaluation import QUESTION_FIELDS, load_jsonl
+    from interp_rag.ingest.embed import expect_many_questions
+    from interp_rag.settings import get_settings
+    from interp_rag.store.index import load_index
+
+    ap = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("questions", type=Path)
+    ap.add_argument("--index-dir", type=Path, default=ROOT / "index")
+    ap.add_argument("-k", type=int, default=8)
+    args = ap.parse_args()
+    expect_many_questions()
+    settings = get_settings(index_dir=args.index_dir)
+    return args, settings, load_index(settings=settings), load_jsonl(args.questions, QUESTION_FIELDS)
 
 
 def resolve_questions(
