@@ -130,9 +130,7 @@ class Selection:
         return all(bool(np.any(self.relevant & (self.stance == Arrays.code(s)))) for s in SIDES)
 
     def score(self, j: int) -> float:
-        """A chosen passage's relevance: its own, or that of a passage whose text it absorbed if higher."""
-        rel = self.cands.rel
-        return max(float(rel[i]) for i in [j, *self.absorbed.get(j, [])])
+        return shown_relevance(self.cands.rel, j, self.absorbed)
 
     def by_relevance(self) -> None:
         self.chosen.sort(key=lambda j: -self.score(j))
@@ -306,6 +304,15 @@ class Chosen(NamedTuple):
     chosen: list[int]
     missing: list[str]
     absorbed: dict[int, list[int]]
+
+    def parts(self, j: int) -> list[int]:
+        """The candidates whose text chosen candidate j's passage shows: j, then those it absorbed."""
+        return [j, *self.absorbed.get(j, [])]
+
+
+def shown_relevance(rel: np.ndarray, j: int, absorbed: dict[int, list[int]]) -> float:
+    """A chosen passage's relevance: its own, or that of a passage whose text it absorbed if higher."""
+    return max(float(rel[i]) for i in [j, *absorbed.get(j, [])])
 
 
 def select(

@@ -11,7 +11,7 @@ from ..store.index import Index
 from ..types import Passage
 from .context import to_passage
 from .filters import filter_mask
-from .policies import lift_sides, neighbour_support, select
+from .policies import lift_sides, neighbour_support, select, shown_relevance
 from .query import Query, QueryOptions
 from .rerank import get_reranker
 from .search import candidates, query_vector
@@ -48,18 +48,19 @@ def retrieve(
     cands = get_reranker(tuning.reranker).rerank(query.question, query_vector(query.question), index, cands)
     cands = neighbour_support(index, cands, tuning)
     cands = lift_sides(index, query.question, cands, tuning)
-    chosen, missing, absorbed = select(index, query.question, cands, query.k, tuning)
+    choice = select(index, query.question, cands, query.k, tuning)
+    chosen, missing = choice.chosen, choice.missing
     if query.stance:  # a stance filter asks for one side; the other being absent is the point, not a gap
         missing = [s for s in missing if s in query.stance]
     pool, rel, focus = cands.pool, cands.rel, cands.focus
     passages = []
     for j in chosen:
-        also = [int(pool[i]) for i in absorbed.get(j, [])]
-        score = max(float(rel[i]) for i in [j, *absorbed.get(j, [])])
+        also = [int(pool[i]) for i in choice.absorbed.get(j, [])]
+        score = shown_relevance(rel, j, choice.absorbed)
         passages.append(to_passage(index, int(pool[j]), score, int(focus[j]), tuning.context_chars, also))
     top = float(rel[0]) if rel.size else 0.0
     is_rel = (rel >= tuning.side_floor * top) & (cands.cos >= tuning.min_cosine)
-    shown = [int(pool[i]) for j in chosen for i in [j, *absorbed.get(j, [])]]
+    shown = [int(pool[i]) for j in chosen for i in choice.parts(j)]
     relevant = list(dict.fromkeys(shown + [int(i) for i in pool[is_rel]]))
     ms = round((time.perf_counter() - t) * 1000, 2)
     low = not cands.cos.size or float(cands.cos.max()) < tuning.relevance_floor
