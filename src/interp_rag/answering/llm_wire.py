@@ -102,8 +102,6 @@ def _chunks(resp: httpx.Response, budget: Budget) -> Iterator[bytes]:
         raise LLMError(
             f"The LLM at {budget.where} stopped streaming (no data for {budget.read_timeout:g} s)."
         ) from e
-    except httpx.DecodingError as e:
-        raise LLMError(f"The LLM at {budget.where} sent a body that could not be decoded ({e}).") from e
     except httpx.HTTPError as e:
         budget.check_time()  # the watchdog closed the connection at the deadline
         raise LLMError(f"The connection to the LLM at {budget.where} broke mid-answer ({e}).") from e

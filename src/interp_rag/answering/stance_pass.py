@@ -3,13 +3,13 @@ relative to the question; a reply it cannot read leaves the index's labels."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 
 from ..settings import PromptSettings
 from ..types import STANCES, Passage
 from .llm import LLMClient
+from .llm_wire import load_json
 from .prompts import stance_messages
 
 
@@ -46,10 +46,7 @@ def parse_labels(reply: str, n: int) -> dict[int, str] | None:
     """{passage position: label} from a reply holding a JSON object of number -> label; None if there is
     no such object. Numbers out of range and labels not in the three are ignored."""
     for m in re.finditer(r"\{[^{}]*\}", reply):
-        try:
-            data = json.loads(m.group())
-        except (ValueError, RecursionError):  # not JSON, or arrays nested past what the parser recurses
-            continue
+        data = load_json(m.group())  # None for what is not JSON, or nests past what the parser recurses
         if not isinstance(data, dict):
             continue
         out = {}
