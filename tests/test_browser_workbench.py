@@ -191,6 +191,24 @@ def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> N
     shot(page, "removed")
 
 
+def test_remove_clicked_as_the_page_shows_it_removes_nothing(page: Any, corpus: Settings) -> None:
+    """A fresh page's Remove box is empty: it started on the first source, and one click removed it."""
+    fresh = page.context.new_page()
+    try:
+        fresh.goto(page.url)
+        fresh.get_by_role("tab", name="Sources").click()
+        fresh.wait_for_selector("#library table.library")
+        listing = corpus.sources_file.read_bytes()
+        fresh.get_by_text("Remove a source").click()
+        assert fresh.input_value("#remove-id input") == ""
+        fresh.click("#remove")
+        fresh.wait_for_selector("#lib-notice .notice-error", timeout=30_000)
+        assert "Choose the source to remove" in fresh.inner_text("#lib-notice")
+        assert corpus.sources_file.read_bytes() == listing
+    finally:
+        fresh.close()
+
+
 def test_a_bad_upload_shows_an_error_and_changes_nothing(page: Any, corpus: Settings, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Sources").click()
     bad = tmp_path / "scan.pdf"

@@ -367,6 +367,69 @@ def test_the_served_app_refuses_a_request_body_over_the_limit_but_not_an_upload(
         assert client.post("/gradio_api/upload", files=paper).status_code == 200  # 2 MB: a paper, allowed
 
 
+def test_the_api_names_its_parameters_and_only_the_question_is_required(
+    ui_corpus_settings: Settings, small_index
+) -> None:
+    demo = build_ui(ui_corpus_settings, index=small_index, llm=False)
+    api = demo.get_api_info()["named_endpoints"]
+
+    def params(name: str) -> list[tuple[str, bool]]:
+        return [(p["parameter_name"], p["parameter_has_default"]) for p in api[name]["parameters"]]
+
+    # named as answer()'s and the CLI's (they were param_0 … param_6, the years required)
+    assert params("/ask") == [
+        ("question", False), ("stance", True), ("year_from", True), ("year_to", True),
+        ("types", True), ("k", True), ("sources", True),
+    ]  # fmt: skip
+    assert [n for n, _ in params("/add_source")] == [
+        "url",
+        "upload",
+        "stance",
+        "kind",
+        "list_search",
+        "list_stance",
+        "list_type",
+        "write_questions",
+    ]
+    # a source to remove has no default: the Remove box starts empty, not on the first source
+    assert params("/remove_source")[0] == ("source_id", False)
+    remove_box = next(c for c in demo.config["components"] if c["props"].get("elem_id") == "remove-id")
+    assert remove_box["props"].get("value") in (None, [])
+    # the upload's progress reaches the page (a keyword-only tracker was never given one)
+    assert next(fn for fn in demo.fns.values() if fn.api_name == "add_source").tracks_progress
+
+
+def test_a_call_to_an_unknown_endpoint_or_with_too_few_values_is_told_what_the_api_takes(
+    ui_corpus_settings: Settings, small_index
+) -> None:
+    from starlette.testclient import TestClient
+
+    demo = build_ui(ui_corpus_settings, index=small_index, llm=False)
+    demo.max_file_size = None  # set by launch(), which this test does not call
+    app = gr.routes.App.create_app(demo, app_kwargs=launch_options(ui_corpus_settings, demo)["app_kwargs"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path in ("/gradio_api/call/nope", "/gradio_api/run/nope", "/gradio_api/call/v2/nope"):
+            r = client.post(path, json={"data": []})
+            assert r.status_code == 404 and "No endpoint /nope" in r.json()["detail"], (path, r.text)
+            assert "/ask" in r.json()["detail"]
+        r = client.post("/gradio_api/call/ask", json={"data": ["Are probes useful?"]})
+        assert r.status_code == 422, r.text
+        assert "question, stance, year_from, year_to, types, k, sources; 1 were sent" in r.json()["detail"]
+        ok = client.post("/gradio_api/call/ask", json={"data": ["Are probes useful?", [], "", "", [], 3, []]})
+        assert ok.status_code == 200 and "event_id" in ok.json()  # the body read for the check reached Gradio
+        assert client.post("/gradio_api/call/ask", content=b"not json").status_code == 422  # Gradio's own
+        # the page calls its quick events by number on /run/predict: a number it does not have is named
+        r = client.post("/gradio_api/run/predict", json={"fn_index": 999, "data": []})
+        assert r.status_code == 404 and "No event #999" in r.json()["detail"]
+    # with a log-in, Gradio's check comes first: no endpoint is named to a caller without it
+    with_login = ui_corpus_settings.model_copy(
+        update={"web": ui_corpus_settings.web.model_copy(update={"auth": "a:b"})}
+    )
+    app = gr.routes.App.create_app(demo, app_kwargs=launch_options(with_login, demo)["app_kwargs"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert "/ask" not in client.post("/gradio_api/call/nope", json={"data": []}).text
+
+
 def test_prepare_index_builds_a_missing_index_and_reports_progress(tmp_path: Path) -> None:
     settings = write_ui_corpus(tmp_path)
     status = IndexStatus(ready=False)

@@ -263,6 +263,12 @@ def test_add_endpoint_refuses_requests_without_log_in_and_read_only_hides_it(
                 break
             time.sleep(0.5)
         assert "Extractive" in view[1], view[0]
+        # the question alone, by position or by name: the filters take their defaults
+        for view in (
+            ro_client.predict("sparse autoencoders", api_name="/ask"),
+            ro_client.predict(question="sparse autoencoders", k=3, api_name="/ask"),
+        ):
+            assert "Extractive" in view[1], view[0]
         with pytest.raises(Exception, match="add_source"):
             ro_client.predict(
                 "https://example.org", None, "neutral", "other", "", "", "", api_name="/add_source"

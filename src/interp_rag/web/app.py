@@ -27,6 +27,7 @@ from ..settings import Settings, get_settings
 from ..store.index import Index, index_stats
 from ..types import STANCES, Answer
 from .access import BodyLimit, auth_pairs, exposure_warning
+from .api import KnownEndpoints, api_parameters, ask_api, endpoints
 from .library import layout_sources_tab, wire_sources_tab
 from .render import (
     highlight,
@@ -200,8 +201,8 @@ def _layout_ask(c: dict[str, Any], types: list[str], ready: bool, settings: Sett
     max_k = settings.web.max_k
     with gr.Row(equal_height=True):
         hint = "Ask a question about interpretability research…"
-        c["question"] = gr.Textbox(
-            placeholder=hint, show_label=False, scale=8, elem_id="question", autofocus=True
+        c["question"] = gr.Textbox(  # the label is not shown; the API's description reads it
+            label="Question", placeholder=hint, show_label=False, scale=8, elem_id="question", autofocus=True
         )
         c["ask"] = gr.Button(
             "Ask", variant="primary", scale=1, min_width=90, interactive=ready, elem_id="ask"
@@ -253,12 +254,14 @@ def _wire(
             record(settings, a, filters, k)
 
     # Each answer also updates the workbench (timeline, export, recent questions): EXTRAS after the View.
+    @api_parameters(ask_api)
     def on_ask_streamed(*args: Any) -> Iterator[tuple[Any, ...]]:
         box: dict[str, Any] = {}
         skip = tuple(gr.skip() for _ in EXTRAS)
         for view in ask(*args, **context, on_final=lambda *a: on_final(*a, box)):
             yield (*view, *(extras(box["answer"], settings) if "answer" in box else skip))
 
+    @api_parameters(ask_api)
     def on_ask_at_once(*args: Any) -> tuple[Any, ...]:
         box: dict[str, Any] = {}
         *_, last = ask(*args, **context, on_final=lambda *a: on_final(*a, box))
@@ -295,7 +298,8 @@ def build_ui(
 ) -> gr.Blocks:
     """The app. `index`: the Index to answer from (default: settings.index_dir, reloaded when a build swaps
     it); `llm`: None uses the settings, False forces extractive answers; `status`: the readiness of an
-    index being built in the background. Launch it with `**launch_options(settings)` (style, host, port)."""
+    index being built in the background. Launch it with `**launch_options(settings, demo)` (style, host,
+    port, the API's checks)."""
     settings = settings or get_settings()
     status = status or IndexStatus(ready=True)
     try:  # the source types actually in the index, for the filter
@@ -309,18 +313,25 @@ def build_ui(
     return demo
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
+def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict[str, Any]:
+    """demo.launch()'s options: style, host, port, log-in, and the middleware that bounds request bodies
+    (access.BodyLimit) and, given the app, checks calls to its API (api.KnownEndpoints)."""
     host, port = settings.web.host, settings.web.port
+    middleware = [Middleware(BodyLimit, max_bytes=settings.web.max_request_bytes)]
+    pairs = auth_pairs(settings.web.auth)
+    # With a log-in, Gradio's own check comes first: a caller without it learns nothing of the endpoints.
+    if demo is not None and not pairs:
+        public = tuple(n.lstrip("/") for n in demo.get_api_info()["named_endpoints"])
+        known = {"endpoints": endpoints(demo), "public": public, "events": len(demo.fns)}
+        middleware.append(Middleware(KnownEndpoints, **known))
     opts = {
         "server_name": host,
         "server_port": port,
         "css": CSS_FILE.read_text(encoding="utf-8"),
         "theme": theme(),
         "show_error": True,
-        # request bodies bounded before Gradio reads them (access.BodyLimit)
-        "app_kwargs": {"middleware": [Middleware(BodyLimit, max_bytes=settings.web.max_request_bytes)]},
+        "app_kwargs": {"middleware": middleware},
     }
-    pairs = auth_pairs(settings.web.auth)
     if pairs:  # Gradio's log-in page; every endpoint then needs the session
         opts["auth"] = pairs
     return opts
@@ -339,4 +350,4 @@ def serve(settings: Settings | None = None) -> None:
     status = IndexStatus(ready=False)
     demo = build_ui(settings, status=status)
     threading.Thread(target=prepare_index, args=(settings, status), daemon=True, name="prepare-index").start()
-    demo.launch(**launch_options(settings))
+    demo.launch(**launch_options(settings, demo))

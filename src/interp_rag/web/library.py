@@ -23,6 +23,7 @@ from ..store.build import add_source
 from ..store.index import get_index
 from ..store.library import added, list_sources, remove_source
 from ..types import SOURCE_STANCES, UNKNOWN_STANCE
+from .api import add_source_api, api_parameters, remove_source_api
 from .render import esc, render_notice, safe_url, source_link
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,12 @@ def remove(source_id: str | None, *, settings: Settings) -> str:
 def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
     rows = library_rows(settings)
     with gr.Row():
-        c["lib_query"] = gr.Textbox(placeholder="Search title, author, id, note…", show_label=False, scale=4)
+        c["lib_query"] = gr.Textbox(
+            label="Search the sources",
+            placeholder="Search title, author, id, note…",
+            show_label=False,
+            scale=4,
+        )
         c["lib_stance"] = gr.Dropdown(["", *SOURCE_STANCES], value="",
                                       label="Stance", scale=1)  # fmt: skip
         c["lib_type"] = gr.Dropdown(["", *sorted({r["type"] for r in rows})], value="", label="Type", scale=1)
@@ -188,12 +194,16 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
                                           info="If you know it", elem_id="add-stance")  # fmt: skip
             c["add_type"] = gr.Dropdown(["other", "paper", "blog", "essay", "docs", "review", "transcript"],
                                         value="other", label="Type")  # fmt: skip
-            if settings.llm.base_url:  # only with an LLM to write them
-                c["add_questions"] = gr.Checkbox(False, label="LLM writes search questions",
-                                                 elem_id="add-questions")  # fmt: skip
+            # shown only with an LLM to write them; always an input, so /add_source takes the same values
+            c["add_questions"] = gr.Checkbox(False, label="LLM writes search questions",
+                                             visible=bool(settings.llm.base_url),
+                                             elem_id="add-questions")  # fmt: skip
             c["add"] = gr.Button("Add", variant="primary", elem_id="add")
     with gr.Accordion("Remove a source", open=False, elem_id="remove-box"), gr.Row():
-        c["remove_id"] = gr.Dropdown(source_choices(rows), label="Source", scale=4, elem_id="remove-id")
+        # nothing chosen at first: Gradio's Dropdown otherwise starts on the first choice, and one click on
+        # Remove (or a /remove_source call without an id) removed that source
+        c["remove_id"] = gr.Dropdown(source_choices(rows), value=None, label="Source", scale=4,
+                                     elem_id="remove-id")  # fmt: skip
         c["remove"] = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
 
@@ -213,12 +223,12 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
     if not c["can_edit"]:
         return
 
-    def on_add(url: str, upload: str | None, stance: str, kind: str, *rest: Any, progress=gr.Progress()):  # noqa: B008
-        f, box = rest[: len(filters)], rest[len(filters) :]  # the checkbox comes last, when there is one
-        write = bool(box and box[0])
+    @api_parameters(add_source_api)
+    def on_add(url: Any, upload: Any, stance: Any, kind: Any, *rest: Any) -> tuple[Any, ...]:
+        *f, write, progress = rest  # the list's filters, the checkbox, Gradio's progress tracker
         try:
             done = add_upload(
-                url, upload, stance, kind, settings=settings, progress=progress, write_questions=write
+                url, upload, stance, kind, settings=settings, progress=progress, write_questions=bool(write)
             )
             notice = render_notice("✓ " + done, "success")
         except InterpRagError as e:
@@ -232,15 +242,15 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
             notice = render_notice(why, "error")
         return (notice, *refresh(*f), "", None)
 
-    def on_remove(source_id: str, *f: str):
+    @api_parameters(remove_source_api)
+    def on_remove(source_id: Any, *f: Any) -> tuple[Any, ...]:
         try:
             notice = render_notice("✓ " + remove(source_id, settings=settings), "success")
         except InterpRagError as e:
             notice = render_notice(str(e), "error")
         return (notice, *refresh(*f))
 
-    add_in = [c["add_url"], c["add_file"], c["add_stance"], c["add_type"], *filters]
-    add_in += [c["add_questions"]] if "add_questions" in c else []
+    add_in = [c["add_url"], c["add_file"], c["add_stance"], c["add_type"], *filters, c["add_questions"]]
     add_out = [c["lib_notice"], *lib_outputs, c["add_url"], c["add_file"]]
     shown = {"show_progress": "full", "show_progress_on": [c["lib_notice"]]}
     c["add"].click(on_add, add_in, add_out, api_name="add_source", **shown)

@@ -182,10 +182,12 @@ def extras(a: Answer | None, settings: Settings) -> tuple[Any, ...]:
 
 def layout_history(c: dict[str, Any], settings: Settings) -> None:
     if not settings.history:
-        c["recent"] = gr.Radio([], visible=False)
+        c["recent"] = gr.Radio([], label="Recent questions", visible=False)
         return
     with gr.Accordion("Recent questions", open=False, elem_id="recent-box"):
-        c["recent"] = gr.Radio(history_choices(settings), show_label=False, elem_id="recent")
+        c["recent"] = gr.Radio(
+            history_choices(settings), label="Recent questions", show_label=False, elem_id="recent"
+        )
 
 
 def wire_history(c: dict[str, Any], settings: Settings, index: Any, outputs: list[Any]) -> None:
