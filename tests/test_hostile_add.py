@@ -237,6 +237,30 @@ def test_a_page_nested_past_the_parsers_depth_is_refused_not_emptied() -> None:
     assert "Probing classifiers" in extract_text(shallow, "html")
 
 
+def test_a_page_showing_far_more_text_than_the_limit_is_refused_before_it_is_read() -> None:
+    def page(paragraphs: int, script: str = "") -> bytes:
+        body = "".join(f"<p>{PARAGRAPH} Paragraph {i}.</p>" for i in range(paragraphs))
+        head = "<html><head><title>Long</title></head>"
+        return f"{head}<body>{script}<article>{body}</article></body></html>".encode()
+
+    src = Source(id="long", title="Long", url="https://example.org/long.html")
+    limits = Limits(max_chars=20_000)
+    big = page(400)  # ~100,000 characters shown, five times the limit
+    t0 = time.perf_counter()
+    with pytest.raises(
+        SourceError, match=r"shows [\d,]+ characters of text, more than 2 times the limit of 20,000"
+    ):
+        read_document(src, big, "long.html", "file:long.html", limits)
+    assert time.perf_counter() - t0 < 1.0  # said before trafilatura reads it
+    # a page under twice the limit is read, and its text's own length decides
+    with pytest.raises(SourceError, match="more than the limit of 20,000"):
+        read_document(src, page(120), "long.html", "file:long.html", limits)
+    # scripts and styles are not text a reader sees: a short article behind a big script is read
+    script = "<script>" + "var x = 1; " * 20_000 + "</script><style>" + "p{}" * 20_000 + "</style>"
+    doc = read_document(src, page(20, script), "long.html", "file:long.html", limits)
+    assert "Paragraph 19" in doc.text and "var x" not in doc.text
+
+
 def test_long_plain_runs_of_latex_read_the_same_and_in_linear_time() -> None:
     words = PARAGRAPH.replace(";", ",").replace("'", "")  # no character LaTeX treats specially
     body = "\n\n".join(f"{words} Number {i}." for i in range(40))

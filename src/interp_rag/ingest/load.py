@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..text import strip_control
+from .parts import over_budget
 
 Loader = Callable[[bytes], str]
 # format name -> the function that turns a file's bytes into text; suffix -> format name.
@@ -127,8 +128,10 @@ def _html_text(data: bytes) -> str:
     from .html_notes import drop_footnote_refs
     from .latexml import prepare
 
+    html = decode(data)
+    _check_shown_text(html)
     # arXiv's HTML view of a paper: footnotes, equations, figures, bibliography; any page: footnote marks
-    html = drop_footnote_refs(prepare(decode(data)))
+    html = drop_footnote_refs(prepare(html))
     _check_depth(html)
     text = trafilatura.extract(
         html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
@@ -148,6 +151,58 @@ def _html_text(data: bytes) -> str:
     for bad in tree.xpath("//script|//style|//noscript"):
         bad.drop_tree()
     return re.sub(r"\n\s*\n+", "\n\n", tree.text_content()).strip()
+
+
+# A page may show at most this many times the text a source may have (settings.max_source_chars) before
+# its main text is extracted: extraction keeps most of an article's text and drops menus and comments.
+SHOWN_TEXT_SLACK = 2
+_HIDDEN = frozenset({"script", "style", "noscript", "template"})
+
+
+class _ShownText:
+    """An lxml parser target counting the characters a reader would see (no tree is built)."""
+
+    def __init__(self) -> None:
+        self.chars, self.hidden = 0, 0
+
+    def start(self, tag: str, attrib: object) -> None:
+        if tag in _HIDDEN:
+            self.hidden += 1
+
+    def end(self, tag: str) -> None:
+        if tag in _HIDDEN and self.hidden:
+            self.hidden -= 1
+
+    def data(self, text: str) -> None:
+        if not self.hidden:
+            self.chars += len(text)
+
+    def comment(self, text: str) -> None:
+        pass
+
+    def close(self) -> int:
+        return self.chars
+
+
+def _check_shown_text(html: str) -> None:
+    """SourceError when a page shows far more text than a source may have, said before it is read: a 61 MB
+    page took trafilatura 35 s and 1.1 GB before the length of its text refused it. Counting is one pass of
+    libxml2 with no tree (0.1 s for that page), and only for a page long enough to pass the limit."""
+    from lxml import etree
+
+    budget = over_budget(len(html) // SHOWN_TEXT_SLACK)  # a page cannot show more characters than it has
+    if budget is None:
+        return
+    try:
+        shown = etree.fromstring(html, etree.HTMLParser(target=_ShownText(), huge_tree=True))
+    except (etree.Error, ValueError):  # junk is the readers' to refuse, with their own message
+        return
+    if isinstance(shown, int) and shown > SHOWN_TEXT_SLACK * budget:
+        raise SourceError(
+            f"the page shows {shown:,} characters of text, more than {SHOWN_TEXT_SLACK} times the limit of "
+            f"{budget:,} (INTERP_RAG_MAX_SOURCE_CHARS); save the part you want as text or PDF and add that, "
+            "or raise the limit"
+        )
 
 
 def _check_depth(html: str) -> None:
