@@ -179,7 +179,24 @@ def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> N
         timeout=30_000,
     )
 
+    # a page opened now lists the new source (the lists were those of the server's start)
+    fresh = page.context.new_page()
+    try:
+        fresh.goto(page.url)
+        fresh.get_by_role("tab", name="Sources").click()
+        fresh.wait_for_function(
+            "() => (document.querySelector('#library') || {}).innerText?.includes('4 of 4 sources')",
+            timeout=30_000,
+        )
+    finally:
+        fresh.close()
+
     page.get_by_role("tab", name="Sources").click()
+    # the next question restricted to it, then it is removed: questions must still be answered
+    page.click("#only-sources input")
+    page.keyboard.type("Induction")
+    page.get_by_role("option", name=re.compile("Induction heads")).first.click()
+    page.keyboard.press("Escape")
     page.get_by_text("Remove a source").click()
     page.click("#remove-id input")
     page.keyboard.type("Induction")
@@ -189,6 +206,16 @@ def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> N
     assert "3 of 3 sources" in page.inner_text("#library")
     assert "induction-heads-read-closely" not in corpus.sources_file.read_text()
     shot(page, "removed")
+    page.get_by_role("tab", name="Ask").click()
+    before = page.inner_text("#answer .answer-body")
+    page.fill("#question textarea", "What do induction heads copy when they see a repeated token?")
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(  # answered from the whole library: the restriction lost the removed source
+        "b => { const e = document.querySelector('#answer .answer-body'); return e && e.innerText !== b }",
+        arg=before,
+        timeout=30_000,
+    )
+    assert "Induction heads, read closely" not in page.inner_text("#cols")
 
 
 def test_remove_clicked_as_the_page_shows_it_removes_nothing(page: Any, corpus: Settings) -> None:

@@ -14,7 +14,7 @@ import pytest
 from interp_rag.settings import Settings
 from interp_rag.store.format import current_dir
 from interp_rag.store.index import Index, load_index
-from interp_rag.types import Passage
+from interp_rag.types import SOURCE_TYPES, Passage
 from interp_rag.web.app import (
     IndexStatus,
     View,
@@ -395,6 +395,11 @@ def test_the_api_names_its_parameters_and_only_the_question_is_required(
     assert params("/remove_source")[0] == ("source_id", False)
     remove_box = next(c for c in demo.config["components"] if c["props"].get("elem_id") == "remove-id")
     assert remove_box["props"].get("value") in (None, [])
+    # the API checks values against the choices the page started with: every type a source can have, and
+    # any source id (one added since), which the question's own check then reads
+    config = {c["props"].get("elem_id"): c["props"] for c in demo.config["components"]}
+    assert set(SOURCE_TYPES) <= {v for _, v in config["type-filter"]["choices"]}
+    assert config["only-sources"]["allow_custom_value"]
     # the upload's progress reaches the page (a keyword-only tracker was never given one)
     assert next(fn for fn in demo.fns.values() if fn.api_name == "add_source").tracks_progress
 

@@ -25,7 +25,7 @@ from ..progress import console
 from ..retrieval.query import Query
 from ..settings import Settings, get_settings
 from ..store.index import Index, index_stats
-from ..types import STANCES, Answer
+from ..types import SOURCE_TYPES, STANCES, Answer
 from .access import BodyLimit, auth_pairs, exposure_warning
 from .api import KnownEndpoints, api_parameters, ask_api, endpoints
 from .library import layout_sources_tab, wire_sources_tab
@@ -283,8 +283,8 @@ def _wire(
         button.click(echo, button, c["question"], queue=False, **private).then(
             on_ask, inputs, outputs, api_visibility="private", **progress
         )
-    wire_sources_tab(c, settings)
-    wire_history(c, settings, index, outputs)
+    wire_sources_tab(c, settings, demo)
+    wire_history(c, settings, index, outputs, demo)
     for event in (demo.load, c["timer"].tick):
         event(on_load, None, [c["status"], c["ask"], c["timer"], c["mode"]], **private)
 
@@ -306,7 +306,9 @@ def build_ui(
         types = sorted({s.type for s in index.sources.values()}) if index else None
         types = types or sorted(index_stats(settings=settings)["sources_by_type"])
     except (InterpRagError, OSError, ValueError):
-        types = ["blog", "docs", "essay", "paper", "review"]
+        types = []
+    # every type a source can have: the API checks a value against the choices the page started with
+    types = sorted({*SOURCE_TYPES, *types})
     with gr.Blocks(title="interp-rag · both sides of interpretability", analytics_enabled=False) as demo:
         _wire(demo, _layout(types, status.ready, settings), settings, index, llm, status)
     demo.queue(default_concurrency_limit=settings.web.concurrency)

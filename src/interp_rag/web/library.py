@@ -22,7 +22,7 @@ from ..settings import Settings
 from ..store.build import add_source
 from ..store.index import get_index
 from ..store.library import added, list_sources, remove_source
-from ..types import SOURCE_STANCES, UNKNOWN_STANCE
+from ..types import SOURCE_STANCES, SOURCE_TYPES, UNKNOWN_STANCE
 from .api import add_source_api, api_parameters, remove_source_api
 from .render import esc, render_notice, safe_url, source_link
 
@@ -171,13 +171,17 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
         )
         c["lib_stance"] = gr.Dropdown(["", *SOURCE_STANCES], value="",
                                       label="Stance", scale=1)  # fmt: skip
-        c["lib_type"] = gr.Dropdown(["", *sorted({r["type"] for r in rows})], value="", label="Type", scale=1)
+        kinds = sorted({*SOURCE_TYPES, *(r["type"] for r in rows)})
+        c["lib_type"] = gr.Dropdown(["", *kinds], value="", label="Type", scale=1)
     c["only_sources"] = gr.Dropdown(
         source_choices(rows),
         multiselect=True,
         label="Restrict the next question to these sources",
         info="Empty: all sources",
         elem_id="only-sources",
+        # the choices of page load: a source added since (or removed) reaches the question's own check,
+        # which names an unknown id, instead of Gradio's refusal of a value not among its choices
+        allow_custom_value=True,
     )
     c["lib_notice"] = gr.HTML(elem_id="lib-notice")
     c["library"] = gr.HTML(render_library(rows), elem_id="library")
@@ -207,7 +211,7 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
         c["remove"] = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
 
-def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
+def wire_sources_tab(c: dict[str, Any], settings: Settings, demo: gr.Blocks) -> None:
     filters = [c["lib_query"], c["lib_stance"], c["lib_type"]]
     quiet = {"show_progress": "hidden", "api_visibility": "private"}
 
@@ -220,8 +224,15 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
     lib_outputs = [c["library"], c["only_sources"]] + ([c["remove_id"]] if c["can_edit"] else [])
     for comp in filters:
         comp.change(lambda *f: render_library(library_rows(settings), *f), filters, c["library"], **quiet)
+    # a page opened later shows the sources as they are now, not as they were when the server started
+    demo.load(refresh, None, lib_outputs, **quiet)
     if not c["can_edit"]:
         return
+
+    def keep_known(chosen: list[str] | None) -> list[str]:
+        """The restriction without sources no longer in the library (one just removed)."""
+        ids = {r["id"] for r in library_rows(settings)}
+        return [x for x in chosen or [] if x in ids]
 
     @api_parameters(add_source_api)
     def on_add(url: Any, upload: Any, stance: Any, kind: Any, *rest: Any) -> tuple[Any, ...]:
@@ -255,4 +266,5 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings) -> None:
     shown = {"show_progress": "full", "show_progress_on": [c["lib_notice"]]}
     c["add"].click(on_add, add_in, add_out, api_name="add_source", **shown)
     c["remove"].click(on_remove, [c["remove_id"], *filters], [c["lib_notice"], *lib_outputs],
-                      api_name="remove_source")  # fmt: skip
+                      api_name="remove_source").then(keep_known, c["only_sources"], c["only_sources"],
+                                                     **quiet)  # fmt: skip

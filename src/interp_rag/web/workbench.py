@@ -98,16 +98,32 @@ def export_files(a: Answer | None) -> tuple[str | None, str | None]:
     return str(md), str(bib)
 
 
-COPY_JS = """(md) => { if (md) { navigator.clipboard.writeText(md);
-  const b = document.querySelector('#copy-md'); if (b) { b.dataset.copied = '1'; } } return []; }"""
+COPY_JS = """(md) => { const b = document.querySelector('#copy-md');
+  const said = (ok) => { if (!b) return; b.dataset.label = b.dataset.label || b.innerText;
+    b.innerText = ok ? 'Copied ✓' : 'Copy failed: use Download .md';
+    setTimeout(() => { b.innerText = b.dataset.label; }, 1500); };
+  if (!md) return [];
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(md).then(() => said(true), () => said(false));
+  } else {  // plain http beyond localhost has no clipboard API: the older copy command
+    const t = document.createElement('textarea'); t.value = md; document.body.appendChild(t); t.select();
+    let ok = false; try { ok = document.execCommand('copy'); } catch (e) {} t.remove(); said(ok);
+  }
+  return []; }"""
 
 
 # ---------------------------------------------------------------- history
 
 
+def _short(question: str, most: int = 160) -> str:
+    """A question as one line of the list: a 4,600-character question was an entry 726 px tall."""
+    one = " ".join(question.split())
+    return one if len(one) <= most else one[: most - 1].rstrip() + "…"
+
+
 def history_choices(settings: Settings) -> list[tuple[str, int]]:
     try:
-        return [(f"{e.question}  · {e.asked_at[5:16]}", e.id) for e in recent(settings, 15)]
+        return [(f"{_short(e.question)}  · {e.asked_at[5:16]}", e.id) for e in recent(settings, 15)]
     except Exception:  # a broken history file must not break answering
         log.exception("reading the history failed")
         return []
@@ -190,7 +206,9 @@ def layout_history(c: dict[str, Any], settings: Settings) -> None:
         )
 
 
-def wire_history(c: dict[str, Any], settings: Settings, index: Any, outputs: list[Any]) -> None:
+def wire_history(
+    c: dict[str, Any], settings: Settings, index: Any, outputs: list[Any], demo: gr.Blocks
+) -> None:
     """Choosing a recent question shows its answer again (re-read from the index). `outputs`: the ask
     event's (app.View's fields, then EXTRAS, the last of which is the recent-questions list)."""
     c["copy_md"].click(None, [c["markdown"]], None, js=COPY_JS, api_visibility="private")
@@ -207,6 +225,8 @@ def wire_history(c: dict[str, Any], settings: Settings, index: Any, outputs: lis
         return
 
     skip2 = (gr.skip(), gr.skip())
+    # a page opened later lists the questions asked since the server started
+    demo.load(lambda: gr.update(choices=history_choices(settings), value=None), None, c["recent"], **quiet)
 
     def on_pick(entry_id: int | None) -> tuple[Any, ...]:
         if entry_id is None:
