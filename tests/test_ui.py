@@ -423,6 +423,25 @@ def test_a_call_to_an_unknown_endpoint_or_with_too_few_values_is_told_what_the_a
         ok = client.post("/gradio_api/call/ask", json={"data": ["Are probes useful?", [], "", "", [], 3, []]})
         assert ok.status_code == 200 and "event_id" in ok.json()  # the body read for the check reached Gradio
         assert client.post("/gradio_api/call/ask", content=b"not json").status_code == 422  # Gradio's own
+        # a value of the wrong kind is named (Gradio read "skeptical" letter by letter, refused "8" with its
+        # components' internals, and saved a list's repr as the question)
+        for values, said in (
+            (
+                ["Are probes useful?", "skeptical", "", "", [], 3, []],
+                '/ask: stance must be a list of text values; "skeptical" was sent.',
+            ),
+            (["Are probes useful?", [], "", "", [], "8", []], '/ask: k must be a number; "8" was sent.'),
+            ([["Are probes useful?"], [], "", "", [], 3, []], "/ask: question must be text"),
+        ):
+            r = client.post("/gradio_api/call/ask", json={"data": values})
+            assert r.status_code == 422 and said in r.json()["detail"], r.text
+        years = client.post(
+            "/gradio_api/call/ask", json={"data": ["Are probes useful?", [], 2019, 2024, [], 3, []]}
+        )
+        assert years.status_code == 200  # a year as a number is the text box's text
+        upload = ["", "/etc/passwd", "unknown", "other", "", "", "", False]
+        r = client.post("/gradio_api/call/add_source", json={"data": upload})
+        assert r.status_code == 422 and "a path on the server is not read" in r.json()["detail"]
         # the page calls its quick events by number on /run/predict: a number it does not have is named
         r = client.post("/gradio_api/run/predict", json={"fn_index": 999, "data": []})
         assert r.status_code == 404 and "No event #999" in r.json()["detail"]

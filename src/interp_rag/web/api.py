@@ -72,10 +72,10 @@ def api_parameters(like: Callable[..., Any]) -> Callable[[Callable[..., Any]], C
     return named
 
 
-def endpoints(demo: gr.Blocks) -> dict[str, list[str]]:
-    """Every API name of the app (private ones too: the page itself calls them) with the names of the
-    values a call sends, in order."""
-    out: dict[str, list[str]] = {}
+def endpoints(demo: gr.Blocks) -> dict[str, list[tuple[str, str | None]]]:
+    """Every API name of the app (private ones too: the page itself calls them) with the values a call
+    sends, in order: each one's name and the JSON kind Gradio reads it as (None: not checked here)."""
+    out: dict[str, list[tuple[str, str | None]]] = {}
     for fn in demo.fns.values():
         if not fn.api_name:
             continue
@@ -86,8 +86,65 @@ def endpoints(demo: gr.Blocks) -> dict[str, list[str]]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             and not isinstance(p.default, gr.Progress)
         ][: len(fn.inputs)]
-        out[str(fn.api_name)] = names + [f"value {i + 1}" for i in range(len(names), len(fn.inputs))]
+        names += [f"value {i + 1}" for i in range(len(names), len(fn.inputs))]
+        out[str(fn.api_name)] = [(n, _kind(c)) for n, c in zip(names, fn.inputs, strict=True)]
     return out
+
+
+def _kind(component: Any) -> str | None:
+    """What a component's value is on the wire. A Radio's schema says string whatever its choices (ours are
+    numbers): not checked here; it refuses a wrong value with a message of its own, as Gradio does for
+    anything not checked here."""
+    if isinstance(component, gr.File):
+        return "file"
+    if isinstance(component, gr.Radio):
+        return None
+    try:
+        kind = component.api_info().get("type")
+    except (NotImplementedError, AttributeError):  # a button, state: nothing a client sends
+        return None
+    return kind if isinstance(kind, str) and kind in _IS else None
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+# Which values Gradio reads as each kind: a text box takes a number as its text (a year), and nothing (its
+# default); a slider, checkbox or checkbox group given null failed inside Gradio.
+_IS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: v is None or isinstance(v, str) or _number(v),
+    "number": _number,
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "file": lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("path"), str)),
+}
+_SAY = {
+    "string": "text (or null)",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list of text values",
+    "file": 'null or a file as gradio_client\'s handle_file(path) sends it ({"path": …, "meta": {"_type": '
+    '"gradio.FileData"}}); a path on the server is not read',
+}
+
+
+def wrong_values(name: str, wanted: list[tuple[str, str | None]], sent: Any) -> str:
+    """What is wrong with the values of a call to /name, in a sentence ('' when nothing is): too few, or
+    one of the wrong kind, which Gradio refused with its components' internals (or read a text meant as a
+    list letter by letter). `sent` not a list: Gradio answers that itself."""
+    if not isinstance(sent, list):
+        return ""
+    if len(sent) < len(wanted):
+        names = ", ".join(n for n, _ in wanted)
+        return (
+            f"/{name} takes {len(wanted)} values in this order: {names}; {len(sent)} were sent. "
+            "gradio_client fills in the defaults of those left out."
+        )
+    for (param, kind), value in zip(wanted, sent, strict=False):
+        if kind is not None and not _IS[kind](value):
+            return f"/{name}: {param} must be {_SAY[kind]}; {json.dumps(value)[:60]} was sent."
+    return ""
 
 
 _CALL = re.compile(r"^(?:/gradio_api)?/(?:call/v2|call|run|api)/([^/]+)/?$")
@@ -101,7 +158,11 @@ class KnownEndpoints:
     reads is bounded."""
 
     def __init__(
-        self, app: Any, endpoints: dict[str, list[str]], public: tuple[str, ...] = (), events: int = 0
+        self,
+        app: Any,
+        endpoints: dict[str, list[tuple[str, str | None]]],
+        public: tuple[str, ...] = (),
+        events: int = 0,
     ) -> None:
         self.app, self.endpoints, self.public, self.events = app, endpoints, public, events
 
@@ -127,16 +188,8 @@ class KnownEndpoints:
                 problem = 404, f"No event #{index}; this app's endpoints: {self._known()}."
         elif name not in self.endpoints:
             problem = 404, f"No endpoint /{name}; this app's endpoints: {self._known()}."
-        elif call is not None and isinstance(call.get("data"), list):
-            wanted, sent = self.endpoints[name], call["data"]
-            if len(sent) < len(wanted):
-                problem = (
-                    422,
-                    (
-                        f"/{name} takes {len(wanted)} values in this order: {', '.join(wanted)}; "
-                        f"{len(sent)} were sent. gradio_client fills in the defaults of those left out."
-                    ),
-                )
+        elif call is not None and (why := wrong_values(name, self.endpoints[name], call.get("data"))):
+            problem = 422, why
         if problem is not None:
             await _answer(send, *problem)
             return
