@@ -114,6 +114,20 @@ def test_paths_the_system_cannot_read_are_reported_not_raised(built) -> None:  #
     assert snapshot(built) == before
 
 
+def test_a_url_with_its_scheme_in_capitals_is_fetched_not_read_as_a_path(built) -> None:  # noqa: F811
+    with socket.socket() as s:  # a port nothing listens on: the fetch is refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    before = snapshot(built)
+    for location in (f"HTTP://127.0.0.1:{port}/paper.html", f"Https://127.0.0.1:{port}/paper.html"):
+        with pytest.raises(SourceError) as e:
+            add_source(location, settings=built)
+        assert "neither an http(s) URL" not in str(e.value) and f"127.0.0.1:{port}" in str(e.value)
+        report = add_sources([location], settings=built)
+        assert not report.results[0].ok and "neither an http(s) URL" not in report.results[0].reason
+    assert snapshot(built) == before
+
+
 def test_an_invalid_url_is_a_clear_error() -> None:
     with pytest.raises(SourceError, match="is not a valid URL"):
         fetch("http://[::1]:80x/", arxiv="")

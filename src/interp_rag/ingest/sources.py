@@ -266,6 +266,15 @@ def read_document(src: Source, data: bytes, name: str, origin: str, limits: Limi
     return Document(src, text, origin, digest(text))
 
 
+_WEB_SCHEME = re.compile(r"^(https?)://", re.IGNORECASE)
+
+
+def normal_location(location: str) -> str:
+    """A location as `add` reads it: a URL's scheme in lower case ("HTTP://example.org/x" is a URL, not
+    a file of that name on this machine); anything else as given."""
+    return _WEB_SCHEME.sub(lambda m: m.group(1).lower() + "://", location, count=1)
+
+
 def fetch(
     url: str,
     *,
@@ -279,6 +288,7 @@ def fetch(
     page is a landing page: its paper is read from `arxiv` (settings.arxiv_url), from the paper's HTML view
     where arXiv has one, else from its PDF (`paper_urls`); with `arxiv=""` the page itself. `timeout` bounds
     each wait, `deadline` each whole download (seconds)."""
+    url = normal_location(url)
     urls = paper_urls(url, arxiv) if arxiv else [url]
     if not urls[-1].startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")

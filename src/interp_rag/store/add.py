@@ -21,6 +21,7 @@ from ..ingest.sources import (
     fetch,
     is_year,
     load_sources,
+    normal_location,
     read_document,
     read_local,
     slugify,
@@ -47,6 +48,7 @@ def read_new_source(
     """Read and check the source at `location` (a URL or a file): a bad URL, an unreadable or binary file,
     one over the size limit or a duplicate raises here, before anything is written. What `draft` leaves out
     (title, authors, year) is filled from the document's own metadata."""
+    location = normal_location(location)
     is_url = location.startswith(("http://", "https://"))
     try:
         is_file = path_kind(location) == "file"

@@ -25,6 +25,7 @@ from ..ingest.load import _SUFFIX
 from ..ingest.sources import (
     atomic_write,
     load_sources,
+    normal_location,
 )
 from ..settings import Settings, get_settings
 from ..store.index import Index
@@ -103,7 +104,7 @@ def add_sources(
     `id` and `title` only make sense for a single source. `llm_questions` (an `LLMClient`) writes the
     questions each new passage answers, indexed like hand-written expansions (ingest/doc2query.py)."""
     settings = settings or get_settings()
-    todo, report_bad = expand_locations(list(locations))
+    todo, report_bad = expand_locations([normal_location(loc) for loc in locations])
     report = AddReport(results=report_bad)
     if len(todo) > 1 and (id or title):
         raise ConfigError("--id and --title name one source; leave them out when adding several.")
