@@ -65,7 +65,7 @@ def test_a_missing_side_is_said_in_words(mini_index, mini_settings) -> None:
     )
     assert {p.source_id for p in a.passages} == {"probes-optimist"}
     assert a.missing_sides == ["skeptical"]
-    assert "No skeptical source in the corpus addresses this directly." in a.text
+    assert "No skeptical source among those searched addresses this directly." in a.text
 
 
 def test_filters_by_year_type_and_stance(mini_index, mini_settings) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from interp_rag.answering.prompts import beyond_k_sentence
 from interp_rag.retrieval.context import to_passage
 from interp_rag.retrieval.policies import (
     Selection,
@@ -17,6 +18,7 @@ from interp_rag.retrieval.policies import (
     lift_sides,
     missing_sides,
     select,
+    sides_beyond_k,
     sides_near_top,
     voice_order,
 )
@@ -193,6 +195,33 @@ def test_missing_sides() -> None:
     assert select(index, FACT, cands(index, []), 4, TUNING) == ([], ["enthusiastic", "skeptical"], {})
 
 
+def test_a_side_left_out_by_a_small_k_is_beyond_k_not_missing() -> None:
+    index = make_index({"a": ["skeptical"], "b": ["enthusiastic"], "c": ["neutral"]})
+    c = cands(index, ["a:0", "b:0", "c:0"])
+    chosen, missing, _ = select(index, FACT, c, 1, TUNING)
+    assert chosen_ids(index, c, chosen) == ["a:0"] and missing == ["enthusiastic"]
+    assert sides_beyond_k(index, c.pool, missing) == ["enthusiastic"]  # the corpus has it: only k is short
+    assert sides_beyond_k(index, c.pool[[0, 2]], missing) == []  # nothing relevant takes it: missing
+    said = beyond_k_sentence(["enthusiastic"], 1)
+    assert said.startswith("The enthusiastic side has relevant passages too, beyond the passage shown")
+    assert "beyond the 2 passages shown" in beyond_k_sentence(["enthusiastic", "skeptical"], 2)
+    assert beyond_k_sentence([], 8) == ""
+
+
+def test_a_question_restricted_to_one_document_gets_k_passages_past_the_document_cap() -> None:
+    index = make_index({"a": ["neutral"] * 8})
+    c = cands(index, ["a:0", "a:2", "a:4", "a:6"])
+    sel = Selection.start(index, JUDGEMENT, c, 4, TUNING)  # one passage a document for judgement
+    fill_by_relevance(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "a:2", "a:4", "a:6"]  # was a:0 alone
+    # with other documents to fill from, the cap holds
+    index = make_index({"a": ["neutral"] * 8, "b": ["neutral"] * 2, "c": ["neutral"] * 2})
+    c = cands(index, ["a:0", "a:2", "b:0", "c:0"])
+    sel = Selection.start(index, JUDGEMENT, c, 3, TUNING)
+    fill_by_relevance(sel)
+    assert chosen_ids(index, c, sel.chosen) == ["a:0", "b:0", "c:0"]
+
+
 @pytest.mark.parametrize("k", [1, 3, 8])
 def test_select_returns_at_most_k_in_display_order(k: int) -> None:
     stances = ["enthusiastic", "skeptical", "neutral"]
@@ -200,7 +229,11 @@ def test_select_returns_at_most_k_in_display_order(k: int) -> None:
     ranked = [f"d{i}:{n}" for n in range(3) for i in range(6)]
     c = cands(index, ranked)
     chosen, missing, absorbed = select(index, JUDGEMENT, c, k, TUNING)
-    assert len(chosen) == min(k, 6) and len(set(chosen)) == len(chosen)  # per_source_judgement is 1
+    assert len(chosen) == k and len(set(chosen)) == len(chosen)
+    # one passage a document (per_source_judgement is 1) until the six documents have one each; then the
+    # slots left take their next passages rather than stay empty
+    docs = [index.chunks[int(c.pool[j])].source_id for j in chosen]
+    assert len(set(docs)) == min(k, 6)
     assert missing == ([] if k > 1 else ["skeptical"]) and absorbed == {}
 
 

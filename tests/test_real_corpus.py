@@ -126,7 +126,7 @@ def test_missing_side_on_a_one_sided_question(real_index) -> None:
     assert a.passages[0].source_id.startswith("saelens")
     if a.missing_sides:
         side = a.missing_sides[0]
-        assert f"No {side} source in the corpus addresses this directly." in a.text
+        assert f"No {side} source among those searched addresses this directly." in a.text
 
 
 def test_filters_on_the_real_corpus(real_index) -> None:

@@ -181,7 +181,7 @@ def test_balance_counts_stances_and_names_a_missing_side() -> None:
     out = render_balance(ps, ["skeptical"])
     assert 'aria-label="2 enthusiastic, 1 neutral, 0 skeptical"' in out
     assert 'class="seg enthusiastic" style="width:66.7%"' in out and "seg skeptical" not in out
-    assert "No skeptical source in the corpus addresses this directly." in out
+    assert "No skeptical source among those searched addresses this directly." in out
     assert render_balance([], []) == ""
     filtered = render_balance([passage(1, "skeptical")], [], ["skeptical"])
     assert "Enthusiastic passages are hidden by the stance filter." in filtered

@@ -17,7 +17,7 @@ from ..types import SIDES, Answer, Passage
 from .citations import citations_for, validate_citations
 from .extractive import choose, compose_extractive
 from .llm import LLMClient, resolve_llm
-from .prompts import LOW_RELEVANCE, build_messages, missing_sentence
+from .prompts import LOW_RELEVANCE, beyond_k_sentence, build_messages, missing_sentence
 from .stance_pass import refine_stances
 from .stream import AnswerStream
 from .support import check_support
@@ -105,7 +105,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
         yield Answer(q, text, passages, [], "extractive", timings=timings, low_relevance=True)
         return
     timeline = build_timeline(index, r.relevant)  # not for a low-relevance answer: it shows no timeline
-    notice = ""
+    notice = beyond_k_sentence(r.beyond_k, query.k)
     if client is not None:
         parts: list[str] = []
         try:

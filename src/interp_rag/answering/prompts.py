@@ -19,11 +19,27 @@ LOW_RELEVANCE_LABEL = "Closest passages — they may not answer the question"
 
 
 def missing_sentence(missing: list[str]) -> str:
+    """The sides nothing relevant takes, among the sources searched (all, or those a filter leaves)."""
     if not missing:
         return ""
     if len(missing) == 2:
-        return "_Neither an enthusiastic nor a skeptical source in the corpus addresses this directly._"
-    return f"_No {missing[0]} source in the corpus addresses this directly._"
+        return (
+            "_Neither an enthusiastic nor a skeptical source among those searched addresses this directly._"
+        )
+    return f"_No {missing[0]} source among those searched addresses this directly._"
+
+
+def beyond_k_sentence(beyond: list[str], k: int) -> str:
+    """The sides the corpus has but the k passages shown leave out: more passages would show them."""
+    if not beyond:
+        return ""
+    several = len(beyond) > 1
+    sides = " and ".join(beyond) + (" sides have" if several else " side has")
+    shown = "passage" if k == 1 else f"{k} passages"
+    return (
+        f"The {sides} relevant passages too, beyond the {shown} shown: ask for more passages (a larger k) "
+        f"to see {'them' if several else 'it'}."
+    )
 
 
 # Anything a model could read as the start of a passage delimiter: `<passage`, `</PASSAGE`, `< / Passage`.
@@ -98,8 +114,8 @@ def build_messages(
     note = ""
     if missing:
         note = (
-            f"\nNote: no {' or '.join(missing)} passage in the corpus addresses this question directly; "
-            "say so in one sentence."
+            f"\nNote: no {' or '.join(missing)} passage among the sources searched addresses this question "
+            "directly; say so in one sentence."
         )
     brief = evidence_brief(evidence)
     user = (

@@ -237,6 +237,13 @@ def fill_by_relevance(sel: Selection) -> None:
             break
         if sel.fits(j, sel.cap):
             sel.add(j)
+    # Slots left empty mean every other candidate's document is full: the question was restricted to a few
+    # sources (one source gave a question of judgement two passages of eight). Their passages fill them.
+    for j in range(sel.size):
+        if len(sel.chosen) >= sel.k:
+            break
+        if sel.fits(j, sel.k):
+            sel.add(j)
 
 
 def _swap_for(sel: Selection, code: int) -> tuple[int, int] | None:
@@ -295,6 +302,14 @@ def missing_sides(sel: Selection) -> list[str]:
     """The sides none of whose passages made it: nothing relevant (or nothing at all) to show."""
     shown = {int(sel.stance[j]) for j in sel.chosen}
     return [s for s in SIDES if Arrays.code(s) not in shown]
+
+
+def sides_beyond_k(index: Index, relevant: np.ndarray, missing: list[str]) -> list[str]:
+    """Of the `missing` sides, those some `relevant` candidate (chunk positions) takes: at a small k (one or
+    two passages) a side can be left out that the corpus has, and saying "no source addresses it" was
+    false."""
+    codes = {int(c) for c in index.arrays.stance_of[np.asarray(relevant, dtype=np.int64)]}
+    return [s for s in missing if Arrays.code(s) in codes]
 
 
 class Chosen(NamedTuple):

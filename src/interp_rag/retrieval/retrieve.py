@@ -11,7 +11,7 @@ from ..store.index import Index
 from ..types import Passage
 from .context import to_passage
 from .filters import filter_mask
-from .policies import lift_sides, neighbour_support, select, shown_relevance
+from .policies import lift_sides, neighbour_support, select, shown_relevance, sides_beyond_k
 from .query import Query, QueryOptions
 from .rerank import get_reranker
 from .search import candidates, query_vector
@@ -28,6 +28,9 @@ class Retrieval:
     # No candidate clears the relevance floor (settings.retrieval.relevance_floor): the passages are only
     # the closest there are.
     low_relevance: bool = False
+    # Sides none of the k shown passages takes although relevant candidates of theirs exist (a small k):
+    # not missing from the corpus, only from what k leaves room for.
+    beyond_k: list[str] = field(default_factory=list)
 
 
 def retrieve(
@@ -62,6 +65,8 @@ def retrieve(
     is_rel = (rel >= tuning.side_floor * top) & (cands.cos >= tuning.min_cosine)
     shown = [int(pool[i]) for j in chosen for i in choice.parts(j)]
     relevant = list(dict.fromkeys(shown + [int(i) for i in pool[is_rel]]))
+    beyond = sides_beyond_k(index, pool[is_rel], missing)
+    missing = [s for s in missing if s not in beyond]
     ms = round((time.perf_counter() - t) * 1000, 2)
     low = not cands.cos.size or float(cands.cos.max()) < tuning.relevance_floor
-    return Retrieval(passages, missing, {"retrieve_ms": ms}, relevant, low)
+    return Retrieval(passages, missing, {"retrieve_ms": ms}, relevant, low, beyond)
