@@ -105,3 +105,19 @@ def test_named_footnote_marks_leave_the_quoted_sentence_and_code_keeps_its_class
     ]
     clean = clean_for_embedding(chapter)
     assert "[^" not in clean.split("Strip")[0] and "[^a-z]" in clean and "[^\\s]" in clean
+
+
+def test_a_card_shows_inline_html_as_its_page_does_and_other_markup_as_written() -> None:
+    text = (
+        'Engels <em>et al.</em> <d-cite key="engels"></d-cite> define it <strong>(b)</strong>; see '
+        '<a href="/assets/patching.pdf" target="_blank">(View PDF)</a>.<br>Then <span class="x">this</span>.'
+        "\n\n<details><summary>Solution</summary>\n\nThe <code>hook</code> runs.</details>"
+        '\n\nA payload: <script id="s">alert(1)</script> and a < b > c.'
+    )
+    shown = readable(text)
+    assert "Engels et al. define it (b); see (View PDF)." in shown and "Then this." in shown
+    assert "Solution" in shown and "The hook runs." in shown and "<summary>" not in shown
+    # what a page would not draw as formatting stays visible, escaped on the card: a reader sees it
+    assert '<script id="s">alert(1)</script>' in shown and "a < b > c" in shown
+    card = render_card(passage(text=text), 1, frozenset())
+    assert "&lt;script" in card and "<script" not in card and "&lt;em&gt;" not in card

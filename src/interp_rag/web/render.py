@@ -36,6 +36,11 @@ _INLINE = (  # run on escaped text, so the only tags in the result are these
     (re.compile(r"(?<![\w&])_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"<em>\1</em>"),
 )
 # Markdown syntax that only gets in a reader's way in a quoted passage: link targets, emphasis, #, fences.
+_INLINE_TAGS = "em|strong|b|i|u|s|mark|small|sup|sub|span|a|code|kbd|abbr|cite|q|font|img|picture|source"
+_BLOCK_TAGS = (
+    "br|hr|p|div|details|summary|figure|figcaption|table|thead|tbody|tr|td|th|ul|ol|li|dl|dt|dd|"
+    "blockquote|center|section|article|header|footer|aside|h[1-6]"
+)
 _PLAIN = (
     (re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)"), r"\1"),
     (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
@@ -45,6 +50,10 @@ _PLAIN = (
     # Distill's citation tags and empty anchors are invisible on the page they come from; other markup in a
     # passage stays visible (as escaped text), so a reader sees what the source really says.
     (re.compile(r"\s*<d-cite\b[^>]{0,300}>\s*</d-cite>|<a (?:name|id)=\"[^\"<>]{0,100}\">\s*</a>"), ""),
+    # ... but the tags that only format text or lay it out show as what they format, as on their page: a
+    # review written in markdown with inline HTML showed "Engels <em>et al.</em>" and "<strong>(b)</strong>"
+    (re.compile(rf"</?(?:{_INLINE_TAGS})\b[^<>]{{0,300}}>", re.I), ""),
+    (re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^<>]{{0,300}}>", re.I), " "),
 )
 
 
