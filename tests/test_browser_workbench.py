@@ -246,6 +246,16 @@ def test_a_bad_upload_shows_an_error_and_changes_nothing(page: Any, corpus: Sett
     assert "Nothing was changed" in page.inner_text("#lib-notice")
     assert tree_hash(corpus.sources_file, corpus.index_dir) == before
     shot(page, "bad-upload")
+    # a URL that fails stays in its box, to be corrected (it was cleared with the error)
+    page.fill("#add-url textarea, #add-url input", "http://127.0.0.1:9/no-such-paper")
+    page.click("#add")
+    page.wait_for_function(
+        "() => (document.querySelector('#lib-notice') || {}).innerText?.includes('127.0.0.1:9')",
+        timeout=60_000,
+    )
+    assert page.input_value("#add-url textarea, #add-url input") == "http://127.0.0.1:9/no-such-paper"
+    assert tree_hash(corpus.sources_file, corpus.index_dir) == before
+    page.fill("#add-url textarea, #add-url input", "")
 
 
 def test_with_an_llm_configured_an_upload_can_have_its_questions_written(

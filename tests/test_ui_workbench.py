@@ -145,6 +145,7 @@ def test_upload_answers_without_restart_then_remove(corpus: Settings) -> None:
     assert sorted((corpus.sources_file.parent / "uploads").iterdir()) == uploads
     assert remove("induction-heads-read-closely", settings=corpus).startswith("Removed")
     assert "induction-heads-read-closely" not in {r["id"] for r in library_rows(corpus)}
+    assert not list((corpus.sources_file.parent / "uploads").iterdir())  # its copy went with it
 
 
 def test_a_paper_pdf_is_added_by_its_title_and_answers_from_its_section(

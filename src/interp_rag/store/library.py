@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
@@ -232,6 +233,7 @@ def remove_source(
         )
     if len(ids) == 1:
         raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
+    gone = next(s for s in sources if s.id == source_id)
     with restoring(settings.sources_file):
         text = settings.sources_file.read_text(encoding="utf-8")
         atomic_write(settings.sources_file, _without(text, source_id))
@@ -242,10 +244,25 @@ def remove_source(
         report = build_index(settings=settings, on_progress=on_progress)
     for suffix in (".txt", ".json"):  # the fetched text of a removed URL source is no longer needed
         (settings.cache_dir / f"{source_id}{suffix}").unlink(missing_ok=True)
+    upload = uploaded_copy(gone, settings)
+    if upload is not None:  # the web form's copy of an uploaded file exists only for this source
+        upload.unlink(missing_ok=True)
     questions = expansion_file(settings.expansions_dir, source_id)
     if questions is not None and written_by_llm(questions):  # the LLM's questions go with their source
         questions.unlink()
     return report
+
+
+UPLOADS = "uploads"  # beside the source list: where the web form keeps the files it was given
+
+
+def uploaded_copy(source: Source, settings: Settings) -> Path | None:
+    """The web form's copy of `source`'s file (under the source list's uploads/ folder), if it is one."""
+    if not source.url.startswith("file://"):
+        return None
+    path = Path(unquote(urlparse(source.url).path))
+    folder = (settings.sources_file.parent / UPLOADS).resolve()
+    return path if path.resolve().parent == folder else None
 
 
 def list_sources(index: Index) -> list[dict[str, Any]]:

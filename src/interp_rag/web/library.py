@@ -21,7 +21,7 @@ from ..errors import InterpRagError
 from ..settings import Settings
 from ..store.build import add_source
 from ..store.index import get_index
-from ..store.library import added, list_sources, remove_source
+from ..store.library import UPLOADS, added, list_sources, remove_source
 from ..types import SOURCE_STANCES, SOURCE_TYPES, UNKNOWN_STANCE
 from .api import add_source_api, api_parameters, remove_source_api
 from .render import esc, render_notice, safe_url, source_link
@@ -104,7 +104,7 @@ def add_upload(
     if upload:
         # Gradio's upload folder is temporary: the source list must point at a copy that stays.
         up = Path(upload)
-        folder = settings.sources_file.parent / "uploads"
+        folder = settings.sources_file.parent / UPLOADS
         kept = folder / up.name
         n = 2
         while kept.exists():
@@ -237,11 +237,15 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings, demo: gr.Blocks) -> 
     @api_parameters(add_source_api)
     def on_add(url: Any, upload: Any, stance: Any, kind: Any, *rest: Any) -> tuple[Any, ...]:
         *f, write, progress = rest  # the list's filters, the checkbox, Gradio's progress tracker
+        # after an add the form starts again; after a failure it keeps the URL, stance and type given, to
+        # be corrected (a file that failed is no better a second time)
+        form: tuple[Any, ...] = (gr.skip(), None, gr.skip(), gr.skip())
         try:
             done = add_upload(
                 url, upload, stance, kind, settings=settings, progress=progress, write_questions=bool(write)
             )
             notice = render_notice("✓ " + done, "success")
+            form = ("", None, UNKNOWN_STANCE, "other")
         except InterpRagError as e:
             why = str(e).rstrip()
             notice = render_notice(
@@ -251,7 +255,7 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings, demo: gr.Blocks) -> 
             log.exception("adding a source failed")
             why = f"Adding failed ({type(e).__name__}); see the server log. Nothing was changed."
             notice = render_notice(why, "error")
-        return (notice, *refresh(*f), "", None)
+        return (notice, *refresh(*f), *form)
 
     @api_parameters(remove_source_api)
     def on_remove(source_id: Any, *f: Any) -> tuple[Any, ...]:
@@ -262,7 +266,7 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings, demo: gr.Blocks) -> 
         return (notice, *refresh(*f))
 
     add_in = [c["add_url"], c["add_file"], c["add_stance"], c["add_type"], *filters, c["add_questions"]]
-    add_out = [c["lib_notice"], *lib_outputs, c["add_url"], c["add_file"]]
+    add_out = [c["lib_notice"], *lib_outputs, c["add_url"], c["add_file"], c["add_stance"], c["add_type"]]
     shown = {"show_progress": "full", "show_progress_on": [c["lib_notice"]]}
     c["add"].click(on_add, add_in, add_out, api_name="add_source", **shown)
     c["remove"].click(on_remove, [c["remove_id"], *filters], [c["lib_notice"], *lib_outputs],
