@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from interp_rag.errors import ConfigError, SourceError
@@ -126,6 +127,22 @@ def test_a_url_with_its_scheme_in_capitals_is_fetched_not_read_as_a_path(built) 
         report = add_sources([location], settings=built)
         assert not report.results[0].ok and "neither an http(s) URL" not in report.results[0].reason
     assert snapshot(built) == before
+
+
+def test_private_addresses_are_refused_per_request_when_asked() -> None:
+    from interp_rag.ingest.sources import refuse_private
+
+    for url in (
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/",
+        "http://[::1]:8080/",
+        "http://0.0.0.0/",
+    ):
+        with pytest.raises(SourceError, match="private network"):
+            refuse_private(httpx.Request("GET", url))
+    refuse_private(httpx.Request("GET", "https://93.184.216.34/paper.pdf"))  # a public address: no objection
+    with pytest.raises(SourceError, match=r"private network \(127\.0\.0\.1\)"):
+        fetch("http://127.0.0.1:9/x", arxiv="", private=False)
 
 
 def test_an_invalid_url_is_a_clear_error() -> None:

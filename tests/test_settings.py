@@ -38,6 +38,8 @@ CASES = {
     "INTERP_RAG_PORT": ("8001", lambda s: s.web.port, 8001),
     "INTERP_RAG_AUTH": ("alice:pw", lambda s: s.web.auth, "alice:pw"),
     "INTERP_RAG_READ_ONLY": ("true", lambda s: s.web.read_only, True),
+    "INTERP_RAG_WEB__PRIVATE_URLS": ("true", lambda s: s.web.private_urls, True),
+    "INTERP_RAG_FETCH_PRIVATE": ("false", lambda s: s.fetch_private, False),
     "INTERP_RAG_HISTORY": ("false", lambda s: s.history, False),
     "INTERP_RAG_RELEVANCE_FLOOR": ("0.55", lambda s: s.retrieval.relevance_floor, 0.55),
     "INTERP_RAG_MAX_SOURCE_CHARS": ("5000", lambda s: s.max_source_chars, 5000),

@@ -19,7 +19,7 @@ from interp_rag.web.access import auth_pairs, exposure_warning
 from interp_rag.web.library import add_upload, library_rows, remove, render_library
 from interp_rag.web.workbench import render_timeline, timeline_frame
 from tests.conftest_ui import build_ui_corpus, start_app, stop_app, wait_http
-from tests.support.http import serve
+from tests.support.http import Route, serve
 from tests.support.pdf import make_pages
 
 UPLOAD = Path(__file__).parent / "data" / "upload" / "induction-heads-note.md"
@@ -146,6 +146,30 @@ def test_upload_answers_without_restart_then_remove(corpus: Settings) -> None:
     assert remove("induction-heads-read-closely", settings=corpus).startswith("Removed")
     assert "induction-heads-read-closely" not in {r["id"] for r in library_rows(corpus)}
     assert not list((corpus.sources_file.parent / "uploads").iterdir())  # its copy went with it
+
+
+def test_served_beyond_loopback_the_form_fetches_nothing_on_this_machine_or_its_network(
+    corpus: Settings,
+) -> None:
+    page = (
+        b"<html><head><title>Internal admin</title></head><body><p>"
+        + b"secret token " * 50
+        + b"</p></body></html>"
+    )
+    listing = corpus.sources_file.read_bytes()
+    shared = corpus.model_copy(update={"web": corpus.web.model_copy(update={"host": "0.0.0.0"})})
+    hits: list[str] = []
+    with serve({"/admin": Route(body=page)}, hits) as base:
+        for url in (f"{base}/admin", f"{base.replace('127.0.0.1', 'localhost')}/admin"):
+            with pytest.raises(InterpRagError, match=r"address of this machine or its private network"):
+                add_upload(url, None, "unknown", "other", settings=shared)
+        assert hits == []  # refused before any request went out
+        # allowed by the setting, or on loopback (the person at the machine): fetched
+        allowed = shared.model_copy(update={"web": shared.web.model_copy(update={"private_urls": True})})
+        for s in (allowed, corpus):
+            with pytest.raises(InterpRagError, match="HTTP 404"):
+                add_upload(f"{base}/gone", None, "unknown", "other", settings=s)
+    assert hits == ["/gone", "/gone"] and corpus.sources_file.read_bytes() == listing
 
 
 def test_a_paper_pdf_is_added_by_its_title_and_answers_from_its_section(

@@ -265,6 +265,13 @@ class WebSettings(_Group):
     read_only: bool = Field(
         False, description="The web UI neither shows nor serves adding and removing sources."
     )
+    private_urls: bool = Field(
+        False,
+        description="Served beyond 127.0.0.1, the web UI may add URLs of this machine or its private network "
+        "(loopback, 10/8, 172.16/12, 192.168/16, link-local such as a cloud's metadata address). Off: a "
+        "client could have the server fetch an internal page and read it back as passages. On loopback "
+        "the person at the machine adds what they like.",
+    )
 
 
 # Variables of earlier versions (flat names) -> (group, field). Also accepted as Settings(...) keywords.
@@ -382,6 +389,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Most seconds a whole download may take: a server that sends a few bytes now and then "
         "never makes one wait reach fetch_timeout.",
+    )
+    fetch_private: bool = Field(
+        True,
+        description="A source URL may name this machine or its private network (the web UI served beyond "
+        "127.0.0.1 turns this off for its form unless web.private_urls).",
     )
     arxiv_url: str = Field(
         "https://arxiv.org",

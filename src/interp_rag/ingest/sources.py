@@ -5,9 +5,11 @@ Resolution order: a local mirror directory, the cache of earlier fetches, then t
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
+import socket
 import time
 import tomllib
 from collections.abc import Callable
@@ -283,17 +285,21 @@ def fetch(
     max_bytes: int = 100_000_000,
     arxiv: str = ARXIV,
     deadline: float = FETCH_DEADLINE,
+    private: bool = True,
 ) -> tuple[bytes, str]:
     """Download a URL; returns the body and a file-like name whose suffix tells the format. An arXiv abs
     page is a landing page: its paper is read from `arxiv` (settings.arxiv_url), from the paper's HTML view
     where arXiv has one, else from its PDF (`paper_urls`); with `arxiv=""` the page itself. `timeout` bounds
-    each wait, `deadline` each whole download (seconds)."""
+    each wait, `deadline` each whole download (seconds). `private=False`: no request (redirects included)
+    goes to this machine or its private network (`refuse_private`)."""
     url = normal_location(url)
     urls = paper_urls(url, arxiv) if arxiv else [url]
     if not urls[-1].startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
     own = client is None
     client = client or make_client(timeout)
+    if not private:
+        client.event_hooks["request"] = [*client.event_hooks["request"], refuse_private]
     try:
         for candidate in urls[:-1]:
             # arXiv's HTML view: 404 for a paper it could not convert, and then the PDF is the paper
@@ -385,6 +391,24 @@ def arxiv_id(url: str) -> str:
     """The paper an arXiv abs page shows ("2401.12345v2"), or ""."""
     m = ARXIV_ABS.match(url)
     return m.group(1) if m else ""
+
+
+def refuse_private(request: httpx.Request) -> None:
+    """An httpx request hook: SourceError when the request's host is, or resolves to, an address of this
+    machine or its private network. Run for each request, so a redirect there is refused too. (A name
+    that resolves differently between this check and the connection is beyond it.)"""
+    host = request.url.host
+    try:
+        infos = socket.getaddrinfo(host, request.url.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return  # the connection fails with its own message
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise SourceError(
+                f"{host} is an address of this machine or its private network ({ip}); this server does not "
+                "fetch those for its web form (INTERP_RAG_WEB__PRIVATE_URLS=true allows it)"
+            )
 
 
 def make_client(timeout: float, user_agent: str = "interp-rag/0.1") -> httpx.Client:

@@ -159,6 +159,7 @@ def read_location(location: str, settings: Settings) -> tuple[bytes, str]:
             max_bytes=limits.max_bytes,
             arxiv=settings.arxiv_url,
             deadline=settings.fetch_deadline,
+            private=settings.fetch_private,
         )
     path = Path(location).expanduser()
     return read_local(path, limits), path.name

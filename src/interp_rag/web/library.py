@@ -23,6 +23,7 @@ from ..store.build import add_source
 from ..store.index import get_index
 from ..store.library import UPLOADS, added, list_sources, remove_source
 from ..types import SOURCE_STANCES, SOURCE_TYPES, UNKNOWN_STANCE
+from .access import is_loopback
 from .api import add_source_api, api_parameters, remove_source_api
 from .render import esc, render_notice, safe_url, source_link
 
@@ -90,6 +91,9 @@ def add_upload(
     removed)."""
     if settings.web.read_only:
         raise InterpRagError(READ_ONLY)
+    if not (is_loopback(settings.web.host) or settings.web.private_urls):
+        # any client of a shared instance could have it fetch an internal page and read it back
+        settings = settings.model_copy(update={"fetch_private": False})
     llm = LLMClient.required(settings, "Writing questions") if write_questions else None
     location = (url or "").strip()
     kept: Path | None = None
