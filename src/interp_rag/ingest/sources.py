@@ -298,8 +298,9 @@ def fetch(
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
     own = client is None
     client = client or make_client(timeout)
-    if not private:
-        client.event_hooks["request"] = [*client.event_hooks["request"], refuse_private]
+    hooks = client.event_hooks["request"]
+    if not private:  # for this fetch only: a client passed in keeps its own hooks afterwards
+        client.event_hooks["request"] = [*hooks, refuse_private]
     try:
         for candidate in urls[:-1]:
             # arXiv's HTML view: 404 for a paper it could not convert, and then the PDF is the paper
@@ -311,6 +312,7 @@ def fetch(
             raise SourceError(f"nothing was fetched from {urls[-1]}")
         return found
     finally:
+        client.event_hooks["request"] = hooks
         if own:
             client.close()
 

@@ -6,8 +6,8 @@ param_6, with the years required, so `Client(url).predict("Are SAEs useful?", ap
 signatures below are the handlers' (`api_parameters`), named as `answer()`'s and the CLI's.
 
 A call Gradio cannot route answered 500 with a traceback in the server log (an unknown name), or was
-accepted and then failed with an error event listing its components' internals (too few values):
-`KnownEndpoints` answers both at once, naming what the endpoint takes.
+accepted and then failed with an error event listing its components' internals (too few values, a value of
+the wrong kind): `KnownEndpoints` answers these at once, naming what the endpoint takes.
 """
 
 from __future__ import annotations
@@ -153,9 +153,9 @@ _CALL = re.compile(r"^(?:/gradio_api)?/(?:call/v2|call|run|api)/([^/]+)/?$")
 class KnownEndpoints:
     """ASGI middleware on the API's call routes (POST `/gradio_api/call/NAME`, `/run/NAME`, `/api/NAME`):
     an unknown NAME answers 404 naming the app's public endpoints, and a call sending fewer values than NAME
-    takes answers 422 naming them in order. A call that names its event by number (`fn_index`, as the page
-    itself does on `/run/predict`) must name one of the app's. Place it inside BodyLimit: the body it
-    reads is bounded."""
+    takes, or one of the wrong kind, answers 422 saying what it takes (`wrong_values`). A call that names
+    its event by number (`fn_index`, as the page itself does on `/run/predict`) must name one of the app's.
+    Place it inside BodyLimit: the body it reads is bounded."""
 
     def __init__(
         self,
@@ -171,16 +171,13 @@ class KnownEndpoints:
         if m is None or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        messages, body = [], b""
+        messages = []
         while True:  # the whole body (BodyLimit, outside, has bounded it), kept to be read again
             message = await receive()
             messages.append(message)
-            if message["type"] != "http.request":
+            if message["type"] != "http.request" or not message.get("more_body"):
                 break
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        call = _call(body)
+        call = _call(b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request"))
         name, problem = unquote(m.group(1)), None
         index = call.get("fn_index") if call is not None else None
         if index is not None:
