@@ -28,7 +28,8 @@ def filter_mask(index: Index, query: Query) -> np.ndarray | None:
         unknown = [s for s in query.sources if s not in index.sources]
         if unknown:
             raise ConfigError(
-                f"Unknown source id(s): {', '.join(unknown)}. `interp-rag stats` lists sources."
+                f"Unknown source id(s): {', '.join(unknown)}. "
+                "The Sources tab and `interp-rag stats` list the sources."
             )
         keep_src &= np.isin(np.array(a.source_ids, dtype=object), list(query.sources))
     mask = keep_src[a.source_of]

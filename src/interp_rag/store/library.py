@@ -229,7 +229,8 @@ def remove_source(
     ids = [s.id for s in sources]
     if source_id not in ids:
         raise SourceError(
-            f"No source {source_id!r} in {settings.sources_file}; `interp-rag stats` lists them."
+            f"No source {source_id!r} in {settings.sources_file}; "
+            "the Sources tab and `interp-rag stats` list them."
         )
     if len(ids) == 1:
         raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
