@@ -197,6 +197,11 @@ def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> N
     page.keyboard.type("Induction")
     page.get_by_role("option", name=re.compile("Induction heads")).first.click()
     page.keyboard.press("Escape")
+    # the Ask tab says so, where the restriction is easily forgotten
+    page.wait_for_function(
+        "() => (document.querySelector('#restriction') || {}).textContent?.includes('Induction heads')",
+        timeout=30_000,
+    )
     page.get_by_text("Remove a source").click()
     page.click("#remove-id input")
     page.keyboard.type("Induction")
@@ -216,6 +221,7 @@ def test_upload_a_source_ask_it_then_remove_it(page: Any, corpus: Settings) -> N
         timeout=30_000,
     )
     assert "Induction heads, read closely" not in page.inner_text("#cols")
+    assert "Induction heads" not in (page.text_content("#restriction") or "")
 
 
 def test_remove_clicked_as_the_page_shows_it_removes_nothing(page: Any, corpus: Settings) -> None:

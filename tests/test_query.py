@@ -29,6 +29,8 @@ def test_a_query_is_normalised_once() -> None:
         ({"years": 2020}, r"years must be a pair \(first, last\)"),
         ({"years": ("a", "b")}, "A year must be a whole number, not 'a'"),
         ({"years": (2025, 2020)}, "Year range 2025-2020 is empty"),
+        ({"years": (-5, None)}, "A year must be from 1 to 9999, not -5"),
+        ({"years": (None, "0")}, "A year must be from 1 to 9999, not 0"),
         ({"stance": "sceptical"}, "Unknown stance 'sceptical': use enthusiastic, skeptical or neutral"),
         ({"types": ["essay", "tweet"]}, "Unknown source type 'tweet'"),
         ({"sources": 7}, "source id must be a name or a list of names"),

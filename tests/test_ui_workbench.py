@@ -16,7 +16,7 @@ from interp_rag.errors import ConfigError, InterpRagError
 from interp_rag.settings import Settings
 from interp_rag.store.index import load_index
 from interp_rag.web.access import auth_pairs, exposure_warning
-from interp_rag.web.library import add_upload, library_rows, remove, render_library
+from interp_rag.web.library import add_upload, library_rows, remove, render_library, render_restriction
 from interp_rag.web.workbench import render_timeline, timeline_frame
 from tests.conftest_ui import build_ui_corpus, start_app, stop_app, wait_http
 from tests.support.http import Route, serve
@@ -99,6 +99,16 @@ def test_library_lists_searches_and_filters(corpus: Settings) -> None:
     assert "1 of 3 sources" in render_library(rows, "optimist")
     assert "2 of 3 sources" in render_library(rows, stance="skeptical")
     assert "1 of 3 sources" in render_library(rows, kind="essay")
+    years = {r["year"] for r in rows}
+    year = max(years, key=lambda y: sum(r["year"] == y for r in rows))
+    n = sum(r["year"] == year for r in rows)
+    assert f"{n} of 3 sources" in render_library(rows, str(year))  # a year is searched too
+    # the restriction, said on the Ask tab by title
+    assert render_restriction([], rows) == ""
+    said = render_restriction(["dictionary-learning-hope"], rows)
+    title = next(r["title"] for r in rows if r["id"] == "dictionary-learning-hope")
+    assert "Only this source answers" in said and title in said
+    assert "these sources answer" in render_restriction(["dictionary-learning-hope", "gone-id"], rows)
 
 
 def test_bad_uploads_show_an_error_and_change_nothing(corpus: Settings, tmp_path: Path) -> None:

@@ -89,6 +89,9 @@ def _years(value: Any) -> Years | None:
             "For one year use (2020, 2020)."
         )
     lo, hi = (_whole(y, "A year") for y in value)
+    for y in (lo, hi):
+        if y is not None and not 1 <= y <= 9999:  # "-5" or "0" in a year box is a slip, not "any year"
+            raise ConfigError(f"A year must be from 1 to 9999, not {y}.")
     if lo is not None and hi is not None and lo > hi:
         raise ConfigError(f"Year range {lo}-{hi} is empty: the first year is after the last.")
     return None if lo is None and hi is None else (lo, hi)

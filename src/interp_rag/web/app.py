@@ -223,6 +223,7 @@ def _layout_ask(c: dict[str, Any], types: list[str], ready: bool, settings: Sett
                 label=label, placeholder="any", max_lines=1, min_width=100, elem_id=key.replace("_", "-")
             )
         c["k"] = gr.Slider(1, max_k, value=8, step=1, label="Passages (k)", elem_id="k")
+    c["restriction"] = gr.HTML(elem_id="restriction")  # the Sources tab's restriction, said where one asks
     c["notice"] = gr.HTML(elem_id="notice")
     c["answer"] = gr.HTML(WELCOME, elem_id="answer")
     c["balance"] = gr.HTML(elem_id="balance")

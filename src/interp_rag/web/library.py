@@ -46,7 +46,11 @@ def render_library(rows: list[dict[str, Any]], query: str = "", stance: str = ""
     keep = [
         r
         for r in rows
-        if (not q or q in " ".join([r["id"], r["title"], *r["authors"], r["stance_note"]]).lower())
+        if (
+            not q
+            or q
+            in " ".join([r["id"], r["title"], *r["authors"], r["stance_note"], str(r["year"] or "")]).lower()
+        )
         and (not stance or r["stance"] == stance)
         and (not kind or r["type"] == kind)
     ]
@@ -66,6 +70,21 @@ def render_library(rows: list[dict[str, Any]], query: str = "", stance: str = ""
     count = f'<p class="muted">{len(keep)} of {len(rows)} sources</p>'
     return (
         f'{count}<table class="library"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def render_restriction(chosen: list[str] | None, rows: list[dict[str, Any]]) -> str:
+    """A line on the Ask tab while the next question is restricted to some sources (set in the Sources
+    tab, where it is easily forgotten): which ones; empty when none."""
+    if not chosen:
+        return ""
+    titles = {r["id"]: r["title"] for r in rows}
+    named = [titles.get(x, x) for x in chosen]
+    shown = "; ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    who = "this source answers" if len(named) == 1 else "these sources answer"
+    return (
+        f'<p class="muted" id="restricted">Only {who}: {esc(shown)} '
+        "(Sources tab, “Restrict the next question”).</p>"
     )
 
 
@@ -169,14 +188,15 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
     with gr.Row():
         c["lib_query"] = gr.Textbox(
             label="Search the sources",
-            placeholder="Search title, author, id, note…",
+            placeholder="Search title, author, year, id, note…",
             show_label=False,
             scale=4,
         )
-        c["lib_stance"] = gr.Dropdown(["", *SOURCE_STANCES], value="",
+        # "" is every stance / type: named so, not a blank row
+        c["lib_stance"] = gr.Dropdown([("any stance", ""), *SOURCE_STANCES], value="",
                                       label="Stance", scale=1)  # fmt: skip
         kinds = sorted({*SOURCE_TYPES, *(r["type"] for r in rows)})
-        c["lib_type"] = gr.Dropdown(["", *kinds], value="", label="Type", scale=1)
+        c["lib_type"] = gr.Dropdown([("any type", ""), *kinds], value="", label="Type", scale=1)
     c["only_sources"] = gr.Dropdown(
         source_choices(rows),
         multiselect=True,
@@ -230,6 +250,12 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings, demo: gr.Blocks) -> 
         comp.change(lambda *f: render_library(library_rows(settings), *f), filters, c["library"], **quiet)
     # a page opened later shows the sources as they are now, not as they were when the server started
     demo.load(refresh, None, lib_outputs, **quiet)
+    c["only_sources"].change(
+        lambda chosen: render_restriction(chosen, library_rows(settings)),
+        c["only_sources"],
+        c["restriction"],
+        **quiet,
+    )
     if not c["can_edit"]:
         return
 
