@@ -130,7 +130,7 @@ def test_a_url_with_its_scheme_in_capitals_is_fetched_not_read_as_a_path(built) 
 
 
 def test_private_addresses_are_refused_per_request_when_asked() -> None:
-    from interp_rag.ingest.sources import refuse_private
+    from interp_rag.ingest.fetch import refuse_private
 
     for url in (
         "http://169.254.169.254/latest/meta-data/",

@@ -339,7 +339,7 @@ def test_a_pdf_reports_each_page_it_reads_to_whoever_listens() -> None:
 
 
 def test_arxiv_abs_pages_resolve_to_the_html_view_then_the_pdf() -> None:
-    from interp_rag.ingest.sources import paper_urls
+    from interp_rag.ingest.fetch import paper_urls
 
     assert paper_urls("https://arxiv.org/abs/1810.03292") == [
         "https://arxiv.org/html/1810.03292",

@@ -1,11 +1,15 @@
 """How far a loader that reads a document in parts (a PDF's pages) has got, for whoever shows progress, and
-how much text it may return before it can stop (the source's size limit)."""
+how much text it may return before it can stop; how big a source may be (`Limits`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import SourceError
 
 # Who hears how far a loader that reads a document in parts (a PDF's pages) has got: set around one read by
 # `reading_parts`, so the loaders keep their one signature (bytes -> str).
@@ -50,3 +54,31 @@ def over_budget(chars: int) -> int | None:
     """The budget, when `chars` characters read so far pass it (else None; never outside `text_budget`)."""
     budget = _BUDGET.get()
     return budget if budget is not None and chars > budget else None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big one source may be (settings.max_source_chars / max_source_bytes): a huge file would take
+    hours to embed and gigabytes of memory, and the user should hear so at once, not after."""
+
+    max_chars: int = 2_000_000
+    max_bytes: int = 100_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Limits:
+        return cls(settings.max_source_chars, settings.max_source_bytes)
+
+    def check_bytes(self, n: int, what: str) -> None:
+        if n > self.max_bytes:
+            raise SourceError(
+                f"{what} is {n:,} bytes, more than the limit of {self.max_bytes:,} "
+                "(INTERP_RAG_MAX_SOURCE_BYTES); split it, or raise the limit."
+            )
+
+    def check_text(self, text: str, what: str) -> str:
+        if len(text) > self.max_chars:
+            raise SourceError(
+                f"{what} has {len(text):,} characters of text, more than the limit of {self.max_chars:,} "
+                "(INTERP_RAG_MAX_SOURCE_CHARS); split it, or raise the limit."
+            )
+        return text

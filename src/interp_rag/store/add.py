@@ -12,16 +12,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InterpRagError, SourceError
+from ..ingest.fetch import arxiv_id, fetch, normal_location
 from ..ingest.metadata import document_metadata
-from ..ingest.parts import reading_parts
+from ..ingest.parts import Limits, reading_parts
 from ..ingest.sources import (
-    Limits,
     append_source,
-    arxiv_id,
-    fetch,
     is_year,
     load_sources,
-    normal_location,
     read_document,
     read_local,
     slugify,

@@ -21,13 +21,10 @@ from urllib.parse import unquote, urlparse
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
+from ..ingest.fetch import normal_location
 from ..ingest.latex_source import paper_parts
 from ..ingest.load import _SUFFIX
-from ..ingest.sources import (
-    atomic_write,
-    load_sources,
-    normal_location,
-)
+from ..ingest.sources import atomic_write, load_sources
 from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source

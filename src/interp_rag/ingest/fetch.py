@@ -1,0 +1,176 @@
+"""Downloading a source: one URL (an arXiv abs page's paper) within a size limit, a deadline and, for a
+shared instance's web form, never to this machine or its private network."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from ..errors import SourceError
+from ..settings import Settings
+from .latexml import is_latexml
+from .parts import Limits
+
+# Seconds a whole download may take when the caller gives none: the setting's default (fetch_deadline)
+FETCH_DEADLINE: float = Settings.model_fields["fetch_deadline"].default
+ARXIV_ABS = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/abs/([^?#]+)")
+ARXIV = "https://arxiv.org"  # where an abs page's paper and metadata are fetched (settings.arxiv_url)
+
+
+_WEB_SCHEME = re.compile(r"^(https?)://", re.IGNORECASE)
+
+
+def normal_location(location: str) -> str:
+    """A location as `add` reads it: a URL's scheme in lower case ("HTTP://example.org/x" is a URL, not
+    a file of that name on this machine); anything else as given."""
+    return _WEB_SCHEME.sub(lambda m: m.group(1).lower() + "://", location, count=1)
+
+
+def fetch(
+    url: str,
+    *,
+    client: httpx.Client | None = None,
+    timeout: float = 30.0,
+    max_bytes: int = 100_000_000,
+    arxiv: str = ARXIV,
+    deadline: float = FETCH_DEADLINE,
+    private: bool = True,
+) -> tuple[bytes, str]:
+    """Download a URL; returns the body and a file-like name whose suffix tells the format. An arXiv abs
+    page is a landing page: its paper is read from `arxiv` (settings.arxiv_url), from the paper's HTML view
+    where arXiv has one, else from its PDF (`paper_urls`); with `arxiv=""` the page itself. `timeout` bounds
+    each wait, `deadline` each whole download (seconds). `private=False`: no request (redirects included)
+    goes to this machine or its private network (`refuse_private`)."""
+    url = normal_location(url)
+    urls = paper_urls(url, arxiv) if arxiv else [url]
+    if not urls[-1].startswith(("http://", "https://")):
+        raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
+    own = client is None
+    client = client or make_client(timeout)
+    hooks = client.event_hooks["request"]
+    if not private:  # for this fetch only: a client passed in keeps its own hooks afterwards
+        client.event_hooks["request"] = [*hooks, refuse_private]
+    try:
+        for candidate in urls[:-1]:
+            # arXiv's HTML view: 404 for a paper it could not convert, and then the PDF is the paper
+            found = _download(client, candidate, timeout, max_bytes, deadline, missing_ok=True)
+            if found is not None and found[1].endswith(".html") and is_latexml(_head(found[0])):
+                return found
+        found = _download(client, urls[-1], timeout, max_bytes, deadline)
+        if found is None:  # only a download that may be missing returns None; kept honest for the types
+            raise SourceError(f"nothing was fetched from {urls[-1]}")
+        return found
+    finally:
+        client.event_hooks["request"] = hooks
+        if own:
+            client.close()
+
+
+def _download(
+    client: httpx.Client,
+    url: str,
+    timeout: float,
+    max_bytes: int,
+    deadline: float,
+    *,
+    missing_ok: bool = False,
+) -> tuple[bytes, str] | None:
+    """One GET: the body and a name whose suffix tells its format (None for an HTTP error status when
+    `missing_ok`)."""
+    try:
+        with client.stream("GET", url) as resp:
+            if resp.status_code >= 400:
+                if missing_ok:
+                    return None
+                raise SourceError(f"HTTP {resp.status_code} fetching {url}")
+            body = _read_capped(resp, max_bytes, url, deadline)
+    except httpx.TimeoutException as e:
+        raise SourceError(f"timed out after {timeout:g} s fetching {url}") from e
+    except httpx.InvalidURL as e:  # not an HTTPError: "http://[::1]:80x/"
+        raise SourceError(f"{url!r} is not a valid URL ({e})") from e
+    except httpx.HTTPError as e:
+        raise SourceError(f"could not fetch {url}: {type(e).__name__}: {e}") from e
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    suffix = {
+        "application/pdf": ".pdf",
+        "text/html": ".html",
+        "application/xhtml+xml": ".html",
+        "text/markdown": ".md",
+        "text/plain": ".txt",
+        "application/x-tex": ".tex",
+        "text/x-tex": ".tex",
+    }.get(ctype, Path(urlparse(str(resp.url)).path).suffix or ".html")
+    return body, "download" + suffix
+
+
+def _head(body: bytes) -> str:
+    """The start of a page, enough to tell LaTeXML's markup (its main element's class comes early)."""
+    return body[:200_000].decode("utf-8", "replace")
+
+
+def _read_capped(resp: httpx.Response, max_bytes: int, url: str, deadline: float) -> bytes:
+    """The body, stopping as soon as it passes the limit (a server may send no or a false length) or the
+    download passes `deadline` seconds (a server may trickle a few bytes at a time, for ever)."""
+    limits = Limits(max_bytes=max_bytes)
+    limits.check_bytes(int(resp.headers.get("content-length") or 0), url)
+    parts, n, start = [], 0, time.monotonic()
+    for part in resp.iter_bytes():
+        n += len(part)
+        limits.check_bytes(n, url)
+        parts.append(part)
+        if time.monotonic() - start > deadline:
+            raise SourceError(
+                f"{url} sent {n:,} bytes in {deadline:g} s and had not finished; try again later, or raise "
+                "INTERP_RAG_FETCH_DEADLINE"
+            )
+    return b"".join(parts)
+
+
+def paper_urls(url: str, arxiv: str = ARXIV) -> list[str]:
+    """Where a URL's paper is read, in order of preference: for an arXiv abs page (a landing page) the
+    paper's HTML view (LaTeXML's pages: sections, footnotes after their paragraph, formulas as LaTeX, no
+    bibliography; a PDF's text has none of that structure), then its PDF; any other URL as it is. Giving
+    the PDF's own URL (…/pdf/ID) reads the PDF."""
+    paper = arxiv_id(url)
+    if not paper:
+        return [url]
+    base = arxiv.rstrip("/")
+    return [f"{base}/html/{paper}", f"{base}/pdf/{paper}"]
+
+
+def arxiv_id(url: str) -> str:
+    """The paper an arXiv abs page shows ("2401.12345v2"), or ""."""
+    m = ARXIV_ABS.match(url)
+    return m.group(1) if m else ""
+
+
+def refuse_private(request: httpx.Request) -> None:
+    """An httpx request hook: SourceError when the request's host is, or resolves to, an address of this
+    machine or its private network. Run for each request, so a redirect there is refused too. (A name
+    that resolves differently between this check and the connection is beyond it.)"""
+    host = request.url.host
+    try:
+        infos = socket.getaddrinfo(host, request.url.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return  # the connection fails with its own message
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise SourceError(
+                f"{host} is an address of this machine or its private network ({ip}); this server does not "
+                "fetch those for its web form (INTERP_RAG_WEB__PRIVATE_URLS=true allows it)"
+            )
+
+
+def make_client(timeout: float, user_agent: str = "interp-rag/0.1") -> httpx.Client:
+    return httpx.Client(
+        follow_redirects=True,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        headers={"User-Agent": user_agent},
+    )
