@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
@@ -24,7 +23,7 @@ from ..ingest.expansions import expansion_file
 from ..ingest.fetch import normal_location
 from ..ingest.latex_source import paper_parts
 from ..ingest.load import _SUFFIX
-from ..ingest.sources import atomic_write, load_sources
+from ..ingest.sources import atomic_write, load_sources, local_path
 from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
@@ -256,11 +255,9 @@ UPLOADS = "uploads"  # beside the source list: where the web form keeps the file
 
 def uploaded_copy(source: Source, settings: Settings) -> Path | None:
     """The web form's copy of `source`'s file (under the source list's uploads/ folder), if it is one."""
-    if not source.url.startswith("file://"):
-        return None
-    path = Path(unquote(urlparse(source.url).path))
+    path = local_path(source)
     folder = (settings.sources_file.parent / UPLOADS).resolve()
-    return path if path.resolve().parent == folder else None
+    return path if path is not None and path.resolve().parent == folder else None
 
 
 def list_sources(index: Index) -> list[dict[str, Any]]:

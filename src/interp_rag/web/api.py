@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 import gradio as gr
 
+from ..answering.llm_wire import load_json
 from ..types import UNKNOWN_STANCE
 
 
@@ -202,10 +203,7 @@ class KnownEndpoints:
 
 def _call(body: bytes) -> dict[str, Any] | None:
     """The call's JSON object; None when the body is not one (Gradio answers that itself)."""
-    try:
-        call = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
+    call = load_json(body)
     return call if isinstance(call, dict) else None
 
 
