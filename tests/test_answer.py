@@ -194,3 +194,28 @@ def test_an_unknown_answer_mode_or_reranker_is_a_config_error(mini_index, mini_s
     bad_reranker = mini_settings.model_copy(update={"retrieval": retrieval})
     with pytest.raises(ConfigError, match="Unknown reranker 'y'.*INTERP_RAG_RERANKER.*none"):
         answer(PROBES_Q, index=mini_index, llm=False, settings=bad_reranker)
+
+
+def test_answer_stream_refuses_bad_arguments_at_once_and_fails_the_same_way_twice(tmp_path) -> None:
+    from interp_rag.errors import IndexMissingError
+    from tests.conftest import make_settings
+
+    with pytest.raises(QuestionError):
+        answer_stream(42)  # type: ignore[arg-type]  # not at the first next(), where it used to wait
+    with pytest.raises(ConfigError):
+        answer_stream("Are probes useful?", k=0)
+    stream = answer_stream("Are probes useful?", llm=False, settings=make_settings(tmp_path))
+    assert repr(stream) == "<AnswerStream 'Are probes useful?' (streaming)>"
+    for _ in range(2):  # no index here: the second call names the same cause, not "ended without an Answer"
+        with pytest.raises(IndexMissingError):
+            stream.answer()
+    assert repr(stream).endswith("(failed)>")
+
+
+def test_answer_stream_repr_after_the_answer(mini_index, mini_settings) -> None:
+    stream = answer_stream(
+        "Are linear probes useful? " * 4, llm=False, index=mini_index, settings=mini_settings
+    )
+    final = stream.answer()
+    assert isinstance(final, Answer) and repr(stream).endswith("…' (answered)>") and len(repr(stream)) < 90
+    assert list(stream) == []  # read to its end: iterating again gives nothing, as any iterator

@@ -146,7 +146,9 @@ def test_a_partly_cited_llm_answer_keeps_only_valid_citations(mini_index, mini_s
     with fake_llm() as llm:
         llm.script(sse(["Probes are cheap [1] and [99] and [98], ", "but mislead [2-99] [2]."]))
         a = answer(Q, k=3, index=mini_index, llm=LLMClient(llm.base_url, model="m"), settings=mini_settings)
-    assert a.mode == "llm" and not a.notice
+    assert a.mode == "llm" and a.notice == (
+        "The LLM cited passages that were not shown ([99], [98], [2-99]); those markers were removed."
+    )
     assert a.text.startswith("Probes are cheap [1], but mislead [2].")
     assert [c.number for c in a.citations] == [1, 2]
 

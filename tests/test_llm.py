@@ -37,14 +37,21 @@ def test_stream_with_null_content_and_reasoning_deltas() -> None:
         assert "".join(client(llm.base_url).stream(MESSAGES)) == "Sparse autoencoders help [1]."
 
 
-def test_stream_without_done_ends_at_finish_reason_or_close() -> None:
+def test_stream_ends_at_finish_reason_and_a_cut_stream_is_an_error() -> None:
     with fake_llm() as llm:
-        llm.script(sse(["One ", "two."], done=False))
-        assert "".join(client(llm.base_url).stream(MESSAGES)) == "One two."
-        # no finish_reason and no [DONE]: the connection closing ends the answer
-        events = [json.dumps({"choices": [{"delta": {"content": w}}]}) for w in ("Three ", "four.")]
+        llm.script(sse(["One ", "two."], done=False))  # transformers serve sends no [DONE]
+        reply = client(llm.base_url).stream(MESSAGES)
+        assert "".join(reply) == "One two." and reply.finish_reason == "stop"
+        # no finish_reason and no [DONE]: the server stopped mid-answer (it cannot say where), not an end
+        events = [json.dumps({"choices": [{"delta": {"content": w}}]}) for w in ("Three ", "four")]
         llm.script(Reply(pieces=[f"data: {e}\n\n".encode() for e in events]))
-        assert "".join(client(llm.base_url).stream(MESSAGES)) == "Three four."
+        with pytest.raises(LLMError, match="may be cut off"):
+            "".join(client(llm.base_url).stream(MESSAGES))
+        # at max_tokens: the reply says so
+        cut = {"choices": [{"delta": {"content": "Five six"}, "finish_reason": "length"}]}
+        llm.script(Reply(pieces=[f"data: {json.dumps(cut)}\n\n".encode()]))
+        reply = client(llm.base_url).stream(MESSAGES)
+        assert "".join(reply) == "Five six" and reply.finish_reason == "length"
 
 
 def test_events_split_and_merged_across_reads() -> None:
@@ -57,7 +64,7 @@ def test_events_split_and_merged_across_reads() -> None:
         llm.script(Reply(pieces=pieces, piece_delay=0.02))
         assert "".join(client(llm.base_url).stream(MESSAGES)) == "Split and merged events."
         # two events with no blank line between them, and CRLF line ends
-        llm.script(Reply(pieces=[f"data: {e1}\r\ndata: {e3}\r\n\r\n".encode()]))
+        llm.script(Reply(pieces=[f"data: {e1}\r\ndata: {e3}\r\n\r\ndata: [DONE]\r\n\r\n".encode()]))
         assert "".join(client(llm.base_url).stream(MESSAGES)) == "Split events."
 
 

@@ -214,7 +214,7 @@ def test_replies_in_encodings_that_expand_without_bound_are_refused() -> None:
 def test_a_lone_surrogate_or_a_bidi_override_in_a_reply_is_cleaned() -> None:
     event = b'data: {"choices": [{"delta": {"content": "Probes \\ud800 \\u202eread [1]."}}]}\n\n'
     with fake_llm() as llm:
-        llm.script(Reply(pieces=[event]))
+        llm.script(Reply(pieces=[event, b"data: [DONE]\n\n"]))
         assert list(client(llm.base_url).stream(MSG)) == ["Probes ? read [1]."]
 
 
@@ -244,3 +244,54 @@ def test_the_checks_take_linear_time_on_blank_runs_code_and_many_quotations() ->
     # a quotation cut into short pieces, or with a marker inside, is not called unfound
     cut = "They say “Probes read … board states” and “Probes read board [1] states from the residual” [1]."
     assert check_support(cut, [p]).not_found == []
+
+
+def test_a_streamed_answer_that_is_set_aside_says_so_in_the_stream(mini_index, mini_settings) -> None:
+    from interp_rag import answer_stream
+    from interp_rag.answering.pipeline import SET_ASIDE
+
+    with fake_llm() as llm:
+        llm.script(sse(["Bananas fuel quantum cathedrals. ", "Giraffes invented gradient descent."]))
+        items = list(
+            answer_stream(Q, k=3, index=mini_index, llm=client(llm.base_url), settings=mini_settings)
+        )
+    streamed, final = "".join(items[:-1]), items[-1]
+    assert streamed.startswith("Bananas") and final.mode == "extractive"
+    # a reader who printed the deltas learns the text above is withdrawn, and why, before the new answer
+    withdrawn = streamed.index(SET_ASIDE)
+    assert "cited none of the shown passages" in streamed[withdrawn:]
+    assert streamed.endswith(final.text) and "Bananas" not in final.text
+
+
+def test_an_answer_cut_at_max_tokens_keeps_its_finished_sentences_and_says_so(
+    mini_index, mini_settings
+) -> None:
+    shown = answer(Q, k=3, index=mini_index, llm=False, settings=mini_settings).passages
+    first = f"{sentences(shown[0].text)[0][0]} [1]"
+    cut = {"choices": [{"delta": {"content": " Empirical studies indicate that"}, "finish_reason": "length"}]}
+    pieces = [*sse([first]).pieces[:-2], f"data: {json.dumps(cut)}\n\n".encode()]
+    with fake_llm() as llm:
+        llm.script(Reply(pieces=pieces, headers={"Content-Type": "text/event-stream"}))
+        a = answer(Q, k=3, index=mini_index, llm=client(llm.base_url, max_tokens=50), settings=mini_settings)
+    assert a.mode == "llm", a.notice
+    assert "indicate that" not in a.text and a.text.startswith(first)
+    assert "length limit (50 tokens, INTERP_RAG_LLM_MAX_TOKENS)" in a.notice
+
+
+def test_citations_of_passages_not_shown_are_removed_and_named(mini_index, mini_settings) -> None:
+    shown = answer(Q, k=3, index=mini_index, llm=False, settings=mini_settings).passages
+    reply = f"{sentences(shown[0].text)[0][0]} [1]. Also see [9] and [0] and [1-11]."
+    with fake_llm() as llm:
+        llm.script(sse([reply]))
+        a = answer(Q, k=3, index=mini_index, llm=client(llm.base_url), settings=mini_settings)
+    assert a.mode == "llm" and "[9]" not in a.text
+    assert "not shown ([9], [0], [1-11]); those markers were removed" in a.notice
+
+
+def test_finished_part_rules() -> None:
+    from interp_rag.answering.pipeline import finished_part
+
+    assert finished_part('Yes [1]. "Quite so." [2][3] Studies indicate that') == 'Yes [1]. "Quite so." [2][3]'
+    assert finished_part("Done! And then") == "Done!"
+    with pytest.raises(LLMError, match="before it finished a sentence"):
+        finished_part("Studies indicate that", 900)

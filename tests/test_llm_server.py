@@ -32,10 +32,17 @@ def test_streamed_answer_from_a_real_server(server, mini_index, mini_settings) -
     assert isinstance(final, Answer) and len(deltas) >= 2 and "".join(deltas).strip()
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", final.text)}
     assert cited == {c.number for c in final.citations} and cited <= set(range(1, len(final.passages) + 1))
+    # 24 tokens: the server ends with finish_reason "length" (no [DONE]), so the answer is cut to its last
+    # finished sentence and the notice says so
     if final.mode == "llm":
-        assert final.text.strip() and final.model == server.model and cited and not final.notice
+        assert final.text.strip() and final.model == server.model and cited
+        assert not final.notice or "length limit (24 tokens" in final.notice
     else:  # random words cite no passage: an answer that cannot be checked is replaced by the extractive one
-        assert "cited none of the shown passages" in final.notice and final.citations
+        assert final.citations
+        assert (
+            "cited none of the shown passages" in final.notice
+            or "before it finished a sentence" in final.notice
+        )
 
 
 def test_whole_answer_from_a_real_server(server) -> None:
@@ -55,7 +62,8 @@ def test_stance_pass_against_a_real_server(server, mini_index, mini_settings) ->
     settings = mini_settings.model_copy(update={"llm": mini_settings.llm.model_copy(update={"stance": True})})
     client = LLMClient(server.base_url, model=server.model, max_tokens=24)
     a = answer("Are linear probes useful?", k=3, index=mini_index, llm=client, settings=settings)
-    assert a.passages and (a.mode == "llm" or "cited none of the shown passages" in a.notice)
+    unusable = ("cited none of the shown passages", "before it finished a sentence")
+    assert a.passages and (a.mode == "llm" or any(x in a.notice for x in unusable))
     relabelled = [p for p in a.passages if p.stance_by == "llm"]
     assert relabelled or "could not be read" in a.notice
     assert all(p.stance in ("enthusiastic", "skeptical", "neutral") for p in a.passages)

@@ -30,20 +30,9 @@ def validate_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
     cited: list[int] = []
 
     def fix(m: re.Match[str]) -> str:
-        body = m.group("body")
-        if re.fullmatch(r"\s*(1[89]|20)\d\d\s*", body) and m.group(0).startswith("["):
+        if _is_year(m):
             return m.group(0)  # a year, not a citation
-        good: list[int] = []
-        for part in re.split(r"\s*(?:[,;&]|\band\b)\s*", body.strip()):
-            # a number of more than four digits is no passage (and int() refuses 4,300 digits and more)
-            nums = [int(x) if len(x) <= 4 else 0 for x in re.findall(r"\d+", part)]
-            if not nums:
-                continue
-            lo, hi = nums[0], nums[-1]
-            if lo > hi or lo < 1 or hi > n_passages:
-                continue  # an out-of-range number, or a range that reaches past the passages
-            good.extend(range(lo, hi + 1))
-        good = list(dict.fromkeys(good))
+        good, _ = _numbers(m.group("body"), n_passages)
         for n in good:
             if n not in cited:
                 cited.append(n)
@@ -63,6 +52,40 @@ def validate_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
     fixed = re.sub(r"(?<![ \t])[ \t]++([.,;:!?)])", r"\1", fixed)
     fixed = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", fixed)
     return fixed.strip(), cited
+
+
+def _is_year(m: re.Match[str]) -> bool:
+    return bool(re.fullmatch(r"\s*(1[89]|20)\d\d\s*", m.group("body"))) and m.group(0).startswith("[")
+
+
+def _numbers(body: str, n_passages: int) -> tuple[list[int], int]:
+    """The passage numbers a marker's body points at (in order, once each), and how many of its parts
+    point at none."""
+    good: list[int] = []
+    bad = 0
+    for part in re.split(r"\s*(?:[,;&]|\band\b)\s*", body.strip()):
+        # a number of more than four digits is no passage (and int() refuses 4,300 digits and more)
+        nums = [int(x) if len(x) <= 4 else 0 for x in re.findall(r"\d+", part)]
+        if not nums:
+            continue
+        lo, hi = nums[0], nums[-1]
+        if lo > hi or lo < 1 or hi > n_passages:
+            bad += 1  # an out-of-range number, or a range that reaches past the passages
+            continue
+        good.extend(range(lo, hi + 1))
+    return list(dict.fromkeys(good)), bad
+
+
+def stray_citations(text: str, n_passages: int) -> list[str]:
+    """The markers (as written) that point, wholly or in part, at no shown passage: validate_citations
+    removes those parts, and the reader is told it did."""
+    return list(
+        dict.fromkeys(
+            m.group(0)
+            for m in _MARKER.finditer(text)
+            if not _is_year(m) and _numbers(m.group("body"), n_passages)[1]
+        )
+    )
 
 
 def citations_for(numbers: list[int], passages: list[Passage]) -> list[Citation]:

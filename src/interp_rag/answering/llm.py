@@ -283,27 +283,38 @@ class LLMClient:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
         return text
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """Visible text deltas as they arrive. Ends at `data: [DONE]`, a finish_reason, or end of stream.
-        A server that answers a streamed request with a whole completion (JSON) is read as one."""
+    def stream(self, messages: list[dict[str, str]]) -> Reply:
+        """Visible text deltas as they arrive; the Reply's `finish_reason` says why the model stopped. Ends
+        at a finish_reason or `data: [DONE]`; a stream that stops before either is an LLMError (the answer
+        may be cut anywhere). A server that answers a streamed request with a whole completion (JSON) is read
+        as one."""
+        reply = Reply()
+        reply.items = self._stream(messages, reply)
+        return reply
+
+    def _stream(self, messages: list[dict[str, str]], reply: Reply) -> Iterator[str]:
         budget = self._budget()
         with self._client() as client, _watchdog(client, budget):
             resp = self._send(client, messages, stream=True, budget=budget)
             try:
                 if "json" not in resp.headers.get("content-type", ""):
-                    yield from self._deltas(sse_data(body_lines(resp, budget)))
+                    yield from self._deltas(sse_data(body_lines(resp, budget)), reply)
                     return
                 raw = read_body(resp, budget)  # a whole completion, though a stream was asked for
             finally:
                 resp.close()
-        yield self._whole_text(raw)
+        text = self._whole_text(raw)
+        finish = first_choice(load_json(raw)).get("finish_reason")
+        reply.finish_reason = str(finish) if finish else "stop"  # a whole body cannot be cut off unseen
+        yield text
 
-    def _deltas(self, events: Iterator[str]) -> Iterator[str]:
+    def _deltas(self, events: Iterator[str], reply: Reply) -> Iterator[str]:
         think = ThinkFilter()
         good = bad = 0
-        produced = False
+        produced = ended = False
         for data in events:
             if data.strip() == "[DONE]":
+                ended = True
                 break
             obj = load_json(data)
             error = error_of(obj)
@@ -321,6 +332,7 @@ class LLMClient:
                     produced = True
                     yield visible
             if choice.get("finish_reason"):
+                reply.finish_reason, ended = str(choice["finish_reason"]), True
                 break
         rest = think.flush()
         if rest.strip():
@@ -336,6 +348,31 @@ class LLMClient:
             )
         if not produced:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
+        if not ended:  # every OpenAI-compatible server ends with a finish_reason or [DONE]
+            raise LLMError(
+                f"The LLM at {self.where} stopped streaming before it said the answer was finished (no "
+                "finish_reason, no [DONE]), so the answer may be cut off."
+            )
+        reply.finish_reason = reply.finish_reason or "stop"
+
+
+class Reply(Iterator[str]):
+    """The visible text deltas of one streamed answer. Once it is read to the end, `finish_reason` says why
+    the model stopped: "stop", or "length" when it reached max_tokens and the text ends where it was cut.
+    A client of another kind may return any iterator of str; the pipeline reads `finish_reason` if present."""
+
+    def __init__(self) -> None:
+        self.items: Iterator[str] = iter(())
+        self.finish_reason: str | None = None
+
+    def __next__(self) -> str:
+        return next(self.items)
+
+    def close(self) -> None:
+        """Stop reading: the connection closes now, not when the reply is garbage-collected."""
+        close = getattr(self.items, "close", None)
+        if close is not None:
+            close()
 
 
 @contextmanager

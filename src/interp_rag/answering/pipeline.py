@@ -14,7 +14,7 @@ from ..retrieval.retrieve import retrieve
 from ..settings import AnswerSettings, Settings, get_settings
 from ..store.index import Index, get_index
 from ..types import SIDES, Answer, Passage
-from .citations import citations_for, validate_citations
+from .citations import citations_for, stray_citations, validate_citations
 from .extractive import choose, compose_extractive
 from .llm import LLMClient, resolve_llm
 from .prompts import LOW_RELEVANCE, beyond_k_sentence, build_messages, missing_sentence
@@ -59,7 +59,8 @@ def answer_stream(question: str | Query, **options: Unpack[AnswerOptions]) -> An
 
     The final Answer's text is authoritative: its citations are validated, and if the LLM failed
     mid-answer it is the extractive answer instead (with `notice` saying why)."""
-    return AnswerStream(_answer_items(question, dict(options)))
+    plan = _plan(question, dict(options))  # a bad argument is refused here, not at the first next()
+    return AnswerStream(_answer_items(*plan), plan[0].question)
 
 
 def _check_collaborators(settings: Any, index: Any) -> None:
@@ -77,8 +78,9 @@ def _check_collaborators(settings: Any, index: Any) -> None:
         )
 
 
-def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[str | Answer]:
-    t0 = time.perf_counter()
+def _plan(question: str | Query, options: dict[str, Any]) -> tuple[Query, Settings, Any, Index | None]:
+    """The query, settings, LLM client and index (None: the settings' own) of one answer, every argument
+    checked."""
     llm, index = options.pop("llm", None), options.pop("index", None)
     settings = options.pop("settings", None)
     _check_collaborators(settings, index)
@@ -86,6 +88,13 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     client = resolve_llm(settings, llm)
     query = question if isinstance(question, Query) else Query.of(question, settings, **options)
     check_choices(settings)
+    return query, settings, client, index
+
+
+def _answer_items(
+    query: Query, settings: Settings, client: Any, index: Index | None
+) -> Iterator[str | Answer]:
+    t0 = time.perf_counter()
     q = query.question
     index = index if index is not None else get_index(settings)
     r = retrieve(index, query, tuning=settings.retrieval)
@@ -108,6 +117,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     notice = beyond_k_sentence(r.beyond_k, query.k)
     if client is not None:
         parts: list[str] = []
+        notes: list[str] = []
         try:
             # a stance filter chose the passages by the index's labels: relabelling them would undo it
             if settings.llm.stance and not query.stance:
@@ -126,10 +136,21 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                 prompts=settings.prompts,
                 evidence=evidence,
             )
-            for delta in client.stream(messages):
+            reply = client.stream(messages)
+            for delta in reply:
                 parts.append(delta)
                 yield delta
             text, cited = validate_citations("".join(parts), len(passages))
+            strays = stray_citations("".join(parts), len(passages))
+            if getattr(reply, "finish_reason", None) == "length":
+                text = finished_part(text, getattr(client, "max_tokens", None))
+                cited = [n for n in cited if f"[{n}]" in text]
+                notes.append(LENGTH_NOTE.format(limit=getattr(client, "max_tokens", "?")))
+            if strays:
+                shown = ", ".join(strays[:4]) + (" …" if len(strays) > 4 else "")
+                notes.append(
+                    f"The LLM cited passages that were not shown ({shown}); those markers were removed."
+                )
             if not re.search(r"[^\W\d_]{2}", re.sub(r"\[\d+\]", "", text)):  # nothing but markers, or empty
                 raise LLMError(f"The LLM at {client.where} returned no usable text.")
             if not cited:  # nothing in it can be checked against a source
@@ -145,7 +166,7 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
                     "checked against them."
                 )
             text, cited = checked.text, checked.cited(len(passages))
-            notice = " ".join(x for x in (notice, checked.notice()) if x)
+            notice = " ".join(x for x in (notice, *notes, checked.notice()) if x)
             tail = missing_sentence(missing)
             if tail:
                 text += "\n\n" + tail
@@ -165,6 +186,8 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
             return
         except InterpRagError as e:  # what the stance pass said (if anything) still holds
             notice = " ".join(x for x in (notice, f"{e} Showing an extractive answer instead.") if x)
+            if parts:  # a reader of the stream saw the LLM's text: say it is withdrawn, and why
+                yield f"\n\n---\n\n*{SET_ASIDE} {e}*"
     mode = settings.answer.mode
     text, cited = ANSWER_MODES[mode](q, passages, missing, index=index, params=settings.answer)
     if notice:
@@ -173,6 +196,27 @@ def _answer_items(question: str | Query, options: dict[str, Any]) -> Iterator[st
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 2)
     cites = citations_for(cited, passages)
     yield Answer(q, text, passages, cites, mode, list(missing), notice, timings=timings, timeline=timeline)
+
+
+SET_ASIDE = "The answer above is set aside; the answer from the passages follows."
+LENGTH_NOTE = (
+    "The LLM's answer reached its length limit ({limit} tokens, INTERP_RAG_LLM_MAX_TOKENS) and was cut; its "
+    "unfinished last sentence is left out. Raise the limit for a complete answer."
+)
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*+(?:\s*+\[\d+\])*+")
+
+
+def finished_part(text: str, limit: int | None = None) -> str:
+    """An answer cut off at the model's token limit, up to its last finished sentence (with the citation
+    markers that follow it): "…[1]. Studies indicate that" loses "Studies indicate that". LLMError when
+    not one sentence was finished."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if not ends:
+        raise LLMError(
+            f"The LLM's answer reached its length limit ({limit or '?'} tokens, INTERP_RAG_LLM_MAX_TOKENS) "
+            "before it finished a sentence; raise the limit."
+        )
+    return text[: ends[-1]].rstrip()
 
 
 def check_choices(settings: Settings) -> None:
