@@ -569,3 +569,41 @@ def test_add_keeps_the_stances_of_the_sources_it_does_not_read(built, tmp_path: 
     after = {c.id: c.to_dict() for c in load_index(settings=settings).chunks}
     assert {k: v for k, v in after.items() if k in before} == before
     assert next(c for k, c in after.items() if k not in before)["stance_by"] == "classifier"
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ({"type": "book"}, "type 'book' is not one of essay, blog"),
+        ({"stance": "hopeful"}, "stance 'hopeful' is not one of"),
+        ({"year": "2020"}, "year '2020' is not a year"),
+        ({"stance_note": 5}, "stance_note must be text, not int"),
+        ({"authors": [1, 2]}, "authors must be a list of names"),
+    ],
+)
+def test_what_a_caller_gives_add_is_checked_before_anything_is_read(tmp_path: Path, given, says) -> None:
+    from interp_rag.errors import ConfigError
+    from interp_rag.store.library import add_sources
+
+    doc = tmp_path / "note.md"
+    doc.write_text("# A note\n\nProbes read features.\n")
+    settings = make_settings(tmp_path)
+    for add in (add_source, add_sources):
+        with pytest.raises(ConfigError, match=says):
+            add(str(doc), settings=settings, **given)
+    assert not settings.sources_file.exists() and not settings.index_dir.exists()
+
+
+def test_given_locations_and_authors_are_read_as_meant(tmp_path: Path) -> None:
+    from interp_rag.errors import ConfigError
+    from interp_rag.ingest.sources import given_authors
+
+    assert given_authors("Chris Olah") == ["Chris Olah"]  # was ten one-letter authors
+    assert given_authors("Chris Olah, Shan Carter ,") == ["Chris Olah", "Shan Carter"]
+    assert given_authors(("A", " ")) == ["A"] and given_authors(None) == []
+    settings = make_settings(tmp_path)
+    for bad in (None, 123, ""):
+        with pytest.raises(ConfigError, match="a URL or a file path"):
+            add_source(bad, settings=settings)  # type: ignore[arg-type]
+    with pytest.raises(SourceError, match="is a folder: add_sources"):
+        add_source(tmp_path, settings=settings)  # type: ignore[arg-type]  # a Path is taken too

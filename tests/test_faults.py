@@ -87,6 +87,10 @@ def current_nowhere(s) -> None:
     (s.index_dir / "CURRENT").write_text("v-19700101T000000-gone\n")
 
 
+def current_garbled(s) -> None:
+    (s.index_dir / "CURRENT").write_bytes(b"\xff\xfe")  # answer() raised a raw UnicodeDecodeError
+
+
 def sources_garbled(s) -> None:
     p = version(s) / "sources.json"
     p.write_text("x" * len(p.read_bytes()))  # same size: only the checksum (or the parser) can tell
@@ -100,6 +104,7 @@ FAULTS: dict[str, Callable] = {
     "meta.json cut": meta_cut,
     "meta.json not an object": meta_wrong_shape,
     "CURRENT names no version": current_nowhere,
+    "CURRENT not text": current_garbled,
     "sources.json garbled, same size": sources_garbled,
 }
 

@@ -170,3 +170,21 @@ def test_unseen_bench_scores_exactly_as_score_py(tmp_path: Path) -> None:
     assert ours == json.loads(printed)
     assert ours["passage_recall"] == pytest.approx(2 / 3, abs=1e-3)  # the run is not trivially scored
     assert ours["mrr"] == pytest.approx((1 / 2 + 1) / 3, abs=1e-3)
+
+
+def test_retrieve_reads_the_settings_as_answer_does(mini_index, mini_settings) -> None:
+    from interp_rag import answer
+
+    narrow = mini_settings.model_copy(
+        update={"retrieval": mini_settings.retrieval.model_copy(update={"context_chars": 0})}
+    )
+    q = "Are linear probes a reliable way to read what a model computes?"
+    got = retrieve(None, q, k=3, settings=narrow).passages  # the settings' index, loaded
+    shown = answer(q, k=3, llm=False, index=mini_index, settings=narrow).passages
+    assert [(p.chunk_id, p.text) for p in got] == [(p.chunk_id, p.text) for p in shown]
+    wide = retrieve(mini_index, q, k=3, settings=mini_settings).passages
+    assert sum(len(p.text) for p in wide) > sum(len(p.text) for p in got)  # context_chars=0: no widening
+    with pytest.raises(ConfigError, match="tuning must be a RetrievalSettings"):
+        retrieve(mini_index, q, tuning=mini_settings)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="index must be an Index"):
+        retrieve("index", q)  # type: ignore[arg-type]

@@ -202,9 +202,8 @@ def evaluate(
     if run_out and not Path(run_out).parent.is_dir():  # found now, not after the whole run
         raise ConfigError(f"Cannot write the run to {run_out}: {Path(run_out).parent} is not a folder.")
     index = index or load_index(settings=settings)
-    tuning = settings.retrieval
     expect_many_questions()  # timed as the web app answers them (web/status.py)
-    retrieve(index, "warm-up question about interpretability", k=k, tuning=tuning)
+    retrieve(index, "warm-up question about interpretability", k=k, settings=settings)
     answer("warm-up question about interpretability", k=k, index=index, llm=False, settings=settings)
     run, ret_ms, ans_ms = [], [], []
     texts: dict[str, str] = {}
@@ -213,7 +212,7 @@ def evaluate(
         # Timed cold: a question's embedding is cached for re-asks, which would flatter the second call.
         _query_vector_cached.cache_clear()
         t = time.perf_counter()
-        retrieve(index, q["question"], k=k, tuning=tuning)
+        retrieve(index, q["question"], k=k, settings=settings)
         ret_ms.append((time.perf_counter() - t) * 1000)
         _query_vector_cached.cache_clear()
         t = time.perf_counter()

@@ -20,7 +20,7 @@ import tomli_w
 
 from ..errors import ConfigError, SourceError
 from ..text import digest, one_line, strip_control
-from ..types import SOURCE_STANCES, Document, Source
+from ..types import SOURCE_STANCES, SOURCE_TYPES, Document, Source
 from .fetch import ARXIV, FETCH_DEADLINE, fetch, make_client
 from .latex_source import read_with_inputs
 from .load import extract_text, guess_format
@@ -79,6 +79,43 @@ def validate_source(src: Source, where: str = "source") -> None:
         )
     if not (src.url or src.file):
         raise ConfigError(f"{where} ({src.id}): needs a url or a file.")
+
+
+def given_location(location: object) -> str:
+    """A location given to `add`: a URL or a path, as text or a Path; ConfigError for anything else."""
+    if isinstance(location, os.PathLike):
+        location = os.fspath(location)
+    if not isinstance(location, str) or not location.strip():
+        raise ConfigError(f"a source to add is a URL or a file path, not {location!r:.60}.")
+    return location
+
+
+def given_authors(authors: object) -> list[str]:
+    """The authors a caller of `add` gives, checked before anything is read: a list of names, or one string
+    of comma-separated names as the CLI takes them ("Chris Olah" was stored as ten one-letter authors)."""
+    if authors is None:
+        return []
+    if isinstance(authors, str):
+        return [a.strip() for a in authors.split(",") if a.strip()]
+    if not isinstance(authors, list | tuple) or not all(isinstance(a, str) for a in authors):
+        raise ConfigError(
+            f"authors must be a list of names (or one comma-separated string), not {authors!r:.60}."
+        )
+    return [a.strip() for a in authors if a.strip()]
+
+
+def check_given(*, type: object, stance: object, year: object, stance_note: object, title: object) -> None:
+    """The rest of what a caller of `add` gives, checked before anything is read, naming the argument: a
+    type outside SOURCE_TYPES was stored, then refused by every type filter."""
+    if type not in SOURCE_TYPES:
+        raise ConfigError(f"type {type!r} is not one of {', '.join(SOURCE_TYPES)}.")
+    if stance not in SOURCE_STANCES:
+        raise ConfigError(f"stance {stance!r} is not one of {', '.join(SOURCE_STANCES)}.")
+    if year is not None and not is_year(year):
+        raise ConfigError(f"year {year!r} is not a year from {FIRST_YEAR} to {_last_year()} (or None).")
+    for name, value in (("stance_note", stance_note), ("title", title)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{name} must be text, not {value.__class__.__name__}.")
 
 
 FIRST_YEAR = 1800  # a source's year, as a check on what is typed: the field's writing is much younger

@@ -6,8 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Unpack
 
-from ..settings import DEFAULT_RETRIEVAL, RetrievalSettings
-from ..store.index import Index
+from ..errors import ConfigError
+from ..settings import RetrievalSettings, Settings, get_settings
+from ..store.index import Index, get_index
 from ..types import Passage
 from .context import to_passage
 from .filters import filter_mask
@@ -34,17 +35,35 @@ class Retrieval:
 
 
 def retrieve(
-    index: Index,
+    index: Index | None,
     question: str | Query,
     *,
-    tuning: RetrievalSettings = DEFAULT_RETRIEVAL,
+    tuning: RetrievalSettings | None = None,
+    settings: Settings | None = None,
     **options: Unpack[QueryOptions],
 ) -> Retrieval:
     """The k passages to show for a question, in display order, and which side (if any) is missing.
 
     `question` is a question with `options` (k, stance, years, types, sources: see QueryOptions), or a
-    `Query`."""
-    query = question if isinstance(question, Query) else Query.of(question, **options)
+    `Query`. `settings` (None: from the environment, as answer() reads them) give the tuning, the limits
+    on k and, when `index` is None, the index; `tuning` overrides their retrieval group."""
+    if settings is not None and not isinstance(settings, Settings):
+        raise ConfigError(
+            f"settings must be an interp_rag.Settings (or None), not {type(settings).__name__}."
+        )
+    if tuning is not None and not isinstance(tuning, RetrievalSettings):
+        raise ConfigError(
+            f"tuning must be a RetrievalSettings (settings.retrieval), not {type(tuning).__name__}."
+        )
+    if index is not None and not isinstance(index, Index):
+        raise ConfigError(
+            f"index must be an Index, as load_index() returns (or None), not {type(index).__name__}."
+        )
+    if settings is None and (tuning is None or index is None or not isinstance(question, Query)):
+        settings = get_settings()  # ~1 ms: not for the pipeline, which passes all three
+    tuning = tuning or settings.retrieval  # type: ignore[union-attr]
+    query = question if isinstance(question, Query) else Query.of(question, settings, **options)
+    index = index if index is not None else get_index(settings)
     t = time.perf_counter()
     mask = filter_mask(index, query)
     cands = candidates(index, query.question, mask=mask, tuning=tuning)

@@ -48,9 +48,14 @@ def read_new_source(
     location = normal_location(location)
     is_url = location.startswith(("http://", "https://"))
     try:
-        is_file = path_kind(location) == "file"
+        kind = path_kind(location)
     except SourceError as e:
         raise SourceError(f"Cannot add {location!r}: {e}.") from e
+    is_file = kind == "file"
+    if kind == "dir" and not is_url:
+        raise SourceError(
+            f"{location!r} is a folder: add_sources() adds the files in it (the CLI's `interp-rag add` does)."
+        )
     if not is_url and not is_file:
         raise SourceError(f"{location!r} is neither an http(s) URL nor an existing file.")
     url = source_url(location)

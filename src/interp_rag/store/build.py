@@ -23,6 +23,9 @@ from ..ingest.doc2query import Completer
 from ..ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
 from ..ingest.expansions import attach, load_spans
 from ..ingest.sources import (
+    check_given,
+    given_authors,
+    given_location,
     load_sources,
     summary,
 )
@@ -300,7 +303,7 @@ def add_source(
     *,
     id: str | None = None,
     title: str | None = None,
-    authors: list[str] | None = None,
+    authors: list[str] | str | None = None,
     year: int | None = None,
     type: str = "other",
     stance: str = UNKNOWN_STANCE,
@@ -316,11 +319,12 @@ def add_source(
     `llm_questions` (an `LLMClient`): it writes the questions each passage answers (ingest/doc2query.py)."""
     settings = settings or get_settings()
     progress = on_progress or (lambda *a: None)
+    check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title)
     draft = Source(
-        id=id or "", title=title or "", url="", authors=authors or [], year=year, type=type, stance=stance,
-        stance_note=stance_note,
+        id=id or "", title=title or "", url="", authors=given_authors(authors), year=year, type=type,
+        stance=stance, stance_note=stance_note or "",
     )  # fmt: skip
-    addition = read_new_source(location, draft, settings, progress)
+    addition = read_new_source(given_location(location), draft, settings, progress)
     return _build(settings, None, False, progress, (addition,), llm_questions)
 
 

@@ -73,12 +73,15 @@ def config_mismatch(meta: dict[str, Any], settings: Any) -> str | None:
 
 
 def current_dir(index_dir: Path) -> Path | None:
+    """The version CURRENT names, or None when there is none or CURRENT is damaged (integrity.pointed_dir
+    says how: loading the index raises DamagedIndexError)."""
     pointer = index_dir / CURRENT
-    if not pointer.is_file():
+    try:
+        name = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
+    except (OSError, UnicodeDecodeError):  # garbled bytes: answer() got a raw UnicodeDecodeError
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
     path = index_dir / name
-    return path if name and (path / "meta.json").is_file() else None
+    return path if name and "/" not in name and (path / "meta.json").is_file() else None
 
 
 def read_meta(index_dir: Path) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ index together, and a build that fails puts sources.toml back as it was.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,14 @@ from ..ingest.expansions import expansion_file
 from ..ingest.fetch import normal_location
 from ..ingest.latex_source import paper_parts
 from ..ingest.load import _SUFFIX
-from ..ingest.sources import atomic_write, load_sources, local_path
+from ..ingest.sources import (
+    atomic_write,
+    check_given,
+    given_authors,
+    given_location,
+    load_sources,
+    local_path,
+)
 from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
@@ -86,7 +94,7 @@ def add_sources(
     locations: list[str],
     *,
     title: str | None = None,
-    authors: list[str] | None = None,
+    authors: list[str] | str | None = None,
     year: int | None = None,
     id: str | None = None,
     type: str = "other",
@@ -101,7 +109,13 @@ def add_sources(
     `id` and `title` only make sense for a single source. `llm_questions` (an `LLMClient`) writes the
     questions each new passage answers, indexed like hand-written expansions (ingest/doc2query.py)."""
     settings = settings or get_settings()
-    todo, report_bad = expand_locations([normal_location(loc) for loc in locations])
+    if isinstance(locations, str | os.PathLike):  # one location: a string is not a list of one-letter paths
+        locations = [locations]
+    if not isinstance(locations, list | tuple):
+        raise ConfigError(f"locations must be a list of URLs or file paths, not {locations!r:.60}.")
+    check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title)
+    authors = given_authors(authors)
+    todo, report_bad = expand_locations([normal_location(given_location(loc)) for loc in locations])
     report = AddReport(results=report_bad)
     if len(todo) > 1 and (id or title):
         raise ConfigError("--id and --title name one source; leave them out when adding several.")
