@@ -607,3 +607,29 @@ def test_given_locations_and_authors_are_read_as_meant(tmp_path: Path) -> None:
             add_source(bad, settings=settings)  # type: ignore[arg-type]
     with pytest.raises(SourceError, match="is a folder: add_sources"):
         add_source(tmp_path, settings=settings)  # type: ignore[arg-type]  # a Path is taken too
+
+
+def test_a_build_that_finds_no_annotations_for_sources_that_had_them_says_so(built, tmp_path: Path) -> None:
+    # Run from another folder, a build found no corpus/stance and dropped every hand label without a word.
+    first = next(c for c in load_index(settings=built).chunks if c.source_id == "probes-skeptic")
+    part = next(s.strip() for s in first.text.split(". ") if len(s) > 30)
+    row = hand_label(first.text, part, "enthusiastic", doc="probes-skeptic", offset=first.start)
+    settings = built.model_copy(update={"stance_labels_dir": write_labels(tmp_path / "stance", row)})
+    assert not any("have none now" in w for w in build_index(settings=settings).warnings)
+    elsewhere = built.model_copy(update={"stance_labels_dir": tmp_path / "not-here"})
+    report = build_index(settings=elsewhere)
+    assert any(
+        "1 source(s) had hand stance labels in the index and have none now (probes-skeptic)" in w
+        and "INTERP_RAG_STANCE_LABELS_DIR" in w
+        for w in report.warnings
+    ), report.warnings
+
+
+def test_the_source_lists_folders_are_found_beside_it(tmp_path: Path) -> None:
+    s = Settings(sources_file=tmp_path / "corpus" / "sources.toml")
+    assert (s.cache_dir, s.expansions_dir, s.stance_labels_dir) == tuple(
+        tmp_path / "corpus" / f for f in ("cache", "expansions", "stance")
+    )
+    assert Settings().expansions_dir == Path("corpus/expansions")  # the default list's, as before
+    given = Settings(sources_file=tmp_path / "s.toml", expansions_dir=None, cache_dir=tmp_path / "c")
+    assert (given.expansions_dir, given.cache_dir) == (None, tmp_path / "c")

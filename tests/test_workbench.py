@@ -347,3 +347,20 @@ def test_remove_unknown_source_changes_nothing(mini_copy: Settings) -> None:
     )
     assert r.exit_code == 1 and "No source 'nope'" in r.output
     assert sha(mini_copy.sources_file) == before
+
+
+def test_remove_reads_no_other_source_again(mini_copy: Settings) -> None:
+    # The sources left keep the text the index has: `remove` fetched every one of them from its URL first
+    # (14 s of failed lookups offline over the shipped 61; every page downloaded again online).
+    from tests.support.http import serve
+
+    hits: list[str] = []
+    with serve({}, hits) as base:
+        text = mini_copy.sources_file.read_text().replace("https://example.org/", f"{base}/")
+        mini_copy.sources_file.write_text(text)
+        settings = mini_copy.model_copy(update={"mirror": None})
+        before = set(load_index(settings=settings).sources)
+        report = remove_source("saliency-notes", settings=settings)
+    assert hits == [] and report.chunks_embedded == 0 and report.sources_failed == {}
+    assert set(load_index(settings=settings).sources) == before - {"saliency-notes"}
+    assert set(report.sources_ok) == before - {"saliency-notes"}

@@ -311,6 +311,10 @@ class _LegacyEnv(PydanticBaseSettingsSource):
         return out
 
 
+# Folders that live beside the source list unless set (Settings._beside_the_list).
+BESIDE_THE_LIST = {"cache_dir": "cache", "expansions_dir": "expansions", "stance_labels_dir": "stance"}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="INTERP_RAG_",
@@ -327,6 +331,7 @@ class Settings(BaseSettings):
     sources_file: Path = Field(
         Path("corpus/sources.toml"), description="Hand-editable list of sources (metadata only)."
     )
+    # The next three default to folders beside sources_file (BESIDE_THE_LIST).
     cache_dir: Path = Field(Path("corpus/cache"), description="Cache of texts fetched from source URLs.")
     expansions_dir: Path | None = Field(
         Path("corpus/expansions"), description="Question expansions per source (doc2query), if any."
@@ -444,6 +449,18 @@ class Settings(BaseSettings):
                     current = current.model_dump()
                 data[group] = {**(current or {}), name: data.pop(flat)}
         return data
+
+    @model_validator(mode="after")
+    def _beside_the_list(self) -> Settings:
+        # The cache, the questions and the hand labels belong to the source list: not given, they are the
+        # folders beside it (corpus/cache, … for the default list). Relative to the working directory, a
+        # build run elsewhere with INTERP_RAG_SOURCES_FILE set found none and silently dropped every
+        # source's questions and hand labels from the index.
+        corpus = self.sources_file.parent
+        for name, folder in BESIDE_THE_LIST.items():
+            if name not in self.model_fields_set:
+                setattr(self, name, corpus / folder)
+        return self
 
     @field_validator("mirror", "expansions_dir", "stance_labels_dir", mode="before")
     @classmethod

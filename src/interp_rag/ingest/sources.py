@@ -252,8 +252,9 @@ def read_local(path: Path, limits: Limits) -> bytes:
 
 
 def read_file(src: Source, path: Path, where: str, limits: Limits) -> Document:
-    """`src`'s document from the file at `path`; its origin is "`where`:`path`" ("mirror" or "file")."""
-    return read_document(src, read_local(path, limits), path.name, f"{where}:{path}", limits)
+    """`src`'s document from the file at `path`; its origin is "`where`:`path`" ("mirror" or "file"), the
+    path absolute: a later build reads the file again from wherever it runs (store/resolve.py)."""
+    return read_document(src, read_local(path, limits), path.name, f"{where}:{path.resolve()}", limits)
 
 
 def read_document(src: Source, data: bytes, name: str, origin: str, limits: Limits | None = None) -> Document:

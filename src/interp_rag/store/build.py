@@ -86,6 +86,7 @@ def _build(
     progress: Progress,
     additions: tuple[Addition, ...] = (),
     llm_questions: Completer | None = None,
+    carry: bool = False,
 ) -> BuildReport:
     mirror_dir = Path(mirror) if mirror is not None else settings.mirror
     if mirror_dir is not None and not mirror_dir.is_dir():
@@ -99,7 +100,18 @@ def _build(
             sources.append(a.doc.source)
         written: list[Path] = []  # questions an LLM wrote in this build: removed again if it fails
         try:
-            _stages(settings, mirror_dir, full, progress, additions, sources, report, llm_questions, written)
+            _stages(
+                settings,
+                mirror_dir,
+                full,
+                progress,
+                additions,
+                sources,
+                report,
+                llm_questions,
+                written,
+                carry,
+            )
         except BaseException:
             for path in written:  # a failed add changes nothing: nor the questions written for it
                 path.unlink(missing_ok=True)
@@ -118,11 +130,12 @@ def _stages(
     report: BuildReport,
     llm_questions: Completer | None,
     written: list[Path],
+    carry: bool = False,
 ) -> None:
     """resolve -> [questions] -> chunk -> embed -> label -> source vectors -> publish, then the added
-    sources listed."""
+    sources listed. `carry`: the listed sources keep the text the index has (none is read again)."""
     prev = Previous.read(settings, full, report)
-    found = resolve_stage(settings, mirror_dir, prev, progress, sources, additions)
+    found = resolve_stage(settings, mirror_dir, prev, progress, sources, additions, carry)
     if llm_questions is not None:
         question_stage(settings, found, llm_questions, progress, report, written)
     found.report_into(report, prev)
@@ -326,6 +339,13 @@ def add_source(
     )  # fmt: skip
     addition = read_new_source(given_location(location), draft, settings, progress)
     return _build(settings, None, False, progress, (addition,), llm_questions)
+
+
+def rebuild_without(settings: Settings, on_progress: Progress | None = None) -> BuildReport:
+    """The index once sources were taken out of the list (`remove`): the sources left keep the text and
+    chunks the index has. A full resolve read every one again, from its URL first: 14 s of failed lookups
+    offline, every page downloaded again online."""
+    return _build(settings, None, False, on_progress or (lambda *a: None), (), None, carry=True)
 
 
 def add_read(

@@ -36,7 +36,7 @@ from ..settings import Settings, get_settings
 from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
 from .add import Addition, addition_of, path_kind, read_checked, source_url
-from .build import add_read, add_source, build_index
+from .build import add_read, add_source, rebuild_without
 
 
 @dataclass
@@ -252,7 +252,7 @@ def remove_source(
             raise SourceError(
                 f"Could not take {source_id!r} out of {settings.sources_file}; edit it by hand."
             )
-        report = build_index(settings=settings, on_progress=on_progress)
+        report = rebuild_without(settings, on_progress)
     for suffix in (".txt", ".json"):  # the fetched text of a removed URL source is no longer needed
         (settings.cache_dir / f"{source_id}{suffix}").unlink(missing_ok=True)
     upload = uploaded_copy(gone, settings)

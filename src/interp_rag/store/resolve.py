@@ -96,6 +96,28 @@ class Resolved:
             sid: why + (" (kept the previously indexed text)" if sid in self.kept else "")
             for sid, why in self.failed.items()
         }
+        report.warnings += self.lost_annotations(prev)
+
+    def lost_annotations(self, prev: Previous) -> list[str]:
+        """Warnings for sources that had question expansions or hand labels in the previous version and
+        have none now: a folder not found (a build run from elsewhere) cost them silently before."""
+        out = []
+        before = (prev.meta or {}).get("sources", {})  # also when the version cannot be reused (--full)
+        for key, what, folder in (
+            ("expansions", "question expansions", "INTERP_RAG_EXPANSIONS_DIR"),
+            ("stance_labels", "hand stance labels", "INTERP_RAG_STANCE_LABELS_DIR"),
+        ):
+            lost = sorted(
+                sid
+                for sid, st in self.state.items()
+                if not st[key] and isinstance(before.get(sid), dict) and before[sid].get(key)
+            )
+            if lost:
+                out.append(
+                    f"{len(lost)} source(s) had {what} in the index and have none now ({', '.join(lost[:3])}"
+                    f"{', …' if len(lost) > 3 else ''}): check {folder} (default: beside the source list)."
+                )
+        return out
 
     def removed(self, prev: Previous) -> list[str]:
         return sorted(set(prev.sources) - self.listed)
@@ -138,12 +160,14 @@ def resolve_stage(
     progress: Progress,
     sources: list[Source],
     additions: tuple[Addition, ...] = (),
+    carry: bool = False,
 ) -> Resolved:
     """Every listed source's text (mirror, cache, URL), and what changed since the previous version.
-    `add` reads only the new source when there is a previous version: the others keep its text."""
+    `add` reads only the new source when there is a previous version, and `remove` (`carry`) none: the
+    others keep its text."""
     carried: set[str] = set()
     new = [a.doc for a in additions]
-    if new and prev.sources:
+    if (new or carry) and prev.sources:
         docs, failed, carried = only_the_new(new, sources, prev.sources)
     else:
         docs, failed = resolve_all(
