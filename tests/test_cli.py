@@ -238,3 +238,24 @@ def test_ask_in_a_process_prints_no_loading_bar(workdir: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert "Loading weights" not in p.stderr and "it/s" not in p.stderr, p.stderr
     assert p.stdout.startswith("In short: ") and "\x1b" not in p.stdout
+
+
+def test_a_streamed_answer_is_wrapped_in_the_terminal_not_cropped() -> None:
+    # A soft-wrapping console (the CLI's) showed only the first screen-width of each streamed paragraph.
+    import io
+    import re as re_
+
+    from rich.console import Console
+
+    from interp_rag.answering.stream import AnswerStream
+    from interp_rag.progress import render_live
+    from interp_rag.types import Answer
+
+    words = [f"word{i}" for i in range(60)]
+    text = " ".join(words[:30]) + " [1].\n\n" + " ".join(words[30:]) + " [2]."
+    items = iter([text[:50], text[50:], Answer("Q?", text, [], [], "llm", [])])
+    screen = Console(file=io.StringIO(), width=40, force_terminal=True, soft_wrap=True)
+    render_live(AnswerStream(items, "Q?"), screen)
+    shown = re_.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.file.getvalue())
+    last = shown.split("word0 ")[-1]  # the final frame
+    assert all(w in last for w in words[1:]) and screen.soft_wrap  # the console is as it was

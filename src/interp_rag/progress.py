@@ -81,15 +81,22 @@ def print_report(report: BuildReport) -> None:
         out.print(f"  [yellow]failed[/] {safe(sid)}: {safe(why)}")
 
 
-def render_live(stream: Any) -> None:
+def render_live(stream: Any, screen: Console | None = None) -> None:
     """An LLM answer rendered as markdown while it streams; the final (checked) text replaces it."""
     from rich.live import Live
 
+    screen = screen or out
     parts: list[str] = []
-    with Live(Markdown(""), console=out, refresh_per_second=8, vertical_overflow="visible") as live:
-        for delta in stream.deltas(on_final=lambda a: live.update(Markdown(shown(a.text)))):
-            parts.append(delta)
-            live.update(Markdown(shown("".join(parts))))
+    # Wrapped by rich, not soft-wrapped by the terminal: Live redraws by counting lines, and cropped every
+    # line of a soft-wrapping console at the screen's width (the rest of each paragraph was lost).
+    wrap, screen.soft_wrap = screen.soft_wrap, False
+    try:
+        with Live(Markdown(""), console=screen, refresh_per_second=8, vertical_overflow="visible") as live:
+            for delta in stream.deltas(on_final=lambda a: live.update(Markdown(shown(a.text)))):
+                parts.append(delta)
+                live.update(Markdown(shown("".join(parts))))
+    finally:
+        screen.soft_wrap = wrap
 
 
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\3(?![\w*])", re.S)
