@@ -125,4 +125,4 @@ def test_a_damaged_history_row_leaves_the_others_readable(mini_settings: Setting
 
 def test_serve_refuses_a_port_that_is_none(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["serve", "--port", "99999"])
-    assert r.exit_code == 2 and "99999 is not in the range 0<=x<=65535" in r.output, r.output
+    assert r.exit_code == 2 and "99999 is not in the range 1<=x<=65535" in r.output, r.output

@@ -167,7 +167,7 @@ def test_the_cli_and_the_app_report_a_bad_value_without_a_traceback(tmp_path: Pa
 )
 def test_the_app_refuses_an_unknown_mode_or_reranker_before_serving(tmp_path: Path, var, value, says) -> None:
     # the registries live above the settings: before, the page came up and every question failed
-    env = {**os.environ, var: value, "INTERP_RAG_INDEX_DIR": str(tmp_path), "INTERP_RAG_WEB__PORT": "0"}
+    env = {**os.environ, var: value, "INTERP_RAG_INDEX_DIR": str(tmp_path), "INTERP_RAG_WEB__PORT": "7869"}
     root = Path(__file__).resolve().parents[1]
     for cmd in ([sys.executable, str(root / "app.py")], [sys.executable, "-m", "interp_rag.cli", "serve"]):
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=root)
@@ -186,3 +186,24 @@ def test_importing_the_package_leaves_the_environment_alone() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS", "OPENBLAS"))}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_serving_on_a_busy_port_or_an_unknown_host_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "INTERP_RAG_INDEX_DIR": str(tmp_path)}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        cases = [
+            (["serve", "--port", port], f"Cannot serve on 127.0.0.1:{port}", "pass --port"),
+            (["serve", "--host", "nosuchhost.invalid"], "Cannot serve on host 'nosuchhost.invalid'", "--host"),
+        ]
+        for args, says, advice in cases:
+            cmd = [sys.executable, "-m", "interp_rag.cli", *args]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=root)
+            assert out.returncode == 1 and says in out.stderr and advice in out.stderr, out.stderr
+            assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # nothing was built

@@ -356,7 +356,7 @@ def eval_cmd(
 
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
-@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default 7860).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port (default 7860).")
 @click.option(
     "--mirror",
     type=click.Path(path_type=Path, file_okay=False),

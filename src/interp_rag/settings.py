@@ -247,7 +247,7 @@ class AnswerSettings(_Group):
 
 class WebSettings(_Group):
     host: str = Field("127.0.0.1", description="Interface the web UI binds to.")
-    port: int = Field(7860, ge=0, le=65535, description="Port of the web UI.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
     concurrency: int = Field(4, ge=1, description="Questions the UI answers at the same time.")
     max_k: int = Field(20, ge=1, le=200, description="Most passages a question may ask for (CLI, UI, API).")
     max_request_bytes: int = Field(

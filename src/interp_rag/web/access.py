@@ -98,3 +98,27 @@ class BodyLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def check_address(host: str, port: int) -> None:
+    """ConfigError, saying what to pass instead, when the app cannot listen at host:port: an unknown host
+    or a port in use. Gradio said "Cannot find empty port" for both, in a 33-line traceback."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ConfigError(
+            f"Cannot serve on host {host!r}: no such address on this machine ({e}); pass --host "
+            "(INTERP_RAG_WEB__HOST) 127.0.0.1, or 0.0.0.0 for every interface."
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ConfigError(
+                f"Cannot serve on {host}:{port}: {e.strerror or e} (another server may be using the port); "
+                "pass --port (INTERP_RAG_WEB__PORT) another port, e.g. 7861."
+            ) from None

@@ -26,7 +26,7 @@ from ..retrieval.query import Query
 from ..settings import Settings, get_settings
 from ..store.index import Index, index_stats
 from ..types import SOURCE_TYPES, STANCES, Answer
-from .access import BodyLimit, auth_pairs, exposure_warning
+from .access import BodyLimit, auth_pairs, check_address, exposure_warning
 from .api import KnownEndpoints, api_parameters, ask_api, endpoints
 from .library import layout_sources_tab, wire_sources_tab
 from .render import (
@@ -346,11 +346,14 @@ def serve(settings: Settings | None = None) -> None:
     check_choices(settings)  # a misspelt answer mode or reranker stops here, not at every question
     # A local research tool reports to no one; set when serving, not on import.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    check_address(settings.web.host, settings.web.port)
     warning = exposure_warning(settings)
-    if warning:
-        log.warning(warning)
+    if warning:  # once, on the terminal (it was logged as well, so shown twice)
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     status = IndexStatus(ready=False)
     demo = build_ui(settings, status=status)
     threading.Thread(target=prepare_index, args=(settings, status), daemon=True, name="prepare-index").start()
-    demo.launch(**launch_options(settings, demo))
+    # quiet: Gradio's own lines advise share=True, which no user of the CLI or app.py can set
+    demo.launch(**launch_options(settings, demo), quiet=True, prevent_thread_lock=True)
+    console.print(f"Serving on {demo.local_url} (Ctrl-C stops)")
+    demo.block_thread()
