@@ -199,7 +199,11 @@ def test_serving_on_a_busy_port_or_an_unknown_host_is_one_line(tmp_path: Path) -
         port = str(busy.getsockname()[1])
         cases = [
             (["serve", "--port", port], f"Cannot serve on 127.0.0.1:{port}", "pass --port"),
-            (["serve", "--host", "nosuchhost.invalid"], "Cannot serve on host 'nosuchhost.invalid'", "--host"),
+            (
+                ["serve", "--host", "nosuchhost.invalid"],
+                "Cannot serve on host 'nosuchhost.invalid'",
+                "--host",
+            ),
         ]
         for args, says, advice in cases:
             cmd = [sys.executable, "-m", "interp_rag.cli", *args]

@@ -197,6 +197,18 @@ def test_cli_formats_and_history(mini_copy: Settings, monkeypatch: pytest.Monkey
     assert r.exit_code == 0 and r.output.startswith(f"# {q}")
     r = run("history", "--show", "99")
     assert r.exit_code == 1 and "No question #99" in r.output
+    # --show prints as `ask` does: plain text to a pipe, and the sources its markers point at
+    asked = run("ask", q, "--k", "3", "--stance", "skeptical", "--year-from", "2020").output
+    shown = run("history", "--show", "5").output
+    assert shown == asked and "**" not in shown and "\nSources\n" in shown and "[1] " in shown
+    assert "k 3 · skeptical · from 2020" in run("history").output  # not "years=[2020, None]"
+    r = run("history", "--show", "5", "--clear")
+    assert r.exit_code == 2 and "does not go with --show" in r.output
+    r = run("history", "--format", "bib")
+    assert r.exit_code == 2 and "give --show ID" in r.output
+    r = CliRunner().invoke(main, ["history", "--clear"], input="n\n")
+    assert r.exit_code == 1 and "Forget all 5 stored question(s)?" in r.output  # asked, and kept
+    assert "Forgot 5" in run("history", "--clear", "--yes").output
     monkeypatch.setenv("INTERP_RAG_HISTORY", "false")
     run("ask", q)
     assert len(json.loads(run("history", "--format", "json").output)) == 0  # off: nothing listed
@@ -364,3 +376,17 @@ def test_remove_reads_no_other_source_again(mini_copy: Settings) -> None:
     assert hits == [] and report.chunks_embedded == 0 and report.sources_failed == {}
     assert set(load_index(settings=settings).sources) == before - {"saliency-notes"}
     assert set(report.sources_ok) == before - {"saliency-notes"}
+
+
+def test_a_stored_questions_filters_read_as_written() -> None:
+    from interp_rag.answering.history import HistoryEntry
+
+    def line(filters: dict) -> str:
+        return HistoryEntry(1, "2026-12-07 10:00:00", "Q?", filters).filters_line()
+
+    assert line({"k": 8}) == "" and line({}) == ""
+    assert line({"k": 4, "stance": ["skeptical"], "years": [2020, 2024], "types": ["paper", "essay"]}) == (
+        "k 4 · skeptical · paper, essay · 2020–2024"
+    )
+    assert line({"years": [None, 2019], "sources": ["a"]}) == "a · to 2019"
+    assert line({"years": "junk", "stance": "mixed"}) == "mixed"  # a row edited by hand

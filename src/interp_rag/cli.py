@@ -10,25 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markdown import Markdown
 from rich.table import Table
 
 # transformers draws a "Loading weights" bar on stderr each time the model loads (every CLI call): it reads
 # this once, at import, so it is set before anything imports transformers.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-from .cli_library import user_errors
+from .cli_library import show_answer, user_errors
 from .errors import ConfigError, InterpRagError
 from .progress import (
     build_progress,
-    console,
     out,
-    plain_text,
     print_report,
     render_live,
     safe,
-    shown,
-    stance_style,
 )
 from .settings import Settings, get_settings
 from .text import strip_control
@@ -246,7 +241,6 @@ def ask(
     from .answering.history import record_answer
     from .answering.llm import resolve_llm
     from .answering.pipeline import answer_stream
-    from .answering.prompts import LOW_RELEVANCE_LABEL
     from .retrieval.query import Query
 
     fmt = "json" if as_json else fmt
@@ -260,37 +254,7 @@ def ask(
             render_live(stream)
         final = stream.answer()
         record_answer(settings, final, filters, k)
-    if fmt != "text":  # byte-clean: straight to stdout, nothing rich may colour or wrap
-        text = {
-            "json": lambda: json.dumps(final.to_dict(), ensure_ascii=False, indent=2),
-            "md": final.to_markdown,
-        }
-        click.echo({**text, "bib": final.to_bibtex}[fmt]().rstrip("\n"))
-        return
-    if plain:
-        click.echo(strip_control(plain_text(final.text)))
-        if final.notice:
-            click.echo(f"\nnote: {strip_control(final.notice)}", err=True)
-        click.echo(f"\n{LOW_RELEVANCE_LABEL if final.low_relevance else 'Sources'}")
-    else:
-        if llm is None:  # a live-rendered (LLM) answer is already on screen
-            out.print(Markdown(shown(final.text)))
-        if final.notice:
-            console.print(f"\n[yellow]note:[/] {safe(final.notice)}")
-        out.print(f"\n[bold]{LOW_RELEVANCE_LABEL if final.low_relevance else 'Sources'}[/]")
-    cited = {c.number for c in final.citations}
-    for i, p in enumerate(final.passages[:k], 1):
-        mark = "*" if i in cited else " "
-        where = "".join(f" — {h}" for h in p.sections(1))
-        how = {"llm": "(LLM)", "label": "(label)"}.get(p.stance_by, f"{p.stance_confidence:.2f}")
-        if plain:
-            line = f"{mark}[{i}] {p.title} ({p.year or 'n.d.'}){where}  {p.stance} {how}\n      {p.url}"
-            click.echo(strip_control(line))
-            continue
-        out.print(
-            f"{mark}[{i}] [bold]{safe(p.title)}[/] ({safe(p.year or 'n.d.')}){safe(where)}  "
-            f"[{stance_style(p.stance)}]{safe(p.stance)} {how}[/]\n      {safe(p.url)}"
-        )
+    show_answer(final, fmt, plain, on_screen=llm is not None)
 
 
 def _is_terminal() -> bool:

@@ -10,15 +10,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
 from .answering import history as hist
 from .errors import InterpRagError
-from .progress import build_progress, console, out, print_report, safe
+from .progress import build_progress, console, out, plain_text, print_report, safe, shown, stance_style
 from .settings import Settings
 from .store.library import remove_source
 from .text import strip_control
+from .types import Answer
 
 
 @contextmanager
@@ -36,6 +38,45 @@ def user_errors() -> Iterator[None]:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
+
+
+def show_answer(a: Answer, fmt: str, plain: bool, *, on_screen: bool = False) -> None:
+    """An answer as `ask` and `history --show` print it: `fmt` md, json or bib byte-clean on stdout; text as
+    markdown rendered for a terminal, or `plain` (a pipe, a file), then the numbered sources its [n] markers
+    point at. `on_screen`: the text was rendered live as it streamed."""
+    from .answering.prompts import LOW_RELEVANCE_LABEL
+
+    if fmt != "text":  # byte-clean: straight to stdout, nothing rich may colour or wrap
+        text = {"json": lambda: json.dumps(a.to_dict(), ensure_ascii=False, indent=2), "md": a.to_markdown}
+        click.echo({**text, "bib": a.to_bibtex}[fmt]().rstrip("\n"))
+        return
+    heading = (LOW_RELEVANCE_LABEL if a.low_relevance else "Sources") if a.passages else ""
+    if plain:
+        click.echo(strip_control(plain_text(a.text)))
+        if a.notice:
+            click.echo(f"\nnote: {strip_control(a.notice)}", err=True)
+        if heading:
+            click.echo(f"\n{heading}")
+    else:
+        if not on_screen:
+            out.print(Markdown(shown(a.text)))
+        if a.notice:
+            console.print(f"\n[yellow]note:[/] {safe(a.notice)}")
+        if heading:
+            out.print(f"\n[bold]{heading}[/]")
+    cited = {c.number for c in a.citations}
+    for i, p in enumerate(a.passages, 1):
+        mark = "*" if i in cited else " "
+        where = "".join(f" — {h}" for h in p.sections(1))
+        how = {"llm": "(LLM)", "label": "(label)"}.get(p.stance_by, f"{p.stance_confidence:.2f}")
+        if plain:
+            line = f"{mark}[{i}] {p.title} ({p.year or 'n.d.'}){where}  {p.stance} {how}\n      {p.url}"
+            click.echo(strip_control(line))
+            continue
+        out.print(
+            f"{mark}[{i}] [bold]{safe(p.title)}[/] ({safe(p.year or 'n.d.')}){safe(where)}  "
+            f"[{stance_style(p.stance)}]{safe(p.stance)} {how}[/]\n      {safe(p.url)}"
+        )
 
 
 # remove and history translate library errors themselves (without user_errors' quick exit on Ctrl-C).
@@ -58,39 +99,53 @@ def remove(settings: Settings, source_id: str) -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--show", "show_id", type=int, help="Answer question #ID again (re-read from the index).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "md", "json", "bib"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json", "bib"]),
+    default="text",
+    show_default=True,
+    help="With --show: as `ask --format`; json also lists the history.",
 )
-@click.option("--clear", "clear_all", is_flag=True, help="Forget every stored question.")
+@click.option(
+    "--plain", is_flag=True, help="With --show: clean text (the default when stdout is not a terminal)."
+)
+@click.option("--clear", "clear_all", is_flag=True, help="Forget every stored question (asks first).")
+@click.option("--yes", is_flag=True, help="With --clear: do not ask.")
 @click.pass_obj
-def history(settings: Settings, limit: int, show_id: int | None, fmt: str, clear_all: bool) -> None:
+def history(
+    settings: Settings, limit: int, show_id: int | None, fmt: str, plain: bool, clear_all: bool, yes: bool
+) -> None:
     """Questions asked before (INTERP_RAG_HISTORY=false turns history off)."""
+    if clear_all and show_id is not None:
+        raise click.UsageError("--clear forgets every question; it does not go with --show.")
+    if fmt in ("md", "bib") and show_id is None:
+        raise click.UsageError(
+            f"--format {fmt} shows one answer: give --show ID (json or text list them all)."
+        )
     try:
         if clear_all:
+            n = len(hist.recent(settings, 1_000_000))
+            if n and not yes:
+                click.confirm(f"Forget all {n} stored question(s)?", abort=True, err=True)
             out.print(f"Forgot {hist.clear(settings)} question(s).")
             return
         if show_id is not None:
             a = hist.reopen(settings, show_id)
-            if fmt == "text":
-                out.print(a.text, markup=False)
-                if a.notice:
-                    console.print(f"\n[yellow]note:[/] {escape(a.notice)}")
-            else:
-                text = {"json": lambda: json.dumps(a.to_dict(), indent=2), "md": a.to_markdown}
-                click.echo({**text, "bib": a.to_bibtex}[fmt]().rstrip("\n"))
+            show_answer(a, fmt, plain or not sys.stdout.isatty())
             return
         entries = hist.recent(settings, limit)
     except InterpRagError as e:
         raise click.ClickException(str(e)) from e
     if fmt == "json":
-        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        click.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
         return
     if not settings.history:
         console.print("History is off (INTERP_RAG_HISTORY=false).")
     for e in entries:
-        f = {k: v for k, v in e.filters.items() if k != "k"}
-        extra = "  " + " ".join(f"{k}={v}" for k, v in f.items()) if f else ""
+        extra = e.filters_line()
         out.print(
-            f"#{e.id}  {e.asked_at}  {escape(e.question)}  [dim]({len(e.cited)} cited){escape(extra)}[/]"
+            f"#{e.id}  {e.asked_at}  {escape(e.question)}  [dim]({len(e.cited)} cited)"
+            f"{escape('  ' + extra if extra else '')}[/]"
         )
 
 

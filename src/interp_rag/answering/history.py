@@ -44,6 +44,21 @@ class HistoryEntry:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def filters_line(self) -> str:
+        """Its k and filters as a reader writes them, "k 4 · skeptical · 2020–2024 · paper, essay" (the CLI
+        printed Python reprs, "years=[2030, None]"; the web list showed none); "" for k 8 and no filter."""
+        f = self.filters
+        parts = [f"k {f['k']}"] if f.get("k") not in (None, 8) else []
+        for key in ("stance", "types", "sources"):
+            value = f.get(key)
+            if value:
+                parts.append(", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value))
+        years = f.get("years")
+        if isinstance(years, list | tuple) and len(years) == 2 and any(y is not None for y in years):
+            first, last = years
+            parts.append(f"{first}–{last}" if first and last else f"from {first}" if first else f"to {last}")
+        return " · ".join(parts)
+
 
 def history_path(settings: Any) -> Path:
     return Path(settings.index_dir) / HISTORY_FILE

@@ -123,7 +123,10 @@ def _short(question: str, most: int = 160) -> str:
 
 def history_choices(settings: Settings) -> list[tuple[str, int]]:
     try:
-        return [(f"{_short(e.question)}  · {e.asked_at[5:16]}", e.id) for e in recent(settings, 15)]
+        return [
+            (" · ".join(x for x in (_short(e.question), e.filters_line(), e.asked_at[5:16]) if x), e.id)
+            for e in recent(settings, 15)
+        ]
     except Exception:  # a broken history file must not break answering
         log.exception("reading the history failed")
         return []
