@@ -579,6 +579,7 @@ def test_add_keeps_the_stances_of_the_sources_it_does_not_read(built, tmp_path: 
         ({"year": "2020"}, "year '2020' is not a year"),
         ({"stance_note": 5}, "stance_note must be text, not int"),
         ({"authors": [1, 2]}, "authors must be a list of names"),
+        ({"id": "Bad Id"}, "id 'Bad Id' must be lowercase letters"),
     ],
 )
 def test_what_a_caller_gives_add_is_checked_before_anything_is_read(tmp_path: Path, given, says) -> None:
@@ -633,3 +634,19 @@ def test_the_source_lists_folders_are_found_beside_it(tmp_path: Path) -> None:
     assert Settings().expansions_dir == Path("corpus/expansions")  # the default list's, as before
     given = Settings(sources_file=tmp_path / "s.toml", expansions_dir=None, cache_dir=tmp_path / "c")
     assert (given.expansions_dir, given.cache_dir) == (None, tmp_path / "c")
+
+
+def test_ids_from_long_titles_end_at_a_word_and_an_empty_list_says_so(tmp_path: Path) -> None:
+    from interp_rag.ingest.sources import slugify
+
+    title = "The Future of Interpretability — Interpretable Machine Learning, a Guide"
+    assert slugify(title) == "the-future-of-interpretability-interpretable-machine"  # not "…-learnin"
+    assert (
+        slugify("x" * 80) == "x" * 60
+        and slugify("Short title") == "short-title"
+        and slugify("!!") == "source"
+    )
+    settings = make_settings(tmp_path)
+    settings.sources_file.write_text("# no sources yet\n")
+    with pytest.raises(SourceError, match="lists no sources; add one with `interp-rag add"):
+        build_index(settings=settings)

@@ -210,11 +210,12 @@ def test_ask_renders_markdown_in_a_terminal(workdir: Path, monkeypatch: pytest.M
     from rich.console import Console
 
     import interp_rag.cli as cli
+    import interp_rag.cli_library as cli_library
 
     run("build", "--mirror", str(workdir / "mirror"))
     screen = io.StringIO()
     monkeypatch.setattr(cli, "_is_terminal", lambda: True)
-    monkeypatch.setattr(cli, "out", Console(file=screen, force_terminal=True, width=100))
+    monkeypatch.setattr(cli_library, "out", Console(file=screen, force_terminal=True, width=100))
     r = run("ask", CONTESTED_Q, "--k", "4")
     shown = screen.getvalue()
     assert r.exit_code == 0 and "\x1b[1m" in shown  # bold, by escape codes

@@ -95,7 +95,44 @@ def test_eval_refuses_a_run_file_it_could_not_write_before_it_runs(
             "/no/such/dir/r.json",
         ],
     )
-    assert r.exit_code == 1 and "is not a folder" in r.output, r.output
+    assert r.exit_code == 1 and "the folder /no/such/dir does not exist" in r.output, r.output
+    from interp_rag.evaluation import evaluate
+
+    with pytest.raises(ConfigError, match="it is a folder; give a file name in it"):
+        evaluate(questions, run_out=tmp_path, settings=mini_settings)  # the CLI's option refuses it too
+
+
+@pytest.mark.parametrize(
+    ("rows", "says"),
+    [
+        (
+            ['"a", "question": "Are probes useful?"', '"a", "question": "Are SAEs useful?"'],
+            "line 2: the id 'a'",
+        ),
+        (['"a", "question": "Are probes useful?"', '"b", "question": "  "'], "line 2 ('b'): "),
+    ],
+)
+def test_eval_checks_every_question_before_it_runs(
+    mini_settings: Settings, tmp_path: Path, rows, says
+) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(f'{{"id": {r}, "kind": "factual", "gold": []}}\n' for r in rows))
+    r = CliRunner().invoke(main, ["--index-dir", str(mini_settings.index_dir), "eval", str(questions)])
+    assert r.exit_code == 1 and says in r.output, r.output
+
+
+def test_eval_warns_when_gold_documents_are_not_in_the_index(mini_settings: Settings, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    gold = '[{"doc": "not-added-yet", "quote": "x", "side": "neutral"}]'
+    questions.write_text(
+        f'{{"id": "a", "question": "Are probes useful?", "kind": "factual", "gold": {gold}}}\n'
+    )
+    r = CliRunner().invoke(
+        main, ["--index-dir", str(mini_settings.index_dir), "eval", str(questions), "--json"]
+    )
+    assert r.exit_code == 0 and "1 gold document(s) are not in the index (not-added-yet)" in r.output, (
+        r.output
+    )
 
 
 def test_a_damaged_history_row_leaves_the_others_readable(mini_settings: Settings, tmp_path: Path) -> None:

@@ -358,13 +358,21 @@ def test_binary_content_is_refused_whatever_the_suffix(tmp_path: Path) -> None:
     import shutil
 
     elf = Path(shutil.which("ls") or "/bin/ls").read_bytes()
-    for name in ("ls.txt", "ls.md", "ls.html", "ls.tex", "ls"):
+    for name in ("ls.txt", "ls.md", "ls.html", "ls.tex", "ls", "ls.pdf"):  # .pdf: no PDF header, no pass
         (tmp_path / name).write_bytes(elf)
         with pytest.raises(SourceError, match="ELF executable, not a document"):
             load_file(tmp_path / name)
     (tmp_path / "noise.txt").write_bytes(bytes(range(1, 32)) * 200)  # control bytes, no NUL
     with pytest.raises(SourceError, match="binary data"):
         load_file(tmp_path / "noise.txt")
+
+
+def test_a_damaged_pdf_is_one_reason_without_the_parsers_log(tmp_path: Path, caplog) -> None:
+    (tmp_path / "cut.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog")  # no xref, no EOF marker
+    with pytest.raises(SourceError, match="not a readable PDF"):
+        load_file(tmp_path / "cut.pdf")
+    # pypdf's warnings ("EOF marker not found") reached stderr above the one-line reason
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
 
 
 def test_text_in_other_encodings_is_not_mistaken_for_binary(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from .cli_library import show_answer, user_errors
 from .errors import ConfigError, InterpRagError
 from .progress import (
     build_progress,
+    console,
     out,
     print_report,
     render_live,
@@ -92,7 +93,9 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool, wr
 
 @main.command()
 @click.argument("locations", nargs=-1, required=True)
-@click.option("--id", "source_id", help="Stable id (lowercase, digits, -); default: from the title.")
+@click.option(
+    "--id", "source_id", help="Stable id (lowercase letters, digits, ., _ and -); default: from the title."
+)
 @click.option("--title", help="Default: the document's own (PDF metadata, HTML meta tags, first heading).")
 @click.option("--authors", help="Comma-separated author names (default: the document's own, if stated).")
 @click.option("--year", type=int, help="Default: the document's own date, if stated.")
@@ -243,6 +246,8 @@ def ask(
     from .answering.pipeline import answer_stream
     from .retrieval.query import Query
 
+    if as_json and fmt not in ("text", "json"):
+        raise click.UsageError(f"--json and --format {fmt} ask for two formats; give one.")
     fmt = "json" if as_json else fmt
     llm = resolve_llm(settings, not no_llm)
     plain = plain or not _is_terminal()  # a pipe or a file gets text, never escape codes
@@ -285,6 +290,8 @@ def eval_cmd(
 
     with user_errors():
         result = evaluate(questions, k=k, stance_file=stance_file, run_out=run_out, settings=settings)
+    for warning in result.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {safe(warning)}")
     if as_json:
         out.print_json(json.dumps(result))
         return

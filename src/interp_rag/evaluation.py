@@ -18,7 +18,7 @@ import numpy as np
 from .answering.evidence import same_text
 from .answering.extractive import choose, reads_as, sentences
 from .answering.pipeline import answer
-from .errors import ConfigError
+from .errors import ConfigError, InterpRagError
 from .ingest.embed import encode, expect_many_questions
 from .ingest.label import classify_stance, classify_vectors
 from .retrieval.retrieve import retrieve
@@ -199,8 +199,13 @@ def evaluate(
     settings = settings or get_settings()
     qs = load_jsonl(questions, QUESTION_FIELDS)
     rows = load_jsonl(stance_file, STANCE_FIELDS) if stance_file else []
-    if run_out and not Path(run_out).parent.is_dir():  # found now, not after the whole run
-        raise ConfigError(f"Cannot write the run to {run_out}: {Path(run_out).parent} is not a folder.")
+    check_questions(qs, questions, settings)
+    if run_out:  # found now, not after the whole run
+        out = Path(run_out)
+        if out.is_dir():
+            raise ConfigError(f"Cannot write the run to {run_out}: it is a folder; give a file name in it.")
+        if not out.parent.is_dir():
+            raise ConfigError(f"Cannot write the run to {run_out}: the folder {out.parent} does not exist.")
     index = index or load_index(settings=settings)
     expect_many_questions()  # timed as the web app answers them (web/status.py)
     retrieve(index, "warm-up question about interpretability", k=k, settings=settings)
@@ -240,11 +245,34 @@ def evaluate(
             "answer_p95": round(sorted(ans_ms)[int(0.95 * (len(ans_ms) - 1))], 2),
         },
     }
+    golds = [g for q in qs for g in (q["gold"] if isinstance(q["gold"], list) else [])]
+    absent = sorted({str(g.get("doc")) for g in golds if isinstance(g, dict)} - set(index.sources))
+    if absent:  # they cannot be found, so every figure that needs them is low for that reason alone
+        result["warnings"] = [
+            f"{len(absent)} gold document(s) are not in the index ({', '.join(absent[:5])}"
+            f"{', …' if len(absent) > 5 else ''}): add them first (`interp-rag add`)."
+        ]
     if stance_file:
         result["stance"] = evaluate_stance(rows, index)
         result["answer"]["side_stance_in_answers"] = score_side_stance(rows, placed)
         result["answer"]["sentence_stance"] = sentence_stance(rows, index, settings.answer.side_confidence)
     return result
+
+
+def check_questions(qs: list[dict[str, Any]], path: Path, settings: Settings) -> None:
+    """Every question valid before the run: one empty or over-long question stopped it midway, naming no
+    question; two with the same id were scored as one."""
+    from .retrieval.query import Query
+
+    seen: set[str] = set()
+    for line, q in enumerate(qs, 1):
+        if str(q["id"]) in seen:
+            raise ConfigError(f"{path}, line {line}: the id {q['id']!r} is used twice; ids must be unique.")
+        seen.add(str(q["id"]))
+        try:
+            Query.of(q["question"], settings)
+        except InterpRagError as e:
+            raise ConfigError(f"{path}, line {line} ({q['id']!r}): {e}") from None
 
 
 def holding_chunk(index: Any, doc: str, quote: str, _texts: dict[str, str] | None = None) -> Any:

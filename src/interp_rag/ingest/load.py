@@ -96,7 +96,9 @@ def refuse_binary(data: bytes) -> None:
 def extract_text(data: bytes, fmt: str) -> str:
     if not data.strip():
         raise SourceError("the file is empty")
-    if fmt not in ("pdf", "latex-archive"):  # binary by nature; their loaders say when they are not readable
+    # PDFs and archives are binary by nature (their loaders say when they are not readable), but a file
+    # named .pdf without a PDF's header is whatever its bytes say: an executable is named as one.
+    if fmt not in ("pdf", "latex-archive") or (fmt == "pdf" and not data[:1024].lstrip().startswith(b"%PDF")):
         refuse_binary(data)
     load = LOADERS.get(fmt)
     if load is None:

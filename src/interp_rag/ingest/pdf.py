@@ -25,6 +25,7 @@ before; split at paragraphs, chunks were shorter and retrieval measured no bette
 from __future__ import annotations
 
 import io
+import logging
 import math
 import re
 import unicodedata
@@ -71,6 +72,9 @@ def pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError
 
+    # pypdf logs what it repairs or gives up on ("invalid pdf header", "EOF marker not found") to stderr,
+    # above our own one-line reason; a damaged file is reported by that reason alone
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         pages, chars = [], 0

@@ -104,9 +104,13 @@ def given_authors(authors: object) -> list[str]:
     return [a.strip() for a in authors if a.strip()]
 
 
-def check_given(*, type: object, stance: object, year: object, stance_note: object, title: object) -> None:
+def check_given(
+    *, type: object, stance: object, year: object, stance_note: object, title: object, id: object = None
+) -> None:
     """The rest of what a caller of `add` gives, checked before anything is read, naming the argument: a
     type outside SOURCE_TYPES was stored, then refused by every type filter."""
+    if id and not (isinstance(id, str) and ID_RE.match(id)):
+        raise ConfigError(f"id {id!r} must be lowercase letters, digits, '.', '_' or '-' (at most 100).")
     if type not in SOURCE_TYPES:
         raise ConfigError(f"type {type!r} is not one of {', '.join(SOURCE_TYPES)}.")
     if stance not in SOURCE_STANCES:
@@ -184,9 +188,14 @@ def summary(src: Source) -> str:
     return f"{src.title}. {src.stance_note}".strip()
 
 
-def slugify(text: str) -> str:
+def slugify(text: str, most: int = 60) -> str:
+    """An id from a title: lowercase words joined by '-', cut at a word's end within `most` characters
+    ("…-interpretable-machine-learnin" was cut mid-word)."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:60].strip("-") or "source"
+    if len(slug) > most:
+        cut = slug[: most + 1].rfind("-")
+        slug = slug[:cut] if cut > 0 else slug[:most]
+    return slug.strip("-") or "source"
 
 
 def local_path(src: Source) -> Path | None:

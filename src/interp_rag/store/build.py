@@ -209,6 +209,11 @@ def chunk_stage(settings: Settings, found: Resolved, prev: Previous, progress: P
         for sid in from_prev:
             work.add(Source(**old_sources[sid]), prev_chunks.get(sid, []), chunker)
             work.state[sid] = prev.sources[sid]
+    if not work.chunks and not found.listed:
+        raise SourceError(
+            f"{settings.sources_file} lists no sources; add one with `interp-rag add FILE-OR-URL` or write "
+            "[[source]] entries (README: the source list)."
+        )
     if not work.chunks:
         raise SourceError(
             "No source could be read, so there is nothing to index: "
@@ -332,7 +337,7 @@ def add_source(
     `llm_questions` (an `LLMClient`): it writes the questions each passage answers (ingest/doc2query.py)."""
     settings = settings or get_settings()
     progress = on_progress or (lambda *a: None)
-    check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title)
+    check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title, id=id)
     draft = Source(
         id=id or "", title=title or "", url="", authors=given_authors(authors), year=year, type=type,
         stance=stance, stance_note=stance_note or "",

@@ -113,7 +113,7 @@ def add_sources(
         locations = [locations]
     if not isinstance(locations, list | tuple):
         raise ConfigError(f"locations must be a list of URLs or file paths, not {locations!r:.60}.")
-    check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title)
+    check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title, id=id)
     authors = given_authors(authors)
     todo, report_bad = expand_locations([normal_location(given_location(loc)) for loc in locations])
     report = AddReport(results=report_bad)
