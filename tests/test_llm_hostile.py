@@ -295,3 +295,44 @@ def test_finished_part_rules() -> None:
     assert finished_part("Done! And then") == "Done!"
     with pytest.raises(LLMError, match="before it finished a sentence"):
         finished_part("Studies indicate that", 900)
+
+
+def test_secrets_stay_out_of_reprs_and_a_client_no_call_could_use_is_refused() -> None:
+    from interp_rag import Settings
+    from interp_rag.errors import ConfigError
+
+    s = Settings(llm_api_key="sk-SECRET-123", llm_base_url="http://u:pw@h/v1", auth="alice:pw")
+    c = LLMClient.from_settings(s)
+    for text in (repr(s), repr(c)):
+        assert "sk-SECRET-123" not in text and "u:pw@" not in text and "alice:pw" not in text
+    assert s.llm.api_key == "sk-SECRET-123" and c is not None and c.api_key == "sk-SECRET-123"  # still there
+    for bad in ({"max_retries": -1}, {"read_timeout": float("nan")}, {"max_tokens": 0}, {"deadline": "9"}):
+        with pytest.raises(ConfigError, match="LLMClient"):
+            LLMClient("http://127.0.0.1:9/v1", **bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="base URL"):
+        LLMClient(None)  # type: ignore[arg-type]
+
+
+def test_a_refused_key_points_at_the_key() -> None:
+    with fake_llm() as llm:
+        llm.script(Reply(status=401, body=b'{"error": "bad key"}'))
+        with pytest.raises(LLMError, match="Check INTERP_RAG_LLM_API_KEY"):
+            client(llm.base_url).complete(MSG)
+
+
+def test_a_callers_own_client_that_breaks_still_gets_an_answer(mini_index, mini_settings) -> None:
+    class OnlyStream:  # resolve_llm takes anything with `stream`: no model, no where
+        def __init__(self, fail: bool) -> None:
+            self.fail = fail
+
+        def stream(self, messages):
+            if self.fail:
+                raise ValueError("my client broke")
+            yield "Nothing of use."
+
+    broken = answer(Q, k=3, index=mini_index, llm=OnlyStream(True), settings=mini_settings)
+    assert (
+        broken.mode == "extractive" and "The LLM client failed (ValueError: my client broke)" in broken.notice
+    )
+    plain = answer(Q, k=3, index=mini_index, llm=OnlyStream(False), settings=mini_settings)
+    assert plain.mode == "extractive" and "cited none of the shown passages" in plain.notice

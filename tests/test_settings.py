@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from interp_rag.settings import Settings
+from interp_rag.errors import ConfigError
+from interp_rag.settings import Settings, get_settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -105,11 +106,15 @@ def test_flat_keywords_and_explicit_values_beat_the_environment(monkeypatch: pyt
 
 def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTERP_RAG_PORT", "many")
-    with pytest.raises(ValueError, match="port"):
+    with pytest.raises(ConfigError, match="INTERP_RAG_PORT = 'many'.*Fix or unset the variable"):
         Settings()
     monkeypatch.delenv("INTERP_RAG_PORT")
-    with pytest.raises(ValueError, match="dense_wieght"):
+    with pytest.raises(ConfigError, match="dense_wieght"):
         Settings(retrieval={"dense_wieght": 0.2})  # a typo in a group is an error, not ignored
+    with pytest.raises(ConfigError, match="Unknown setting.s. indexdir; Settings takes"):
+        Settings(indexdir="/tmp")  # and at the top: it was ignored, and the default index used
+    with pytest.raises(ConfigError, match=r"keyword llm.temperature = 3: .*less than or equal to 2\.$"):
+        get_settings(llm={"temperature": 3})  # a keyword is named as one, not as a variable to unset
 
 
 @pytest.mark.parametrize(

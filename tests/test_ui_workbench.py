@@ -118,7 +118,7 @@ def test_bad_uploads_show_an_error_and_change_nothing(corpus: Settings, tmp_path
     empty.write_bytes(b"")
     before = tree_hash(corpus.sources_file, corpus.index_dir)
     with serve({}) as base:
-        cases = [(None, str(binary), "not a readable PDF"), (None, str(empty), "empty"),
+        cases = [(None, str(binary), "binary data, not a document"), (None, str(empty), "empty"),
                  (f"{base}/paper.pdf", None, "HTTP 404")]  # fmt: skip
         for url, upload, message in cases:
             with pytest.raises(InterpRagError, match=message) as info:

@@ -18,7 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, redact
 from .prompt_texts import STANCE_PROMPT, SYSTEM_PROMPT
 
 
@@ -121,7 +121,8 @@ class LLMSettings(_Group):
 
     base_url: str = Field("", description="e.g. http://localhost:11434/v1 (Ollama); empty: no LLM.")
     model: str = Field("", description="Model name sent to the LLM server.")
-    api_key: str = Field("", description="Bearer token for the LLM server, if it needs one.")
+    # repr=False: a printed or logged Settings must not show secrets (model_dump, asked for, still does)
+    api_key: str = Field("", repr=False, description="Bearer token for the LLM server, if it needs one.")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect to the LLM server.")
     read_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM between bytes.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
@@ -172,6 +173,11 @@ class LLMSettings(_Group):
     questions_per_call: int = Field(
         4, ge=1, le=16, description="`add --write-questions`: passages sent to the LLM in one request."
     )
+
+    def __repr_args__(self) -> Any:
+        # a URL's user:password@ stays out of a printed or logged Settings, as out of error messages
+        for name, value in super().__repr_args__():
+            yield name, redact(value) if name == "base_url" and isinstance(value, str) else value
 
 
 class PromptSettings(_Group):
@@ -259,6 +265,7 @@ class WebSettings(_Group):
     authors_shown: int = Field(4, ge=1, description="Authors named on a passage card (then et al.).")
     auth: str = Field(
         "",
+        repr=False,
         description="Log-in for the web UI: 'user:password', several comma-separated, or the path of a file "
         "with one user:password a line. Empty: no log-in (serving beyond 127.0.0.1 then warns).",
     )
@@ -450,6 +457,19 @@ class Settings(BaseSettings):
                 data[group] = {**(current or {}), name: data.pop(flat)}
         return data
 
+    def __init__(self, **values: Any) -> None:
+        # A keyword is checked as a keyword: a misspelt one was ignored (Settings(indexdir=…) used the
+        # default index), and a bad value raised pydantic's error blaming an environment variable.
+        known = set(type(self).model_fields) | set(LEGACY_ENV)
+        unknown = sorted(k for k in values if not k.startswith("_") and k not in known)
+        if unknown:
+            takes = ", ".join(sorted(type(self).model_fields))
+            raise ConfigError(f"Unknown setting(s) {', '.join(unknown)}; Settings takes {takes}.")
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise ConfigError(invalid_settings_message(e, given=set(values))) from None
+
     @model_validator(mode="after")
     def _beside_the_list(self) -> Settings:
         # The cache, the questions and the hand labels belong to the source list: not given, they are the
@@ -479,23 +499,27 @@ def get_settings(**overrides: object) -> Settings:
         raise ConfigError(invalid_settings_message(e)) from None
 
 
-def invalid_settings_message(e: ValidationError) -> str:
+def invalid_settings_message(e: ValidationError, given: set[str] | None = None) -> str:
+    """One sentence per bad value, naming it as it was set: the keyword argument (`given`, top-level
+    names), else the environment variable (INTERP_RAG_ANSWER__SIDE_CONFIDENCE, not answer.side_confidence)."""
     flat_of = {field: f"INTERP_RAG_{flat.upper()}" for flat, field in LEGACY_ENV.items()}
-    lines = []
+    given = given or set()
+    lines, from_env = [], False
     for err in e.errors():
         loc = tuple(str(part) for part in err["loc"])
-        name = "INTERP_RAG_" + "__".join(loc).upper() if loc else "INTERP_RAG_*"
         flat = flat_of.get(loc)  # the documented flat name (INTERP_RAG_PORT), when that is what is set
-        if flat and flat in os.environ and name not in os.environ:
-            name = flat
+        if loc and (loc[0] in given or (flat and flat.removeprefix("INTERP_RAG_").lower() in given)):
+            name = "keyword " + ".".join(loc)
+        else:
+            from_env = True
+            name = "INTERP_RAG_" + "__".join(loc).upper() if loc else "INTERP_RAG_*"
+            if flat and flat in os.environ and name not in os.environ:
+                name = flat
         value = err.get("input")
         shown = f" = {value!r}" if isinstance(value, str | int | float) else ""
         lines.append(f"{name}{shown}: {err['msg']}.")
-    return (
-        "Invalid setting: "
-        + " ".join(lines)
-        + " Fix or unset the variable (it may come from the environment or a .env file)."
-    )
+    tail = " Fix or unset the variable (it may come from the environment or a .env file)." if from_env else ""
+    return "Invalid setting: " + " ".join(lines) + tail
 
 
 # The retrieval constants, for code called without settings (tests, benchmarks).

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -119,7 +119,7 @@ def _partial_tag_suffix(s: str) -> int:
 class LLMClient:
     base_url: str
     model: str = ""
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     max_retries: int = 3
@@ -128,6 +128,37 @@ class LLMClient:
     backoff: float = 0.5
     deadline: float = 300.0  # seconds one call may take in all (settings.llm.deadline)
     max_reply_bytes: int = 2_000_000  # most bytes of one reply, decompressed (settings.llm.max_reply_bytes)
+
+    def __post_init__(self) -> None:
+        """ConfigError for values no call could use (max_retries=-1 failed later as an IndexError)."""
+        if not isinstance(self.base_url, str) or not self.base_url.strip():
+            raise ConfigError(f"LLMClient needs the server's base URL as text, not {self.base_url!r:.60}.")
+        numbers = {
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "deadline": self.deadline,
+            "backoff": self.backoff,
+            "temperature": self.temperature,
+        }
+        for name, value in numbers.items():
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ConfigError(f"LLMClient {name} must be a number of at least 0, not {value!r}.")
+        for name, value in {"max_retries": self.max_retries, "max_tokens": self.max_tokens,
+                            "max_reply_bytes": self.max_reply_bytes}.items():  # fmt: skip
+            least = 0 if name == "max_retries" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(
+                    f"LLMClient {name} must be a whole number of at least {least}, not {value!r}."
+                )
+
+    def __repr__(self) -> str:
+        # the URL as messages show it: no user:password@ (the key is left out as a field)
+        return f"LLMClient({self.where!r}, model={self.model!r}, max_tokens={self.max_tokens})"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient | None:
@@ -196,6 +227,7 @@ class LLMClient:
     ) -> httpx.Response:
         """POST with retries on connection errors, 429 and 5xx; returns an open response (status < 300)."""
         last, advice = "", "Check INTERP_RAG_LLM_BASE_URL / INTERP_RAG_LLM_MODEL."
+        key_advice = "Check INTERP_RAG_LLM_API_KEY (the server refused it, or wants one)."
         retry_after: str | None = None
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -245,6 +277,7 @@ class LLMClient:
             last = f"the LLM at {self.where} answered HTTP {resp.status_code}: {body_text.strip()}"
             busy = resp.status_code in (429, 503)
             advice = "The server is busy or limits requests; try again later." if busy else advice
+            advice = key_advice if resp.status_code in (401, 403) else advice
             retry_after = resp.headers.get("retry-after")
             if resp.status_code not in _RETRY_STATUS:
                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from .stance_pass import refine_stances
 from .stream import AnswerStream
 from .support import check_support
 from .timeline import build_timeline
+
+log = logging.getLogger(__name__)
 
 
 class Composer(Protocol):
@@ -152,7 +155,7 @@ def _answer_items(
                     f"The LLM cited passages that were not shown ({shown}); those markers were removed."
                 )
             if not re.search(r"[^\W\d_]{2}", re.sub(r"\[\d+\]", "", text)):  # nothing but markers, or empty
-                raise LLMError(f"The LLM at {client.where} returned no usable text.")
+                raise LLMError(f"The LLM at {getattr(client, 'where', '?')} returned no usable text.")
             if not cited:  # nothing in it can be checked against a source
                 raise LLMError(
                     "The LLM's answer cited none of the shown passages (every claim must cite one), "
@@ -179,12 +182,15 @@ def _answer_items(
                 "llm",
                 list(missing),
                 notice,
-                model=client.model,
+                model=str(getattr(client, "model", "")),
                 timings=timings,
                 timeline=timeline,
             )
             return
-        except InterpRagError as e:  # what the stance pass said (if anything) still holds
+        except Exception as e:  # what the stance pass said (if anything) still holds
+            if not isinstance(e, InterpRagError):  # a client of the caller's own that broke: still an answer
+                log.exception("the LLM client failed")
+                e = LLMError(f"The LLM client failed ({type(e).__name__}: {str(e)[:200]}).")
             notice = " ".join(x for x in (notice, f"{e} Showing an extractive answer instead.") if x)
             if parts:  # a reader of the stream saw the LLM's text: say it is withdrawn, and why
                 yield f"\n\n---\n\n*{SET_ASIDE} {e}*"
