@@ -10,7 +10,7 @@ from interp_rag.answering.evidence import MAX_SENTENCES, claim_score, same_text,
 from interp_rag.answering.extractive import choose, compose_extractive
 from interp_rag.evaluation import quoted, score_answers, score_side_stance
 from interp_rag.settings import AnswerSettings
-from interp_rag.types import Passage
+from interp_rag.types import SIDES, Passage
 
 Q = "Are sparse autoencoders a reliable interpretability tool?"
 
@@ -406,3 +406,19 @@ def test_a_source_s_own_reference_numbers_are_not_read_as_citations() -> None:
     )
     assert "(14, 13)" in out and "(3–5)" in out and "sharper." in out  # a lone "[2]" goes as markup does
     assert re.findall(r"\[[^\]]*\]", out) == ["[1]"] * len(re.findall(r"\[[^\]]*\]", out)) and cited == [1]
+
+
+def test_the_verdict_and_the_sections_do_not_contradict_each_other() -> None:
+    # one source arguing both sides is named once, as such
+    both = verdict_line(["skeptical", "enthusiastic", "neutral"], True, {"skeptical": ["Nanda et al. (2025)"],
+                        "enthusiastic": ["Nanda et al. (2025)"]})  # fmt: skip
+    assert "both cases come from Nanda et al. (2025)" in both and both.count("Nanda") == 1
+    # no passage takes a side, yet sentences of theirs lean and are quoted below: the line says so
+    leaning = verdict_line(["neutral"] * 4, True, {"enthusiastic": ["Lee (2023)"], "skeptical": []})
+    assert leaning.startswith("None of the 4 passages shown takes a side as a whole; some of their sentences")
+    # a side's sentence held by a passage of the other side too is cited to its own side's passage only
+    text = "Sparse autoencoders are a reliable and useful tool for interpretability, the results show."
+    ps = [passage(1, text, "skeptical"), passage(2, text, "enthusiastic")]
+    ev = choose(Q, ps, [], index=None)
+    sided = [(block, s) for block, picks in ev.blocks if block in SIDES for s in picks]
+    assert sided and all(ps[n - 1].stance in (block, "neutral") for block, s in sided for n in s.nums)

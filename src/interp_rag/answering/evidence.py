@@ -210,6 +210,11 @@ def verdict_line(stances: list[str], judgement: bool, names: dict[str, list[str]
     order = sorted(SIDES, key=lambda s: -counts[s])
     lead, other = order
     if counts[lead] == 0:
+        if any(names.get(side) for side in SIDES):  # the sections below quote sentences that lean
+            return (
+                f"None of the {n} passages shown takes a side as a whole; some of their sentences lean one "
+                "way, quoted below."
+            )
         return f"None of the {n} passages shown takes a side; all {n} explain or describe."
     parts = [f"{counts[lead]} of {n} passages lean {lead}"]
     if counts[other]:
@@ -222,6 +227,8 @@ def verdict_line(stances: list[str], judgement: bool, names: dict[str, list[str]
             f", {counts['neutral']} neutral" if counts["neutral"] else ""
         )
     who = [f"the {side} case comes from {_names(names[side])}" for side in order if names.get(side)]
+    if len(who) == 2 and set(names[lead]) == set(names[other]):
+        who = [f"both cases come from {_names(names[lead])}"]  # one source argues both (a mixed one)
     if judgement and who:
         return head + "; " + "; ".join(who) + "."
     return head + "."

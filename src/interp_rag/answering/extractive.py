@@ -262,6 +262,14 @@ def choose(
             )
             if extra:
                 blocks.append((side, extra))
+    for block, picks in blocks:  # a side's sentence is not cited to a passage of the other side as well
+        if block in SIDES:
+            for s in picks:
+                s.also = [
+                    n
+                    for n in s.also
+                    if passages[n - 1].stance not in SIDES or passages[n - 1].stance == block
+                ]
     names = {
         side: [
             short_source(passages[n - 1])
