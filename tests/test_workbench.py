@@ -96,6 +96,12 @@ def test_bibtex_keys_are_stable_and_disambiguated() -> None:
     assert (
         entry_type(passage(1, type="review")) == "article" and entry_type(passage(1, type="other")) == "misc"
     )
+    # no author: the id's first word, not the whole id run together
+    anon = passage(1, authors=[], source_id="scoped-rules-anchors-interpretable", title="Anchors")
+    assert bibtex_key(anon) == "scoped2021anchors"
+    # nothing in the corpus came close: those passages are no sources of the answer
+    far = Answer("🤔", "Nothing in the corpus comes close.", [p, q], [], "extractive", low_relevance=True)
+    assert far.to_bibtex() == "" and Answer("q", "x", [p, q], [], "extractive").to_bibtex()
 
 
 def test_markdown_has_markers_references_and_quoted_passages() -> None:

@@ -223,7 +223,8 @@ def _ascii(text: str) -> str:
 
 def bibtex_key(p: Passage) -> str:
     """Author-year-word, e.g. `olah2020zoom`: the same source always gets the same key."""
-    last = p.authors[0].split()[-1] if p.authors and p.authors[0].split() else p.source_id
+    # no author: the id's first word ("scoped-rules-anchors-…" gave a 50-letter key of the whole id)
+    last = p.authors[0].split()[-1] if p.authors and p.authors[0].split() else p.source_id.split("-")[0]
     words = [
         w for w in re.findall(r"[a-z0-9]+", _ascii(p.title).lower()) if w not in _STOP and not w.isdigit()
     ]
@@ -253,9 +254,12 @@ def entry_type(p: Passage) -> str:
 
 
 def to_bibtex(a: Answer) -> str:
-    """One entry per cited source (every shown source when nothing is cited), in citation order, with
-    stable keys; two sources that would share a key get suffixes b, c, … by source id."""
-    numbers = [c.number for c in a.citations] or list(range(1, len(a.passages) + 1))
+    """One entry per cited source (every shown source when nothing is cited, none when nothing in the corpus
+    comes close: those passages were not taken as sources of the answer), in citation order, with stable
+    keys; two sources that would share a key get suffixes b, c, … by source id."""
+    numbers = [c.number for c in a.citations]
+    if not numbers and not a.low_relevance:
+        numbers = list(range(1, len(a.passages) + 1))
     seen: dict[str, Passage] = {}
     for n in numbers:
         p = a.passages[n - 1]
