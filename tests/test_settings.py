@@ -216,3 +216,11 @@ def test_serving_on_a_busy_port_or_an_unknown_host_is_one_line(tmp_path: Path) -
             assert out.returncode == 1 and says in out.stderr and advice in out.stderr, out.stderr
             assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())  # nothing was built
+
+
+def test_every_public_name_resolves() -> None:
+    import interp_rag
+
+    for name in interp_rag.__all__:
+        assert getattr(interp_rag, name) is not None, name
+    assert interp_rag.remove_source.__module__ == "interp_rag.store.library"  # `add` has its inverse here

@@ -33,6 +33,9 @@ _LAZY = {
     "answer_stream": "answering.pipeline",
     "build_index": "store.build",
     "add_source": "store.build",
+    "add_sources": "store.library",
+    "remove_source": "store.library",
+    "list_sources": "store.library",
     "load_index": "store.index",
     "index_stats": "store.index",
     "retrieve": "retrieval.retrieve",
@@ -62,6 +65,7 @@ __all__ = [
     "StaleIndexError",
     "StorageError",
     "add_source",
+    "add_sources",
     "answer",
     "answer_stream",
     "build_index",
@@ -70,7 +74,9 @@ __all__ = [
     "evaluate",
     "get_settings",
     "index_stats",
+    "list_sources",
     "load_index",
+    "remove_source",
     "retrieve",
 ]
 
@@ -82,6 +88,7 @@ if TYPE_CHECKING:
     from .retrieval.retrieve import retrieve
     from .store.build import add_source, build_index
     from .store.index import index_stats, load_index
+    from .store.library import add_sources, list_sources, remove_source
     from .web.app import build_ui
 
 
