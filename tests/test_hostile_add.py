@@ -350,3 +350,38 @@ def test_a_build_that_cannot_reuse_the_index_reads_the_last_mirror_again(built) 
     assert report.sources_failed == {} and set(report.sources_ok) == before - {gone}, report
     index = load_index(settings=upgraded)
     assert set(index.sources) == before - {gone}
+
+
+@pytest.mark.parametrize(
+    ("text", "authors", "year"),
+    [
+        # a byline under the title, as blog exports and notes write one
+        (
+            "# Probes, Again\n\nAda Lovelace and Alan Turing — Notes on Machines, March 3, 2024\n\nText.",
+            ["Ada Lovelace", "Alan Turing"],
+            2024,
+        ),
+        ("# Probes\n\n*By Grace Hopper*\n\nText.", ["Grace Hopper"], None),
+        ("# Probes\n\nKim Lee (figures by Sam Park) — A Blog, 2019-05-01\n", ["Kim Lee"], 2019),
+        (
+            "# Probes\n\nLewis Carroll\\*, Mary Shelley† — Workshop 2021\n",
+            ["Lewis Carroll", "Mary Shelley"],
+            2021,
+        ),
+        # front matter: a list of names (Quarto's `- name:` items too), the year of its date
+        (
+            '---\ntitle: "Probes"\nauthor:\n  - name: Ada Lovelace\n    affiliation: X\n  - Alan Turing\n'
+            'date: 2022-02-02\n---\n# Probes\n',
+            ["Ada Lovelace", "Alan Turing"],
+            2022,
+        ),
+        ("---\nauthors: [Ada Lovelace, admin]\nyear: 2020\n---\nText.\n", ["Ada Lovelace"], 2020),
+        # sentences that only look like bylines give nothing
+        ("# Probes\n\nThe results — surprisingly — held up in 2023.\n", None, None),
+        ("# Probes\n\nBy contrast, probes are cheap.\n", None, None),
+        ("# Probes\n\nGrace Hopper — a note without a date\n", None, None),
+    ],
+)
+def test_a_markdown_files_own_byline_or_front_matter_gives_its_authors_and_year(text, authors, year) -> None:
+    meta = document_metadata(text.encode(), "note.md", text)
+    assert (meta.get("authors"), meta.get("year")) == (authors, year)

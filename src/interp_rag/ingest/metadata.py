@@ -45,9 +45,98 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         meta = _latex_meta(tex)
         if text.startswith("# "):  # \title as the converter read it (the paper's own commands expanded)
             meta["title"] = _first_heading(text)
+    elif fmt in ("markdown", "text"):
+        meta = _markdown_meta(text or data.decode("utf-8", "replace"))
     if not meta.get("title") and (heading := _first_heading(text)):
         meta["title"] = heading
     return {k: v for k, v in meta.items() if v}
+
+
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
+# "Ada Lovelace and Alan Turing — A Blog, March 3, 2024" under the title (a dash between the names and the
+# rest), or "By Ada Lovelace, 2024"
+_BYLINE = re.compile(r"^[*_]*(?:by\s+)?(?P<who>[^—–\n]{2,300}?)[*_]*\s+[—–]\s+(?P<rest>.+)$", re.I)
+_BY = re.compile(r"^[*_]*by\s+(?P<who>[^\n]{2,300}?)[*_]*$", re.I)
+
+
+def _markdown_meta(text: str) -> dict[str, Any]:
+    """Title, authors and year of a markdown (or text) file: its front matter (title, author or authors,
+    date or year), else the byline right under its first heading, as blog exports and notes write one.
+    Names must read as names (capitalised, no digits), or none are taken."""
+    fm = _FRONT.match(text)
+    if fm:
+        fields = _front_matter(fm.group(1))
+        authors = fields.get("authors") or fields.get("author") or []
+        year = _YEAR.search(" ".join(fields.get("date", []) + fields.get("year", [])))
+        return {
+            "title": (fields.get("title") or [""])[0][:200],
+            "authors": [a for n in authors for a in _names(n)][:20],
+            "year": int(year.group(1)) if year else None,
+        }
+    lines = text.splitlines()
+    head = next((i for i, ln in enumerate(lines[:60]) if re.match(r"#{1,2}\s+\S", ln.strip())), None)
+    if head is None:
+        return {}
+    line = next((ln.strip() for ln in lines[head + 1 : head + 4] if ln.strip()), "")
+    m = _BYLINE.match(line) or _BY.match(line)
+    if not m:
+        return {}
+    who = re.sub(r"\s*\([^)]*\)", "", m.group("who"))  # "(image section by …)": a remark, not a name
+    rest = m.groupdict().get("rest") or ""
+    names = _names(who)
+    if not names or len(names) < len(_split_authors(who)):  # a byline of names only, or none taken
+        return {}
+    year = _YEAR.search(rest) or _YEAR.search(m.group("who"))
+    if rest and year is None:  # "Name — Venue, 2024" dates itself; "The results — surprisingly — held" not
+        return {}
+    return {"authors": names, "year": int(year.group(1)) if year else None}
+
+
+def _names(text: str) -> list[str]:
+    """The names in a byline or an author field: footnote marks ("Smith\\*", "Nanda†") and a YAML list
+    item's `name:` left out; a word that does not read as a name ("admin") is none."""
+    text = re.sub(r"^\s*name\s*:\s*", "", text, flags=re.I)
+    return [
+        n for n in (re.sub(r"[\\*†‡§]+", "", p).strip() for p in _split_authors(text)) if _reads_as_name(n)
+    ]
+
+
+# words a sentence opens with and a name does not
+_NOT_A_NAME = frozenset({"the", "a", "an", "this", "these", "that", "those", "we", "it", "in", "on", "our"} |
+                        {"here", "there", "when", "what", "why", "how"})  # fmt: skip
+
+
+def _reads_as_name(name: str) -> bool:
+    """A person's or a team's name: one to six words, the first capitalised and no article or pronoun, no
+    digits or URL."""
+    words = name.split()
+    return (
+        1 <= len(words) <= 6
+        and name[:1].isupper()
+        and words[0].lower() not in _NOT_A_NAME
+        and not re.search(r"\d|https?:|[:@]", name)
+    )
+
+
+def _front_matter(block: str) -> dict[str, list[str]]:
+    """The `key: value` and `key: [a, b]` lines of a YAML front matter, with `- item` lists under a key:
+    what title, author and date are written as (no YAML library for four fields)."""
+    fields: dict[str, list[str]] = {}
+    key = ""
+    for raw in block.splitlines():
+        item = re.match(r"\s*-\s+(.+)", raw)
+        if item and key:
+            fields.setdefault(key, []).append(item.group(1).strip().strip("'\""))
+            continue
+        m = re.match(r"([A-Za-z_]+)\s*:\s*(.*)", raw)
+        if not m:
+            continue
+        key, value = m.group(1).lower(), m.group(2).strip()
+        if value.startswith("[") and value.endswith("]"):
+            fields[key] = [v.strip().strip("'\"") for v in value[1:-1].split(",") if v.strip()]
+        elif value:
+            fields[key] = [value.strip("'\"")]
+    return fields
 
 
 def _pdf_meta(data: bytes) -> dict[str, Any]:
