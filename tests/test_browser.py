@@ -199,11 +199,12 @@ def test_llm_answer_streams_into_the_page(
             )
             ask(page, CONTESTED)
             assert page.evaluate("window.__streamed") >= 1, "no partial answer was shown while streaming"
-            # The tiny model's random words rarely cite a passage; an answer that cites none is replaced
-            # by the extractive answer, with a notice saying why.
+            # The tiny model's random words rarely cite a passage or finish a sentence within 120 tokens;
+            # such an answer is replaced by the extractive answer, with a notice saying why.
             meta, notice = page.inner_text("#answer .answer-meta"), page.inner_text("#notice")
+            why = ("cited none of the shown passages", "before it finished a sentence")
             assert f"LLM answer · {llm.model}" in meta or (
-                "Extractive" in meta and "cited none of the shown passages" in notice
+                "Extractive" in meta and any(w in notice for w in why)
             ), (meta, notice)
             assert page.locator("#col-enthusiastic .card").count() >= 1
             page.get_by_text("Mode and index").click()

@@ -260,3 +260,10 @@ def test_a_streamed_answer_is_wrapped_in_the_terminal_not_cropped() -> None:
     shown = re_.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.file.getvalue())
     last = shown.split("word0 ")[-1]  # the final frame
     assert all(w in last for w in words[1:]) and screen.soft_wrap  # the console is as it was
+
+
+def test_ask_reads_the_question_from_stdin_and_a_pipe_gets_no_progress_frames(workdir: Path) -> None:
+    r = CliRunner().invoke(main, ["build", "--mirror", str(workdir / "mirror")])
+    assert r.exit_code == 0 and "━" not in r.output and "Built " in r.output  # no bars off a terminal
+    r = CliRunner().invoke(main, ["ask", "-", "--k", "3", "--json"], input="Are linear probes useful?\n")
+    assert r.exit_code == 0 and json.loads(r.output)["question"] == "Are linear probes useful?"

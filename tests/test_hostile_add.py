@@ -385,3 +385,15 @@ def test_a_build_that_cannot_reuse_the_index_reads_the_last_mirror_again(built) 
 def test_a_markdown_files_own_byline_or_front_matter_gives_its_authors_and_year(text, authors, year) -> None:
     meta = document_metadata(text.encode(), "note.md", text)
     assert (meta.get("authors"), meta.get("year")) == (authors, year)
+
+
+def test_a_file_url_is_read_as_the_file_it_names(built, tmp_path: Path) -> None:  # noqa: F811
+    # the source list stores an added file as a file:// URL; given back to `add`, it was refused as
+    # "neither an http(s) URL nor an existing file"
+    from urllib.parse import quote
+
+    note = tmp_path / "a note on probes.md"
+    note.write_text("# A Note on Probes\n\nLinear probes read what a layer holds, cheaply.\n")
+    report = add_sources([f"FILE://{quote(str(note))}"], settings=built)
+    assert [r.ok for r in report.results] == [True], report.results
+    assert report.results[0].id in load_index(settings=built).sources

@@ -240,12 +240,14 @@ def ask(
     plain: bool,
     no_llm: bool,
 ) -> None:
-    """Answer QUESTION with cited passages from both sides."""
+    """Answer QUESTION with cited passages from both sides ("-": read it from stdin)."""
     from .answering.history import record_answer
     from .answering.llm import resolve_llm
     from .answering.pipeline import answer_stream
     from .retrieval.query import Query
 
+    if question == "-":  # the question from stdin, as a file or a heredoc gives it
+        question = sys.stdin.read().strip()
     if as_json and fmt not in ("text", "json"):
         raise click.UsageError(f"--json and --format {fmt} ask for two formats; give one.")
     fmt = "json" if as_json else fmt

@@ -46,6 +46,8 @@ def build_progress() -> Iterator[Callable[[str, int, int, str], None]]:
         TextColumn("{task.fields[detail]}"),
         console=console,
         transient=False,
+        # a log file or a pipe gets the report, not the bars' last frames in box characters
+        disable=not console.is_terminal,
     ) as bar:
         tasks: dict[str, Any] = {}
 

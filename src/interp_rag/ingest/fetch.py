@@ -8,7 +8,7 @@ import re
 import socket
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import httpx
 
@@ -28,7 +28,10 @@ _WEB_SCHEME = re.compile(r"^(https?)://", re.IGNORECASE)
 
 def normal_location(location: str) -> str:
     """A location as `add` reads it: a URL's scheme in lower case ("HTTP://example.org/x" is a URL, not
-    a file of that name on this machine); anything else as given."""
+    a file of that name on this machine); a file:// URL (how the source list stores an added file) as the
+    path it names; anything else as given."""
+    if location[:7].lower() == "file://":
+        return unquote(urlparse(location).path) or location
     return _WEB_SCHEME.sub(lambda m: m.group(1).lower() + "://", location, count=1)
 
 
