@@ -163,3 +163,22 @@ def test_a_damaged_history_row_leaves_the_others_readable(mini_settings: Setting
 def test_serve_refuses_a_port_that_is_none(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["serve", "--port", "99999"])
     assert r.exit_code == 2 and "99999 is not in the range 1<=x<=65535" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda ir: ir.index_stats(5), "index_dir must be a path"),
+        (lambda ir: ir.load_index(settings={"index_dir": "x"}), "settings must be an interp_rag.Settings"),
+        (lambda ir: ir.build_index(mirror=5), "mirror must be a path"),
+        (lambda ir: ir.build_index(settings={"index_dir": "x"}), "not dict"),
+        (lambda ir: ir.remove_source(None), "source_id must be a source's id"),
+        (lambda ir: ir.add_sources(["x.md"], settings=object()), "not object"),
+        (lambda ir: ir.evaluate(None), "questions must be a path"),
+    ],
+)
+def test_public_functions_name_an_argument_of_the_wrong_kind(call, says) -> None:
+    import interp_rag
+
+    with pytest.raises(ConfigError, match=says):  # each was a raw TypeError or AttributeError
+        call(interp_rag)

@@ -23,7 +23,7 @@ from .ingest.embed import encode, expect_many_questions
 from .ingest.label import classify_stance, classify_vectors
 from .retrieval.retrieve import retrieve
 from .retrieval.search import _query_vector_cached
-from .settings import AnswerSettings, Settings, get_settings
+from .settings import AnswerSettings, Settings, given_path, given_settings
 from .store.index import Index, load_index
 from .types import SIDES
 
@@ -196,7 +196,8 @@ def evaluate(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Run every question through answer() (extractive, so only retrieval is measured) and score it."""
-    settings = settings or get_settings()
+    settings = given_settings(settings)
+    questions = given_path(questions, "questions", required=True)  # type: ignore[assignment]
     qs = load_jsonl(questions, QUESTION_FIELDS)
     rows = load_jsonl(stance_file, STANCE_FIELDS) if stance_file else []
     check_questions(qs, questions, settings)

@@ -489,6 +489,30 @@ class Settings(BaseSettings):
         return None if isinstance(v, str) and not v.strip() else v
 
 
+def given_settings(settings: object) -> Settings:
+    """The settings a public function was given, or the environment's when None; ConfigError for anything
+    else (a dict failed later as an AttributeError deep inside)."""
+    if settings is None:
+        return get_settings()
+    if not isinstance(settings, Settings):
+        raise ConfigError(
+            f"settings must be an interp_rag.Settings (or None), not {type(settings).__name__}."
+        )
+    return settings
+
+
+def given_path(value: object, name: str, *, required: bool = False) -> Path | None:
+    """A path argument (text or a Path; None stays None unless `required`); ConfigError naming the argument
+    otherwise."""
+    if value is None and not required:
+        return None
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, str | os.PathLike) and str(value).strip():
+        return Path(value)
+    raise ConfigError(f"{name} must be a path (text or a Path), not {value!r:.60}.")
+
+
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (None values are ignored). A bad value raises
     ConfigError naming the variable that holds it (INTERP_RAG_ANSWER__SIDE_CONFIDENCE, not

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Unpack
 
 from ..errors import ConfigError
-from ..settings import RetrievalSettings, Settings, get_settings
+from ..settings import RetrievalSettings, Settings, get_settings, given_settings
 from ..store.index import Index, get_index
 from ..types import Passage
 from .context import to_passage
@@ -47,10 +47,8 @@ def retrieve(
     `question` is a question with `options` (k, stance, years, types, sources: see QueryOptions), or a
     `Query`. `settings` (None: from the environment, as answer() reads them) give the tuning, the limits
     on k and, when `index` is None, the index; `tuning` overrides their retrieval group."""
-    if settings is not None and not isinstance(settings, Settings):
-        raise ConfigError(
-            f"settings must be an interp_rag.Settings (or None), not {type(settings).__name__}."
-        )
+    if settings is not None:
+        settings = given_settings(settings)
     if tuning is not None and not isinstance(tuning, RetrievalSettings):
         raise ConfigError(
             f"tuning must be a RetrievalSettings (settings.retrieval), not {type(tuning).__name__}."

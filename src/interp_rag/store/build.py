@@ -29,7 +29,7 @@ from ..ingest.sources import (
     load_sources,
     summary,
 )
-from ..settings import Settings, get_settings
+from ..settings import Settings, get_settings, given_path, given_settings
 from ..text import digest
 from ..types import UNKNOWN_STANCE, BuildReport, Chunk, Source
 from .add import Addition, check_new, near_copies, near_copy_warning, read_new_source
@@ -76,7 +76,7 @@ def build_index(
     none (store/questions.py). The stages: resolve -> [questions] -> chunk -> embed -> label -> source
     vectors -> publish."""
     progress = on_progress or (lambda *a: None)
-    return _build(settings or get_settings(), mirror, full, progress, (), llm_questions)
+    return _build(given_settings(settings), given_path(mirror, "mirror"), full, progress, (), llm_questions)
 
 
 def _build(
@@ -335,7 +335,7 @@ def add_source(
     Only the new source is read; the others keep the text the index has. The source list is written after
     the index, atomically: a bad source, a failed, interrupted or killed build leave both as they were.
     `llm_questions` (an `LLMClient`): it writes the questions each passage answers (ingest/doc2query.py)."""
-    settings = settings or get_settings()
+    settings = given_settings(settings)
     progress = on_progress or (lambda *a: None)
     check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title, id=id)
     draft = Source(

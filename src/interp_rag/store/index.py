@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import IndexMissingError, StaleIndexError
-from ..settings import Settings, get_settings
+from ..settings import Settings, get_settings, given_path, given_settings
 from ..types import STANCES, Chunk, Source
 from .format import FIX, config_mismatch, current_dir, read_chunks
 from .integrity import count_problem, damaged, file_problem, parse_meta, pointed_dir, reading
@@ -108,7 +108,7 @@ class Index:
 
 
 def _require_current(index_dir: Path | str | None, settings: Settings) -> tuple[Path, Path]:
-    index_dir = Path(index_dir) if index_dir is not None else Path(settings.index_dir)
+    index_dir = given_path(index_dir, "index_dir") or Path(settings.index_dir)
     cur = pointed_dir(index_dir)  # a CURRENT naming no version is damage, not "no index"
     if cur is None:
         raise IndexMissingError(
@@ -129,7 +129,7 @@ def load_index(
     # Our numpy work is matrix-vector products (memory-bound); BLAS threads that spin after each one steal
     # the cores from the embedding model and more than double a query's latency (measured: 24 ms vs 12 ms).
     threadpool_limits(1, user_api="blas")
-    settings = settings or get_settings()
+    settings = given_settings(settings)
     index_dir, cur = _require_current(index_dir, settings)
     meta = parse_meta(index_dir, cur)
     if check:
@@ -189,7 +189,7 @@ def index_size_bytes(version_dir: Path) -> int:
 
 def index_stats(index_dir: Path | str | None = None, *, settings: Settings | None = None) -> dict[str, Any]:
     """What is in the index: sources by stance and type, chunks, size, model, when built."""
-    settings = settings or get_settings()
+    settings = given_settings(settings)
     index_dir, cur = _require_current(index_dir, settings)
     meta = parse_meta(index_dir, cur)
     why = file_problem(cur, meta, full_hash=False)  # a cut file must not be reported as a whole index

@@ -32,7 +32,7 @@ from ..ingest.sources import (
     load_sources,
     local_path,
 )
-from ..settings import Settings, get_settings
+from ..settings import Settings, given_settings
 from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
 from .add import Addition, addition_of, path_kind, read_checked, source_url
@@ -108,7 +108,7 @@ def add_sources(
     failed with the reason); a failed one changes nothing. Options override the document's own metadata;
     `id` and `title` only make sense for a single source. `llm_questions` (an `LLMClient`) writes the
     questions each new passage answers, indexed like hand-written expansions (ingest/doc2query.py)."""
-    settings = settings or get_settings()
+    settings = given_settings(settings)
     if isinstance(locations, str | os.PathLike):  # one location: a string is not a list of one-letter paths
         locations = [locations]
     if not isinstance(locations, list | tuple):
@@ -234,7 +234,9 @@ def remove_source(
     source_id: str, *, settings: Settings | None = None, on_progress: Any = None
 ) -> BuildReport:
     """Take a source out of sources.toml and out of the index (incremental: nothing is re-embedded)."""
-    settings = settings or get_settings()
+    settings = given_settings(settings)
+    if not isinstance(source_id, str) or not source_id.strip():
+        raise ConfigError(f"source_id must be a source's id (text), not {source_id!r:.60}.")
     sources = load_sources(settings.sources_file)
     ids = [s.id for s in sources]
     if source_id not in ids:
