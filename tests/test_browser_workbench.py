@@ -248,7 +248,7 @@ def test_a_bad_upload_shows_an_error_and_changes_nothing(page: Any, corpus: Sett
     bad.write_bytes(bytes(range(256)) * 40)
     before = tree_hash(corpus.sources_file, corpus.index_dir)
     upload(page, bad, "#lib-notice .notice-error", timeout=60_000)
-    assert "not a readable PDF" in page.inner_text("#lib-notice")
+    assert "binary data, not a document" in page.inner_text("#lib-notice")  # no PDF header: what it is
     assert "Nothing was changed" in page.inner_text("#lib-notice")
     assert tree_hash(corpus.sources_file, corpus.index_dir) == before
     shot(page, "bad-upload")
