@@ -382,3 +382,66 @@ def test_text_in_other_encodings_is_not_mistaken_for_binary(tmp_path: Path) -> N
     # form feeds and the odd terminal escape occur in real text files
     (tmp_path / "ff.txt").write_bytes(("Page one.\f\nPage two \x1b[1mbold\x1b[0m.\n" * 20).encode())
     assert "Page two" in load_file(tmp_path / "ff.txt")
+
+
+def test_a_line_end_hyphen_is_kept_where_the_word_has_one() -> None:
+    from interp_rag.ingest.pdf import rejoin_hyphens
+
+    text = (
+        "Probes need 140-\n280 gigabytes for Llama-3.1-\n405b. A high-\ndimensional space; the "
+        "high-dimensional case. Typeset inter-\npretability. A t-\nSNE plot, t-SNE again."
+    )
+    assert rejoin_hyphens(text) == (
+        "Probes need 140-280 gigabytes for Llama-3.1-405b. A high-dimensional space; the "
+        "high-dimensional case. Typeset interpretability. A t-SNE plot, t-SNE again."
+    )
+
+
+def test_pdf_headings_wrapped_over_two_lines_or_asking_a_question_are_headings() -> None:
+    body = "Probes are trained on activations and read what a layer holds in its residual stream."
+    pages: list = [
+        [
+            ("How to read the training dynamics of", 20),  # a title wrapped after "of"
+            ("small transformers", 20),
+            body,
+            ("2 Method", 16),
+            ("2.1 Setup", 16),  # the same size, its own heading
+            body,
+            ("How do I use a probe?", 16),  # a question is a heading too
+            body,
+            ("Method by Wachter et al.", 16),  # and an abbreviation's full stop
+            body,
+        ]
+    ]
+    text = extract_text(make_pages(pages), "pdf")
+    heads = [ln[3:] for ln in text.splitlines() if ln.startswith("## ")]
+    assert heads == [
+        "How to read the training dynamics of small transformers",
+        "2 Method",
+        "2.1 Setup",
+        "How do I use a probe?",
+        "Method by Wachter et al.",
+    ]
+
+
+def test_a_bare_html_document_keeps_its_headings_and_its_formulas() -> None:
+    para = (
+        "Linear probes read what a layer holds, and they are cheap to train on any model's activations. " * 4
+    )
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>probe-notes</title><h1>Notes on Probes</h1>"
+        "<p>Ada Lovelace — Notes on Machines, 2024</p>"
+        f"<h2>Strengths</h2><p>{para}</p><p>The loss is $\\theta_{{1:T}}$ over [all steps].</p>"
+        f"<h2>Limitations</h2><p>{para}</p>"
+    )  # a markdown export: no container, no <body> tag
+    text = extract_text(page.encode(), "html")
+    assert [ln for ln in text.splitlines() if ln.startswith("#")] == [
+        "# Notes on Probes",
+        "## Strengths",
+        "## Limitations",
+    ]
+    assert "$\\theta_{1:T}$ over [all steps]" in text  # not "\\_" and "\\[" escapes
+    from interp_rag.ingest.metadata import document_metadata
+
+    meta = document_metadata(page.encode(), "probe-notes.html", text)
+    assert (meta["title"], meta["authors"], meta["year"]) == ("Notes on Probes", ["Ada Lovelace"], 2024)

@@ -135,10 +135,22 @@ def _html_text(data: bytes) -> str:
     # arXiv's HTML view of a paper: footnotes, equations, figures, bibliography; any page: footnote marks
     html = drop_footnote_refs(prepare(html))
     _check_depth(html)
+    if not _CONTAINER.search(html):
+        # A bare document (a markdown export: headings and paragraphs straight in the body): trafilatura
+        # looks for the main text in a container and, finding none, dropped every section heading
+        body = re.search(r"<body\b[^>]*>", html, re.I)
+        if body:
+            end = html.lower().rfind("</body>")
+            end = end if end > body.end() else len(html)
+            html = f"{html[: body.end()]}<article>{html[body.end() : end]}</article>{html[end:]}"
+        elif first := re.search(r"<(?:h[1-6]|p|ul|ol|pre|blockquote|table|figure|dl)\b", html, re.I):
+            # no <body> tag: the document's head (doctype, meta, title, style) stays before the article
+            html = f"{html[: first.start()]}<body><article>{html[first.start() :]}</article></body>"
     text = trafilatura.extract(
         html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
     )
     if text and text.strip():
+        text = unescape_markdown(text)
         title = trafilatura.extract_metadata(html)
         if title is not None and title.title and not text.lstrip().startswith("#"):
             text = f"# {title.title}\n\n{text}"
@@ -153,6 +165,17 @@ def _html_text(data: bytes) -> str:
     for bad in tree.xpath("//script|//style|//noscript"):
         bad.drop_tree()
     return re.sub(r"\n\s*\n+", "\n\n", tree.text_content()).strip()
+
+
+_CONTAINER = re.compile(r"<(?:article|main|section|div|nav|header|footer|aside)\b", re.I)
+_ESCAPED = re.compile(r"(?<!\\)\\([_*\[\]])")
+
+
+def unescape_markdown(text: str) -> str:
+    """trafilatura's markdown escapes taken out outside code blocks: "$\\theta\\_{1:T}$" is the page's
+    "$\\theta_{1:T}$", "\\[digit image 6\\]" its "[digit image 6]"; they broke formulas and quotes."""
+    parts = re.split(r"(^```.*?^```)", text, flags=re.M | re.S)
+    return "".join(p if p.startswith("```") else _ESCAPED.sub(r"\1", p) for p in parts)
 
 
 # A page may show at most this many times the text a source may have (settings.max_source_chars) before

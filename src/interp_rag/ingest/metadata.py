@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError
@@ -47,8 +48,14 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
             meta["title"] = _first_heading(text)
     elif fmt in ("markdown", "text"):
         meta = _markdown_meta(text or data.decode("utf-8", "replace"))
-    if not meta.get("title") and (heading := _first_heading(text)):
-        meta["title"] = heading
+    stem = Path(name).stem.lower()
+    if (heading := _first_heading(text)) and (
+        not meta.get("title") or meta["title"].strip().lower() in (stem, "untitled")
+    ):
+        meta["title"] = heading  # a page's <title> that is only its file's name says nothing
+    if fmt in ("html", "pdf") and not (meta.get("authors") or meta.get("year")):
+        found = _byline_meta(text)  # a page or a printed post with a byline under its title, no tags
+        meta.update({k: v for k, v in found.items() if v})
     return {k: v for k, v in meta.items() if v}
 
 
@@ -73,11 +80,25 @@ def _markdown_meta(text: str) -> dict[str, Any]:
             "authors": [a for n in authors for a in _names(n)][:20],
             "year": int(year.group(1)) if year else None,
         }
-    lines = text.splitlines()
-    head = next((i for i, ln in enumerate(lines[:60]) if re.match(r"#{1,2}\s+\S", ln.strip())), None)
+    return _byline_meta(text)
+
+
+def _byline_meta(text: str) -> dict[str, Any]:
+    """Authors and year from the byline right under a text's first heading (markdown, or the text read
+    from an HTML page or a PDF), a line or a paragraph of up to three lines (a PDF wraps it)."""
+    lines = [ln.strip() for ln in text.splitlines()[:80]]
+    head = next((i for i, ln in enumerate(lines) if re.match(r"#{1,2}\s+\S", ln)), None)
     if head is None:
         return {}
-    line = next((ln.strip() for ln in lines[head + 1 : head + 4] if ln.strip()), "")
+    rest_lines = lines[head + 1 :]
+    while rest_lines and (not rest_lines[0] or rest_lines[0].startswith("#")):
+        rest_lines = rest_lines[1:]  # blank lines, and the title's own wrapped second line
+    para: list[str] = []
+    for ln in rest_lines[:3]:
+        if not ln or ln.startswith("#"):
+            break
+        para.append(ln)
+    line = " ".join(para)
     m = _BYLINE.match(line) or _BY.match(line)
     if not m:
         return {}

@@ -46,6 +46,9 @@ RUNNING = 3
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
 _SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*\s*$")
+# what a heading may end with all the same: a question ("How do I use it?") or an abbreviation ("Method by
+# Wachter et al.", "LIME (… ch.)")
+_HEADING_END = re.compile(r"(\?|\b(?:al|ch|etc|vs|eds?|vol|no|pp|sec|fig)\.)[\"”’)\]]*\s*$", re.I)
 # Footnotes are set at most this share of the body text's size; their marks at most SUPERSCRIPT of the
 # text they stand in, and raised by more than RAISED points.
 NOTE_SIZE = 0.92  # LaTeX sets 9 pt notes under 10 pt text at 8.966 and 9.963 pt: 0.9 would miss them
@@ -119,7 +122,30 @@ def tidy(text: str) -> str:
     # spelled out, the word is the one a question and the tokenizer know.
     text = _LIGATURE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     text = re.sub(r"\n{3,}", "\n\n", text)
-    return re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+    return rejoin_hyphens(text)
+
+
+_BROKEN = re.compile(r"(\w+)-\n(\w+)")
+
+
+def rejoin_hyphens(text: str) -> str:
+    """Words a line end broke with a hyphen ("inter-" / "pretability"), joined as the document writes them
+    elsewhere: typesetting hyphenates, so "interpretability"; "high-dimensional" stays so when the text has
+    it so; a number's hyphen always stays ("140-280 gigabytes" read "140280"). A word the text has in neither
+    form is joined when both halves are lower-case letters (a typesetter's break), else keeps its hyphen (a
+    browser's print hyphenates nothing)."""
+    words = set(re.findall(r"[\w-]+", _BROKEN.sub(" ", text).lower()))
+
+    def join(m: re.Match[str]) -> str:
+        left, right = m.group(1), m.group(2)
+        joined, kept = f"{left}{right}", f"{left}-{right}"
+        if left[-1].isdigit() or right[0].isdigit() or kept.lower() in words:
+            return kept
+        if joined.lower() in words or (left[-1].islower() and right.islower() and right.isalpha()):
+            return joined
+        return kept
+
+    return _BROKEN.sub(join, text)
 
 
 def page_lines(page: object) -> list[Line]:
@@ -228,13 +254,34 @@ def footnotes(lines: list[Line], body: float) -> tuple[list[Line], list[str]]:
 def page_text(lines: list[Line], body: float) -> str:
     """One page's lines as text, headings set apart and marked as markdown."""
     out: list[str] = []
+    last_heading: Line | None = None
     for line in lines:
         text = line.text.strip()
         if _is_heading(line, body):
-            out.append(f"\n\n## {text}\n\n")
-        else:
-            out.append(("\n" if out and not out[-1].endswith("\n\n") else "") + text)
+            if last_heading is not None and out and _wraps(last_heading, line):
+                out[-1] = out[-1].rstrip("\n") + f" {text}\n\n"
+            else:
+                out.append(f"\n\n## {text}\n\n")
+            last_heading = line
+            continue
+        last_heading = None
+        out.append(("\n" if out and not out[-1].endswith("\n\n") else "") + text)
     return "".join(out).strip()
+
+
+_RUNS_ON = re.compile(r"\b(?:of|in|on|and|or|the|a|an|for|to|with|by|from|at|as|via|vs\.?)$|[,:–—-]$", re.I)
+
+
+def _wraps(first: Line, second: Line) -> bool:
+    """Is `second` the same heading as `first`, wrapped ("… dynamics in neural" / "networks", "… An
+    Exploration of" / "Dimensionality Reduction")? Same size, and the first line runs on: the second opens in
+    lower case, or the first ends on a word or mark that cannot end a title. "2 Method" then "2.1 Setup" in
+    one size stay two."""
+    text, more = first.text.strip(), second.text.strip()
+    open_bracket = text.count("(") > text.count(")")  # "Counterfactual Explanations (Interpretable"
+    return abs(first.size - second.size) < 0.5 and (
+        more[:1].islower() or open_bracket or bool(_RUNS_ON.search(text))
+    )
 
 
 def _is_heading(line: Line, body: float) -> bool:
@@ -252,7 +299,7 @@ def _is_heading(line: Line, body: float) -> bool:
         and 0 < len(text.split()) <= HEADING_MAX_WORDS
         and letters >= 2
         and letters >= 0.5 * len(text.replace(" ", ""))
-        and not _SENTENCE_END.search(text.rstrip(":"))
+        and (not _SENTENCE_END.search(text.rstrip(":")) or bool(_HEADING_END.search(text)))
     )
 
 
