@@ -445,3 +445,19 @@ def test_a_bare_html_document_keeps_its_headings_and_its_formulas() -> None:
 
     meta = document_metadata(page.encode(), "probe-notes.html", text)
     assert (meta["title"], meta["authors"], meta["year"]) == ("Notes on Probes", ["Ada Lovelace"], 2024)
+
+
+def test_a_pages_title_with_its_sites_name_is_the_heading_it_opens_with() -> None:
+    from interp_rag.ingest.metadata import document_metadata
+
+    para = (
+        "Linear probes read what a layer holds, and they are cheap to train on any model's activations. " * 4
+    )
+    head = "<html><head><title>LIME | Interpretable ML</title></head>"
+    page = f"{head}<body><h1>LIME</h1><p>{para}</p></body></html>"
+    text = extract_text(page.encode(), "html")
+    assert document_metadata(page.encode(), "lime.html", text)["title"] == "LIME"
+    other = page.replace("<h1>LIME</h1>", "<h1>Local surrogates</h1>")  # a heading that is not the title's
+    assert document_metadata(other.encode(), "lime.html", extract_text(other.encode(), "html"))["title"] == (
+        "LIME | Interpretable ML"
+    )

@@ -49,10 +49,12 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
     elif fmt in ("markdown", "text"):
         meta = _markdown_meta(text or data.decode("utf-8", "replace"))
     stem = Path(name).stem.lower()
+    title = (meta.get("title") or "").strip()
     if (heading := _first_heading(text)) and (
-        not meta.get("title") or meta["title"].strip().lower() in (stem, "untitled")
+        title.lower() in ("", stem, "untitled")  # a page's <title> that is only its file's name says nothing
+        or re.match(re.escape(heading) + r"\s*[|·—–-]\s*\S", title)  # "LIME | Interpretable ML": the site
     ):
-        meta["title"] = heading  # a page's <title> that is only its file's name says nothing
+        meta["title"] = heading
     if fmt in ("html", "pdf") and not (meta.get("authors") or meta.get("year")):
         found = _byline_meta(text)  # a page or a printed post with a byline under its title, no tags
         meta.update({k: v for k, v in found.items() if v})
