@@ -650,3 +650,12 @@ def test_ids_from_long_titles_end_at_a_word_and_an_empty_list_says_so(tmp_path: 
     settings.sources_file.write_text("# no sources yet\n")
     with pytest.raises(SourceError, match="lists no sources; add one with `interp-rag add"):
         build_index(settings=settings)
+
+
+def test_an_added_paper_is_a_paper_unless_told_otherwise() -> None:
+    from interp_rag.store.add import guessed_type
+
+    assert guessed_type("/tmp/p.pdf", "## A Study of Probes\n\n## Abstract\n\nWe probe.") == "paper"
+    assert guessed_type("/tmp/p.md", "# Probes\n\nAbstract. We probe models.") == "paper"
+    assert guessed_type("https://arxiv.org/abs/2401.00001", "# Probes\n\nText.") == "paper"
+    assert guessed_type("/tmp/n.md", "# A note\n\nProbes are cheap; an abstract view of them.") == "other"

@@ -102,9 +102,9 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool, wr
 @click.option(
     "--type",
     "source_type",
-    default="other",
-    show_default=True,
+    default=None,
     type=click.Choice(SOURCE_TYPES),
+    help="Default: paper for a paper (arXiv, or an abstract at its start), else other.",
 )
 @click.option(
     "--stance",
@@ -129,7 +129,7 @@ def add(
     title: str | None,
     authors: str | None,
     year: int | None,
-    source_type: str,
+    source_type: str | None,
     stance: str,
     stance_note: str,
     write_questions: bool,

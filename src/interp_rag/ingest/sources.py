@@ -111,7 +111,7 @@ def check_given(
     type outside SOURCE_TYPES was stored, then refused by every type filter."""
     if id and not (isinstance(id, str) and ID_RE.match(id)):
         raise ConfigError(f"id {id!r} must be lowercase letters, digits, '.', '_' or '-' (at most 100).")
-    if type not in SOURCE_TYPES:
+    if type is not None and type not in SOURCE_TYPES:
         raise ConfigError(f"type {type!r} is not one of {', '.join(SOURCE_TYPES)}.")
     if stance not in SOURCE_STANCES:
         raise ConfigError(f"stance {stance!r} is not one of {', '.join(SOURCE_STANCES)}.")

@@ -3,6 +3,7 @@ read (the others keep the text the index has), and the source list written last.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,8 +140,21 @@ def read_checked(
     draft.year = draft.year or (found["year"] if is_year(found.get("year")) else None)
     if draft.id == "new-source":
         draft.id = unique_id(draft.title, taken)
+    draft.type = draft.type or guessed_type(location, doc.text)
     validate_source(draft)
     return doc
+
+
+_ABSTRACT = re.compile(r"^(?:#{1,6}\s*)?(?:\d+\.?\s*)?abstract\b", re.I | re.M)
+
+
+def guessed_type(location: str, text: str) -> str:
+    """A source's type when the caller gives none: "paper" for an arXiv location or a text that opens with
+    an abstract (within its first 5,000 characters), else "other". A type filter then finds an added paper
+    among the papers."""
+    if re.search(r"arxiv\.org/", location, re.I) or _ABSTRACT.search(text[:5000]):
+        return "paper"
+    return "other"
 
 
 def source_url(location: str) -> str:

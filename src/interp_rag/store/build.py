@@ -323,7 +323,7 @@ def add_source(
     title: str | None = None,
     authors: list[str] | str | None = None,
     year: int | None = None,
-    type: str = "other",
+    type: str | None = None,
     stance: str = UNKNOWN_STANCE,
     stance_note: str = "",
     settings: Settings | None = None,
@@ -339,7 +339,7 @@ def add_source(
     progress = on_progress or (lambda *a: None)
     check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title, id=id)
     draft = Source(
-        id=id or "", title=title or "", url="", authors=given_authors(authors), year=year, type=type,
+        id=id or "", title=title or "", url="", authors=given_authors(authors), year=year, type=type or "",
         stance=stance, stance_note=stance_note or "",
     )  # fmt: skip
     addition = read_new_source(given_location(location), draft, settings, progress)

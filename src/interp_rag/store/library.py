@@ -97,7 +97,7 @@ def add_sources(
     authors: list[str] | str | None = None,
     year: int | None = None,
     id: str | None = None,
-    type: str = "other",
+    type: str | None = None,
     stance: str = UNKNOWN_STANCE,
     stance_note: str = "",
     settings: Settings | None = None,
@@ -163,7 +163,7 @@ def add_sources(
             report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
             continue
         src = Source(
-            id="new-source", title=loc, url=url, authors=list(authors or []), year=year, type=type,
+            id="new-source", title=loc, url=url, authors=list(authors or []), year=year, type=type or "",
             stance=stance, stance_note=stance_note,
         )  # fmt: skip
         try:

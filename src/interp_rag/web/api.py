@@ -41,14 +41,15 @@ def add_source_api(
     url: str | None = None,
     upload: str | None = None,
     stance: str = UNKNOWN_STANCE,
-    kind: str = "other",
+    kind: str = "",
     list_search: str | None = None,
     list_stance: str | None = None,
     list_type: str | None = None,
     write_questions: bool = False,
     progress: Any = gr.Progress(),  # noqa: B008 - Gradio finds the progress tracker by this default
 ) -> None:
-    """/add_source: a URL or an uploaded file, its stance and type; the Sources list's search and filters
+    """/add_source: a URL or an uploaded file, its stance and type ("": from the document); the Sources
+    list's search and filters
     (the list it returns is filtered by them); whether the configured LLM writes search questions."""
 
 

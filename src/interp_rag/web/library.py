@@ -145,7 +145,7 @@ def add_upload(
     try:
         report = add_source(  # the document's own title, authors and year are read with its text
             location,
-            type=kind or "other",
+            type=kind or None,
             stance=stance or UNKNOWN_STANCE,
             settings=settings,
             on_progress=on_progress,
@@ -220,8 +220,17 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
         with gr.Column(scale=1, min_width=160):
             c["add_stance"] = gr.Dropdown(list(SOURCE_STANCES), value=UNKNOWN_STANCE, label="Stance",
                                           info="If you know it", elem_id="add-stance")  # fmt: skip
-            c["add_type"] = gr.Dropdown(["other", "paper", "blog", "essay", "docs", "review", "transcript"],
-                                        value="other", label="Type")  # fmt: skip
+            kinds = [
+                ("from the document", ""),
+                "paper",
+                "blog",
+                "essay",
+                "docs",
+                "review",
+                "transcript",
+                "other",
+            ]
+            c["add_type"] = gr.Dropdown(kinds, value="", label="Type")
             # shown only with an LLM to write them; always an input, so /add_source takes the same values
             c["add_questions"] = gr.Checkbox(False, label="LLM writes search questions",
                                              visible=bool(settings.llm.base_url),
@@ -275,7 +284,7 @@ def wire_sources_tab(c: dict[str, Any], settings: Settings, demo: gr.Blocks) -> 
                 url, upload, stance, kind, settings=settings, progress=progress, write_questions=bool(write)
             )
             notice = render_notice("✓ " + done, "success")
-            form = ("", None, UNKNOWN_STANCE, "other")
+            form = ("", None, UNKNOWN_STANCE, "")
         except InterpRagError as e:
             why = str(e).rstrip()
             notice = render_notice(
