@@ -12,8 +12,8 @@ from ..errors import ConfigError, InterpRagError, LLMError
 from ..retrieval.query import Query, QueryOptions
 from ..retrieval.rerank import get_reranker
 from ..retrieval.retrieve import retrieve
-from ..settings import AnswerSettings, Settings, get_settings
-from ..store.index import Index, get_index
+from ..settings import AnswerSettings, Settings, given_settings
+from ..store.index import Index, get_index, given_index
 from ..types import SIDES, Answer, Passage
 from .citations import citations_for, stray_citations, validate_citations
 from .extractive import choose, compose_extractive
@@ -66,28 +66,15 @@ def answer_stream(question: str | Query, **options: Unpack[AnswerOptions]) -> An
     return AnswerStream(_answer_items(*plan), plan[0].question)
 
 
-def _check_collaborators(settings: Any, index: Any) -> None:
-    """ConfigError, naming the argument, for a collaborator of the wrong kind (a path for `index`, a dict
-    for `settings`): it failed later as an AttributeError deep in the pipeline, or was silently replaced.
-    `llm` is read (and checked) by resolve_llm."""
-    if settings is not None and not isinstance(settings, Settings):
-        raise ConfigError(
-            f"settings must be an interp_rag.Settings (or None), not {type(settings).__name__}."
-        )
-    if index is not None and not isinstance(index, Index):
-        raise ConfigError(
-            f"index must be an Index, as load_index() returns (or None), not {type(index).__name__}; "
-            "for an index directory use settings=Settings(index_dir=…)."
-        )
-
-
 def _plan(question: str | Query, options: dict[str, Any]) -> tuple[Query, Settings, Any, Index | None]:
     """The query, settings, LLM client and index (None: the settings' own) of one answer, every argument
     checked."""
     llm, index = options.pop("llm", None), options.pop("index", None)
     settings = options.pop("settings", None)
-    _check_collaborators(settings, index)
-    settings = settings or get_settings()
+    settings, index = (
+        given_settings(settings),
+        given_index(index),
+    )  # `llm` is read (and checked) by resolve_llm
     client = resolve_llm(settings, llm)
     query = question if isinstance(question, Query) else Query.of(question, settings, **options)
     check_choices(settings)

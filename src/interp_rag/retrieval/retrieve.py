@@ -8,7 +8,7 @@ from typing import Unpack
 
 from ..errors import ConfigError
 from ..settings import RetrievalSettings, Settings, get_settings, given_settings
-from ..store.index import Index, get_index
+from ..store.index import Index, get_index, given_index
 from ..types import Passage
 from .context import to_passage
 from .filters import filter_mask
@@ -53,10 +53,7 @@ def retrieve(
         raise ConfigError(
             f"tuning must be a RetrievalSettings (settings.retrieval), not {type(tuning).__name__}."
         )
-    if index is not None and not isinstance(index, Index):
-        raise ConfigError(
-            f"index must be an Index, as load_index() returns (or None), not {type(index).__name__}."
-        )
+    given_index(index)
     if settings is None and (tuning is None or index is None or not isinstance(question, Query)):
         settings = get_settings()  # ~1 ms: not for the pipeline, which passes all three
     tuning = tuning or settings.retrieval  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import IndexMissingError, StaleIndexError
+from ..errors import ConfigError, IndexMissingError, StaleIndexError
 from ..settings import Settings, get_settings, given_path, given_settings
 from ..types import STANCES, Chunk, Source
 from .format import FIX, config_mismatch, current_dir, read_chunks
@@ -105,6 +105,17 @@ class Index:
         postings column)."""
         vocab, idf = self.idf
         return {t: float(idf[i]) for t, i in vocab.items() if t and i < len(idf)}
+
+
+def given_index(index: object) -> Index | None:
+    """An `index` argument: an Index, or None (the settings' index); ConfigError naming what it takes for
+    anything else (a path failed later as an AttributeError deep inside)."""
+    if index is not None and not isinstance(index, Index):
+        raise ConfigError(
+            f"index must be an Index, as load_index() returns (or None), not {type(index).__name__}; "
+            "for an index directory use settings=Settings(index_dir=…)."
+        )
+    return index
 
 
 def _require_current(index_dir: Path | str | None, settings: Settings) -> tuple[Path, Path]:
