@@ -371,7 +371,7 @@ def test_a_build_that_cannot_reuse_the_index_reads_the_last_mirror_again(built) 
         # front matter: a list of names (Quarto's `- name:` items too), the year of its date
         (
             '---\ntitle: "Probes"\nauthor:\n  - name: Ada Lovelace\n    affiliation: X\n  - Alan Turing\n'
-            'date: 2022-02-02\n---\n# Probes\n',
+            "date: 2022-02-02\n---\n# Probes\n",
             ["Ada Lovelace", "Alan Turing"],
             2022,
         ),
