@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +21,10 @@ import httpx
 from ..errors import ConfigError, LLMError, redact
 from ..settings import Settings
 from ..text import strip_control
-from .llm_wire import (
+from .llm_wire import (  # ThinkFilter, strip_reasoning and Reply: also importable from here, as before
     Budget,
+    Reply,
+    ThinkFilter,
     body_lines,
     completion_text,
     delta_text,
@@ -32,10 +33,10 @@ from .llm_wire import (
     load_json,
     read_body,
     sse_data,
+    strip_reasoning,
 )
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-_THINK_BLOCK = re.compile(r"<think>.*?(</think>|$)", re.S)
 
 
 def public_url(url: str) -> str:
@@ -44,75 +45,6 @@ def public_url(url: str) -> str:
     if not (u.scheme and u.netloc):
         return redact(url)
     return f"{u.scheme}://{u.netloc.rsplit('@', 1)[-1]}{u.path}"
-
-
-def strip_reasoning(text: str) -> str:
-    """Remove `<think>…</think>` blocks (and a leading unopened `…</think>`, as some templates emit)."""
-    if "</think>" in text and "<think>" not in text.split("</think>", 1)[0]:
-        text = text.split("</think>", 1)[1]
-    return _THINK_BLOCK.sub("", text).strip()
-
-
-class ThinkFilter:
-    """Streaming version of strip_reasoning: tags may be split across deltas."""
-
-    OPEN, CLOSE = "<think>", "</think>"
-
-    def __init__(self) -> None:
-        self.buf = ""
-        self.inside = False
-        self.seen_visible = False
-
-    def feed(self, delta: str) -> str:
-        # One pass with a position: slicing the buffer at each tag made a delta of many tags quadratic
-        # (1.9 MB of "<think></think>": 15 s).
-        buf, pos = self.buf + delta, 0
-        out: list[str] = []
-        while pos < len(buf):
-            if self.inside:
-                end = buf.find(self.CLOSE, pos)
-                if end < 0:
-                    pos = max(pos, len(buf) - (len(self.CLOSE) - 1))  # may hold the start of the close tag
-                    break
-                pos = end + len(self.CLOSE)
-                self.inside = False
-                continue
-            start = buf.find(self.OPEN, pos)
-            close = buf.find(self.CLOSE, pos)
-            if close >= 0 and (start < 0 or close < start) and not self.seen_visible:
-                pos = close + len(self.CLOSE)  # reasoning whose <think> was in the prompt
-                out.clear()
-                continue
-            if start >= 0:
-                out.append(buf[pos:start])
-                pos = start + len(self.OPEN)
-                self.inside = True
-                continue
-            keep = _partial_tag_suffix(buf[pos:])
-            out.append(buf[pos : len(buf) - keep])
-            pos = len(buf) - keep
-            break
-        self.buf = buf[pos:]
-        text = "".join(out)
-        if not self.seen_visible:
-            text = text.lstrip()
-        if text.strip():
-            self.seen_visible = True
-        return text
-
-    def flush(self) -> str:
-        rest = "" if self.inside else self.buf
-        self.buf = ""
-        return rest
-
-
-def _partial_tag_suffix(s: str) -> int:
-    """Length of the longest suffix of s that is a proper prefix of a think tag."""
-    for n in range(min(len(s), len("</think>") - 1), 0, -1):
-        tail = s[-n:]
-        if "<think>".startswith(tail) or "</think>".startswith(tail):
-            return n
-    return 0
 
 
 @dataclass
@@ -387,25 +319,6 @@ class LLMClient:
                 "finish_reason, no [DONE]), so the answer may be cut off."
             )
         reply.finish_reason = reply.finish_reason or "stop"
-
-
-class Reply(Iterator[str]):
-    """The visible text deltas of one streamed answer. Once it is read to the end, `finish_reason` says why
-    the model stopped: "stop", or "length" when it reached max_tokens and the text ends where it was cut.
-    A client of another kind may return any iterator of str; the pipeline reads `finish_reason` if present."""
-
-    def __init__(self) -> None:
-        self.items: Iterator[str] = iter(())
-        self.finish_reason: str | None = None
-
-    def __next__(self) -> str:
-        return next(self.items)
-
-    def close(self) -> None:
-        """Stop reading: the connection closes now, not when the reply is garbage-collected."""
-        close = getattr(self.items, "close", None)
-        if close is not None:
-            close()
 
 
 @contextmanager

@@ -10,6 +10,7 @@ caller turns into the extractive answer with a notice.
 from __future__ import annotations
 
 import json
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -202,3 +203,94 @@ def error_of(obj: Any) -> str | None:
     msg = err.get("message") if isinstance(err, dict) else err
     text = str(msg if msg else err).strip()[:300]
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+_THINK_BLOCK = re.compile(r"<think>.*?(</think>|$)", re.S)
+
+
+def strip_reasoning(text: str) -> str:
+    """Remove `<think>…</think>` blocks (and a leading unopened `…</think>`, as some templates emit)."""
+    if "</think>" in text and "<think>" not in text.split("</think>", 1)[0]:
+        text = text.split("</think>", 1)[1]
+    return _THINK_BLOCK.sub("", text).strip()
+
+
+class ThinkFilter:
+    """Streaming version of strip_reasoning: tags may be split across deltas."""
+
+    OPEN, CLOSE = "<think>", "</think>"
+
+    def __init__(self) -> None:
+        self.buf = ""
+        self.inside = False
+        self.seen_visible = False
+
+    def feed(self, delta: str) -> str:
+        # One pass with a position: slicing the buffer at each tag made a delta of many tags quadratic
+        # (1.9 MB of "<think></think>": 15 s).
+        buf, pos = self.buf + delta, 0
+        out: list[str] = []
+        while pos < len(buf):
+            if self.inside:
+                end = buf.find(self.CLOSE, pos)
+                if end < 0:
+                    pos = max(pos, len(buf) - (len(self.CLOSE) - 1))  # may hold the start of the close tag
+                    break
+                pos = end + len(self.CLOSE)
+                self.inside = False
+                continue
+            start = buf.find(self.OPEN, pos)
+            close = buf.find(self.CLOSE, pos)
+            if close >= 0 and (start < 0 or close < start) and not self.seen_visible:
+                pos = close + len(self.CLOSE)  # reasoning whose <think> was in the prompt
+                out.clear()
+                continue
+            if start >= 0:
+                out.append(buf[pos:start])
+                pos = start + len(self.OPEN)
+                self.inside = True
+                continue
+            keep = _partial_tag_suffix(buf[pos:])
+            out.append(buf[pos : len(buf) - keep])
+            pos = len(buf) - keep
+            break
+        self.buf = buf[pos:]
+        text = "".join(out)
+        if not self.seen_visible:
+            text = text.lstrip()
+        if text.strip():
+            self.seen_visible = True
+        return text
+
+    def flush(self) -> str:
+        rest = "" if self.inside else self.buf
+        self.buf = ""
+        return rest
+
+
+def _partial_tag_suffix(s: str) -> int:
+    """Length of the longest suffix of s that is a proper prefix of a think tag."""
+    for n in range(min(len(s), len("</think>") - 1), 0, -1):
+        tail = s[-n:]
+        if "<think>".startswith(tail) or "</think>".startswith(tail):
+            return n
+    return 0
+
+
+class Reply(Iterator[str]):
+    """The visible text deltas of one streamed answer. Once it is read to the end, `finish_reason` says why
+    the model stopped: "stop", or "length" when it reached max_tokens and the text ends where it was cut.
+    A client of another kind may return any iterator of str; the pipeline reads `finish_reason` if present."""
+
+    def __init__(self) -> None:
+        self.items: Iterator[str] = iter(())
+        self.finish_reason: str | None = None
+
+    def __next__(self) -> str:
+        return next(self.items)
+
+    def close(self) -> None:
+        """Stop reading: the connection closes now, not when the reply is garbage-collected."""
+        close = getattr(self.items, "close", None)
+        if close is not None:
+            close()
