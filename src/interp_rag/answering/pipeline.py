@@ -71,10 +71,8 @@ def _plan(question: str | Query, options: dict[str, Any]) -> tuple[Query, Settin
     checked."""
     llm, index = options.pop("llm", None), options.pop("index", None)
     settings = options.pop("settings", None)
-    settings, index = (
-        given_settings(settings),
-        given_index(index),
-    )  # `llm` is read (and checked) by resolve_llm
+    settings, index = given_settings(settings), given_index(index)
+    # `llm` is read (and checked) by resolve_llm
     client = resolve_llm(settings, llm)
     query = question if isinstance(question, Query) else Query.of(question, settings, **options)
     check_choices(settings)
