@@ -135,3 +135,30 @@ def test_each_source_has_a_summary_vector(real_index) -> None:
     i = ids.index("rudin-stop-explaining-black-box-models")
     want = encode([summary(real_index.sources[ids[i]])])[0]
     assert float(np.dot(sv[i], want)) > 0.999
+
+
+def test_a_passage_leaves_out_whole_sentences_an_earlier_one_shows() -> None:
+    from interp_rag.retrieval.context import without_repeats
+    from interp_rag.types import Passage
+
+    doc = " ".join(f"Sentence {i} says something about probes and features." for i in range(40))
+
+    def passage(start: int, end: int, source: str = "d") -> Passage:
+        return Passage(source, f"{source}:{start}", "T", [], 2024, "", doc[start:end], "neutral", 0.5, 1.0,
+                       start=start, end=end)  # fmt: skip
+
+    first, second, other = passage(0, 900), passage(500, 1500), passage(500, 1500, "e")
+    cores = [(300, 600), (1000, 1300), (1000, 1300)]
+    without_repeats([first, second, other], cores, least=100)
+    assert first.text == doc[0:900] and other.text == doc[500:1500]  # the first, and another document: whole
+    assert 500 < second.start <= 900 < second.end == 1500 and second.text == doc[second.start : second.end]
+    assert second.text.startswith("Sentence ")  # a whole sentence: the one the first window ends in
+    assert doc[second.start - 2 : second.start] == ". "
+    # its own chunk is never cut away: a window whose chunk the earlier one shows keeps its text
+    third = passage(500, 1500)
+    without_repeats([passage(0, 1200), third], [(300, 600), (600, 900)], least=100)
+    assert third.text == doc[500:1500]
+    # the tail, likewise
+    head = passage(0, 1000)
+    without_repeats([passage(600, 1600), head], [(900, 1200), (100, 400)], least=100)
+    assert head.start == 0 and 600 <= head.end < 1000 and head.text.endswith(".")

@@ -88,7 +88,9 @@ def test_nested_names_and_groups_as_json(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("INTERP_RAG_LLM", '{"base_url": "http://json/v1", "model": "j"}')
     monkeypatch.setenv("INTERP_RAG_LLM_MODEL", "flat")  # the documented flat name wins
     monkeypatch.setenv("INTERP_RAG_RETRIEVAL__STANCE_LIFT", "0")  # named in the README
+    monkeypatch.setenv("INTERP_RAG_RETRIEVAL__TRIM_REPEATS", "false")  # so is this
     s = Settings()
+    assert s.retrieval.trim_repeats is False
     assert (s.retrieval.dense_weight, s.web.max_k, s.llm.base_url, s.llm.model) == (
         0.6,
         30,

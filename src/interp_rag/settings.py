@@ -93,6 +93,11 @@ class RetrievalSettings(_Group):
         description="When a passage of a missing side replaces the passage whose window already showed it, "
         "its passage also shows the replaced one's text (policies.both_sides) instead of losing it.",
     )
+    trim_repeats: bool = Field(
+        True,
+        description="A shown passage leaves out the whole sentences an earlier-shown passage of its document "
+        "already shows (never its own chunk).",
+    )
     context_chars: int = Field(
         800,
         ge=0,

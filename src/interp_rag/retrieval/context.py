@@ -181,6 +181,39 @@ def to_passage(
     )
 
 
+def without_repeats(passages: list[Passage], cores: list[tuple[int, int]], least: int = 200) -> None:
+    """Each passage less the text an earlier-shown passage of its document already shows, in place: two
+    windows of one document overlapped by ~700 characters on a third of questions, the reader reading them
+    twice. A passage keeps whole sentences (the one the earlier window ends in stays, so a sentence across
+    the cut is whole in one of them), never gives up its own chunk (`cores`: its chunk's [start, end)),
+    and an overlap under `least` characters stays."""
+    for i, p in enumerate(passages):
+        core_start, core_end = cores[i]
+        for q in passages[:i]:
+            if q.source_id != p.source_id or min(p.end, q.end) - max(p.start, q.start) < least:
+                continue
+            if q.start <= p.start < q.end < p.end:  # the earlier window shows this one's head
+                cut = _sentence_start(p.text, q.end - p.start)
+                if p.start + cut <= core_start and len(p.text) == p.end - p.start:
+                    p.text, p.start = p.text[cut:], p.start + cut
+            elif p.start < q.start < p.end <= q.end:  # … or its tail
+                cut = _sentence_end(p.text, q.start - p.start)
+                if p.start + cut >= core_end and len(p.text) == p.end - p.start:
+                    p.text, p.end = p.text[:cut], p.start + cut
+
+
+def _sentence_start(text: str, at: int) -> int:
+    """Where the sentence holding offset `at` of `text` starts (0 when none ends before it)."""
+    starts = [boundary_span(m)[1] for m in BOUNDARY.finditer(text, 0, at)]
+    return starts[-1] if starts else 0
+
+
+def _sentence_end(text: str, at: int) -> int:
+    """Where the sentence holding offset `at` of `text` ends (the text's end when none does after it)."""
+    m = BOUNDARY.search(text, at)
+    return boundary_span(m)[0] if m else len(text)
+
+
 def trim(text: str, max_chars: int, center: int | None = None) -> str:
     """At most `max_chars` of `text`, whole sentences where possible, around `center` (default: the
     middle, where a window's chunk sits). Runs of whitespace standing in for dropped markup collapse."""

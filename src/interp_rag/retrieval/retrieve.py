@@ -10,7 +10,7 @@ from ..errors import ConfigError
 from ..settings import RetrievalSettings, Settings, get_settings, given_settings
 from ..store.index import Index, get_index, given_index
 from ..types import Passage
-from .context import to_passage
+from .context import to_passage, without_repeats
 from .filters import filter_mask
 from .policies import lift_sides, neighbour_support, select, shown_relevance, sides_beyond_k
 from .query import Query, QueryOptions
@@ -75,6 +75,9 @@ def retrieve(
         also = [int(pool[i]) for i in choice.absorbed.get(j, [])]
         score = shown_relevance(rel, j, choice.absorbed)
         passages.append(to_passage(index, int(pool[j]), score, int(focus[j]), tuning.context_chars, also))
+    if tuning.trim_repeats:
+        cores = [(index.chunks[int(pool[j])].start, index.chunks[int(pool[j])].end) for j in chosen]
+        without_repeats(passages, cores)
     top = float(rel[0]) if rel.size else 0.0
     is_rel = (rel >= tuning.side_floor * top) & (cands.cos >= tuning.min_cosine)
     shown = [int(pool[i]) for j in chosen for i in choice.parts(j)]
