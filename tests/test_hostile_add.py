@@ -397,3 +397,13 @@ def test_a_file_url_is_read_as_the_file_it_names(built, tmp_path: Path) -> None:
     report = add_sources([f"FILE://{quote(str(note))}"], settings=built)
     assert [r.ok for r in report.results] == [True], report.results
     assert report.results[0].id in load_index(settings=built).sources
+
+
+def test_a_byline_of_a_million_blanks_costs_no_time() -> None:
+    import time
+
+    start = time.perf_counter()
+    for line in ("Ada" + " " * 1_000_000 + "x", "a" * 1_000_000, "By " + "A " * 500_000):
+        text = f"# T\n\n{line}\n"
+        document_metadata(text.encode(), "n.md", text)
+    assert time.perf_counter() - start < 2

@@ -100,7 +100,7 @@ def _byline_meta(text: str) -> dict[str, Any]:
         if not ln or ln.startswith("#"):
             break
         para.append(ln)
-    line = " ".join(para)
+    line = " ".join(" ".join(para).split())[:600]  # a byline is short: a run of blanks could not cost time
     m = _BYLINE.match(line) or _BY.match(line)
     if not m:
         return {}
