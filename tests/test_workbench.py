@@ -396,3 +396,18 @@ def test_a_stored_questions_filters_read_as_written() -> None:
     )
     assert line({"years": [None, 2019], "sources": ["a"]}) == "a · to 2019"
     assert line({"years": "junk", "stance": "mixed"}) == "mixed"  # a row edited by hand
+
+
+def test_a_printed_answer_or_document_is_short() -> None:
+    from interp_rag.types import Document, Source
+
+    a = made_answer()
+    a.text = "A long answer. " * 200
+    shown = repr(a)
+    assert (
+        shown.startswith("Answer(question='Are SAEs useful?', text='A long answer.") and "passages=<" in shown
+    )
+    assert len(shown) < 600 and "…" in shown
+    doc = Document(Source("s", "T", "https://example.org"), "Probes read features. " * 10_000, "url:x", "h")
+    assert len(repr(doc)) < 500 and repr(doc).startswith("Document(source=Source(id='s'")
+    assert a.to_dict()["text"] == a.text  # everything is still there

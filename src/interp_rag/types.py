@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from .text import strip_site_markup
@@ -27,11 +27,28 @@ SOURCE_STANCES = (*DOC_STANCES, UNKNOWN_STANCE)
 SOURCE_TYPES = ("essay", "blog", "paper", "docs", "review", "transcript", "other")
 
 
+REPR_CHARS = 80  # longest text a repr shows of a field
+
+
 class Record:
     """A noun of the pipeline as plain data: `to_dict()` for JSON (the CLI's --json, chunks.jsonl, ...)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
+
+    def __repr__(self) -> str:
+        """Every field, a long text cut and a long list counted: a printed Answer was 4.6 kB, a Document
+        its whole text (`to_dict()` has everything)."""
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            shown = repr(value)
+            if isinstance(value, str) and len(value) > REPR_CHARS:
+                shown = repr(value[: REPR_CHARS - 1] + "…")
+            elif isinstance(value, list | dict) and len(shown) > REPR_CHARS:
+                shown = f"<{len(value)} {'items' if isinstance(value, list) else 'keys'}>"
+            parts.append(f"{f.name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 @dataclass
@@ -49,7 +66,7 @@ class Source(Record):
     file: str = ""  # file name inside a mirror directory, or a local path for `add`ed files
 
 
-@dataclass
+@dataclass(repr=False)
 class Document(Record):
     source: Source
     text: str
@@ -57,7 +74,7 @@ class Document(Record):
     content_hash: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Chunk(Record):
     id: str  # "<source-id>:<n>"
     source_id: str
@@ -76,7 +93,7 @@ class Chunk(Record):
     question_spans: list[list[int]] = field(default_factory=list)  # [start, end] of each one's passage
 
 
-@dataclass
+@dataclass(repr=False)
 class Passage(Record):
     """A chunk as shown to a user: chunk text plus its source's metadata and its retrieval score."""
 
@@ -129,7 +146,7 @@ class Citation(Record):
     url: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Answer(Record):
     question: str
     text: str
