@@ -520,19 +520,15 @@ def given_path(value: object, name: str, *, required: bool = False) -> Path | No
 
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (None values are ignored). A bad value raises
-    ConfigError naming the variable that holds it (INTERP_RAG_ANSWER__SIDE_CONFIDENCE, not
-    answer.side_confidence) and what it should be."""
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as e:
-        raise ConfigError(invalid_settings_message(e)) from None
+    ConfigError (from Settings itself) naming the variable that holds it (INTERP_RAG_ANSWER__SIDE_CONFIDENCE,
+    not answer.side_confidence), or the keyword, and what it should be."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def invalid_settings_message(e: ValidationError, given: set[str] | None = None) -> str:
+def invalid_settings_message(e: ValidationError, given: set[str]) -> str:
     """One sentence per bad value, naming it as it was set: the keyword argument (`given`, top-level
     names), else the environment variable (INTERP_RAG_ANSWER__SIDE_CONFIDENCE, not answer.side_confidence)."""
     flat_of = {field: f"INTERP_RAG_{flat.upper()}" for flat, field in LEGACY_ENV.items()}
-    given = given or set()
     lines, from_env = [], False
     for err in e.errors():
         loc = tuple(str(part) for part in err["loc"])
