@@ -234,11 +234,13 @@ class LLMClient:
                 raw = read_body(resp, budget)
             finally:
                 resp.close()
-        return self._whole_text(raw)
+        return self._whole_text(raw)[0]
 
-    def _whole_text(self, raw: bytes) -> str:
-        """The visible text of a whole (non-streamed) completion's body."""
-        content = completion_text(load_json(raw))
+    def _whole_text(self, raw: bytes) -> tuple[str, str]:
+        """The visible text of a whole (non-streamed) completion's body, and its finish_reason ("stop" when
+        it gives none: a whole body cannot be cut off unseen)."""
+        obj = load_json(raw)
+        content = completion_text(obj)
         if content is None:
             raise LLMError(
                 f"The LLM at {self.where} returned something that is not a chat completion: {raw[:200]!r}"
@@ -246,7 +248,7 @@ class LLMClient:
         text = strip_reasoning(clean_text(content))
         if not text:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
-        return text
+        return text, str(first_choice(obj).get("finish_reason") or "stop")
 
     def stream(self, messages: list[dict[str, str]]) -> Reply:
         """Visible text deltas as they arrive; the Reply's `finish_reason` says why the model stopped. Ends
@@ -268,18 +270,16 @@ class LLMClient:
                 raw = read_body(resp, budget)  # a whole completion, though a stream was asked for
             finally:
                 resp.close()
-        text = self._whole_text(raw)
-        finish = first_choice(load_json(raw)).get("finish_reason")
-        reply.finish_reason = str(finish) if finish else "stop"  # a whole body cannot be cut off unseen
+        text, reply.finish_reason = self._whole_text(raw)
         yield text
 
     def _deltas(self, events: Iterator[str], reply: Reply) -> Iterator[str]:
         think = ThinkFilter()
         good = bad = 0
-        produced = ended = False
+        produced = False
         for data in events:
             if data.strip() == "[DONE]":
-                ended = True
+                reply.finish_reason = "stop"
                 break
             obj = load_json(data)
             error = error_of(obj)
@@ -297,7 +297,7 @@ class LLMClient:
                     produced = True
                     yield visible
             if choice.get("finish_reason"):
-                reply.finish_reason, ended = str(choice["finish_reason"]), True
+                reply.finish_reason = str(choice["finish_reason"])
                 break
         rest = think.flush()
         if rest.strip():
@@ -313,12 +313,11 @@ class LLMClient:
             )
         if not produced:
             raise LLMError(f"The LLM at {self.where} returned an empty answer.")
-        if not ended:  # every OpenAI-compatible server ends with a finish_reason or [DONE]
+        if reply.finish_reason is None:  # every OpenAI-compatible server ends with a finish_reason or [DONE]
             raise LLMError(
                 f"The LLM at {self.where} stopped streaming before it said the answer was finished (no "
                 "finish_reason, no [DONE]), so the answer may be cut off."
             )
-        reply.finish_reason = reply.finish_reason or "stop"
 
 
 @contextmanager
