@@ -128,8 +128,9 @@ def _answer_items(
             for delta in reply:
                 parts.append(delta)
                 yield delta
-            text, cited = validate_citations("".join(parts), len(passages))
-            strays = stray_citations("".join(parts), len(passages))
+            written = "".join(parts)
+            text, cited = validate_citations(written, len(passages))
+            strays = stray_citations(written, len(passages))
             if getattr(reply, "finish_reason", None) == "length":
                 text = finished_part(text, getattr(client, "max_tokens", None))
                 cited = [n for n in cited if f"[{n}]" in text]

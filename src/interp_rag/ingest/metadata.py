@@ -22,12 +22,18 @@ def _split_authors(text: str) -> list[str]:
     return [p.strip(" ,") for p in parts if p.strip(" ,")][:20]
 
 
+_HEADING = re.compile(r"#{1,2}\s+(\S.*)")  # a title or section heading, as markdown (or our readers) write it
+
+
 def _first_heading(text: str) -> str:
-    for line in text.splitlines()[:60]:
-        m = re.match(r"#{1,2}\s+(.+)", line.strip())
-        if m:
-            return m.group(1).strip()[:200]
-    return ""
+    lines = [ln.strip() for ln in text.splitlines()[:60]]
+    at = _heading_at(lines)
+    return "" if at is None else _HEADING.match(lines[at]).group(1).strip()[:200]  # type: ignore[union-attr]
+
+
+def _heading_at(lines: list[str]) -> int | None:
+    """The position of the first heading among `lines` (stripped), or None."""
+    return next((i for i, ln in enumerate(lines) if _HEADING.match(ln)), None)
 
 
 def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
@@ -89,7 +95,7 @@ def _byline_meta(text: str) -> dict[str, Any]:
     """Authors and year from the byline right under a text's first heading (markdown, or the text read
     from an HTML page or a PDF), a line or a paragraph of up to three lines (a PDF wraps it)."""
     lines = [ln.strip() for ln in text.splitlines()[:80]]
-    head = next((i for i, ln in enumerate(lines) if re.match(r"#{1,2}\s+\S", ln)), None)
+    head = _heading_at(lines)
     if head is None:
         return {}
     rest_lines = lines[head + 1 :]

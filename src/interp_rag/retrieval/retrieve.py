@@ -76,7 +76,7 @@ def retrieve(
         score = shown_relevance(rel, j, choice.absorbed)
         passages.append(to_passage(index, int(pool[j]), score, int(focus[j]), tuning.context_chars, also))
     if tuning.trim_repeats:
-        cores = [(index.chunks[int(pool[j])].start, index.chunks[int(pool[j])].end) for j in chosen]
+        cores = [(c.start, c.end) for c in (index.chunks[int(pool[j])] for j in chosen)]
         without_repeats(passages, cores)
     top = float(rel[0]) if rel.size else 0.0
     is_rel = (rel >= tuning.side_floor * top) & (cands.cos >= tuning.min_cosine)
