@@ -65,20 +65,32 @@ def load_sources(path: Path) -> list[Source]:
 
 
 def validate_source(src: Source, where: str = "source") -> None:
-    if not ID_RE.match(src.id or ""):
-        raise ConfigError(f"{where}: id {src.id!r} must be lowercase letters, digits, '.', '_' or '-'.")
+    if problem := id_problem(src.id or ""):
+        raise ConfigError(f"{where}: {problem}")
     if not (src.title or "").strip():
         raise ConfigError(f"{where} ({src.id}): title is empty (or only control characters).")
-    if src.year is not None and not is_year(src.year):
-        raise ConfigError(
-            f"{where} ({src.id}): year {src.year!r} is not a year from {FIRST_YEAR} to {_last_year()}."
-        )
-    if src.stance not in SOURCE_STANCES:
-        raise ConfigError(
-            f"{where} ({src.id}): stance {src.stance!r} is not one of {', '.join(SOURCE_STANCES)}."
-        )
+    for problem in (year_problem(src.year), stance_problem(src.stance)):
+        if problem:
+            raise ConfigError(f"{where} ({src.id}): {problem}")
     if not (src.url or src.file):
         raise ConfigError(f"{where} ({src.id}): needs a url or a file.")
+
+
+# One wording for each rule, whether a source list's entry or a caller of `add` breaks it.
+def id_problem(value: object) -> str | None:
+    if isinstance(value, str) and ID_RE.match(value):
+        return None
+    return f"id {value!r} must be lowercase letters, digits, '.', '_' or '-' (at most 100)."
+
+
+def year_problem(value: object) -> str | None:
+    if value is None or is_year(value):
+        return None
+    return f"year {value!r} is not a year from {FIRST_YEAR} to {_last_year()} (or none)."
+
+
+def stance_problem(value: object) -> str | None:
+    return None if value in SOURCE_STANCES else f"stance {value!r} is not one of {', '.join(SOURCE_STANCES)}."
 
 
 def given_location(location: object) -> str:
@@ -109,14 +121,13 @@ def check_given(
 ) -> None:
     """The rest of what a caller of `add` gives, checked before anything is read, naming the argument: a
     type outside SOURCE_TYPES was stored, then refused by every type filter."""
-    if id and not (isinstance(id, str) and ID_RE.match(id)):
-        raise ConfigError(f"id {id!r} must be lowercase letters, digits, '.', '_' or '-' (at most 100).")
+    if id and (problem := id_problem(id)):
+        raise ConfigError(problem)
     if type is not None and type not in SOURCE_TYPES:
         raise ConfigError(f"type {type!r} is not one of {', '.join(SOURCE_TYPES)}.")
-    if stance not in SOURCE_STANCES:
-        raise ConfigError(f"stance {stance!r} is not one of {', '.join(SOURCE_STANCES)}.")
-    if year is not None and not is_year(year):
-        raise ConfigError(f"year {year!r} is not a year from {FIRST_YEAR} to {_last_year()} (or None).")
+    for problem in (stance_problem(stance), year_problem(year)):
+        if problem:
+            raise ConfigError(problem)
     for name, value in (("stance_note", stance_note), ("title", title)):
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{name} must be text, not {value.__class__.__name__}.")
