@@ -146,12 +146,17 @@ def test_meta_records_sizes_checksums_and_counts(built) -> None:
     assert index.meta["counts"]["sources"] == len(index.sources) == 3
 
 
-def test_same_size_damage_is_caught_by_builds_full_hash(built) -> None:
+def test_same_size_damage_is_caught_by_loading_and_repaired_by_build(built) -> None:
     p = version(built) / "dense.faiss"
     data = bytearray(p.read_bytes())
-    data[-8:] = bytes(8)  # a vector's last components zeroed: loads fine, answers wrongly
+    data[-8:] = bytes(8)  # a vector's last components zeroed: faiss reads it, and it answered wrongly
     p.write_bytes(bytes(data))
     assert "dense.faiss does not match its checksum" in current_problem(built.index_dir)
+    with pytest.raises(DamagedIndexError, match="dense.faiss does not match its checksum"):
+        load_index(settings=built)
+    for args in (["ask", "Are linear probes useful?"], ["stats"]):
+        r = cli(*args)
+        assert r.exit_code == 1 and "dense.faiss does not match" in r.output and "build --full" in r.output
     report = build_index(settings=built)
     assert report.changed and any("dense.faiss does not match" in w for w in report.warnings)
     assert current_problem(built.index_dir) is None

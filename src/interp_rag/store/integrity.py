@@ -1,8 +1,8 @@
 """Is the index on disk whole? Sizes, checksums and counts recorded at write time, checked at read time.
 
 A version directory is written once and never modified, so any difference from what its meta.json
-recorded is damage (a disk fault, a hand edit, a cut copy). Loading checks what is cheap (every file's
-size, the counts of chunks and vectors); `build` also re-hashes every file. Either way the user gets one
+recorded is damage (a disk fault, a hand edit, a cut copy). Loading, `stats`, the served app and `build`
+check every file's size and hash and the counts of chunks and vectors. Either way the user gets one
 sentence naming the command that repairs it, never a parser's traceback.
 """
 
