@@ -145,6 +145,63 @@ def test_private_addresses_are_refused_per_request_when_asked() -> None:
         fetch("http://127.0.0.1:9/x", arxiv="", private=False)
 
 
+def test_a_name_that_turns_private_between_check_and_connection_is_refused(monkeypatch) -> None:
+    """DNS rebinding: the name answers a public address to the request's check and 127.0.0.1 to the
+    connection. The connection's own check refuses it, and nothing reaches the local server."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from interp_rag.ingest import fetch as fetch_module
+
+    hits: list[str] = []
+
+    class Secret(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"the metadata service's secret")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Secret)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1", "127.0.0.1"])
+
+    def rebinding(host: object, *args: object, **kwargs: object) -> list:
+        if host == "rebind.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        with pytest.raises(
+            SourceError, match=r"rebind\.example is an address .*127\.0\.0\.1"
+        ):
+            fetch_module.fetch(f"http://rebind.example:{port}/latest/meta-data", arxiv="", private=False)
+        # the connection's check stands on its own (httpx keeps it where make_client put it)
+        client = fetch_module.make_client(5.0, private=False)
+        client.event_hooks["request"] = []
+        with client, pytest.raises(SourceError, match="private network"):
+            client.get(f"http://127.0.0.1:{port}/")
+    finally:
+        server.shutdown()
+    assert hits == []
+    # a client for a trusted caller (the CLI) still connects to this machine
+    with fetch_module.make_client(5.0) as client:
+        server = HTTPServer(("127.0.0.1", 0), Secret)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            assert client.get(f"http://127.0.0.1:{server.server_address[1]}/ok").status_code == 200
+        finally:
+            server.shutdown()
+    assert hits == ["/ok"]
+
+
 def test_an_invalid_url_is_a_clear_error() -> None:
     with pytest.raises(SourceError, match="is not a valid URL"):
         fetch("http://[::1]:80x/", arxiv="")

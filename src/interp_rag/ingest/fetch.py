@@ -7,9 +7,12 @@ import ipaddress
 import re
 import socket
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
+import httpcore
 import httpx
 
 from ..errors import SourceError
@@ -55,9 +58,9 @@ def fetch(
     if not urls[-1].startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
     own = client is None
-    client = client or make_client(timeout)
+    client = client or make_client(timeout, private=private)
     hooks = client.event_hooks["request"]
-    if not private:  # for this fetch only: a client passed in keeps its own hooks afterwards
+    if not private and not own:  # for this fetch only: a client passed in keeps its own hooks afterwards
         client.event_hooks["request"] = [*hooks, refuse_private]
     try:
         for candidate in urls[:-1]:
@@ -155,25 +158,68 @@ def arxiv_id(url: str) -> str:
 
 def refuse_private(request: httpx.Request) -> None:
     """An httpx request hook: SourceError when the request's host is, or resolves to, an address of this
-    machine or its private network. Run for each request, so a redirect there is refused too. (A name
-    that resolves differently between this check and the connection is beyond it.)"""
+    machine or its private network. Run for each request, so a redirect there is refused too; the client
+    `make_client(private=False)` makes also checks the address it connects to (`GuardedBackend`)."""
     host = request.url.host
     try:
         infos = socket.getaddrinfo(host, request.url.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         return  # the connection fails with its own message
     for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise SourceError(
-                f"{host} is an address of this machine or its private network ({ip}); this server does not "
-                "fetch those for its web form (INTERP_RAG_WEB__PRIVATE_URLS=true allows it)"
-            )
+        _refuse_address(host, info[4][0])
 
 
-def make_client(timeout: float, user_agent: str = "interp-rag/0.1") -> httpx.Client:
+def _refuse_address(host: str, address: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    ip = ipaddress.ip_address(str(address).split("%")[0])
+    if not ip.is_global or ip.is_multicast:
+        raise SourceError(
+            f"{host} is an address of this machine or its private network ({ip}); this server does not "
+            "fetch those for its web form (INTERP_RAG_WEB__PRIVATE_URLS=true allows it)"
+        )
+    return ip
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects only to public addresses, checked as they are connected to. The request hook resolves the
+    name before the connection resolves it again, so a name answering a public address first and a private
+    one next (DNS rebinding) passed the hook and reached the private one; here the name is resolved once,
+    every address checked, and the connection made to a checked address itself (TLS still verifies the
+    name)."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as e:
+            raise httpcore.ConnectError(f"{host}: {e}") from e
+        addresses = list(dict.fromkeys(_refuse_address(host, info[4][0]) for info in infos))
+        for i, ip in enumerate(addresses):
+            try:
+                return super().connect_tcp(str(ip), port, timeout, local_address, socket_options)
+            except httpcore.ConnectError:
+                if i == len(addresses) - 1:
+                    raise
+        raise httpcore.ConnectError(f"{host} resolves to no address")
+
+
+def make_client(timeout: float, user_agent: str = "interp-rag/0.1", *, private: bool = True) -> httpx.Client:
+    """An httpx client; `private=False`: one that never connects to this machine or its private network
+    (each request's host checked by `refuse_private`, each connection's address by `GuardedBackend`)."""
+    transport = None
+    if not private:
+        transport = httpx.HTTPTransport()
+        # httpx has no public setting for httpcore's network backend; test_hostile_add checks it holds
+        transport._pool._network_backend = GuardedBackend()  # type: ignore[attr-defined]
     return httpx.Client(
         follow_redirects=True,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         headers={"User-Agent": user_agent},
+        transport=transport,
+        event_hooks={"request": [] if private else [refuse_private]},
     )
