@@ -119,9 +119,16 @@ def test_at_most_three_sentences_a_side_and_seven_an_answer() -> None:
 def test_verdict_counts_the_shown_passages() -> None:
     stances = ["skeptical"] * 5 + ["enthusiastic"] * 2 + ["neutral"]
     line = verdict_line(stances, True, {"skeptical": ["Smith (2024)"], "enthusiastic": ["Lee (2023)"]})
-    assert line.startswith("5 of 8 passages lean skeptical, 2 enthusiastic, 1 neutral")
+    assert line.startswith("5 of 8 passages lean skeptical, 2 enthusiastic and 1 neutral;")
     assert "the skeptical case comes from Smith (2024)" in line
     assert verdict_line(["neutral"] * 3, False, {}).startswith("None of the 3 passages")
+    # one list in plain English, whatever the counts
+    assert verdict_line(["enthusiastic"] + ["neutral"] * 7, False, {}) == (
+        "1 of 8 passages leans enthusiastic and 7 neutral."
+    )
+    tie = ["enthusiastic", "skeptical"] * 2 + ["neutral"] * 4
+    assert verdict_line(tie, False, {}) == "Of 8 passages, 2 lean enthusiastic, 2 skeptical and 4 neutral."
+    assert verdict_line(["skeptical"] * 3, False, {}) == "3 of 3 passages lean skeptical."
     ps = [passage(i, "Sparse autoencoders are a reliable tool, the results show.", s) for i, s in
           enumerate(stances, 1)]  # fmt: skip
     text, _ = compose_extractive(Q, ps, [], index=None)

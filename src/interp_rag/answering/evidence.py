@@ -202,7 +202,7 @@ def pick(pool: list[Sentence], n: int, used: set[int], *, per_passage: int | Non
 
 
 def verdict_line(stances: list[str], judgement: bool, names: dict[str, list[str]]) -> str:
-    """ "5 of 8 passages lean skeptical, 2 enthusiastic and 1 is neutral; …": counted, not judged."""
+    """ "5 of 8 passages lean skeptical, 2 enthusiastic and 1 neutral; …": counted, not judged."""
     n = len(stances)
     counts = {s: stances.count(s) for s in ("enthusiastic", "skeptical", "neutral")}
     if n == 0:
@@ -216,16 +216,7 @@ def verdict_line(stances: list[str], judgement: bool, names: dict[str, list[str]
                 "way, quoted below."
             )
         return f"None of the {n} passages shown takes a side; all {n} explain or describe."
-    parts = [f"{counts[lead]} of {n} passages lean {lead}"]
-    if counts[other]:
-        parts.append(f"{counts[other]} {other}")
-    if counts["neutral"]:
-        parts.append(f"{counts['neutral']} neutral")
-    head = parts[0] + (", " + ", ".join(parts[1:]) if parts[1:] else "")
-    if counts[lead] == counts[other]:
-        head = f"Of {n} passages, {counts[lead]} lean enthusiastic and {counts[other]} skeptical" + (
-            f", {counts['neutral']} neutral" if counts["neutral"] else ""
-        )
+    head = counted(counts, n, lead, other)
     who = [f"the {side} case comes from {_names(names[side])}" for side in order if names.get(side)]
     if len(who) == 2 and set(names[lead]) == set(names[other]):
         who = [f"both cases come from {_names(names[lead])}"]  # one source argues both (a mixed one)
@@ -234,11 +225,34 @@ def verdict_line(stances: list[str], judgement: bool, names: dict[str, list[str]
     return head + "."
 
 
+def counted(counts: dict[str, int], n: int, lead: str, other: str) -> str:
+    """The passages' stances as one list in plain English: "5 of 8 passages lean skeptical, 2 enthusiastic
+    and 1 neutral", "1 of 8 passages leans enthusiastic and 7 neutral", or for a tie "Of 8 passages, 2 lean
+    enthusiastic, 2 skeptical and 4 neutral". The line was "1 of 8 passages lean …" and "… 2 lean
+    enthusiastic and 2 skeptical, 4 neutral" in 14 of 60 answers to dev's, unseen-dev's and our questions."""
+    rest = [f"{counts[other]} {other}"] if counts[other] else []
+    rest += [f"{counts['neutral']} neutral"] if counts["neutral"] else []
+    if counts[lead] == counts[other]:
+        parts = ["enthusiastic", f"{counts['skeptical']} skeptical"]
+        parts += [f"{counts['neutral']} neutral"] if counts["neutral"] else []
+        return f"Of {n} passages, {counts[lead]} {_lean(counts[lead])} " + and_list(parts)
+    return f"{counts[lead]} of {n} passages {_lean(counts[lead])} " + and_list([lead, *rest])
+
+
+def _lean(count: int) -> str:
+    return "leans" if count == 1 else "lean"
+
+
+def and_list(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _names(names: list[str]) -> str:
     names = list(dict.fromkeys(names))
     if len(names) > 3:
         names = [*names[:3], "others"]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return and_list(names)
 
 
 def inline(text: str) -> str:
