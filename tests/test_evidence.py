@@ -83,6 +83,13 @@ def test_near_duplicates_across_passages_are_quoted_once_naming_both_sources() -
     assert "[1][2]" in text and "*The paper*" in text and "*The blog version*" in text
     assert cited == [1, 2]
     assert score_answers([{"id": "q", "gold": [{"quote": shared}]}], {"q": text})["duplicate_sentences"] == 0
+    # a passage holding only a shorter sentence within the one quoted is not cited for it
+    short = "Sparse autoencoders recover interpretable features in the models studied."
+    long = "At scale and across three model families, we found that " + short[0].lower() + short[1:]
+    ps = [passage(1, long, "enthusiastic"),
+          passage(2, short + " Their reconstructions are close.", "enthusiastic")]  # fmt: skip
+    ev = choose(Q, ps, [], index=None)
+    assert [s.nums for s in ev.sentences if "families" in s.text] == [[1]]
 
 
 def test_at_most_three_sentences_a_side_and_seven_an_answer() -> None:

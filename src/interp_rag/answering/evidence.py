@@ -166,20 +166,24 @@ def merge_duplicates(cands: list[Sentence]) -> list[Sentence]:
     grams: list[set[tuple[str, ...]]] = []
     for s in sorted(cands, key=lambda x: -x.score):
         g = word_grams(s.text)
-        twin = next(
-            (
-                k
-                for k, kg in zip(kept, grams, strict=True)
-                if g and kg and len(g & kg) / min(len(g), len(kg)) >= DUPLICATE
-            ),
+        j = next(
+            (j for j, kg in enumerate(grams) if g and kg and len(g & kg) / min(len(g), len(kg)) >= DUPLICATE),
             None,
         )
-        if twin is None:
+        if j is None:
             kept.append(s)
             grams.append(g)
-        elif s.num != twin.num and s.num not in twin.also:
-            twin.also.append(s.num)
+        elif s.num != kept[j].num and s.num not in kept[j].also and holds_most(g, grams[j]):
+            kept[j].also.append(s.num)
     return kept
+
+
+def holds_most(grams: set[tuple[str, ...]], shown: set[tuple[str, ...]]) -> bool:
+    """Does a sentence hold most of the shown sentence's word 4-grams, so that its passage can be cited for
+    it? Two sentences are the same when the shorter is mostly in the longer, but a passage that holds only
+    the shorter ("This may not seem too surprising.") does not hold the longer one quoted ("In light of our
+    previous experiences with word embeddings, this may not seem too surprising."): it was cited for it."""
+    return bool(shown) and len(grams & shown) / len(shown) >= DUPLICATE
 
 
 def pick(pool: list[Sentence], n: int, used: set[int], *, per_passage: int | None = None) -> list[Sentence]:
