@@ -292,16 +292,30 @@ def test_a_sentence_around_an_inline_footnote_is_quoted_whole_without_it() -> No
         "Curve detectors are easy to find in this small vision model (…) and their weights read cleanly.",
         "The second sentence stands on its own after the footnote closes.",
     ]
-    # a passage that starts inside a footnote: its tail is no sentence; one it cuts off ends in (…)
+    # a passage that starts inside a footnote: its tail is no sentence; one it cuts off has no end in the
+    # passage (the sentence may go on after the footnote) and is not quoted
     cut = (
         "Their curves are harder to trace than anyone expected. ]. "
         "Then the team trained eight more models of this kind. "
         "Every one of them grew curve detectors in the same layer [Footnote: Seven of the eight did so"
     )
-    assert [s for s, _, _ in sentences(cut)] == [
-        "Then the team trained eight more models of this kind.",
-        "Every one of them grew curve detectors in the same layer (…)",
-    ]
+    assert [s for s, _, _ in sentences(cut)] == ["Then the team trained eight more models of this kind."]
+
+
+def test_an_unfinished_sentence_is_not_quoted() -> None:
+    from interp_rag.answering.extractive import finished, sentences
+
+    whole = "Steering vectors change what the model writes about the topic."
+    for unfinished in (
+        "And we are going to try to steer the model with these vectors, just because it will open up...",
+        "This is a striking divergence from a small model see the comparison of curves (eg a large one)",
+        "The distance between the two similar digits is $$d(a, b) = 4.53$$ On the other hand, it grows.",
+        "We call these curve detectors the “curve family”",
+    ):
+        assert not finished(unfinished)
+        assert [s for s, _, _ in sentences(f"{unfinished}\n\n{whole}")] == [whole]
+    for ended in (whole, "It works (see the appendix.)", "He said “it works.”", "It works!"):
+        assert finished(ended)
 
 
 def test_a_long_sentence_is_quoted_without_its_asides() -> None:
