@@ -34,6 +34,7 @@ from .evidence import (
     verdict_line,
 )
 from .prompts import missing_sentence
+from .quoting import quote_marks, tidy
 
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 _ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
@@ -60,7 +61,7 @@ def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str
             raw = para[start:end]
             # bullets, quote marks, and the ": " a footnote's definition leaves once its marker is cut
             s = _FOOTNOTE.sub(" (…)", clean_for_embedding(raw)).lstrip("-*+>: ").strip()
-            s = re.sub(r"\s+([.,;:!?])", r"\1", _SPEAKER.sub("", s))  # no gap where markup was cut out
+            s = re.sub(r"\s+([.,;:!?])", r"\1", _SPEAKER.sub("", tidy(s)))  # no gap where markup was cut out
             # a table row; or the tail of a footnote whose start the passage cut off ("… places. ].")
             if s.count("|") > 2 or s.count("]") > s.count("[") or not s:
                 continue
@@ -293,7 +294,7 @@ def choose(
 
 def _quote(s: Sentence, passages: list[Passage]) -> str:
     marks = "".join(f"[{n}]" for n in s.nums)
-    inner = s.text.strip(chr(34)).replace("“", "‘").replace("”", "’")  # one pair of quotes per sentence
+    inner = quote_marks(s.text.strip(chr(34)))  # one pair of double quotes per sentence
     # a source's own reference lists ("[14, 13]", "[3–5]") are no citation of ours (a lone "[14]" is
     # already cut as markup by clean_for_embedding)
     inner = re.sub(r"\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]", r"(\1)", inner)

@@ -1,0 +1,53 @@
+"""A sentence quoted alone carries no half of its neighbours' markup or quotations (answering/quoting.py)."""
+
+from __future__ import annotations
+
+from interp_rag.answering.extractive import compose_extractive
+from interp_rag.answering.quoting import quote_marks, tidy
+from interp_rag.types import Passage
+
+
+def test_each_quotation_mark_has_its_partner() -> None:
+    # a quotation going on past the full stop is closed there; one opened earlier is opened at the start
+    assert (
+        quote_marks('The paper says, "Probes find what is there.')
+        == "The paper says, ‘Probes find what is there.’"
+    )
+    assert quote_marks('Probes mislead," she said.') == "‘Probes mislead,’ she said."
+    assert quote_marks("We say with hindsight, ‘the embedding encodes gender.") == (
+        "We say with hindsight, ‘the embedding encodes gender.’"
+    )
+    # balanced ones and apostrophes stay as they are, in single quotes
+    assert (
+        quote_marks('It’s the models’ “features” and "circuits".')
+        == "It’s the models’ ‘features’ and ‘circuits’."
+    )
+
+
+def test_stray_underscores_and_emptied_references_go_and_no_word_does() -> None:
+    assert tidy("Rachel Prudden suggests _The heuristic of imagining a rival.") == (
+        "Rachel Prudden suggests The heuristic of imagining a rival."
+    )
+    assert tidy("There are a _lot_ of open problems with __real__ models.") == (
+        "There are a lot of open problems with real models."
+    )
+    kept = "Set l1_coefficient with SAE.from_pretrained() and read $D_\\text{rand}$ and $x_{i}$."
+    assert tidy(kept) == kept
+    assert tidy('Vectors add up (but see ). The review (addressing the "research debt" ) helps.') == (
+        'Vectors add up. The review (addressing the "research debt") helps.'
+    )
+
+
+def test_the_answer_shows_each_sentence_in_one_closed_pair_of_quotes() -> None:
+    text = (
+        'The authors say, "Sparse autoencoders recover the features a reliable tool must find in models. '
+        'They were wrong about it." Sparse autoencoders are a _reliable_ tool for interpretability work.'
+    )
+    p = Passage("d", "d:0", "Doc", ["A Author"], 2024, "https://e.org", text, "enthusiastic", 0.8, 0.9)
+    out, _ = compose_extractive("Are sparse autoencoders a reliable tool?", [p], [], index=None)
+    assert (
+        "“The authors say, ‘Sparse autoencoders recover the features a reliable tool must find in models.’”"
+        in out
+    )
+    assert "“Sparse autoencoders are a reliable tool for interpretability work.”" in out
+    assert '"' not in out and "_" not in out
