@@ -51,3 +51,38 @@ def test_the_answer_shows_each_sentence_in_one_closed_pair_of_quotes() -> None:
     )
     assert "“Sparse autoencoders are a reliable tool for interpretability work.”" in out
     assert '"' not in out and "_" not in out
+
+
+def test_a_sentence_leaning_on_the_one_before_is_told() -> None:
+    from interp_rag.answering.quoting import points_back
+
+    for leaning in (
+        "They are a good starting point for understanding sparse autoencoders.",
+        "This allows us to extrapolate from current systems to future ones.",
+        "But it increases the chance that the sampled points differ from the instance.",
+        "It only takes the first and second criteria into account.",
+        "Such a tool could show us the semantics of the data.",
+    ):
+        assert points_back(leaning), leaning
+    for alone in (
+        "This paper argues that probes mislead.",
+        "It is easy to do research that makes no real progress.",
+        "It turns out that much richer relations are encoded.",
+        "Sparse autoencoders are a good starting point.",
+    ):
+        assert not points_back(alone), alone
+
+
+def test_a_sentence_leaning_on_the_one_before_is_quoted_with_it() -> None:
+    from interp_rag.settings import AnswerSettings
+
+    lead = "Standard L1 autoencoders came first."  # too short to quote alone, not as a lead
+    text = f"{lead} They are a reliable starting point for interpretability and easy to train."
+    p = Passage("d", "d:0", "Doc", ["A Author"], 2024, "https://e.org", text, "enthusiastic", 0.8, 0.9)
+    q = "Are sparse autoencoders a reliable tool?"
+    out, _ = compose_extractive(q, [p], [], index=None, params=AnswerSettings(min_claim=0.0, margin=99))
+    # quoted with the sentence before it, once
+    assert out.count("Standard L1 autoencoders") == 1
+    assert f"“{lead} They are a reliable starting point" in out
+    alone, _ = compose_extractive(q, [p], [], index=None, params=AnswerSettings(lead_max_words=0))
+    assert "“They are a reliable starting point" in alone

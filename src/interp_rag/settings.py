@@ -245,6 +245,13 @@ class AnswerSettings(_Group):
         "hold a word of the question: the best-scored neutral sentence was sometimes about something else "
         "(no held-out answer lost its gold quote by the rule; docs/benchmarks.md, Twelfth pass).",
     )
+    lead_max_words: int = Field(
+        70,
+        ge=0,
+        description="A sentence that leans on the one before it ('They are a good starting point.', "
+        "quoting.points_back) is quoted with it when both are whole sentences of one paragraph and hold at "
+        "most this many words together; 0: never (each sentence is chosen as before either way).",
+    )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
     min_content_words: int = Field(

