@@ -179,9 +179,7 @@ def test_a_name_that_turns_private_between_check_and_connection_is_refused(monke
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     try:
-        with pytest.raises(
-            SourceError, match=r"rebind\.example is an address .*127\.0\.0\.1"
-        ):
+        with pytest.raises(SourceError, match=r"rebind\.example is an address .*127\.0\.0\.1"):
             fetch_module.fetch(f"http://rebind.example:{port}/latest/meta-data", arxiv="", private=False)
         # the connection's check stands on its own (httpx keeps it where make_client put it)
         client = fetch_module.make_client(5.0, private=False)

@@ -86,3 +86,31 @@ def test_a_sentence_leaning_on_the_one_before_is_quoted_with_it() -> None:
     assert f"“{lead} They are a reliable starting point" in out
     alone, _ = compose_extractive(q, [p], [], index=None, params=AnswerSettings(lead_max_words=0))
     assert "“They are a reliable starting point" in alone
+
+
+def test_leads_are_quoted_only_within_the_answers_sentence_budget() -> None:
+    """A lead is a quoted sentence too: the best-scored sentences' leads come first, and an answer that
+    quotes its most already gets none (the answer stays a few sentences)."""
+    from interp_rag.answering.evidence import Sentence
+    from interp_rag.answering.extractive import lead_in
+
+    def chosen(n: int) -> list[Sentence]:
+        out = [Sentence(f"Claim number {i} holds for sparse autoencoders.", 1, i, score=i) for i in range(n)]
+        for s in out:
+            s.lead = f"Lead sentence {s.pos} names what the claim is about."
+        return out
+
+    p = Passage("d", "d:0", "Doc", [], 2024, "", "text", "neutral", 0.5, 0.9)
+    picks = chosen(5)
+    lead_in([("best", picks)], [p], most=7)
+    assert [s.pos for s in picks if s.lead] == [3, 4]  # two fit: the best-scored sentences'
+    full = chosen(7)
+    lead_in([("best", full)], [p], most=7)
+    assert not any(s.lead for s in full)
+
+
+def test_eval_counts_a_lead_and_its_sentence_as_two() -> None:
+    from interp_rag.evaluation import quoted
+
+    text = "Skeptical: “Probes were tried first. They mislead.” [1] and “One more claim (e.g. this).” [2]"
+    assert quoted(text) == ["Probes were tried first.", "They mislead.", "One more claim (e.g. this)."]

@@ -25,6 +25,7 @@ from .retrieval.retrieve import retrieve
 from .retrieval.search import _query_vector_cached
 from .settings import AnswerSettings, Settings, given_path, given_settings
 from .store.index import Index, load_index
+from .text import split_sentences
 from .types import SIDES
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -136,8 +137,9 @@ _QUOTED = re.compile(r"“([^”]+)”")
 
 
 def quoted(text: str) -> list[str]:
-    """The sentences an answer quotes (extractive answers quote each one in curly quotes)."""
-    return _QUOTED.findall(text)
+    """The sentences an answer quotes (extractive answers quote each in curly quotes; a sentence that leans
+    on the one before it is quoted with it, and both count)."""
+    return [q[a:b] for q in _QUOTED.findall(text) for a, b in split_sentences(q)]
 
 
 def score_answers(questions: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, Any]:

@@ -294,7 +294,7 @@ def choose(
                     for n in s.also
                     if passages[n - 1].stance not in SIDES or passages[n - 1].stance == block
                 ]
-    lead_in(blocks, passages)
+    lead_in(blocks, passages, most=MAX_SENTENCES)
     names = {
         side: [
             short_source(passages[n - 1])
@@ -309,17 +309,19 @@ def choose(
     return Evidence(verdict_line(stances, judgement, names), blocks, counts, judgement)
 
 
-def lead_in(blocks: list[tuple[str, list[Sentence]]], passages: list[Passage]) -> None:
+def lead_in(blocks: list[tuple[str, list[Sentence]]], passages: list[Passage], most: int) -> None:
     """Keep each chosen sentence's lead (the sentence before it, which it leans on) only where it adds: not
-    when the answer quotes that sentence already (it stands just before, or elsewhere), nor twice. A
-    passage cited beside the sentence's own (the same sentence in a paper and its blog version) stays cited
-    only if it holds the lead and the sentence together."""
+    when the answer quotes that sentence already (it stands just before, or elsewhere), nor twice, and
+    only while the answer quotes at most `most` sentences, leads counted (the best-scored sentences'
+    leads first): an answer stays a few sentences. A passage cited beside the sentence's own (the same
+    sentence in a paper and its blog version) stays cited only if it holds the lead and the sentence
+    together."""
     chosen = [s for _, picks in blocks for s in picks]
     shown = [s.text for s in chosen]
-    for s in chosen:
+    for s in sorted(chosen, key=lambda x: -x.score):
         if not s.lead:
             continue
-        if any(same_text(s.lead, t) for t in shown):
+        if len(shown) >= most or any(same_text(s.lead, t) for t in shown):
             s.lead = ""
             continue
         shown.append(s.lead)
