@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,9 +139,15 @@ def _stages(
     if llm_questions is not None:
         question_stage(settings, found, llm_questions, progress, report, written)
     found.report_into(report, prev)
+
+    def list_additions() -> None:  # the source list last: a failed or killed add leaves it as it was
+        for a in additions:
+            a.publish()
+
     if found.nothing_changed(prev):
         report.changed = False
         report.chunks_total = report.chunks_reused = prev.meta["chunks"] if prev.meta else 0
+        list_additions()
     else:
         work = chunk_stage(settings, found, prev, progress)
         cache = open_cache(settings.index_dir, prev, report)
@@ -153,12 +159,10 @@ def _stages(
                 source_vectors_stage(work, cache)
         finally:
             cache.close()
-        publish_stage(settings, work, report, progress)
+        publish_stage(settings, work, report, progress, then=list_additions)
         report.chunks_total = len(work.chunks)
         report.chunks_embedded = embedded
         report.chunks_reused = len(work.chunks) - embedded
-    for a in additions:
-        a.publish()  # the source list last: a failed or killed add leaves it as it was
 
 
 # ---------------------------------------------------------------- stage 2: chunk
@@ -292,8 +296,15 @@ def source_vectors_stage(work: Work, cache: EmbeddingCache) -> None:
 # ---------------------------------------------------------------- stage 6: publish
 
 
-def publish_stage(settings: Settings, work: Work, report: BuildReport, progress: Progress) -> None:
-    """meta.json's record of how and from what the version was built, then the atomic publish."""
+def publish_stage(
+    settings: Settings,
+    work: Work,
+    report: BuildReport,
+    progress: Progress,
+    then: Callable[[], None] | None = None,
+) -> None:
+    """meta.json's record of how and from what the version was built, then the atomic publish; `then`
+    (the added sources listed) changes with the index or not at all (publish.write_version)."""
     progress("write", 0, 1, "")
     meta = {
         **expected_config(settings),
@@ -312,6 +323,7 @@ def publish_stage(settings: Settings, work: Work, report: BuildReport, progress:
         q_vectors=work.q_vectors,
         q_owner=work.q_owner,
         source_vectors=work.source_vectors,
+        then=then,
     )
     progress("write", 1, 1, "")
 

@@ -1,5 +1,6 @@
 """Publishing a version: write every file under a temporary name, fsync, rename, then swap the CURRENT
-pointer atomically. A build killed at any point leaves the previous index as it was."""
+pointer atomically. A build killed at any point leaves the previous index as it was. What must change with
+the index (`add`'s source list) is written right after the swap, and a failure there points CURRENT back."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,13 @@ def write_version(
     q_vectors: np.ndarray | None = None,
     q_owner: np.ndarray | None = None,
     source_vectors: np.ndarray | None = None,
+    then: Callable[[], None] | None = None,
 ) -> Path:
     """Write a complete version under a temporary name, then make it current with two renames.
 
-    A full or read-only disk is a StorageError; the half-written version goes, the previous one stays."""
+    A full or read-only disk is a StorageError; the half-written version goes, the previous one stays.
+    `then` runs right after the swap, before old versions are pruned; if it fails (or is interrupted) the
+    previous version is made current again, so the index and what `then` writes change together."""
     with writing(index_dir):
         index_dir.mkdir(parents=True, exist_ok=True)
         tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
@@ -47,7 +52,7 @@ def write_version(
         except BaseException:  # a full disk or Ctrl-C: leave no debris behind (prune would, later)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return _publish(index_dir, tmp)
+        return _publish(index_dir, tmp, then or (lambda: None))
 
 
 def _write_files(
@@ -106,16 +111,33 @@ def _write_files(
     _fsync_tree(tmp)
 
 
-def _publish(index_dir: Path, tmp: Path) -> Path:
+def _publish(index_dir: Path, tmp: Path, then: Callable[[], None]) -> Path:
     final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     tmp.rename(final)
+    previous = current_dir(index_dir)
+    _point(index_dir, final)
+    try:
+        then()
+    except BaseException:
+        # The source list was not written (a full disk, Ctrl-C): an index serving a source the list does
+        # not name could not be `remove`d, and the next `build` dropped it silently. The previous version
+        # is still on disk, because pruning waits for `then`.
+        _point(index_dir, previous)
+        raise
+    prune(index_dir)
+    return final
+
+
+def _point(index_dir: Path, version: Path | None) -> None:
+    """Make `version` current (atomically: a new pointer file renamed over CURRENT); None: no index."""
+    if version is None:
+        (index_dir / CURRENT).unlink(missing_ok=True)
+        return
     pointer_tmp = index_dir / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
-    pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
+    pointer_tmp.write_text(version.name + "\n", encoding="utf-8")
     _fsync(pointer_tmp)
     os.replace(pointer_tmp, index_dir / CURRENT)
     _fsync_dir(index_dir)
-    prune(index_dir)
-    return final
 
 
 def prune(index_dir: Path) -> None:

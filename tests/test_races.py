@@ -1,0 +1,77 @@
+"""What happens at the same time or gets cut short: an `add` stopped after its index is published, a
+`remove` while another build holds the lock, a reader loading the index while a build swaps it. Each
+time the source list and the index must still agree, and nothing anyone added may be lost."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+import pytest
+
+from interp_rag.errors import InterpRagError
+from interp_rag.ingest.sources import load_sources
+from interp_rag.settings import Settings
+from interp_rag.store import add as add_module
+from interp_rag.store import publish
+from interp_rag.store.build import add_source
+from interp_rag.store.format import current_dir
+from interp_rag.store.index import load_index
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def built(tmp_path: Path, mini_settings):
+    """A private copy of the session's mini index with its mirror and source list."""
+    shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
+    shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
+    shutil.copytree(mini_settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    return make_settings(tmp_path, mirror=tmp_path / "mirror")
+
+
+def listed(settings: Settings) -> set[str]:
+    return {s.id for s in load_sources(settings.sources_file)}
+
+
+def indexed(settings: Settings) -> set[str]:
+    return set(load_index(settings=settings).sources)
+
+
+def note(tmp_path: Path) -> Path:
+    doc = tmp_path / "note.md"
+    doc.write_text("# A Note on Probes\n\nA linear probe reads a concept from a layer's activations.\n")
+    return doc
+
+
+def test_ctrl_c_after_the_swap_leaves_the_list_and_the_index_agreeing(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the old versions are deleted came after the swap but before the source list was
+    written: the index served the new source, the list did not name it, `remove` refused it."""
+
+    def interrupted(index_dir: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(publish, "prune", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        add_source(str(note(tmp_path)), settings=built)
+    assert indexed(built) == listed(built)
+
+
+def test_a_source_list_that_cannot_be_written_puts_the_previous_index_back(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = current_dir(built.index_dir)
+
+    def full_disk(path: Path, src: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(add_module, "append_source", full_disk)
+    with pytest.raises(InterpRagError, match="no space left"):
+        add_source(str(note(tmp_path)), settings=built)
+    assert current_dir(built.index_dir) == before
+    assert indexed(built) == listed(built)
+    monkeypatch.undo()
+    add_source(str(note(tmp_path)), settings=built)  # the retry adds it
+    assert "a-note-on-probes" in indexed(built) and "a-note-on-probes" in listed(built)
