@@ -5,6 +5,7 @@ time the source list and the index must still agree, and nothing anyone added ma
 from __future__ import annotations
 
 import errno
+import fcntl
 import shutil
 from pathlib import Path
 
@@ -75,3 +76,23 @@ def test_a_source_list_that_cannot_be_written_puts_the_previous_index_back(
     monkeypatch.undo()
     add_source(str(note(tmp_path)), settings=built)  # the retry adds it
     assert "a-note-on-probes" in indexed(built) and "a-note-on-probes" in listed(built)
+
+
+def test_remove_while_another_build_holds_the_lock_never_touches_the_list(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`remove` edited sources.toml before it asked for the lock, and put back the list it had read when
+    refused: an `add` holding the lock that listed its source in between lost it."""
+    from interp_rag.store import library
+
+    writes: list[Path] = []
+    real_write = library.atomic_write
+    monkeypatch.setattr(library, "atomic_write", lambda p, t: (writes.append(p), real_write(p, t)))
+    before = built.sources_file.read_bytes()
+    with (built.index_dir / ".build.lock").open("w") as held:  # another build (flock is per open file)
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(InterpRagError, match="Another build is running"):
+            library.remove_source("saliency-notes", settings=built)
+    assert writes == [] and built.sources_file.read_bytes() == before
+    library.remove_source("saliency-notes", settings=built)  # the lock is reentrant for its own build
+    assert "saliency-notes" not in listed(built) and indexed(built) == listed(built)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,10 +45,20 @@ from .publish import write_version
 from .questions import question_stage
 from .resolve import Previous, Progress, Resolved, resolve_stage
 
+# The index directories this thread holds the build lock of: `remove` takes it before it edits the source
+# list, and the build it then runs must not refuse itself (a second flock of the same file would).
+_HELD = threading.local()
+
 
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
-    """One build at a time per index directory (a second one fails at once, with a reason)."""
+    """One build at a time per index directory (a second one fails at once, with a reason). Reentrant
+    within a thread."""
+    held: set[str] = _HELD.__dict__.setdefault("dirs", set())
+    key = str(Path(index_dir).resolve())
+    if key in held:
+        yield
+        return
     with writing(index_dir):  # a read-only or full disk fails here, before any work, in one sentence
         index_dir.mkdir(parents=True, exist_ok=True)
         f = open(index_dir / ".build.lock", "w")  # noqa: SIM115 (held for the whole build)
@@ -56,7 +67,11 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
             raise InterpRagError(f"Another build is running on {index_dir}/; wait for it to finish.") from e
-        yield
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
 
 
 def build_index(

@@ -36,7 +36,7 @@ from ..settings import Settings, given_settings
 from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
 from .add import Addition, addition_of, path_kind, read_checked, source_url
-from .build import add_read, add_source, rebuild_without
+from .build import add_read, add_source, build_lock, rebuild_without
 
 
 @dataclass
@@ -237,17 +237,19 @@ def remove_source(
     settings = given_settings(settings)
     if not isinstance(source_id, str) or not source_id.strip():
         raise ConfigError(f"source_id must be a source's id (text), not {source_id!r:.60}.")
-    sources = load_sources(settings.sources_file)
-    ids = [s.id for s in sources]
-    if source_id not in ids:
-        raise SourceError(
-            f"No source {source_id!r} in {settings.sources_file}; "
-            "the Sources tab and `interp-rag stats` list them."
-        )
-    if len(ids) == 1:
-        raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
-    gone = next(s for s in sources if s.id == source_id)
-    with restoring(settings.sources_file):
+    # The list is read and edited under the build lock: edited before it, an `add` that listed its source
+    # meanwhile lost it when this remove, refused the lock, put back the list it had read.
+    with build_lock(settings.index_dir), restoring(settings.sources_file):
+        sources = load_sources(settings.sources_file)
+        ids = [s.id for s in sources]
+        if source_id not in ids:
+            raise SourceError(
+                f"No source {source_id!r} in {settings.sources_file}; "
+                "the Sources tab and `interp-rag stats` list them."
+            )
+        if len(ids) == 1:
+            raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
+        gone = next(s for s in sources if s.id == source_id)
         text = settings.sources_file.read_text(encoding="utf-8")
         atomic_write(settings.sources_file, _without(text, source_id))
         if source_id in {s.id for s in load_sources(settings.sources_file)}:
