@@ -96,3 +96,25 @@ def test_remove_while_another_build_holds_the_lock_never_touches_the_list(
     assert writes == [] and built.sources_file.read_bytes() == before
     library.remove_source("saliency-notes", settings=built)  # the lock is reentrant for its own build
     assert "saliency-notes" not in listed(built) and indexed(built) == listed(built)
+
+
+def test_a_reader_whose_version_is_swapped_and_pruned_mid_load_reads_the_new_one(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ask` (or the served app reloading) while an add published: the version it was reading was
+    pruned under it, and it said the index was damaged and to run `build --full`."""
+    from interp_rag.store import index as index_module
+
+    real_read = index_module.read_chunks
+
+    def swapped_while_read(version: Path) -> list:
+        chunks = real_read(version)
+        if version.name != "v-new":  # a build publishes a new version and prunes this one
+            shutil.copytree(version, built.index_dir / "v-new")
+            (built.index_dir / "CURRENT").write_text("v-new\n")
+            shutil.rmtree(version)
+        return chunks
+
+    monkeypatch.setattr(index_module, "read_chunks", swapped_while_read)
+    index = load_index(settings=built)
+    assert index.path.name == "v-new" and len(index.chunks) == index.meta["chunks"]

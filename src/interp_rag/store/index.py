@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from ..errors import ConfigError, IndexMissingError, StaleIndexError
+from ..errors import ConfigError, DamagedIndexError, IndexMissingError, StaleIndexError
 from ..settings import Settings, get_settings, given_path, given_settings
 from ..types import STANCES, Chunk, Source
 from .format import FIX, config_mismatch, current_dir, read_chunks
 from .integrity import count_problem, damaged, file_problem, parse_meta, pointed_dir, reading
+
+T = TypeVar("T")
 
 # A long-running server's window cache is bounded (about 40 MB of text).
 WINDOW_CACHE_SIZE = 20_000
@@ -133,8 +136,6 @@ def load_index(
     index_dir: Path | str | None = None, *, settings: Settings | None = None, check: bool = True
 ) -> Index:
     """Load the current index; refuse (StaleIndexError) one built with other settings or format."""
-    import bm25s
-    import faiss
     from threadpoolctl import threadpool_limits
 
     # Our numpy work is matrix-vector products (memory-bound); BLAS threads that spin after each one steal
@@ -142,6 +143,32 @@ def load_index(
     threadpool_limits(1, user_api="blas")
     settings = given_settings(settings)
     index_dir, cur = _require_current(index_dir, settings)
+    return _while_swapped(index_dir, cur, lambda v: _load_version(index_dir, v, settings, check))
+
+
+# A build swaps in a new version and deletes the old one; a reader that was reading the old one reads the
+# new one, a few times at most (builds one after another).
+SWAP_RETRIES = 5
+
+
+def _while_swapped(index_dir: Path, cur: Path, read: Callable[[Path], T]) -> T:
+    """`read(cur)`, again with the new current version when a build swapped it in and pruned `cur` while it
+    was read: the missing file is no damage, and "run build --full" sent a user on minutes of work."""
+    for _ in range(SWAP_RETRIES):
+        try:
+            return read(cur)
+        except DamagedIndexError:
+            now = current_dir(index_dir)
+            if now is None or now == cur:
+                raise
+            cur = now
+    return read(cur)
+
+
+def _load_version(index_dir: Path, cur: Path, settings: Settings, check: bool) -> Index:
+    import bm25s
+    import faiss
+
     meta = parse_meta(index_dir, cur)
     if check:
         why = config_mismatch(meta, settings)
@@ -203,6 +230,10 @@ def index_stats(index_dir: Path | str | None = None, *, settings: Settings | Non
     """What is in the index: sources by stance and type, chunks, size, model, when built."""
     settings = given_settings(settings)
     index_dir, cur = _require_current(index_dir, settings)
+    return _while_swapped(index_dir, cur, lambda v: _version_stats(index_dir, v, settings))
+
+
+def _version_stats(index_dir: Path, cur: Path, settings: Settings) -> dict[str, Any]:
     meta = parse_meta(index_dir, cur)
     why = file_problem(cur, meta, full_hash=True)  # a damaged file must not be reported as a whole index
     if why:
