@@ -118,3 +118,17 @@ def test_a_reader_whose_version_is_swapped_and_pruned_mid_load_reads_the_new_one
     monkeypatch.setattr(index_module, "read_chunks", swapped_while_read)
     index = load_index(settings=built)
     assert index.path.name == "v-new" and len(index.chunks) == index.meta["chunks"]
+
+
+def test_remove_finishes_a_remove_that_was_killed_before_its_build(built) -> None:
+    """kill -9 (or a closed terminal) during `remove`'s build left the list without the source and the
+    index with it; `remove` again said there was no such source while `stats` listed it."""
+    from interp_rag.store.library import _without, remove_source
+
+    text = built.sources_file.read_text(encoding="utf-8")
+    built.sources_file.write_text(_without(text, "saliency-notes"), encoding="utf-8")  # where it was killed
+    assert "saliency-notes" in indexed(built) and "saliency-notes" not in listed(built)
+    remove_source("saliency-notes", settings=built)
+    assert "saliency-notes" not in indexed(built) and indexed(built) == listed(built)
+    with pytest.raises(InterpRagError, match="No source 'saliency-notes'"):
+        remove_source("saliency-notes", settings=built)

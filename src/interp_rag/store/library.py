@@ -10,6 +10,7 @@ index together, and a build that fails puts sources.toml back as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
 from .add import Addition, addition_of, path_kind, read_checked, source_url
 from .build import add_read, add_source, build_lock, rebuild_without
+from .format import current_dir
 
 
 @dataclass
@@ -242,16 +244,17 @@ def remove_source(
     with build_lock(settings.index_dir), restoring(settings.sources_file):
         sources = load_sources(settings.sources_file)
         ids = [s.id for s in sources]
-        if source_id not in ids:
+        gone = next((s for s in sources if s.id == source_id), None) or half_removed(settings, source_id)
+        if gone is None:
             raise SourceError(
                 f"No source {source_id!r} in {settings.sources_file}; "
                 "the Sources tab and `interp-rag stats` list them."
             )
-        if len(ids) == 1:
+        if ids == [source_id]:
             raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
-        gone = next(s for s in sources if s.id == source_id)
-        text = settings.sources_file.read_text(encoding="utf-8")
-        atomic_write(settings.sources_file, _without(text, source_id))
+        if source_id in ids:
+            text = settings.sources_file.read_text(encoding="utf-8")
+            atomic_write(settings.sources_file, _without(text, source_id))
         if source_id in {s.id for s in load_sources(settings.sources_file)}:
             raise SourceError(
                 f"Could not take {source_id!r} out of {settings.sources_file}; edit it by hand."
@@ -266,6 +269,20 @@ def remove_source(
     if questions is not None and written_by_llm(questions):  # the LLM's questions go with their source
         questions.unlink()
     return report
+
+
+def half_removed(settings: Settings, source_id: str) -> Source | None:
+    """The index's entry for `source_id` when the index has it and the list does not: a remove killed
+    (kill -9, a closed terminal) after it wrote the list and before its build finished. `remove` finishes
+    it; it said there was no such source while `stats` listed it."""
+    version = current_dir(settings.index_dir)
+    if version is None:
+        return None
+    try:
+        listed = json.loads((version / "sources.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a damaged index: the build the remove runs says so
+        return None
+    return next((Source(**s) for s in listed if isinstance(s, dict) and s.get("id") == source_id), None)
 
 
 UPLOADS = "uploads"  # beside the source list: where the web form keeps the files it was given
