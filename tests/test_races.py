@@ -132,3 +132,23 @@ def test_remove_finishes_a_remove_that_was_killed_before_its_build(built) -> Non
     assert "saliency-notes" not in indexed(built) and indexed(built) == listed(built)
     with pytest.raises(InterpRagError, match="No source 'saliency-notes'"):
         remove_source("saliency-notes", settings=built)
+
+
+def test_an_embedding_cache_another_process_holds_is_one_sentence_and_changes_nothing(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script holding a write lock on embeddings.sqlite made `add` print sqlite's traceback ('database is
+    locked') after 5 s."""
+    import sqlite3
+
+    from interp_rag.ingest import embed
+
+    monkeypatch.setattr(embed, "LOCK_WAIT_S", 0.2, raising=False)
+    holder = sqlite3.connect(built.index_dir / "embeddings.sqlite", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(InterpRagError, match="locked by another process.*run the command again"):
+            add_source(str(note(tmp_path)), settings=built)
+    finally:
+        holder.close()
+    assert "a-note-on-probes" not in listed(built) and indexed(built) == listed(built)

@@ -154,6 +154,9 @@ def encode_query(text: str) -> np.ndarray:
     return np.ascontiguousarray(vec[0].cpu().numpy(), dtype=np.float32)
 
 
+LOCK_WAIT_S = 30.0  # seconds to wait for another process's lock on the embedding cache
+
+
 class EmbeddingCache:
     """hash -> vector, in SQLite: crash-safe (a killed build loses at most the batch in flight)."""
 
@@ -173,7 +176,9 @@ class EmbeddingCache:
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), check_same_thread=False)
+        # Another process writing the cache (a training script, a bench run, a sqlite3 shell) holds its lock
+        # for a moment: wait for it rather than fail after sqlite's 5 s default.
+        db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=LOCK_WAIT_S)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(

@@ -149,9 +149,17 @@ _DISK = {
 
 
 def storage_error(where: Path, e: BaseException) -> StorageError | None:
-    """A StorageError saying why `where` cannot be written, if `e` is a disk problem; else None."""
+    """A StorageError saying why `where` cannot be written, if `e` is a disk problem or another process
+    holds the embedding cache; else None."""
     import sqlite3
 
+    if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+        # not the disk: another process holds the cache (its own message said "database is locked")
+        return StorageError(
+            f"The embedding cache {where}/embeddings.sqlite is locked by another process (one writing to "
+            "it: a training or bench script, a sqlite3 shell); let it finish or close it, then run the "
+            "command again; the previous index is unchanged."
+        )
     if isinstance(e, OSError) and e.errno in _DISK:
         why = _DISK[e.errno]
     elif isinstance(e, sqlite3.OperationalError) and any(
