@@ -321,3 +321,18 @@ def test_permission_denied_is_a_storage_error() -> None:
     err = storage_error(Path("/x"), PermissionError(errno.EACCES, "Permission denied"))
     assert isinstance(err, StorageError) and "permission denied" in str(err)
     assert storage_error(Path("/x"), OSError(errno.EIO, "I/O")) is None  # not ours to reword
+
+
+def test_numpys_full_disk_error_is_a_storage_error(built, tmp_path: Path, monkeypatch) -> None:
+    """np.save (the question vectors, bm25s's arrays) says a disk is full with an OSError that has no
+    errno: a real `add` on a full disk printed its traceback."""
+    import numpy as np
+
+    def full(*args, **kwargs):
+        raise OSError("Not enough free space to write 18602496 bytes after offset 128")
+
+    monkeypatch.setattr(np, "save", full)
+    before = version(built)
+    r = cli("build", "--full")
+    assert r.exit_code == 1 and "no space left on the device" in flat(r) and "previous index" in flat(r)
+    assert version(built) == before and not list(built.index_dir.glob(".tmp-*"))

@@ -162,6 +162,8 @@ def storage_error(where: Path, e: BaseException) -> StorageError | None:
         )
     if isinstance(e, OSError) and e.errno in _DISK:
         why = _DISK[e.errno]
+    elif isinstance(e, OSError) and e.errno is None and "not enough free space" in str(e).lower():
+        why = _DISK[errno.ENOSPC]  # numpy's writer (np.save, and bm25s through it) sets no errno
     elif isinstance(e, sqlite3.OperationalError) and any(
         s in str(e) for s in ("disk is full", "readonly", "unable to open", "disk I/O")
     ):
