@@ -152,3 +152,45 @@ def test_an_embedding_cache_another_process_holds_is_one_sentence_and_changes_no
     finally:
         holder.close()
     assert "a-note-on-probes" not in listed(built) and indexed(built) == listed(built)
+
+
+def test_two_uploads_of_one_name_at_once_are_kept_as_two_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The served app adds up to web.concurrency sources at once: two uploads named notes.md both chose
+    uploads/notes.md (checked, then copied), one overwrote the other (a race lost about 3 times in 10)."""
+    import threading
+
+    from interp_rag.types import BuildReport
+    from interp_rag.web import library as web_library
+
+    read: list[tuple[str, str]] = []
+
+    def fake_add(location: str, **kw: object) -> BuildReport:
+        read.append((location, Path(location).read_text()))
+        return BuildReport(index_dir="")
+
+    monkeypatch.setattr(web_library, "add_source", fake_add)
+    monkeypatch.setattr(web_library, "added", lambda settings, location: None)
+    for trial in range(50):
+        root = tmp_path / str(trial)
+        settings = make_settings(root)
+        uploads = []
+        for who in "AB":
+            (root / who).mkdir(parents=True)
+            uploads.append(root / who / "notes.md")
+            uploads[-1].write_text(f"Notes written by {who}. " * 2000)
+        start = threading.Barrier(2)
+
+        def add(upload: Path, settings: Settings = settings, start: threading.Barrier = start) -> None:
+            start.wait()
+            web_library.add_upload(None, str(upload), "", "", settings=settings)
+
+        threads = [threading.Thread(target=add, args=(u,)) for u in uploads]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        mine = read[-2:]
+        assert len({loc for loc, _ in mine}) == 2, f"trial {trial}: both adds read {mine[0][0]}"
+        assert {text[:18] for _, text in mine} == {"Notes written by A", "Notes written by B"}

@@ -126,14 +126,7 @@ def add_upload(
         )
     if upload:
         # Gradio's upload folder is temporary: the source list must point at a copy that stays.
-        up = Path(upload)
-        folder = settings.sources_file.parent / UPLOADS
-        kept = folder / up.name
-        n = 2
-        while kept.exists():
-            kept, n = folder / f"{up.stem}-{n}{up.suffix}", n + 1
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(up, kept)
+        kept = keep_copy(Path(upload), settings.sources_file.parent / UPLOADS)
         location = str(kept)
     if not location:
         raise InterpRagError("Paste a URL or choose a file (PDF, HTML, markdown, LaTeX or text) to add.")
@@ -169,6 +162,29 @@ def add_upload(
         done += f"; the LLM wrote {n} question{'s' if n != 1 else ''} for its passages"
     notes = "".join(f" Note: {w}" for w in report.warnings)
     return f"Added “{title}”: {done}.{notes}"
+
+
+def keep_copy(upload: Path, folder: Path) -> Path:
+    """A copy of `upload` in `folder` under its own name, numbered past the names taken ("notes-2.md").
+    Each name is claimed by creating the file exclusively: two uploads of one name at the same moment (the
+    app adds several at once) both took "notes.md", one overwrote the other, and the one then refused
+    deleted the file the other source is listed with."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        kept = folder / (upload.name if n == 1 else f"{upload.stem}-{n}{upload.suffix}")
+        try:
+            out = kept.open("xb")
+        except FileExistsError:
+            n += 1
+            continue
+        try:
+            with out, upload.open("rb") as src:
+                shutil.copyfileobj(src, out)
+        except BaseException:
+            kept.unlink(missing_ok=True)
+            raise
+        return kept
 
 
 def remove(source_id: str | None, *, settings: Settings) -> str:
