@@ -194,3 +194,51 @@ def test_two_uploads_of_one_name_at_once_are_kept_as_two_files(
         mine = read[-2:]
         assert len({loc for loc, _ in mine}) == 2, f"trial {trial}: both adds read {mine[0][0]}"
         assert {text[:18] for _, text in mine} == {"Notes written by A", "Notes written by B"}
+
+
+REMOVE_STOPPED_IN_ITS_BUILD = """
+import sys, time
+from interp_rag.store import library
+def slow_build(settings, on_progress=None):
+    print("building", flush=True)
+    time.sleep(120)
+library.rebuild_without = slow_build
+from interp_rag.cli import main
+main(["remove", "saliency-notes"])
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_kill_or_a_closed_terminal_stops_remove_as_ctrl_c_does(built, sig: str) -> None:
+    """`kill PID` (or closing the terminal) during remove's build ended the process on the spot: the list
+    had lost the source, the index still had it."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, subprocess_env
+
+    before = built.sources_file.read_bytes()
+    env = subprocess_env(
+        INTERP_RAG_INDEX_DIR=str(built.index_dir),
+        INTERP_RAG_SOURCES_FILE=str(built.sources_file),
+        INTERP_RAG_CACHE_DIR=str(built.cache_dir),
+        INTERP_RAG_EXPANSIONS_DIR="",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", REMOVE_STOPPED_IN_ITS_BUILD],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "building"
+        assert built.sources_file.read_bytes() != before  # the list is without the source now
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert built.sources_file.read_bytes() == before and indexed(built) == listed(built)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,12 +45,28 @@ from .types import SOURCE_STANCES, SOURCE_TYPES, STANCES, UNKNOWN_STANCE
 @click.pass_context
 def main(ctx: click.Context, index_dir: Path | None, sources_file: Path | None) -> None:
     """Ask questions of the interpretability literature; see both the enthusiastic and the skeptical side."""
+    stop_like_ctrl_c()
     try:
         ctx.obj = get_settings(index_dir=index_dir, sources_file=sources_file)
     except InterpRagError as e:  # names the variable that holds the bad value
         raise click.ClickException(strip_control(str(e))) from e
     except Exception as e:  # e.g. an unreadable .env file
         raise click.ClickException(strip_control(f"Invalid setting: {e}")) from e
+
+
+def stop_like_ctrl_c() -> None:
+    """`kill PID`, a service manager's stop and a closed terminal (SIGTERM, SIGHUP) stop a command as Ctrl-C
+    does: by default they ended the process on the spot, and a `remove` stopped in its build left the source
+    list without the source and the index with it (the list is put back only when an exception unwinds)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:  # a handler someone installed stays (nohup's SIG_IGN too)
+            signal.signal(sig, interrupt)
 
 
 def question_writer(settings: Settings, wanted: bool) -> Any:
