@@ -250,8 +250,8 @@ class AnswerSettings(_Group):
         ge=0,
         description="A sentence that leans on the one before it ('They are a good starting point.', "
         "quoting.points_back) is quoted with it when both are whole sentences of one paragraph and hold at "
-        "most this many words together, and the answer quotes at most seven sentences, leads counted; 0: never "
-        "(each sentence is chosen as before either way).",
+        "most this many words together, and the answer quotes at most seven sentences, leads counted; 0: "
+        "never (each sentence is chosen as before either way).",
     )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
