@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import bibtexparser
@@ -347,8 +348,23 @@ def test_adding_several_reads_only_them_and_writes_the_list_last(mini_copy: Sett
     (tmp_path / "toy.tex").write_bytes(LATEX)
     files = [str(tmp_path / "probing.html"), str(tmp_path / "toy.tex")]
     listing, version = settings.sources_file.read_bytes(), load_index(settings=settings).path
-    with build_lock(settings.index_dir), pytest.raises(InterpRagError, match="Another build is running"):
-        add_sources(files, settings=settings)
+    # held by another thread, as another build holds it (the lock is reentrant within one thread)
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with build_lock(settings.index_dir):
+            taken.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert taken.wait(30)
+        with pytest.raises(InterpRagError, match="Another build is running"):
+            add_sources(files, settings=settings)
+    finally:
+        done.set()
+        holder.join()
     assert settings.sources_file.read_bytes() == listing
     assert load_index(settings=settings).path == version
     report = add_sources(files, settings=settings)
