@@ -114,3 +114,34 @@ def test_eval_counts_a_lead_and_its_sentence_as_two() -> None:
 
     text = "Skeptical: “Probes were tried first. They mislead.” [1] and “One more claim (e.g. this).” [2]"
     assert quoted(text) == ["Probes were tried first.", "They mislead.", "One more claim (e.g. this)."]
+
+
+def test_a_sentence_that_used_a_cut_reference_as_a_word_is_not_quoted() -> None:
+    from interp_rag.answering.extractive import sentences
+    from interp_rag.answering.quoting import reference_was_a_word
+
+    for broken in (
+        'Proposed by <d-cite key="a2019"></d-cite>, this theory says probes mislead us often.',
+        'Concurrently, <d-cite key="a"></d-cite> and <d-cite key="b"></d-cite> have written reviews.',
+        "The details are in the review by [@smith2020] and nowhere else.",
+        "See the survey in [12] for the many methods that came before.",
+        'Models can be robust (<d-cite key="a"></d-cite> demonstrates this at scale).',
+    ):
+        assert reference_was_a_word(broken), broken
+    for whole in (
+        'Superposition is common in small models <d-cite key="a"></d-cite>.',
+        "Superposition is common in small models [@smith2020; @lee2021].",
+        "We can only rely on[2] what the probes find in the model.",
+        "Probes mislead (see e.g. [@smith2020]) when the data are skewed.",
+        "Features hide in superposition.[^1] Probes find them anyway.",
+    ):
+        assert not reference_was_a_word(whole), whole
+    text = (
+        'Proposed by <d-cite key="a2019"></d-cite>, this theory says probes mislead us often. '
+        'Superposition is common in small models <d-cite key="a"></d-cite>. '
+        'Features differ from neurons in vision models (eg. <d-cite key="b"></d-cite>).'
+    )
+    assert [s for s, *_ in sentences(text)] == [
+        "Superposition is common in small models.",
+        "Features differ from neurons in vision models.",
+    ]

@@ -117,6 +117,11 @@ _FOOTREF = re.compile(r"\[\^?[0-9]{1,3}\]|\[\^(?=[\w.:-]{0,60}[A-Za-z]{2})[A-Za-
 # marks and a web page's footnote links write them (ingest/pdf.py, ingest/html_notes.py)
 FOOTNOTE_SYMBOLS = "*∗⋆†‡§¶"
 _TAG = re.compile(r"</?[a-zA-Z][^>]{0,300}>")
+# An element with nothing in it ("<d-cite key=…></d-cite>", Distill's citations): the page shows a
+# reference there, which cleaning cuts (a tag becomes a space).
+_EMPTY_ELEMENT = re.compile(r"<([a-zA-Z][\w-]{0,30})\b[^<>]{0,300}>\s*</\1>")
+# Where clean_for_embedding(…, hole=HOLE) cut a reference (a private-use character no text holds).
+HOLE = "\ue310"
 _URL = re.compile(r"https?://\S+")
 # A run of more than 100 letters and digits: the model's tokenizer reads it as one unknown word piece
 # (BERT's max_input_chars_per_word), so it says nothing to the model (a hash, a blob, a hostile file).
@@ -138,15 +143,20 @@ _ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][A-Za-z][^{}\n]{0,200}\}")
 _CITATION = re.compile(r"[ \t]*\[[^\[\]\n]{0,80}?(?<![\w.])-?@\w[^\[\]\n]{0,200}\](?!\()")
 
 
-def strip_site_markup(text: str) -> str:
+def strip_site_markup(text: str, hole: str = "") -> str:
     """Text without what a site generator or converter left in it: template tags, attribute blocks and
-    citation keys."""
-    text = _TEMPLATE.sub("", _TEMPLATE_TERM.sub(r"\1", text))
+    citation keys (each of those two left as `hole`)."""
+    text = _TEMPLATE.sub(hole, _TEMPLATE_TERM.sub(r"\1", text))
     # Both expressions open with optional spaces, which keeps re from scanning for their bracket: ~9 us
     # an 800-character chunk each, paid per sentence of every answer; the check first costs nothing.
     if "{" in text:
         text = _ATTRIBUTES.sub("", text)
-    return _CITATION.sub("", text) if "@" in text else text
+    if "@" not in text:
+        return text
+    if not hole:
+        return _CITATION.sub("", text)
+    # a hole keeps the spaces before the key: "by [@smith]" used the key as a word, "shown[@smith]" not
+    return _CITATION.sub(lambda m: m.group()[: len(m.group()) - len(m.group().lstrip())] + hole, text)
 
 
 def span_holder(spans: list[tuple[int, int]]) -> Callable[[int], int | None]:
@@ -175,14 +185,20 @@ def drop_html_comments(text: str) -> str:
     return "".join(out)
 
 
-def clean_for_embedding(text: str) -> str:
-    """Markdown minus what the model would only waste word pieces on (URLs, markup)."""
-    text = _IMAGE.sub(r"\1", strip_site_markup(text))
+def clean_for_embedding(text: str, hole: str = "") -> str:
+    """Markdown minus what the model would only waste word pieces on (URLs, markup). With a `hole`, each
+    reference cut with nothing in its place (a citation key or template tag, a footnote's mark, an empty
+    element such as Distill's <d-cite …></d-cite>, a bare URL) is left as that string: where the sentence
+    may have used the reference as a word ("Proposed by <d-cite …>, this theory …")."""
+    text = _IMAGE.sub(r"\1", strip_site_markup(text, hole))
     text = _LINK.sub(r"\1", text)
-    text = _FOOTREF.sub("", text)
+    # a markdown footnote's mark ("[^2]") is a note, never a word of its sentence; "see [12]" may be one
+    text = _FOOTREF.sub(lambda m: hole if hole and not m.group().startswith("[^") else "", text)
     text = drop_html_comments(text)
+    if hole:
+        text = _EMPTY_ELEMENT.sub(hole, text)
     text = _TAG.sub(" ", text)
-    text = _URL.sub("", text)
+    text = _URL.sub(hole, text)
     text = _EMPH.sub("", text)
     text = _HASHES.sub("", text)
     text = _TIMESTAMP.sub("", text)

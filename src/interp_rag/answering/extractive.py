@@ -37,7 +37,7 @@ from .evidence import (
     word_grams,
 )
 from .prompts import missing_sentence
-from .quoting import points_back, quote_marks, tidy
+from .quoting import points_back, quote_marks, reference_was_a_word, tidy
 
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 _ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
@@ -73,8 +73,9 @@ def led_sentences(text: str, params: AnswerSettings | None = None) -> list[tuple
             s = _FOOTNOTE.sub(" (…)", clean_for_embedding(raw)).lstrip("-*+>: ").strip()
             s = re.sub(r"\s+([.,;:!?])", r"\1", _SPEAKER.sub("", tidy(s)))  # no gap where markup was cut out
             before, prev = prev, ""
-            # a table row; or the tail of a footnote whose start the passage cut off ("… places. ].")
-            if s.count("|") > 2 or s.count("]") > s.count("[") or not s:
+            # a table row; the tail of a footnote whose start the passage cut off ("… places. ]."); or a
+            # sentence that used a reference cut as markup as a word ("Proposed by, this theory …")
+            if s.count("|") > 2 or s.count("]") > s.count("[") or not s or reference_was_a_word(raw):
                 continue
             words = len(s.split())
             if words > params.max_words:  # often long for its asides: quoted without them, marked (…)
