@@ -145,3 +145,36 @@ def test_a_sentence_that_used_a_cut_reference_as_a_word_is_not_quoted() -> None:
         "Superposition is common in small models.",
         "Features differ from neurons in vision models.",
     ]
+
+
+def test_a_sentence_about_its_own_text_is_not_quoted() -> None:
+    from interp_rag.answering.narration import about_the_text
+    from interp_rag.settings import AnswerSettings
+
+    for about in (
+        "A preliminary version of this manuscript appeared at a workshop on probes.",
+        "The goal of this essay was to give an overview of probes in vision models.",
+        "In this post we will look at how probes behave in vision models.",
+        "So today, we're going to talk about this paper on probes in vision models.",
+    ):
+        assert about_the_text(about), about
+    for finding in (
+        "In this paper we show that probes mislead in vision models.",
+        "In this article, we treat probes as building blocks for interfaces.",
+        "This manuscript clarifies the chasm between probes and inherently interpretable models.",
+        "Probes mislead when the data are skewed, as we will show below.",
+        "Today's probes mislead when the data are skewed.",
+    ):
+        assert not about_the_text(finding), finding
+    text = (
+        "The goal of this essay was to give a short overview of probes and what they miss in models. "
+        "Probes mislead when the data are skewed toward one class of inputs."
+    )
+    p = Passage("d", "d:0", "Doc", ["A Author"], 2024, "https://e.org", text, "skeptical", 0.8, 0.9)
+    q = "Do probes mislead?"
+    out, _ = compose_extractive(q, [p], [], index=None, params=AnswerSettings(margin=99))
+    assert "goal of this essay" not in out and "Probes mislead when the data" in out
+    kept, _ = compose_extractive(
+        q, [p], [], index=None, params=AnswerSettings(margin=99, skip_about_text=False)
+    )
+    assert "goal of this essay" in kept

@@ -253,6 +253,13 @@ class AnswerSettings(_Group):
         "most this many words together, and the answer quotes at most seven sentences, leads counted; 0: "
         "never (each sentence is chosen as before either way).",
     )
+    skip_about_text: bool = Field(
+        True,
+        description="A sentence about its own document or conversation rather than its subject (its plan or "
+        "history, 'The goal of this essay was …'; an interview's lead-in, 'So today, we're going to talk "
+        "about this paper …') is not quoted (answering/narration.py); a finding announced about the text "
+        "('In this paper we show that …') is.",
+    )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
     min_content_words: int = Field(

@@ -36,6 +36,7 @@ from .evidence import (
     verdict_line,
     word_grams,
 )
+from .narration import about_the_text
 from .prompts import missing_sentence
 from .quoting import points_back, quote_marks, reference_was_a_word, tidy
 
@@ -156,6 +157,8 @@ def candidates(
             tokens = bm25_tokens(text)
             terms = set(tokens)
             if len(terms) < params.min_content_words:  # "This should not surprise anyone."
+                continue
+            if params.skip_about_text and about_the_text(text):  # "The goal of this essay was …"
                 continue
             coverage, density = lexical_scores(q_terms, terms, vocab, idf)
             in_core, chunk = _chunk_of(index, p, p.start + (a + b) // 2)

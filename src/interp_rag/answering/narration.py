@@ -1,0 +1,49 @@
+"""Sentences about the text itself rather than about its subject: never quoted as evidence.
+
+claim_score already counts a remark about the text as a narration cue (its claim score times 0.35), but a
+sentence with claim words in it stays above settings.answer.min_claim: 12 of 1,205 sentences quoted in 11
+of 200 answers (dev, unseen-dev, tuning and our own questions) were the document's plan or history ("A
+preliminary version of this manuscript appeared at a workshop.", "The goal of this essay was to give a
+high-level overview …", "In this section, we'll replicate …", "So today, we're going to talk about this
+paper …"). An abstract's "In this paper, we show that …" is often exactly the answer: a finding announced
+about the text (we show, argue, find …) is kept, and so is "In this article, we treat …" (three gold quotes
+open so; the rule matches none of the 599 gold quotes' sentences, and 90 of the 36,783 quotable sentences
+of both corpora).
+"""
+
+from __future__ import annotations
+
+import re
+
+_DOCUMENT = (
+    r"(?:paper|post|essay|article|manuscript|section|chapter|book|episode|talk|podcast|video|sequence|piece|"
+    r"write-?up|blog ?post|tutorial|notebook|material|thesis|report|review|survey|interview|lecture|course)"
+)
+# The text or the occasion itself: "this essay", "the next section", "the coming articles", "today".
+_THE_TEXT = re.compile(
+    r"\b(?:this|the present|the following|the next|the current|the rest of (?:this|the)|the coming|upcoming|"
+    rf"future|later) {_DOCUMENT}s?\b"
+    r"|\btoday\b"
+)
+# What the authors or speakers are about to do or once did with it, not what they found: "we'll take a
+# moment to", "I talk with", "was born out of". "We will show that …" announces a finding and is no plan.
+_PLAN = re.compile(
+    r"\b(?:we|i)(?:'ll| will| are going to|'re going to| am going to|'m going to| want to| would like to|"
+    r" plan to)\b(?! (?:\w+ ){0,2}(?:show|argue|demonstrate|find|prove|see|explain|conclude)\w*\b)"
+    r"|\btake a (?:moment|look|step back)\b|\b(?:was|were) born\b|\bat the time (?:i'm|i am|of) writing\b"
+    r"|\b(?:i|we) (?:talk|chat|speak) (?:with|to)\b|\bpreliminary version\b"
+)
+# The text's aim or history named outright: "The goal of this essay", "a first version of this article".
+_ABOUT = re.compile(
+    rf"\b(?:goal|aim|purpose|focus|scope|point|topic|structure|outline|version|draft)s? of "
+    rf"(?:this|the present|our) {_DOCUMENT}\b(?! (?:\w+ ){{0,3}}(?:show|argue|demonstrat|prove|find)\w*\b)"
+)
+
+
+def about_the_text(sentence: str) -> bool:
+    """Does the sentence speak of the document it sits in (its plan, history or aim) rather than of its
+    subject?"""
+    low = sentence.lower().replace("’", "'")
+    if _ABOUT.search(low):
+        return True
+    return bool(_THE_TEXT.search(low) and _PLAN.search(low))
