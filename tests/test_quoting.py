@@ -147,7 +147,7 @@ def test_a_sentence_that_used_a_cut_reference_as_a_word_is_not_quoted() -> None:
     ]
 
 
-def test_a_sentence_about_its_own_text_is_not_quoted() -> None:
+def test_a_sentence_about_its_own_text_or_talk_is_not_quoted() -> None:
     from interp_rag.answering.narration import about_the_text
     from interp_rag.settings import AnswerSettings
 
@@ -156,6 +156,9 @@ def test_a_sentence_about_its_own_text_is_not_quoted() -> None:
         "The goal of this essay was to give an overview of probes in vision models.",
         "In this post we will look at how probes behave in vision models.",
         "So today, we're going to talk about this paper on probes in vision models.",
+        "But it's a segue for a talk, it's not a very deep connection to probes.",
+        "My next big question about the paper is whether probes transfer at all.",
+        "So you have this experiment where you train probes on skewed data.",
     ):
         assert about_the_text(about), about
     for finding in (
