@@ -321,3 +321,20 @@ def test_approximate_index_above_the_threshold(mini) -> None:
         # filters go through the approximate index's id selector
         r = retrieve(approx, q, k=3, sources=["probes-skeptic"])
         assert r.passages and {p.source_id for p in r.passages} == {"probes-skeptic"}
+
+
+def test_an_up_to_date_build_clears_what_a_killed_build_left(mini) -> None:
+    """A killed build's half-written version (~40 MB for the shipped corpus) went only at the next build
+    that changed something; a build with nothing to do clears it too, and never the current version."""
+    build_index(settings=mini)
+    current = current_dir(mini.index_dir)
+    debris = mini.index_dir / ".tmp-v-19700101T000000-killed"
+    (debris / "bm25").mkdir(parents=True)
+    (debris / "chunks.jsonl").write_text("{}\n")
+    old = mini.index_dir / "v-19700101T000000-old"
+    old.mkdir()
+    (old / "meta.json").write_text("{}")
+    report = build_index(settings=mini)
+    assert not report.changed
+    assert not debris.exists() and not old.exists()
+    assert current_dir(mini.index_dir) == current and len(load_index(settings=mini)) == report.chunks_total

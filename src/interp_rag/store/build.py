@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from .format import (
 )
 from .integrity import writing
 from .labelling import label_chunks
-from .publish import write_version
+from .publish import prune, write_version
 from .questions import question_stage
 from .resolve import Previous, Progress, Resolved, resolve_stage
 
@@ -163,6 +163,10 @@ def _stages(
         report.changed = False
         report.chunks_total = report.chunks_reused = prev.meta["chunks"] if prev.meta else 0
         list_additions()
+        # what a killed build left (a .tmp- folder of ~40 MB) goes now, not at the next build that changes
+        # something; a read-only index (a shared copy) is still up to date
+        with suppress(OSError):
+            prune(settings.index_dir)
     else:
         work = chunk_stage(settings, found, prev, progress)
         cache = open_cache(settings.index_dir, prev, report)
