@@ -373,8 +373,11 @@ def add_source(
         id=id or "", title=title or "", url="", authors=given_authors(authors), year=year, type=type or "",
         stance=stance, stance_note=stance_note or "",
     )  # fmt: skip
-    addition = read_new_source(given_location(location), draft, settings, progress)
-    return _build(settings, None, False, progress, (addition,), llm_questions)
+    # the lock from the start: a second add is refused before it reads (a long PDF took minutes, then was
+    # refused)
+    with build_lock(settings.index_dir):
+        addition = read_new_source(given_location(location), draft, settings, progress)
+        return _build(settings, None, False, progress, (addition,), llm_questions)
 
 
 def rebuild_without(settings: Settings, on_progress: Progress | None = None) -> BuildReport:

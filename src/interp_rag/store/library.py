@@ -147,6 +147,28 @@ def add_sources(
         report.build = build
         return report
 
+    # the lock from the start: a second add is refused before it reads (a long PDF took minutes, then was
+    # refused), and what the list holds cannot change between the checks below and the build
+    with build_lock(settings.index_dir):
+        _add_several(
+            todo, report, authors, year, type, stance, stance_note, settings, on_progress, llm_questions
+        )
+    return report
+
+
+def _add_several(
+    todo: list[str],
+    report: AddReport,
+    authors: list[str],
+    year: int | None,
+    type: str | None,
+    stance: str,
+    stance_note: str,
+    settings: Settings,
+    on_progress: Any,
+    llm_questions: Completer | None,
+) -> None:
+    """`add_sources` for several locations: each read and checked, then one build for those that passed."""
     existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
     taken = {s.id for s in existing}
     urls = {s.url for s in existing}
@@ -186,7 +208,6 @@ def add_sources(
         for r in report.results:  # a source the build could not index after all
             if r.ok and r.id in report.build.sources_failed:
                 r.ok, r.reason = False, report.build.sources_failed[r.id]
-    return report
 
 
 def added(settings: Settings, location: str) -> Source | None:
