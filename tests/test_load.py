@@ -164,6 +164,7 @@ def test_small_lines_that_are_no_footnotes_stay_where_they_are() -> None:
         "A small marked line in the middle.",
         "The cost grows as log2 of the width, or as (a+b)2.",
         "More body text follows it here.",
+        "",  # a caption is a paragraph of its own (tests/test_pdf_captions.py)
         "Figure 1: A caption set small at the foot.",
     ]
 

@@ -15,7 +15,9 @@ do not know their section. Where each line sits on the page, and its font size, 
   paragraph that goes on in the next column. Each becomes a paragraph of its own after the sentence the
   page break cut (or after its page), and the raised marks in the text ("activations¹ and") are dropped,
   as other formats' footnote numbers are; a raised digit after a single letter, a digit or a bracket is an
-  exponent ("n²", "(a+b)²") and stays.
+  exponent ("n²", "(a+b)²") and stays;
+- a figure's or table's caption ("Figure 3: Probe accuracy by layer") and the figure's own smaller text are
+  paragraphs of their own, moved after the sentence they cut as footnotes are (pdf_captions.py).
 
 Paragraphs are not told apart by the wider gaps between them: chunks then cross paragraphs, as they did
 before; split at paragraphs, chunks were shorter and retrieval measured no better (docs/benchmarks.md,
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from ..errors import SourceError
 from ..text import BOUNDARY, FOOTNOTE_SYMBOLS, boundary_span
 from .parts import over_budget, part_read
+from .pdf_captions import line_spacing, page_runs
 from .references import is_reference_heading
 
 # A short line set this much larger than the body text is a heading.
@@ -105,8 +108,18 @@ def pdf_text(data: bytes) -> str:
     pages = drop_running_lines(pages)
     sizes = [round(line.size, 1) for page in pages for line in page for _ in line.text.split()]
     body = Counter(sizes).most_common(1)[0][0] if sizes else 0.0
-    split = [footnotes(page, body) for page in pages]
-    blocks = join_pages([page_text(lines, body) for lines, _ in split], [notes for _, notes in split])
+    spacing = line_spacing(pages)
+    texts: list[str] = []
+    notes: list[list[str]] = []  # what follows each text, after the sentence that runs on past it
+    apart: list[bool] = []  # the text starts a block of its own
+    for page in pages:
+        lines, page_notes = footnotes(page, body)
+        for run in page_runs(lines, body, spacing):
+            texts.append(page_text(run.lines, body))
+            notes.append(run.floats)
+            apart.append(run.apart)
+        notes[-1] += page_notes
+    blocks = join_pages(texts, notes, apart)
     text = "\n\n".join(t for t in blocks if t.strip())
     if not text.strip():
         if drawn:  # every line was a running header, footer or page number
@@ -303,17 +316,25 @@ def _is_heading(line: Line, body: float) -> bool:
     )
 
 
-def join_pages(pages: list[str], notes: list[list[str]] | None = None) -> list[str]:
-    """Pages as blocks, a page whose last sentence runs on to the next page joined to it. Each page's
-    footnotes (`notes`) follow the sentence the page break cut, as paragraphs of their own, or the page
-    when no sentence ran on."""
+def join_pages(
+    pages: list[str], notes: list[list[str]] | None = None, apart: list[bool] | None = None
+) -> list[str]:
+    """Pages (or the runs of a page's text between its figures) as blocks, a page whose last sentence runs
+    on to the next page joined to it, unless `apart` says the next one starts a block whatever the text
+    before it. Each page's footnotes and figures (`notes`) follow the sentence the page break cut, as
+    paragraphs of their own, or the page when no sentence ran on."""
     out: list[str] = []
     pending: list[str] = []  # footnotes waiting for the sentence around the page break to end
-    for page, page_notes in zip(pages, notes or [[] for _ in pages], strict=True):
+    notes = notes or [[] for _ in pages]
+    for page, page_notes, own in zip(pages, notes, apart or [False for _ in pages], strict=True):
+        if not page:  # a page (or the top of one) holding nothing but a figure: a sentence runs on over it
+            pending += page_notes
+            continue
         last = out[-1].rsplit("\n", 1)[-1] if out else ""
         if (
             last
             and page
+            and not own
             and not _SENTENCE_END.search(last)
             and not last.startswith("#")
             and not page.startswith("#")
