@@ -37,9 +37,9 @@ from tests.conftest_ui import XSS_TITLE, FakeLLM, ui_corpus_settings, write_ui_c
 
 __all__ = ["ui_corpus_settings"]  # a fixture, imported to be found here
 
-TAGS = {"article", "section", "div", "span", "a", "p", "br", "ul", "ol", "li", "h3", "h4", "strong", "em",
+TAGS = {"article", "section", "div", "span", "a", "p", "br", "ul", "ol", "li", "h2", "h3", "strong", "em",
         "code", "mark", "b", "i", "dl", "dt", "dd"}  # fmt: skip
-ATTRS = {"class", "id", "href", "target", "rel", "title", "style", "role", "aria-label"}
+ATTRS = {"class", "id", "href", "target", "rel", "title", "style", "role", "aria-label", "tabindex"}
 
 
 class Markup(HTMLParser):

@@ -179,7 +179,46 @@ WELCOME = (
 def theme() -> gr.themes.Base:
     # System fonts only: a local research tool should not fetch fonts from a third party, and works offline.
     fonts = {"font": ["ui-sans-serif", "system-ui", "sans-serif"], "font_mono": ["ui-monospace", "monospace"]}
-    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", **fonts)
+    # Soft's light defaults fail WCAG's 4.5:1 for text: labels indigo-500 on indigo-100 (3.6:1), hints and
+    # the slider's ends slate-400 on white (2.6:1), white on the indigo-500 Ask button and tab (4.5:1, 4.3:1).
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", **fonts).set(
+        block_label_text_color="*primary_700",
+        block_title_text_color="*primary_700",
+        body_text_color_subdued="*neutral_500",
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        color_accent="*primary_600",
+    )
+
+
+# Gradio's HTML outputs are replaced whole, and a live region inside one is not announced reliably (and a
+# streamed answer would be read ten times a second). One status region of our own says when an answer or a
+# notice has arrived; the answer box is aria-busy while it streams. Gradio's accordions say nothing of
+# whether they are open: their buttons get aria-expanded, and the ▼ is hidden from the accessible name.
+PAGE_JS = """() => {
+  const say = document.createElement('div');
+  say.id = 'announce'; say.className = 'vh'; say.setAttribute('role', 'status');
+  document.body.appendChild(say);
+  const text = (sel) => { const e = document.querySelector(sel); return e ? e.innerText.trim() : ''; };
+  let last = '';
+  const sync = () => {
+    for (const b of document.querySelectorAll('button.label-wrap')) {
+      b.setAttribute('aria-expanded', b.classList.contains('open') ? 'true' : 'false');
+      const icon = b.querySelector('.icon'); if (icon) icon.setAttribute('aria-hidden', 'true');
+    }
+    const box = document.querySelector('#answer');
+    if (!box) return;
+    const streaming = !!box.querySelector('.answer.streaming');
+    box.setAttribute('aria-busy', streaming ? 'true' : 'false');
+    const meta = streaming ? '' : text('#answer .answer-meta');
+    const news = [text('#notice'), meta && 'Answer ready: ' + meta, text('#lib-notice')].filter(Boolean);
+    const now = news.join('. ');
+    if (now !== last) { last = now; say.textContent = now; }
+  };
+  new MutationObserver(sync).observe(document.body,
+    {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class']});
+  sync();
+}"""
 
 
 def _layout(types: list[str], ready: bool, settings: Settings) -> dict[str, Any]:
@@ -332,6 +371,7 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict[st
         "server_port": port,
         "css": CSS_FILE.read_text(encoding="utf-8"),
         "theme": theme(),
+        "js": PAGE_JS,
         "show_error": True,
         "app_kwargs": {"middleware": middleware},
     }

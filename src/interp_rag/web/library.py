@@ -68,9 +68,9 @@ def render_library(rows: list[dict[str, Any]], query: str = "", stance: str = ""
         )
     head = "".join(f"<th>{h}</th>" for h in ("Title", "Authors", "Year", "Type", "Stance", "Chunks", "Added"))
     count = f'<p class="muted">{len(keep)} of {len(rows)} sources</p>'
-    return (
-        f'{count}<table class="library"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    )
+    table = f'<table class="library"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    # a box of its own that scrolls sideways on a narrow screen (focusable, so the keyboard can scroll it)
+    return f'{count}<div class="library-wrap" role="region" aria-label="Sources" tabindex="0">{table}</div>'
 
 
 def render_restriction(chosen: list[str] | None, rows: list[dict[str, Any]]) -> str:

@@ -161,7 +161,8 @@ def render_markdown(text: str, n_passages: int) -> str:
         heading = re.match(r"#{1,6}\s+(.*)", s)
         if not s or heading:
             flush()
-            out.extend([f"<h4>{_inline(heading.group(1), n_passages)}</h4>"] if heading else [])
+            # h3: under the answer's own h2
+            out.extend([f"<h3>{_inline(heading.group(1), n_passages)}</h3>"] if heading else [])
         elif item:
             if para or (items and kind != ("ul" if item.group(1) else "ol")):
                 flush()
@@ -190,7 +191,9 @@ def render_answer(text: str, n_passages: int, final: Answer | None = None) -> st
             meta = f"No close match · {len(final.passages)} closest passages{took}"
         meta, cls = (meta if final.passages else ""), "answer"
     body = f'<div class="answer-body">{render_markdown(text, n_passages)}</div>'
-    return f'<div class="{cls}"><div class="answer-meta">{esc(meta)}</div>{body}</div>'
+    # A heading a screen reader can jump to (the page is otherwise h1, then the columns); seen, it is noise.
+    head = f'<h2 class="vh">Answer</h2><div class="answer-meta">{esc(meta)}</div>'
+    return f'<div class="{cls}">{head}{body}</div>'
 
 
 def render_notice(message: str, kind: str = "warning") -> str:
@@ -212,7 +215,7 @@ def render_balance(
     if not passages:
         return ""
     if low_relevance:
-        head = f'<div class="balance-head">{esc(LOW_RELEVANCE_LABEL)}</div>'
+        head = f'<h2 class="balance-head">{esc(LOW_RELEVANCE_LABEL)}</h2>'
         return f'<div class="balance low-relevance">{head}</div>'
     counts = {s: sum(p.stance == s for p in passages) for s in ("enthusiastic", "neutral", "skeptical")}
     bar = "".join(
@@ -227,8 +230,8 @@ def render_balance(
     label = ", ".join(f"{c} {s}" for s, c in counts.items())
     notes_html = "".join(f'<p class="missing">{esc(n)}</p>' for n in notes)
     return (
-        f'<div class="balance"><div class="balance-head">Where the sources stand <span class="muted">· '
-        f'{len(passages)} passages shown</span></div><div class="bar" role="img" aria-label="{label}">{bar}'
+        f'<div class="balance"><h2 class="balance-head">Where the sources stand <span class="muted">· '
+        f'{len(passages)} passages shown</span></h2><div class="bar" role="img" aria-label="{label}">{bar}'
         f'</div><div class="legend">{legend}</div>{notes_html}</div>'
     )
 
@@ -252,12 +255,16 @@ def render_card(
         how, tip = "label", "stance labelled by hand (training data), not the classifier's guess"
     else:
         how, tip = f"{p.stance_confidence:.0%}", "stance classifier confidence"
-    badge = f'<span class="badge {st}" title="{tip}">{st} · {how}'
+    # "stance" is said, not only coloured: a screen reader otherwise reads "blog enthusiastic · label cited"
+    badge = f'<span class="badge {st}" title="{tip}"><span class="vh">stance: </span>{st} · {how}'
     badge += "</span>"
     badge += '<span class="chip">cited</span>' if cited else ""
     return (
-        f'<article class="card {st}" id="passage-{number}"><div class="card-head"><span class="num">'
-        f'[{number}]</span>{source_link(p.url, p.title, "title")}</div><div class="card-meta">{meta} {badge}'
+        # tabindex -1: following a citation [n] moves the focus (and a screen reader) to its card, not only
+        # the scroll; the title is a heading, so cards can be skimmed heading by heading
+        f'<article class="card {st}" id="passage-{number}" tabindex="-1"><h3 class="card-head">'
+        f'<span class="num">[{number}]</span>{source_link(p.url, p.title, "title")}</h3>'
+        f'<div class="card-meta">{meta} {badge}'
         f'</div>{where}<div class="text">{with_math(readable(p.text), lambda t: highlight(t, terms))}</div>'
         f'<div class="card-foot">{link}</div></article>'
     )
@@ -272,7 +279,7 @@ def render_column(stance: str, passages: list[Passage], question: str, cited: se
     body = "".join(cards) or f'<p class="empty">No {stance} passage among the results.</p>'
     title = "Background and neutral" if stance == "neutral" else stance.title()
     count = f"{len(cards)} passage{'s' * (len(cards) != 1)}"
-    head = f'<h3><i class="dot {stance}"></i>{title} <span class="muted">· {count}</span></h3>'
+    head = f'<h2><i class="dot {stance}"></i>{title} <span class="muted">· {count}</span></h2>'
     return f'<section class="column {stance}">{head}{body}</section>'
 
 
