@@ -1,0 +1,242 @@
+"""Users the other browser tests did not meet, in a real Chromium over the real index: a phone and a tablet,
+200% zoom, the keyboard alone, a screen reader's view of the page, and dark mode. Screenshots go in
+test-artifacts/."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from interp_rag.settings import Settings
+from tests.conftest_ui import ARTIFACTS, App, running_app
+from tests.test_browser import CHROMIUM, FLAGS, ask
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "Are sparse autoencoders actually useful?"
+
+# The WCAG contrast ratio of each element's own text against the background it is drawn on (ancestors'
+# backgrounds composed; opacity applied to the text), for the elements under `sel` with text of their own.
+CONTRAST = """(sel) => {
+  const rgba = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const lum = (c) => { const f = (v) => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat([1]);
+  const background = (e) => { const layers = [];
+    for (let x = e; x; x = x.parentElement) { const c = rgba(getComputedStyle(x).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; } }
+    let base = document.body.classList.contains('dark') ? [11, 15, 25, 1] : [255, 255, 255, 1];
+    if (layers.length && layers[layers.length - 1][3] >= 1) base = layers.pop();
+    for (let i = layers.length - 1; i >= 0; i--) base = over(layers[i], base);
+    return base; };
+  const out = [];
+  for (const e of document.querySelectorAll(sel)) {
+    if (e.closest('.vh, .sr-only')) continue;
+    if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const r = e.getBoundingClientRect(), cs = getComputedStyle(e);
+    if (!r.width || !r.height || cs.visibility === 'hidden') continue;
+    let opacity = 1; for (let x = e; x; x = x.parentElement) opacity *= +getComputedStyle(x).opacity;
+    const bg = background(e), fg = rgba(cs.color), text = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg);
+    const [hi, lo] = [lum(text), lum(bg)].sort((a, b) => b - a);
+    out.push({ratio: (hi + 0.05) / (lo + 0.05), text: e.textContent.trim().slice(0, 40),
+      cls: String(e.className).slice(0, 40), color: cs.color});
+  }
+  return out; }"""
+
+
+@pytest.fixture(scope="module")
+def app(real_index_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    with running_app(real_index_settings, tmp_path_factory.mktemp("access-app") / "app.log") as a:
+        yield a
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs it (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def open_page(chromium: Any, app: App, **context: Any) -> Any:
+    """A page in a context of its own (viewport, scale, colour scheme), the index ready."""
+    page = chromium.new_context(**context).new_page()
+    page.goto(app.url)
+    page.wait_for_selector("#ask:not([disabled])", timeout=90_000)
+    return page
+
+
+def answered(page: Any) -> None:
+    ask(page, QUESTION)
+    page.wait_for_function(
+        "() => document.querySelector('#col-enthusiastic .card')"
+        " && document.querySelector('#col-skeptical .card')"
+    )
+    page.wait_for_timeout(300)  # the timeline chart draws after the cards
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    return page.locator(selector).first.evaluate(
+        "e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top}; }"
+    )
+
+
+def sideways(page: Any) -> int:
+    """How far the page scrolls sideways (0: it fits the screen)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+@pytest.mark.parametrize("width, height", [(375, 812), (768, 1024)], ids=["phone", "tablet"])
+def test_phone_and_tablet_fit_the_screen(chromium: Any, app: App, width: int, height: int) -> None:
+    """No sideways scroll on the Ask tab with an answer (a passage quoting a long URL made the phone page 860
+    px wide), nor on the Sources tab (its seven-column table); the answer and both columns within the screen,
+    stacked on a phone and side by side on a tablet."""
+    page = open_page(chromium, app, viewport={"width": width, "height": height})
+    answered(page)
+    assert sideways(page) == 0
+    for sel in ("#answer", "#balance", "#col-enthusiastic", "#col-skeptical", "#examples button"):
+        r = box(page, sel)
+        assert r["left"] >= 0 and r["right"] <= width, (sel, r)
+    enthusiastic, skeptical = box(page, "#col-enthusiastic"), box(page, "#col-skeptical")
+    if width < 600:
+        assert enthusiastic["left"] == skeptical["left"] and enthusiastic["top"] < skeptical["top"]
+    else:
+        assert enthusiastic["top"] == skeptical["top"] and enthusiastic["right"] <= skeptical["left"]
+    outside = page.evaluate(
+        "() => [...document.querySelectorAll('.card *')]"
+        f".filter(e => e.getBoundingClientRect().right > {width})"
+        ".map(e => e.textContent.slice(0, 60))"
+    )
+    assert outside == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-{width}px.png"), full_page=True)
+
+    page.get_by_role("tab", name="Sources").click()
+    page.wait_for_selector("#library table.library")
+    assert sideways(page) == 0
+    page.close()
+
+
+def test_at_200_percent_zoom_links_and_text_stay_in_their_cards(chromium: Any, app: App) -> None:
+    """200% zoom of a 1280x900 window: 640 CSS px at scale 2. The columns stack and every URL stays inside
+    its card (they ran over the card's edge into the next column)."""
+    page = open_page(chromium, app, viewport={"width": 640, "height": 450}, device_scale_factor=2)
+    answered(page)
+    assert sideways(page) == 0
+    assert box(page, "#col-enthusiastic")["left"] == box(page, "#col-skeptical")["left"]
+    over = page.evaluate(
+        "() => [...document.querySelectorAll('.card')].flatMap(c => {"
+        " const edge = c.getBoundingClientRect().right;"
+        " return [...c.querySelectorAll('a, .text')].filter(e => e.getBoundingClientRect().right > edge + 1)"
+        ".map(e => e.textContent.slice(0, 60)); })"
+    )
+    assert over == []
+    page.close()
+
+
+def test_the_keyboard_alone_reaches_everything_in_order(chromium: Any, app: App) -> None:
+    """Focus starts in the question box; Enter asks; Tab goes to Ask, the examples, Filters (whose button
+    says it is expanded once Enter opens it, and then leads into the filters), the answer's citations and
+    then each card's links; Enter on a citation moves the focus to its card."""
+    page = open_page(chromium, app, viewport={"width": 1280, "height": 900})
+    assert page.evaluate("document.activeElement.closest('#question') !== null")
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#cols .card').length >= 2", timeout=30_000)
+    where = (
+        "() => { const e = document.activeElement;"
+        " const f = e.closest('#question, #ask, #examples, #stance-filter,"
+        " .card, #answer, .gr-accordion'); if (!f) return e.tagName;"
+        " if (f.classList.contains('gr-accordion') && e.matches('button.label-wrap')) return 'accordion:' +"
+        " e.innerText.replace(/[▼◀]/g, '').trim() + ':' + e.getAttribute('aria-expanded');"
+        " return f.matches('.card') ? 'card' : f.id || f.className.split(' ')[0]; }"
+    )
+    stops = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate(where))
+        if stops[-1].startswith("accordion:Filters"):
+            break
+    assert stops[0] == "ask" and stops[1:6] == ["examples"] * 5, stops
+    assert stops[-1] == "accordion:Filters:false", stops  # a screen reader hears "collapsed"
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.getAttribute('aria-expanded') === 'true'")
+    page.keyboard.press("Tab")
+    assert page.evaluate(where) == "stance-filter"
+
+    seen = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(where))
+        if seen[-1] == "card":
+            break
+    assert "answer" in seen and seen[-1] == "card", seen
+    assert seen.index("answer") < seen.index("card")
+    assert page.evaluate("document.activeElement.matches('.card a.title')")
+
+    page.locator("#answer a.cite").first.focus()
+    target = page.locator("#answer a.cite").first.get_attribute("href")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => document.activeElement.id === '{target[1:]}'")
+    page.close()
+
+
+def test_a_screen_reader_finds_headings_landmarks_and_hears_the_answer_arrive(
+    chromium: Any, app: App
+) -> None:
+    page = open_page(chromium, app, viewport={"width": 1280, "height": 900})
+    answered(page)
+    page.wait_for_function(
+        "() => /^Answer ready: .*8 passages/.test(document.querySelector('#announce').textContent)"
+    )
+    assert page.locator("#announce").get_attribute("role") == "status"
+    assert page.locator("#answer").get_attribute("aria-busy") == "false"
+
+    headings = page.evaluate(
+        "() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]"
+        ".filter(h => h.closest('#tab-ask, #hero'))"
+        ".map(h => [+h.tagName[1], h.textContent.trim()])"
+    )
+    levels = [level for level, _ in headings]
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(levels)), headings
+    names = [text for level, text in headings if level == 2]
+    assert names[:2] == ["Answer", "Where the sources stand · 8 passages shown"], names
+    assert any(n.startswith("Enthusiastic") for n in names) and any(n.startswith("Skeptical") for n in names)
+    cards = page.locator(".card").count()
+    assert sum(level == 3 and text.startswith("[") for level, text in headings) == cards
+
+    card = page.locator("#col-skeptical .card").first.aria_snapshot()
+    assert "heading" in card and "stance: skeptical" in card, card
+    assert page.get_by_role("button", name="Filters", exact=True).get_attribute("aria-expanded") == "false"
+    page.get_by_role("tab", name="Sources").click()
+    assert page.get_by_role("region", name="Sources").locator("table").count() == 1
+    page.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_keeps_its_contrast_in_light_and_dark_mode(chromium: Any, app: App, scheme: str) -> None:
+    """Every piece of text on the Ask tab (answer, citations, balance, timeline list, cards with their badges
+    and links, the filters' labels and hints, the tabs) is at least 4.5:1 against its background; in dark
+    mode the indigo links were 2.3:1, and the white stance badges 2.8-3:1 in both."""
+    page = open_page(chromium, app, viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    assert page.evaluate("document.body.classList.contains('dark')") == (scheme == "dark")
+    answered(page)
+    page.get_by_text("Filters").click()
+    checked = page.evaluate(CONTRAST, "#tab-ask *, [role=tab], #hero *")
+    assert len(checked) > 100
+    assert {"cite", "badge", "url", "num", "tl-card"} <= {c["cls"].split(" ")[0] for c in checked}
+    low = [c for c in checked if c["ratio"] < 4.5]
+    assert low == [], low[:10]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-{scheme}.png"), full_page=True)
+    page.close()
