@@ -153,6 +153,11 @@ def test_the_keyboard_alone_reaches_everything_in_order(chromium: Any, app: App)
     page.keyboard.type(QUESTION)
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelectorAll('#cols .card').length >= 2", timeout=30_000)
+    # the answer finished (its box is no longer re-rendered under the focus), as a user waits to read it
+    page.wait_for_function(
+        "() => document.querySelector('#answer a.cite') && !document.querySelector('#answer .streaming')",
+        timeout=30_000,
+    )
     where = (
         "() => { const e = document.activeElement;"
         " const f = e.closest('#question, #ask, #examples, #stance-filter,"

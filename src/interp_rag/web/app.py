@@ -169,6 +169,8 @@ def echo(value: str) -> str:
 # ---------------------------------------------------------------- layout, wiring, serving
 
 CSS_FILE = Path(__file__).parents[1] / "data" / "ui.css"  # package data, beside the stance model
+# a status region that announces answers, aria-busy while one streams, aria-expanded on accordions
+JS_FILE = CSS_FILE.with_name("page.js")
 WELCOME = (
     '<div class="answer"><div class="answer-body"><p>Ask a question, or pick an example above. The answer '
     "cites numbered passages <b>[n]</b>; below it are the passages, enthusiastic and skeptical side by side."
@@ -191,34 +193,6 @@ def theme() -> gr.themes.Base:
     )
 
 
-# Gradio's HTML outputs are replaced whole, and a live region inside one is not announced reliably (and a
-# streamed answer would be read ten times a second). One status region of our own says when an answer or a
-# notice has arrived; the answer box is aria-busy while it streams. Gradio's accordions say nothing of
-# whether they are open: their buttons get aria-expanded, and the ▼ is hidden from the accessible name.
-PAGE_JS = """() => {
-  const say = document.createElement('div');
-  say.id = 'announce'; say.className = 'vh'; say.setAttribute('role', 'status');
-  document.body.appendChild(say);
-  const text = (sel) => { const e = document.querySelector(sel); return e ? e.innerText.trim() : ''; };
-  let last = '';
-  const sync = () => {
-    for (const b of document.querySelectorAll('button.label-wrap')) {
-      b.setAttribute('aria-expanded', b.classList.contains('open') ? 'true' : 'false');
-      const icon = b.querySelector('.icon'); if (icon) icon.setAttribute('aria-hidden', 'true');
-    }
-    const box = document.querySelector('#answer');
-    if (!box) return;
-    const streaming = !!box.querySelector('.answer.streaming');
-    box.setAttribute('aria-busy', streaming ? 'true' : 'false');
-    const meta = streaming ? '' : text('#answer .answer-meta');
-    const news = [text('#notice'), meta && 'Answer ready: ' + meta, text('#lib-notice')].filter(Boolean);
-    const now = news.join('. ');
-    if (now !== last) { last = now; say.textContent = now; }
-  };
-  new MutationObserver(sync).observe(document.body,
-    {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class']});
-  sync();
-}"""
 
 
 def _layout(types: list[str], ready: bool, settings: Settings) -> dict[str, Any]:
@@ -371,7 +345,7 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict[st
         "server_port": port,
         "css": CSS_FILE.read_text(encoding="utf-8"),
         "theme": theme(),
-        "js": PAGE_JS,
+        "js": JS_FILE.read_text(encoding="utf-8"),
         "show_error": True,
         "app_kwargs": {"middleware": middleware},
     }

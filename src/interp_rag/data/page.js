@@ -1,0 +1,29 @@
+() => {
+  // Gradio runs this on page load (launch(js=...)); it must stay one function expression.
+  // Gradio's HTML outputs are replaced whole, and a live region inside one is not announced reliably (and a
+  // streamed answer would be read ten times a second). One status region of our own says when an answer or a
+  // notice has arrived; the answer box is aria-busy while it streams. Gradio's accordions say nothing of
+  // whether they are open: their buttons get aria-expanded, and the ▼ is hidden from the accessible name.
+  const say = document.createElement('div');
+  say.id = 'announce'; say.className = 'vh'; say.setAttribute('role', 'status');
+  document.body.appendChild(say);
+  const text = (sel) => { const e = document.querySelector(sel); return e ? e.innerText.trim() : ''; };
+  let last = '';
+  const sync = () => {
+    for (const b of document.querySelectorAll('button.label-wrap')) {
+      b.setAttribute('aria-expanded', b.classList.contains('open') ? 'true' : 'false');
+      const icon = b.querySelector('.icon'); if (icon) icon.setAttribute('aria-hidden', 'true');
+    }
+    const box = document.querySelector('#answer');
+    if (!box) return;
+    const streaming = !!box.querySelector('.answer.streaming');
+    box.setAttribute('aria-busy', streaming ? 'true' : 'false');
+    const meta = streaming ? '' : text('#answer .answer-meta');
+    const news = [text('#notice'), meta && 'Answer ready: ' + meta, text('#lib-notice')].filter(Boolean);
+    const now = news.join('. ');
+    if (now !== last) { last = now; say.textContent = now; }
+  };
+  new MutationObserver(sync).observe(document.body,
+    {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class']});
+  sync();
+}
