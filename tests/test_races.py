@@ -196,8 +196,13 @@ def test_two_uploads_of_one_name_at_once_are_kept_as_two_files(
         assert {text[:18] for _, text in mine} == {"Notes written by A", "Notes written by B"}
 
 
+# The signals' default handling first, as a command started from a terminal has it: a test run under nohup
+# (or a CI runner that ignores SIGHUP) passes SIGHUP on ignored, and the CLI rightly leaves an ignored
+# signal ignored.
 REMOVE_STOPPED_IN_ITS_BUILD = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 from interp_rag.store import library
 def slow_build(settings, on_progress=None):
     print("building", flush=True)
