@@ -92,6 +92,15 @@ def mini_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
+@pytest.fixture
+def built(tmp_path: Path, mini_settings: Settings) -> Settings:
+    """A private copy of the session's mini index with its mirror and source list."""
+    shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
+    shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
+    shutil.copytree(mini_settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    return make_settings(tmp_path, mirror=tmp_path / "mirror")
+
+
 @pytest.fixture(scope="session")
 def mini_index(mini_settings: Settings):
     from interp_rag.store.index import load_index

@@ -27,15 +27,6 @@ from tests.support.http import Route, serve
 from tests.support.labels import hand_label, write_labels
 
 
-@pytest.fixture
-def built(tmp_path: Path, mini_settings):
-    """A private copy of the session's mini index with its mirror and source list."""
-    shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
-    shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
-    shutil.copytree(mini_settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".build.lock"))
-    return make_settings(tmp_path, mirror=tmp_path / "mirror")
-
-
 def snapshot(settings: Settings) -> dict[str, str]:
     """sha256 of the source list and of every file of the index but the embedding cache (a cache may
     gain vectors from an interrupted build: that is its purpose) and the lock file."""

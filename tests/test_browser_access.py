@@ -176,6 +176,8 @@ def test_the_keyboard_alone_reaches_everything_in_order(chromium: Any, app: App)
     assert stops[-1] == "accordion:Filters:false", stops  # a screen reader hears "collapsed"
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.activeElement.getAttribute('aria-expanded') === 'true'")
+    # the panel's controls are focusable once it has opened (under load that took longer than one key press)
+    page.wait_for_selector("#stance-filter input", state="visible", timeout=30_000)
     page.keyboard.press("Tab")
     assert page.evaluate(where) == "stance-filter"
 

@@ -27,7 +27,7 @@ from interp_rag.store.library import add_sources, remove_source
 from interp_rag.text import clean_for_embedding, digest
 from interp_rag.types import Document, Source
 from tests.support.pdf import make_pages
-from tests.test_add import built, snapshot  # noqa: F401  (the fixture)
+from tests.test_add import snapshot
 
 PARAGRAPH = (
     "Probing classifiers read a property from a layer's activations, but a probe that reads a property does "
@@ -52,7 +52,7 @@ def add_one(path: Path, settings, **kw) -> Source:
 # ---------------------------------------------------------------- the source list
 
 
-def test_a_title_of_control_characters_never_reaches_the_source_list(built, tmp_path: Path) -> None:  # noqa: F811
+def test_a_title_of_control_characters_never_reaches_the_source_list(built, tmp_path: Path) -> None:
     # the document's own title is nothing but a bell and an escape: the add goes on, with a readable title
     doc = tmp_path / "bell.html"
     doc.write_bytes(page("&#7;&#27;"))
@@ -78,7 +78,7 @@ def test_an_entry_load_sources_would_refuse_is_never_written(tmp_path: Path) -> 
     assert load_sources(path)[0].title == "A title on two lines"
 
 
-def test_a_year_that_is_no_year_is_refused_and_a_documents_own_is_dropped(built, tmp_path: Path) -> None:  # noqa: F811
+def test_a_year_that_is_no_year_is_refused_and_a_documents_own_is_dropped(built, tmp_path: Path) -> None:
     doc = tmp_path / "dated.html"
     doc.write_bytes(page("Reading probes", '<meta name="citation_publication_date" content="2091/01/01">'))
     assert document_metadata(doc.read_bytes(), doc.name, "")["year"] == 2091
@@ -105,7 +105,7 @@ def test_a_source_list_that_is_not_text_or_not_a_file_is_a_clear_error(tmp_path:
 # ---------------------------------------------------------------- paths and URLs
 
 
-def test_paths_the_system_cannot_read_are_reported_not_raised(built) -> None:  # noqa: F811
+def test_paths_the_system_cannot_read_are_reported_not_raised(built) -> None:
     before = snapshot(built)
     report = add_sources(["~no-such-user-here/paper.md", "/tmp/" + "b" * 300 + ".md"], settings=built)
     assert [r.ok for r in report.results] == [False, False]
@@ -115,7 +115,7 @@ def test_paths_the_system_cannot_read_are_reported_not_raised(built) -> None:  #
     assert snapshot(built) == before
 
 
-def test_a_url_with_its_scheme_in_capitals_is_fetched_not_read_as_a_path(built) -> None:  # noqa: F811
+def test_a_url_with_its_scheme_in_capitals_is_fetched_not_read_as_a_path(built) -> None:
     with socket.socket() as s:  # a port nothing listens on: the fetch is refused at once
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -149,54 +149,35 @@ def test_a_name_that_turns_private_between_check_and_connection_is_refused(monke
     """DNS rebinding: the name answers a public address to the request's check and 127.0.0.1 to the
     connection. The connection's own check refuses it, and nothing reaches the local server."""
     import socket
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
 
     from interp_rag.ingest import fetch as fetch_module
+    from tests.support.http import Route, serve
 
     hits: list[str] = []
-
-    class Secret(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"the metadata service's secret")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Secret)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
+    secret = Route(body=b"the metadata service's secret", content_type="text/plain")
     real = socket.getaddrinfo
-    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1", "127.0.0.1"])
+    with serve({"/latest/meta-data": secret, "/": secret, "/ok": secret}, hits) as base:
+        port = int(base.rsplit(":", 1)[1])
+        answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1", "127.0.0.1"])
 
-    def rebinding(host: object, *args: object, **kwargs: object) -> list:
-        if host == "rebind.example":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
-        return real(host, *args, **kwargs)
+        def rebinding(host: object, *args: object, **kwargs: object) -> list:
+            if host == "rebind.example":
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+            return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    try:
-        with pytest.raises(SourceError, match=r"rebind\.example is an address .*127\.0\.0\.1"):
-            fetch_module.fetch(f"http://rebind.example:{port}/latest/meta-data", arxiv="", private=False)
-        # the connection's check stands on its own (httpx keeps it where make_client put it)
-        client = fetch_module.make_client(5.0, private=False)
-        client.event_hooks["request"] = []
-        with client, pytest.raises(SourceError, match="private network"):
-            client.get(f"http://127.0.0.1:{port}/")
-    finally:
-        server.shutdown()
-    assert hits == []
-    # a client for a trusted caller (the CLI) still connects to this machine
-    with fetch_module.make_client(5.0) as client:
-        server = HTTPServer(("127.0.0.1", 0), Secret)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            assert client.get(f"http://127.0.0.1:{server.server_address[1]}/ok").status_code == 200
-        finally:
-            server.shutdown()
+        with monkeypatch.context() as m:
+            m.setattr(socket, "getaddrinfo", rebinding)
+            with pytest.raises(SourceError, match=r"rebind\.example is an address .*127\.0\.0\.1"):
+                fetch_module.fetch(f"http://rebind.example:{port}/latest/meta-data", arxiv="", private=False)
+            # the connection's check stands on its own (httpx keeps it where make_client put it)
+            client = fetch_module.make_client(5.0, private=False)
+            client.event_hooks["request"] = []
+            with client, pytest.raises(SourceError, match="private network"):
+                client.get(f"{base}/")
+        assert hits == []
+        # a client for a trusted caller (the CLI) still connects to this machine
+        with fetch_module.make_client(5.0) as client:
+            assert client.get(f"{base}/ok").status_code == 200
     assert hits == ["/ok"]
 
 
@@ -392,7 +373,7 @@ def test_inline_base64_and_runs_the_model_cannot_read_make_no_chunks() -> None:
 # ---------------------------------------------------------------- an index the code can no longer reuse
 
 
-def test_a_build_that_cannot_reuse_the_index_reads_the_last_mirror_again(built) -> None:  # noqa: F811
+def test_a_build_that_cannot_reuse_the_index_reads_the_last_mirror_again(built) -> None:
     # After an upgrade that re-chunks everything (here: another chunk size), `remove` builds with no mirror
     # given and no network: the sources' text is read again from the mirror files the last build used, not
     # dropped (before: every source but the fetchable ones left the index, exit status 0).
@@ -442,7 +423,7 @@ def test_a_markdown_files_own_byline_or_front_matter_gives_its_authors_and_year(
     assert (meta.get("authors"), meta.get("year")) == (authors, year)
 
 
-def test_a_file_url_is_read_as_the_file_it_names(built, tmp_path: Path) -> None:  # noqa: F811
+def test_a_file_url_is_read_as_the_file_it_names(built, tmp_path: Path) -> None:
     # the source list stores an added file as a file:// URL; given back to `add`, it was refused as
     # "neither an http(s) URL nor an existing file"
     from urllib.parse import quote

@@ -22,15 +22,6 @@ from interp_rag.store.index import load_index
 from tests.conftest import make_settings
 
 
-@pytest.fixture
-def built(tmp_path: Path, mini_settings):
-    """A private copy of the session's mini index with its mirror and source list."""
-    shutil.copytree(mini_settings.mirror, tmp_path / "mirror")
-    shutil.copy(mini_settings.sources_file, tmp_path / "sources.toml")
-    shutil.copytree(mini_settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".build.lock"))
-    return make_settings(tmp_path, mirror=tmp_path / "mirror")
-
-
 def listed(settings: Settings) -> set[str]:
     return {s.id for s in load_sources(settings.sources_file)}
 
@@ -252,46 +243,17 @@ def test_kill_or_a_closed_terminal_stops_remove_as_ctrl_c_does(built, sig: str) 
 def test_a_second_add_is_refused_before_it_reads_anything(built) -> None:
     """While another build holds the lock, an add is refused at once: it read its whole document first (a
     long PDF took minutes) and was refused only when it came to build."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    from interp_rag.store.build import build_lock
     from interp_rag.store.library import add_sources
+    from tests.support.http import Route, serve
+    from tests.support.locks import lock_held_elsewhere
 
     hits: list[str] = []
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/markdown")
-            self.end_headers()
-            self.wfile.write(b"# Probes\n\nA linear probe reads a concept from a layer's activations.\n")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    taken, done = threading.Event(), threading.Event()
-
-    def hold() -> None:  # another build, as far as the lock can tell
-        with build_lock(built.index_dir):
-            taken.set()
-            done.wait(60)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert taken.wait(30)
+    page = Route(body=b"# Probes\n\nA linear probe reads a concept from a layer's activations.\n")
+    routes = {f"/{name}.md": page for name in ("one", "two", "three")}
+    with serve(routes, hits) as base, lock_held_elsewhere(built.index_dir):
         with pytest.raises(InterpRagError, match="Another build is running"):
             add_source(f"{base}/one.md", settings=built)
         with pytest.raises(InterpRagError, match="Another build is running"):
             add_sources([f"{base}/two.md", f"{base}/three.md"], settings=built)
-    finally:
-        done.set()
-        holder.join()
-        server.shutdown()
     assert hits == []
     assert listed(built) == indexed(built) and not {"probes"} & listed(built)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import bibtexparser
@@ -339,7 +338,7 @@ def test_adding_several_reads_only_them_and_writes_the_list_last(mini_copy: Sett
     """Several sources with one build read only the new ones (the others' URLs are dead here and no mirror
     is given), and a build that cannot run (another holds the lock) leaves the list and index as they were."""
     from interp_rag.errors import InterpRagError
-    from interp_rag.store.build import build_lock
+    from tests.support.locks import lock_held_elsewhere
 
     text = mini_copy.sources_file.read_text().replace("https://example.org/", "http://127.0.0.1:9/")
     mini_copy.sources_file.write_text(text)
@@ -348,23 +347,11 @@ def test_adding_several_reads_only_them_and_writes_the_list_last(mini_copy: Sett
     (tmp_path / "toy.tex").write_bytes(LATEX)
     files = [str(tmp_path / "probing.html"), str(tmp_path / "toy.tex")]
     listing, version = settings.sources_file.read_bytes(), load_index(settings=settings).path
-    # held by another thread, as another build holds it (the lock is reentrant within one thread)
-    taken, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with build_lock(settings.index_dir):
-            taken.set()
-            done.wait(60)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert taken.wait(30)
-        with pytest.raises(InterpRagError, match="Another build is running"):
-            add_sources(files, settings=settings)
-    finally:
-        done.set()
-        holder.join()
+    with (
+        lock_held_elsewhere(settings.index_dir),
+        pytest.raises(InterpRagError, match="Another build is running"),
+    ):
+        add_sources(files, settings=settings)
     assert settings.sources_file.read_bytes() == listing
     assert load_index(settings=settings).path == version
     report = add_sources(files, settings=settings)
