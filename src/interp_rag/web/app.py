@@ -193,8 +193,6 @@ def theme() -> gr.themes.Base:
     )
 
 
-
-
 def _layout(types: list[str], ready: bool, settings: Settings) -> dict[str, Any]:
     c: dict[str, Any] = {}
     gr.HTML(
