@@ -121,3 +121,12 @@ def test_a_card_shows_inline_html_as_its_page_does_and_other_markup_as_written()
     assert '<script id="s">alert(1)</script>' in shown and "a < b > c" in shown
     card = render_card(passage(text=text), 1, frozenset())
     assert "&lt;script" in card and "<script" not in card and "&lt;em&gt;" not in card
+
+
+def test_a_badge_inside_a_link_reads_as_its_label() -> None:
+    """A notebook's "Open in Colab" badge is an image inside a link; a card showed "![Open In Colab](…)"."""
+    text = (
+        "Run it: [![Open In Colab](https://colab.example/badge.svg)](https://colab.example/nb.ipynb), read "
+        "[the docs](https://docs.example) and see ![a chart](chart.png)."
+    )
+    assert readable(text) == "Run it: Open In Colab, read the docs and see a chart."

@@ -41,8 +41,12 @@ _BLOCK_TAGS = (
     "br|hr|p|div|details|summary|figure|figcaption|table|thead|tbody|tr|td|th|ul|ol|li|dl|dt|dd|"
     "blockquote|center|section|article|header|footer|aside|h[1-6]"
 )
+# A link's (or image's) label holds no bracket, innermost first: a badge is an image inside a link
+# ("[![Open In Colab](badge.svg)](colab-url)"), and one pattern over both left "![Open In Colab](colab-url)"
+_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\([^)\s]*\)")
 _PLAIN = (
-    (re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)"), r"\1"),
+    (_LINK, r"\1"),
+    (_LINK, r"\1"),
     (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
     (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),
     (re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"), r"\1"),  # never inside a word: snake_case
