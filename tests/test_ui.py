@@ -141,6 +141,8 @@ def test_card_shows_metadata_stance_and_a_safe_source_link() -> None:
     )
     assert link in out
     assert '<a class="url" href="https://example.org/2" target="_blank" rel="noopener noreferrer">' in out
+    # its scrolling text box (a Tab stop in Chromium) is named for a screen reader
+    assert '<div class="text" role="region" aria-label="Passage [2] text">' in out
 
 
 def test_highlight_marks_whole_words_by_stem_and_skips_stop_words() -> None:

@@ -269,7 +269,9 @@ def render_card(
         f'<article class="card {st}" id="passage-{number}" tabindex="-1"><h3 class="card-head">'
         f'<span class="num">[{number}]</span>{source_link(p.url, p.title, "title")}</h3>'
         f'<div class="card-meta">{meta} {badge}'
-        f'</div>{where}<div class="text">{with_math(readable(p.text), lambda t: highlight(t, terms))}</div>'
+        # the text box scrolls, so the browser makes it a Tab stop: named, it says whose text it holds
+        f'</div>{where}<div class="text" role="region" aria-label="Passage [{number}] text">'
+        f"{with_math(readable(p.text), lambda t: highlight(t, terms))}</div>"
         f'<div class="card-foot">{link}</div></article>'
     )
 
