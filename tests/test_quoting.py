@@ -25,8 +25,8 @@ def test_each_quotation_mark_has_its_partner() -> None:
 
 
 def test_stray_underscores_and_emptied_references_go_and_no_word_does() -> None:
-    assert tidy("Rachel Prudden suggests _The heuristic of imagining a rival.") == (
-        "Rachel Prudden suggests The heuristic of imagining a rival."
+    assert tidy("Ada Smith suggests _The trick of picturing a critic.") == (
+        "Ada Smith suggests The trick of picturing a critic."
     )
     assert tidy("There are a _lot_ of open problems with __real__ models.") == (
         "There are a lot of open problems with real models."
@@ -57,17 +57,17 @@ def test_a_sentence_leaning_on_the_one_before_is_told() -> None:
     from interp_rag.answering.quoting import points_back
 
     for leaning in (
-        "They are a good starting point for understanding sparse autoencoders.",
-        "This allows us to extrapolate from current systems to future ones.",
-        "But it increases the chance that the sampled points differ from the instance.",
-        "It only takes the first and second criteria into account.",
-        "Such a tool could show us the semantics of the data.",
+        "They are a cheap first look at what a layer encodes.",
+        "This lets us reason from small models to large ones.",
+        "But it raises the odds that a probe picks up noise.",
+        "It only reads the last two layers of the model.",
+        "Such a method could tell us what each neuron stores.",
     ):
         assert points_back(leaning), leaning
     for alone in (
         "This paper argues that probes mislead.",
-        "It is easy to do research that makes no real progress.",
-        "It turns out that much richer relations are encoded.",
+        "It is easy to train a probe that finds nothing real.",
+        "It turns out that far more concepts are linear.",
         "Sparse autoencoders are a good starting point.",
     ):
         assert not points_back(alone), alone
@@ -152,25 +152,25 @@ def test_a_sentence_about_its_own_text_or_talk_is_not_quoted() -> None:
     from interp_rag.settings import AnswerSettings
 
     for about in (
-        "A preliminary version of this manuscript appeared at a workshop on probes.",
-        "The goal of this essay was to give an overview of probes in vision models.",
+        "An earlier, preliminary version of this manuscript circulated among probe researchers.",
+        "The goal of this essay is to map where probes fail in vision models.",
         "In this post we will look at how probes behave in vision models.",
-        "So today, we're going to talk about this paper on probes in vision models.",
-        "But it's a segue for a talk, it's not a very deep connection to probes.",
-        "My next big question about the paper is whether probes transfer at all.",
-        "So you have this experiment where you train probes on skewed data.",
+        "Today we're going to walk through a paper on probes for vision models.",
+        "That's a segue, and only a loose link to probes in vision.",
+        "My next question about the paper is whether probes transfer.",
+        "So you have this experiment where probes learn from skewed data.",
     ):
         assert about_the_text(about), about
     for finding in (
         "In this paper we show that probes mislead in vision models.",
-        "In this article, we treat probes as building blocks for interfaces.",
-        "This manuscript clarifies the chasm between probes and inherently interpretable models.",
+        "In this article, we treat probes as tools for audits.",
+        "This manuscript clarifies the gap between probes and models built to be read.",
         "Probes mislead when the data are skewed, as we will show below.",
         "Today's probes mislead when the data are skewed.",
     ):
         assert not about_the_text(finding), finding
     text = (
-        "The goal of this essay was to give a short overview of probes and what they miss in models. "
+        "The goal of this essay is to list what probes miss in vision models and why. "
         "Probes mislead when the data are skewed toward one class of inputs."
     )
     p = Passage("d", "d:0", "Doc", ["A Author"], 2024, "https://e.org", text, "skeptical", 0.8, 0.9)

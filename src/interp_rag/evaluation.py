@@ -1,7 +1,7 @@
 """`interp-rag eval`: the metrics of ../shared/eval/README.md, computed exactly as its score.py does.
 
-A shown passage matches a gold item when it is from the same document and contains at least half of the
-gold quote's word 4-grams.
+A passage shown counts for a gold item when both come from one document and the passage holds half or more
+of the gold quote's word 4-grams.
 """
 
 from __future__ import annotations

@@ -248,7 +248,7 @@ class AnswerSettings(_Group):
     lead_max_words: int = Field(
         70,
         ge=0,
-        description="A sentence that leans on the one before it ('They are a good starting point.', "
+        description="A sentence that leans on the one before it ('They are a cheap first look.', "
         "quoting.points_back) is quoted with it when both are whole sentences of one paragraph and hold at "
         "most this many words together, and the answer quotes at most seven sentences, leads counted; 0: "
         "never (each sentence is chosen as before either way).",
@@ -256,8 +256,8 @@ class AnswerSettings(_Group):
     skip_about_text: bool = Field(
         True,
         description="A sentence about its own document or conversation rather than its subject (its plan or "
-        "history, 'The goal of this essay was …'; an interview's lead-in, 'So today, we're going to talk "
-        "about this paper …') is not quoted (answering/narration.py); a finding announced about the text "
+        "history, 'The goal of this essay was …'; an interview's lead-in, 'Today we'll go through "
+        "a paper …') is not quoted (answering/narration.py); a finding announced about the text "
         "('In this paper we show that …') is.",
     )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")

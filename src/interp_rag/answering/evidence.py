@@ -182,8 +182,8 @@ def merge_duplicates(cands: list[Sentence]) -> list[Sentence]:
 def holds_most(grams: set[tuple[str, ...]], shown: set[tuple[str, ...]]) -> bool:
     """Does a sentence hold most of the shown sentence's word 4-grams, so that its passage can be cited for
     it? Two sentences are the same when the shorter is mostly in the longer, but a passage that holds only
-    the shorter ("This may not seem too surprising.") does not hold the longer one quoted ("In light of our
-    previous experiences with word embeddings, this may not seem too surprising."): it was cited for it."""
+    the shorter ("Probes can mislead.") does not hold the longer one quoted ("Given how often they were
+    trusted before, probes can mislead."): it was cited for it."""
     return bool(shown) and len(grams & shown) / len(shown) >= DUPLICATE
 
 

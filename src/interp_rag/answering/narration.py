@@ -3,13 +3,12 @@ evidence.
 
 claim_score already counts a remark about the text as a narration cue (its claim score times 0.35), but a
 sentence with claim words in it stays above settings.answer.min_claim: 12 of 1,205 sentences quoted in 11
-of 200 answers (dev, unseen-dev, tuning and our own questions) were the document's plan or history ("A
-preliminary version of this manuscript appeared at a workshop.", "The goal of this essay was to give a
-high-level overview …", "In this section, we'll replicate …", "So today, we're going to talk about this
-paper …"). An abstract's "In this paper, we show that …" is often exactly the answer: a finding announced
-about the text (we show, argue, find …) is kept, and so is "In this article, we treat …" (three gold quotes
-open so; the rule matches none of the 599 gold quotes' sentences, and 90 of the 36,783 quotable sentences
-of both corpora).
+of 200 answers (dev, unseen-dev, tuning and our own questions) were the document's plan or history (an
+earlier version of the manuscript shown at some venue, the essay's stated goal, "In this section, we'll
+…", a host opening an episode with what the talk will cover). An abstract's "In this paper, we show that
+…" is often exactly the answer: a finding announced about the text (we show, argue, find …) is kept, and
+so is "In this article, we treat …" (three gold quotes open so; the rule matches none of the 599 gold
+quotes' sentences, and 90 of the 36,783 quotable sentences of both corpora).
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ _ABOUT = re.compile(
     rf"\b(?:goal|aim|purpose|focus|scope|point|topic|structure|outline|version|draft)s? of "
     rf"(?:this|the present|our) {_DOCUMENT}\b(?! (?:\w+ ){{0,3}}(?:show|argue|demonstrat|prove|find)\w*\b)"
 )
-# An interview steering itself: the host's lead-ins and asides about the talk ("But it's a segue for a talk,
-# …", "My next big question about the paper is …", "If I look at your website, …"). 14 of 1,205 sentences
+# An interview steering itself: the host's lead-ins and asides about the talk (a "segue",
+# "my next question about the paper", "if I look at your …"). 14 of 1,205 sentences
 # quoted in 12 of the 200 answers were one; the cues match none of the gold quotes' sentences.
 _CONVERSATION = re.compile(
     r"\bsegue\b|\b(?:my|one|another) (?:next |last |first )?(?:big )?question (?:i have\b|about\b)"
@@ -49,7 +48,7 @@ _CONVERSATION = re.compile(
     r"|\byou had this (?:comment|point|idea|remark)\b|\bwe could (?:just )?talk about\b"
     r"|\bbefore i (?:really )?(?:delve|dig|get) into\b"
     r"|\bi should (?:give|add) (?:the|a) (?:general )?caveat\b"
-    # the host retelling the guest's work to them: "So you have this experiment where you take …"
+    # the host retelling the guest's work to them: "So you have this experiment where …"
     r"|\byou have this (?:experiment|paper|result|project|method|setup|background)\b"
     r"|\bthinking about your (?:project|paper|work|agenda|research)\b"
 )

@@ -2,8 +2,8 @@
 neighbours opened or closed, and what a removed reference left behind.
 
 A sentence cut out of its paragraph can carry half of something: an italic run that opened in it and closes
-in the next sentence ("Rachel Prudden suggests _The heuristic of …"), a quotation that goes on past its full
-stop ('… you still have to say, "Over a batch of a given size, we want …'), or a reference's brackets whose
+in the next sentence ("Ada Smith suggests _The trick of …"), a quotation that goes on past its full stop
+('… as one reviewer put it, "Across every layer we probed, the …'), or a reference's brackets whose
 link was cut as markup ("(but see )"). Each is tidied here, without changing a word of the sentence.
 """
 
@@ -28,9 +28,9 @@ _GAP_BEFORE_CLOSE = re.compile(r"\s+\)")
 _OPENS_AFTER = " \t([{—–-/"  # a straight double quote after these opens a quotation
 # A sentence whose subject is in the sentence before it: a demonstrative ("This allows us …", "These form
 # …", "Such a tool …"; not "This paper …", which the source's title explains), a personal pronoun ("They
-# are a good starting point …", "Its weights …"), or an "it" that is no placeholder ("It only takes the
-# first two criteria …"; "It is easy to …", "It may sound daunting to …" and "It turns out that …" are: a
-# verb of being or seeming, then "to" or "that"), after a joining word ("But it increases …").
+# are a cheap first look …", "Its weights …"), or an "it" that is no placeholder ("It only reads the last
+# two layers …"; "It is easy to …", "It may sound daunting to …" and "It turns out that …" are: a
+# verb of being or seeming, then "to" or "that"), after a joining word ("But it raises …").
 _POINTS_BACK = re.compile(
     r"^(?:(?:but|and|so|yet|thus|hence|still|also|however|instead)\b,?\s+)?"
     r"(?:(?:this|that|these|those|such)\b(?!\s+(?:paper|post|article|essay|book|chapter|section|review|"
@@ -44,8 +44,8 @@ _POINTS_BACK = re.compile(
 
 
 def points_back(sentence: str) -> bool:
-    """Does the sentence lean on the one before it for what it is about? Quoted alone, "They are a good
-    starting point for understanding SAEs." leaves the reader asking who; 92 of 1,207 sentences quoted in 200
+    """Does the sentence lean on the one before it for what it is about? Quoted alone, "They are a cheap
+    first look at what a layer encodes." leaves the reader asking who; 92 of 1,207 sentences quoted in 200
     answers (dev, unseen-dev, tuning and our own questions) opened so, in 81 answers."""
     return bool(_POINTS_BACK.match(sentence))
 
