@@ -176,7 +176,7 @@ def _load_version(index_dir: Path, cur: Path, settings: Settings, check: bool) -
             raise StaleIndexError(f"The index in {index_dir}/ is stale: {why}; {FIX}.")
     # Every file's hash, not only its size: garbage of the same size in dense.faiss was read as vectors and
     # answered from. Hashing the shipped index's 40 MB takes ~40 ms warm (130 ms cold) of a ~1 s load.
-    why = file_problem(cur, meta, full_hash=True)
+    why = file_problem(cur, meta)
     if why:
         raise damaged(index_dir, why)
     with reading(index_dir, "chunks.jsonl"):
@@ -235,7 +235,7 @@ def index_stats(index_dir: Path | str | None = None, *, settings: Settings | Non
 
 def _version_stats(index_dir: Path, cur: Path, settings: Settings) -> dict[str, Any]:
     meta = parse_meta(index_dir, cur)
-    why = file_problem(cur, meta, full_hash=True)  # a damaged file must not be reported as a whole index
+    why = file_problem(cur, meta)  # a damaged file must not be reported as a whole index
     if why:
         raise damaged(index_dir, why)
     with reading(index_dir, "sources.json"):

@@ -71,7 +71,7 @@ def parse_meta(index_dir: Path, version_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def file_problem(version_dir: Path, meta: dict[str, Any], *, full_hash: bool) -> str | None:
+def file_problem(version_dir: Path, meta: dict[str, Any]) -> str | None:
     """The first file that differs from the record (missing, another size, another hash), in words."""
     files = meta.get("files")
     if not isinstance(files, dict):  # written before checksums were recorded
@@ -84,7 +84,7 @@ def file_problem(version_dir: Path, meta: dict[str, Any], *, full_hash: bool) ->
         size = p.stat().st_size
         if size != rec.get("size"):
             return f"{name} has {size} bytes, {rec.get('size')} were written"
-        if full_hash and sha256_file(p) != rec.get("sha256"):
+        if sha256_file(p) != rec.get("sha256"):
             return f"{name} does not match its checksum"
     return None
 
@@ -103,7 +103,7 @@ def count_lines(path: Path) -> int:
         return sum(1 for line in f if line.strip())
 
 
-def current_problem(index_dir: Path, *, full_hash: bool = True) -> str | None:
+def current_problem(index_dir: Path) -> str | None:
     """What is wrong with the current version (a clause); None when it is whole or there is none at all.
 
     `build` calls this to decide whether the previous version can be trusted (reused) or must be rebuilt."""
@@ -114,7 +114,7 @@ def current_problem(index_dir: Path, *, full_hash: bool = True) -> str | None:
         meta = parse_meta(index_dir, cur)
     except DamagedIndexError as e:
         return e.why
-    why = file_problem(cur, meta, full_hash=full_hash)
+    why = file_problem(cur, meta)
     if why is None and "files" not in meta:  # no sizes to catch a cut chunk file: count its lines
         n = count_lines(cur / "chunks.jsonl")
         if n != meta["chunks"]:

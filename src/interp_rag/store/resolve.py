@@ -45,7 +45,7 @@ class Previous:
 
     @classmethod
     def read(cls, settings: Settings, full: bool, report: BuildReport) -> Previous:
-        problem = current_problem(settings.index_dir, full_hash=True)
+        problem = current_problem(settings.index_dir)
         if problem:  # nothing of it can be trusted: rebuilt from the sources (vectors from the cache)
             report.warnings.append(f"The index was damaged ({problem}); rebuilt it from the sources.")
             return cls(None, None, False, {})

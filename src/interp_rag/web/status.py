@@ -67,7 +67,7 @@ def prepare_index(settings: Settings, status: IndexStatus) -> None:
     page is served."""
     try:
         # a damaged index is rebuilt like a missing one (the build re-hashes every file and repairs it)
-        why = current_problem(settings.index_dir, full_hash=True)
+        why = current_problem(settings.index_dir)
         meta = None if why else read_meta(settings.index_dir)
         why = why or ("none yet" if meta is None else config_mismatch(meta, settings))
         if why:  # missing, or built by another version/settings: an incremental build reuses what it can
