@@ -164,7 +164,7 @@ def candidates(
             in_core, chunk = _chunk_of(index, p, p.start + (a + b) // 2)
             s = Sentence(text, num, pos, claim=claim_score(text), stance=p.stance, source_id=p.source_id)
             s.chunk = chunk
-            if points_back(text) and 0 < len(f"{before} {text}".split()) <= params.lead_max_words and before:
+            if before and points_back(text) and len(f"{before} {text}".split()) <= params.lead_max_words:
                 s.lead = before
             features = {
                 "coverage": coverage,
