@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from ..errors import SourceError
 from ..text import BOUNDARY, FOOTNOTE_SYMBOLS, boundary_span
 from .parts import over_budget, part_read
-from .pdf_captions import line_spacing, page_runs
+from .pdf_captions import LINE_ENDS_SENTENCE, line_spacing, page_runs
 from .references import is_reference_heading
 
 # A short line set this much larger than the body text is a heading.
@@ -48,7 +48,6 @@ HEADING_MAX_WORDS = 16
 RUNNING = 3
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
-_SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*\s*$")
 # what a heading may end with all the same: a question ("How do I use it?") or an abbreviation ("Method by
 # Wachter et al.", "LIME (… ch.)")
 _HEADING_END = re.compile(r"(\?|\b(?:al|ch|etc|vs|eds?|vol|no|pp|sec|fig)\.)[\"”’)\]]*\s*$", re.I)
@@ -312,7 +311,7 @@ def _is_heading(line: Line, body: float) -> bool:
         and 0 < len(text.split()) <= HEADING_MAX_WORDS
         and letters >= 2
         and letters >= 0.5 * len(text.replace(" ", ""))
-        and (not _SENTENCE_END.search(text.rstrip(":")) or bool(_HEADING_END.search(text)))
+        and (not LINE_ENDS_SENTENCE.search(text.rstrip(":")) or bool(_HEADING_END.search(text)))
     )
 
 
@@ -335,7 +334,7 @@ def join_pages(
             last
             and page
             and not own
-            and not _SENTENCE_END.search(last)
+            and not LINE_ENDS_SENTENCE.search(last)
             and not last.startswith("#")
             and not page.startswith("#")
         ):

@@ -45,7 +45,8 @@ SAME_SIZE = 0.3
 # float's) gap. Measured on browser-printed pages: lines 1.16 to 1.3 times the font size apart, paragraphs
 # and captions 1.9 to 2.2 times.
 WIDER = 1.3
-_SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*\s*$")
+# A line that ends a sentence (pdf.py reads page ends and headings with it too)
+LINE_ENDS_SENTENCE = re.compile(r"[.!?:][\"”’)\]]*\s*$")
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _opens_caption(lines: list[Line], i: int, body: float, spacing: float) -> bo
     return (
         gap <= 0  # the top of a column
         or gap > WIDER * spacing * max(before.size, line.size)
-        or bool(_SENTENCE_END.search(before.text))
+        or bool(LINE_ENDS_SENTENCE.search(before.text))
     )
 
 
