@@ -51,14 +51,3 @@ def timeline_note(timeline: Timeline) -> str:
             "no change over time to show."
         )
     return ""
-
-
-def timeline_rows(timeline: Timeline) -> list[dict[str, Any]]:
-    """One row per (year, side) with a count, for a plot or a table; JSON keys of years are strings, so
-    accept both."""
-    return [
-        {"year": int(y), "side": s, "sources": row[s], "ids": ", ".join(row["sources"][s])}
-        for y, row in timeline.items()
-        for s in SIDES
-        if row[s]
-    ]
