@@ -200,3 +200,44 @@ def test_a_printed_papers_captions_are_paragraphs_of_their_own(tmp_path: Path) -
         "second plot",
         "Table 3. A caption set in the middle of a column, inside a sentence.",
     ]
+
+
+# Captions without a "Figure 3:" label, as a rendered markdown page (an unnumbered italic caption in the body
+# font) and an IEEE paper (the label "TABLE I" on a line of its own over the title, in smaller capitals) set
+# them; and lines of running text that open with a label after a finished sentence.
+LABELS = """<html><head><style>
+@page { size: 8.5in 11in; margin: 0 }
+body { margin: 0; font-family: serif; font-size: 13.33px }
+.one { position: absolute; left: 1in; top: 1in; width: 6.5in; line-height: 1.3 }
+p { margin: 0 0 0.8em 0 }
+.cap { font-size: 10.67px; text-align: center; font-variant: small-caps; line-height: 1.2; margin: 0 }
+table { font-size: 10.67px; border-collapse: collapse; margin: 0.4em auto 0.8em auto }
+td { border-top: 1px solid black; padding: 2px 6px }
+</style></head><body><div class="one">
+<p>Probes read the part of speech from the residual stream. They are cheap to train on every layer, so we
+train one for each layer of each model in the study, three times over with different seeds, and report the
+mean of the three runs. The spread between seeds is small next to the differences between layers, which
+are what the rest of this page is about.</p>
+<p><em>Figure: How well the probes do at each layer of the three models, over three seeds</em></p>
+<p>Accuracy rises through the early layers. It falls again near the output.<br>Table 1 lists the layers
+where it peaks, and<br>Fig. 2 shows the same for the second model.</p>
+<p class="cap">TABLE I</p><p class="cap">FEATURES FOUND PER LAYER</p>
+<table><tr><td>Layer</td><td>Probe</td><td>SAE</td></tr><tr><td>4</td><td>12</td><td>31</td></tr></table>
+<p>The autoencoder finds more features at every depth.</p>
+</div></body></html>"""
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_a_printed_pages_unnumbered_and_ieee_captions_are_paragraphs_of_their_own(tmp_path: Path) -> None:
+    assert paragraphs(print_pdf(LABELS, tmp_path)) == [
+        "Probes read the part of speech from the residual stream. They are cheap to train on every layer, so "
+        "we train one for each layer of each model in the study, three times over with different seeds, and "
+        "report the mean of the three runs. The spread between seeds is small next to the differences "
+        "between layers, which are what the rest of this page is about.",
+        "Figure: How well the probes do at each layer of the three models, over three seeds",
+        "Accuracy rises through the early layers. It falls again near the output. Table 1 lists the layers "
+        "where it peaks, and Fig. 2 shows the same for the second model.",
+        "TABLE I FEATURES FOUND PER LAYER",
+        "Layer Probe SAE 4 12 31",
+        "The autoencoder finds more features at every depth.",
+    ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 BODY = 12  # the font size of a line given as bare text
 FOOT = "<foot of the page>"  # a line list item: the lines after it are set at the foot of the page (column)
 COLUMN = "<next column>"  # a line list item: the lines after it start a second column at the top
+GAP = "<gap>"  # a line list item: a paragraph's gap (a line's height) before the next line
 
 
 @dataclass
@@ -43,6 +44,9 @@ def make_pages(pages: list[list[Spec]]) -> bytes:
                 continue
             if line == COLUMN:
                 x, y = 320, 740
+                continue
+            if line == GAP:
+                y -= BODY
                 continue
             if isinstance(line, Sideways):
                 ops.append(f"BT /F1 {line.size} Tf 0 1 -1 0 36 {line.y} Tm ({esc(line.text)}) Tj ET")

@@ -9,13 +9,15 @@ float moves out of the sentence it cuts, as a footnote does: a figure at the top
 between the halves of a sentence carried over to it. A float set under the line before it stood between
 paragraphs (or a table's last row and its caption), unless the text after it goes on in lower case.
 
-A caption opens a line with its label ("Figure 3:", "Fig. 3.", "Table 1 |", "Algorithm 2:", "Listing 1."),
-set apart from the line before it: in a smaller font, after a gap wider than a line's, after a line ending
-a sentence, or first on its page ("as shown in" / "Figure 3. The probes …" is running text). It runs on
-over the lines that follow in its own font size at its own line spacing: the running text after it is set
-in another size (LaTeX, a paper's style sheet) or after a paragraph's gap (a rendered page's italic caption
-in the body font). A full stop at a line's end does not end it: captions of several sentences break lines
-after a full stop as often as running text does.
+A caption opens a line with its label ("Figure 3:", "Fig. 3.", "Table 1 |", "Algorithm 2:", "Listing 1.",
+"Figure: …" unnumbered; or a label with no punctuation after it that looks like a caption's: "TABLE I" alone
+on its line over the title, "FIGURE 2 …" in capitals, "Fig. 2 Probe accuracy …" with a capital after it,
+never "Table 1 lists …"), set apart from the line before it: in a smaller font, after a gap wider than a
+line's, after a line ending a sentence, or first on its page ("as shown in" / "Figure 3. The probes …" is
+running text). It runs on over the lines that follow in its own font size at its own line spacing: the
+running text after it is set in another size (LaTeX, a paper's style sheet) or after a paragraph's gap (a
+rendered page's italic caption in the body font). A full stop at a line's end does not end it: captions of
+several sentences break lines after a full stop as often as running text does.
 """
 
 from __future__ import annotations
@@ -35,10 +37,20 @@ class Line(Protocol):
     y: float
 
 
-CAPTION = re.compile(
-    r"^\s*(?:Figure|Fig\.|Table|Tab\.|Algorithm|Alg\.|Listing)\s*[A-Z]?\d+(?:\.\d+)*[a-z]?\s*[:.|](?:\s|$)",
-    re.I,
+# A float's label: "Figure", "Fig.", "TABLE", "Supplementary Table", "Extended Data Fig." …
+_LABEL = (
+    r"(?i:(?:(?:Supplementary|Extended\s+Data)\s+)?"
+    r"(?:Figure|Fig\.?|Table|Tab\.|Algorithm|Alg\.|Listing))"
 )
+# its number: "3", "S2", "3.1", "3-1", "4b", or in Roman capitals as IEEE numbers tables ("II")
+_NUMBER = r"(?:[A-Z]?\d+(?:[.-]\d+)*[a-z]?|[IVX]+)"
+# A label that punctuation ends opens a caption: "Figure 3:", "Fig. 3.", "Table 1 |", "Figure 3 — …",
+# "TABLE II.", and with no number "Figure: …" (a rendered markdown page's caption)
+CAPTION = re.compile(rf"^\s*{_LABEL}(?:\s*{_NUMBER}\s*[:.|—–-]|\s*[:|])(?:\s|$)")
+# A label and its number with no punctuation after them: a caption's when the label stands alone on its
+# line (IEEE's "TABLE I" over the title), is set in capitals or is followed by a capital ("Fig. 2 Probe
+# accuracy", LaTeX's "Algorithm 1 Greedy search"); running text goes on in lower case ("Fig. 2 shows").
+_BARE = re.compile(rf"^\s*(?P<label>{_LABEL})\s*{_NUMBER}(?:\s*$|\s+(?P<next>\S))")
 # Sizes within this many points are one font size (pypdf's sizes of one font differ in the second decimal).
 SAME_SIZE = 0.3
 # A gap between two lines wider than this many times the document's line spacing is a paragraph's (or a
@@ -88,7 +100,7 @@ def page_runs(lines: list[Line], body: float, spacing: float) -> list[Run]:
         # set under the line before it, the float is no figure at the top of a page or column, which LaTeX
         # sets there in whatever sentence the column's text reached
         under = first > 0 and lines[first - 1].y > lines[first].y
-        end = _caption_end(lines, i, spacing)
+        end = _caption_end(lines, i, body, spacing)
         rows = _rows_below(lines, end, body, spacing)
         for part in (drawn, lines[i:end], lines[end:rows]):
             if part:
@@ -122,7 +134,7 @@ def _smaller(line: Line, body: float) -> bool:
 def _opens_caption(lines: list[Line], i: int, body: float, spacing: float) -> bool:
     """Does line `i` open a caption: its label first, and set apart from the line before it?"""
     line = lines[i]
-    if not CAPTION.match(line.text):
+    if not _labelled(line, body):
         return False
     if i == 0 or _smaller(line, body):
         return True
@@ -135,7 +147,19 @@ def _opens_caption(lines: list[Line], i: int, body: float, spacing: float) -> bo
     )
 
 
-def _caption_end(lines: list[Line], i: int, spacing: float) -> int:
+def _labelled(line: Line, body: float) -> bool:
+    """Does the line open with a float's label as a caption does (`CAPTION`, or `_BARE` in a caption's
+    shape)? A bare label in a font larger than the body's is a heading's."""
+    if CAPTION.match(line.text):
+        return True
+    bare = _BARE.match(line.text)
+    if bare is None or line.size > body + SAME_SIZE:
+        return False
+    after = bare.group("next")
+    return after is None or after.isupper() or bare.group("label").isupper() or _smaller(line, body)
+
+
+def _caption_end(lines: list[Line], i: int, body: float, spacing: float) -> int:
     """Where the caption opening at line `i` ends: the first line after it in another font size, set
     further from the line above it than a line's spacing, or opening a caption of its own."""
     end = i + 1
@@ -145,7 +169,7 @@ def _caption_end(lines: list[Line], i: int, spacing: float) -> int:
         if (
             abs(line.size - lines[i].size) >= SAME_SIZE
             or not 0 < gap <= WIDER * spacing * line.size
-            or CAPTION.match(line.text)
+            or _labelled(line, body)
         ):
             break
         end += 1
