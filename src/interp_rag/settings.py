@@ -260,6 +260,20 @@ class AnswerSettings(_Group):
         "a paper …') is not quoted (answering/narration.py); a finding announced about the text "
         "('In this paper we show that …') is.",
     )
+    side_verdict: bool = Field(
+        True,
+        description="A sentence whose words give the other verdict than its stance reading is quoted, if at "
+        "all, for the side its words argue (answering/sides.read_verdicts): read enthusiastic but reporting "
+        "failure ('turned out false', 'does not work', 'misleading', 'only 3 %'), or read skeptical but "
+        "plain praise with no doubt or contrast beside it (the reading follows a text's mood).",
+    )
+    skip_chatter: bool = Field(
+        True,
+        description="Talk that says nothing of the subject is not quoted (answering/sides.chatter): a "
+        "back-channel reply that only agrees ('Yeah, so that seems right.'), a sentence with a shrug or a "
+        "concession to the listener set off in it ('…, I don't know, …', 'I get it'), the host steering "
+        "back.",
+    )
     min_words: int = Field(6, ge=1, description="Shorter sentences are not quoted.")
     max_words: int = Field(60, ge=1, description="Longer sentences are not quoted.")
     min_content_words: int = Field(

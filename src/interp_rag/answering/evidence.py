@@ -109,6 +109,7 @@ class Sentence:
     chunk: int | None = None  # position of the index chunk it sits in (its stance's context)
     features: dict[str, float] = field(default_factory=dict)
     lead: str = ""  # the sentence before it, quoted with it: it leans on that one (extractive.lead_in)
+    by_verdict: bool = False  # its stance is its words' verdict, against its reading (sides.read_verdicts)
 
     @property
     def nums(self) -> list[int]:

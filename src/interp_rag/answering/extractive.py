@@ -39,6 +39,7 @@ from .evidence import (
 from .narration import about_the_text
 from .prompts import missing_sentence
 from .quoting import points_back, quote_marks, reference_was_a_word, tidy
+from .sides import chatter, read_verdicts
 
 _SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
 _ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
@@ -160,6 +161,8 @@ def candidates(
                 continue
             if params.skip_about_text and about_the_text(text):  # "The goal of this essay was …"
                 continue
+            if params.skip_chatter and chatter(text):  # "Yeah, so that seems right."
+                continue
             coverage, density = lexical_scores(q_terms, terms, vocab, idf)
             in_core, chunk = _chunk_of(index, p, p.start + (a + b) // 2)
             s = Sentence(text, num, pos, claim=claim_score(text), stance=p.stance, source_id=p.source_id)
@@ -214,9 +217,12 @@ def speaks_for(s: Sentence, side: str, passages: list[Passage], floor: float = 0
     side), and its passage's must not be the other one: a sentence read alone is short evidence, and a
     passage labelled skeptical (by hand, by the LLM or from its whole text) does not speak for the
     enthusiastic side through one sentence of it. A sentence whose stance was not read on its own (its
-    passage's LLM label) has no confidence of its own and is judged by its passage."""
+    passage's LLM label) has no confidence of its own and is judged by its passage. One whose own words
+    gave its side (sides.read_verdicts) speaks for it from any passage."""
     own = s.stance_p.get(s.stance, 0.0) if s.stance_p else None
-    return reads_as(s.stance, own, side, floor) and passages[s.num - 1].stance in (side, "neutral")
+    return reads_as(s.stance, own, side, floor) and (
+        s.by_verdict or passages[s.num - 1].stance in (side, "neutral")
+    )
 
 
 def on_topic(s: Sentence) -> bool:
@@ -247,6 +253,8 @@ def choose(
     # Only a shortlist can be quoted: its stances are read (the costly part) and its duplicates merged.
     cands = merge_duplicates(sorted(cands, key=lambda x: -x.score)[: params.shortlist])
     own_stances(cands, passages, index, stance_model)
+    if params.side_verdict:
+        read_verdicts(cands)
     used: set[int] = set()
     blocks: list[tuple[str, list[Sentence]]] = []
     stances = [p.stance for p in passages]
