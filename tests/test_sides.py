@@ -32,6 +32,7 @@ def test_a_report_of_failure_does_not_argue_the_enthusiastic_side() -> None:
         "You don't need a large cluster to start finding circuits.",  # a need denied that is good news
         "When a deployed model goes wrong, its features tell us why.",
         "We found no evidence of leakage between the two dictionaries.",
+        "The library makes it easy to start even if you don't work at a large lab.",
     ):
         assert not against_side(hope, "enthusiastic"), hope
 

@@ -29,7 +29,7 @@ from typing import Any
 _SKEPTICAL_VERDICT = re.compile(
     r"\bturn(?:s|ed)? out (?:to be )?(?:false|wrong|mistaken|untrue)\b"
     r"|\b(?:does|do|did)(?:n't| not) (?:really |actually )?"
-    r"(?:work|hold up|help|scale|generali[sz]e|replicate)\b"
+    r"(?:work\b(?! (?:at|for)\b)|hold up\b|help\b|scale\b|generali[sz]e\b|replicate\b)"  # not a job's work
     r"|\b(?:inaccurate|illusion|illusory|misleading|overclaim\w*|overestimat\w*|overhyped)\b"
     r"|\bno (?:sign|signs) (?:of|that)\b"
     r"|\b(?:just|only) (?:about |around )?\d+(?:\.\d+)? ?(?:%|percent\b)"
