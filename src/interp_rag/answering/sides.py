@@ -41,7 +41,7 @@ _SKEPTICAL_VERDICT = re.compile(
 _PRAISE = re.compile(
     r"\b(?:very|really|super|extremely|remarkably|highly|so)(?:,? (?:very|really))? "
     r"(?:clear|useful|important|powerful|promising|helpful|valuable|exciting|impressive)\b"
-    r"|\b(?:promising|breakthrough|fighting chance)\b"
+    r"|\b(?:promising|breakthrough)\b"
     r"|\b(?:important|central|crucial|essential) and (?:central|important|crucial|essential)\b"
     r"|\bnot as (?:dangerous|bad|risky|limited|fragile)\b"
 )
@@ -78,14 +78,11 @@ _BACKCHANNEL = re.compile(
     r"this could be (?:the case|right)|that makes sense)[\s,.]*)+$"
 )
 # Asides of talk that carry nothing of the subject: a shrug set off by commas ("…, I don't know, …"), a
-# concession to the listener ("look, I get it"), a remark on the talk ("that's a good point" opening, "that's
-# really cool for that"), a promise about the speaker's record, the host steering ("let's go back to").
+# concession to the listener ("look, I get it"), the host steering ("let's go back to"). Phrases that only
+# one transcript of ours used were left out: a rule here is for the kind of talk, not for the answers read.
 _ASIDE = re.compile(
     r"(?:^|,\s*)i (?:don't|do not) know,"
     r"|\bi get it\b|(?:^|,\s*)you know,"
-    r"|^(?:and |but |so )?(?:that's|that is) (?:really |very |so )?(?:cool|neat|nice|fun|great) "
-    r"(?:for|about) that\b"
-    r"|\bhold me (?:accountable|to (?:it|that))\b"
     r"|\blet's (?:now )?(?:return|go back|get back|come back|turn back|move on)\b"
     r"|\bnow that we've (?:looked|seen|gone)\b"
 )
