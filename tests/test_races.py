@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import fcntl
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from interp_rag.ingest.sources import load_sources
 from interp_rag.settings import Settings
 from interp_rag.store import add as add_module
 from interp_rag.store import publish
-from interp_rag.store.build import add_source
+from interp_rag.store.build import add_source, build_index
 from interp_rag.store.format import current_dir
 from interp_rag.store.index import load_index
 from tests.conftest import make_settings
@@ -36,19 +38,55 @@ def note(tmp_path: Path) -> Path:
     return doc
 
 
-def test_ctrl_c_after_the_swap_leaves_the_list_and_the_index_agreeing(
+def stopped_pruning(index_dir: Path) -> None:
+    """Ctrl-C (or the SIGTERM the CLI turns into one) while old versions are deleted: one is half gone."""
+    old = next(p for p in index_dir.glob("v-*") if p != current_dir(index_dir))
+    (old / "chunks.jsonl").unlink()
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def not_raised_on() -> Iterator[None]:
+    """A KeyboardInterrupt that gets out is a failure of this test, not the end of the test run."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C that stopped the pruning was raised on, as if the command had failed")
+
+
+def old_versions(settings: Settings) -> list[Path]:
+    return [p for p in settings.index_dir.glob("v-*") if p != current_dir(settings.index_dir)]
+
+
+def test_ctrl_c_while_old_versions_are_pruned_stops_the_pruning_not_the_add(
     built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C while the old versions are deleted came after the swap but before the source list was
-    written: the index served the new source, the list did not name it, `remove` refused it."""
+    """Ctrl-C while the old versions are deleted came after the index and the source list were written,
+    yet it was raised on: `add` printed "Aborted!" over a source it had added."""
+    monkeypatch.setattr(publish, "prune", stopped_pruning)
+    with not_raised_on():
+        report = add_source(str(note(tmp_path)), settings=built)
+    assert "a-note-on-probes" in report.sources_ok
+    assert "a-note-on-probes" in indexed(built) and indexed(built) == listed(built)
+    assert any(w.startswith("Stopped while old index versions were being deleted") for w in report.warnings)
+    assert old_versions(built)
+    monkeypatch.undo()
+    again = build_index(settings=built)  # the next build deletes what the stopped one left
+    assert not old_versions(built) and not again.warnings
 
-    def interrupted(index_dir: Path) -> None:
-        raise KeyboardInterrupt
 
-    monkeypatch.setattr(publish, "prune", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        add_source(str(note(tmp_path)), settings=built)
-    assert indexed(built) == listed(built)
+def test_ctrl_c_while_old_versions_are_pruned_keeps_a_remove_done(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same stop during `remove` put the source list back after the index had lost the source: the
+    list named a source the index did not have, and the next build brought it back."""
+    from interp_rag.store.library import remove_source
+
+    monkeypatch.setattr(publish, "prune", stopped_pruning)
+    with not_raised_on():
+        report = remove_source("saliency-notes", settings=built)
+    assert report.sources_removed == ["saliency-notes"]
+    assert "saliency-notes" not in listed(built) and indexed(built) == listed(built)
 
 
 def test_a_source_list_that_cannot_be_written_puts_the_previous_index_back(
@@ -238,6 +276,54 @@ def test_kill_or_a_closed_terminal_stops_remove_as_ctrl_c_does(built, sig: str) 
         if proc.poll() is None:
             proc.kill()
     assert built.sources_file.read_bytes() == before and indexed(built) == listed(built)
+
+
+ADD_STOPPED_WHILE_PRUNING = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from interp_rag.store import publish
+def slow_prune(index_dir):
+    print("pruning", flush=True)
+    time.sleep(120)
+publish.prune = slow_prune
+from interp_rag.cli import main
+main(["add", sys.argv[1]])
+"""
+
+
+def test_ctrl_c_while_add_prunes_says_the_source_was_added_and_exits_0(built, tmp_path: Path) -> None:
+    """It printed "Aborted!" (exit status 130) over an add that had finished."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, subprocess_env
+
+    env = subprocess_env(
+        INTERP_RAG_INDEX_DIR=str(built.index_dir),
+        INTERP_RAG_SOURCES_FILE=str(built.sources_file),
+        INTERP_RAG_CACHE_DIR=str(built.cache_dir),
+        INTERP_RAG_EXPANSIONS_DIR="",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ADD_STOPPED_WHILE_PRUNING, str(note(tmp_path))],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "pruning"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "Aborted" not in output and "ok      a-note-on-probes" in output
+    assert "the next `interp-rag build`, `add` or `remove` deletes it" in " ".join(output.split())
+    assert "a-note-on-probes" in listed(built) and indexed(built) == listed(built)
 
 
 def test_a_second_add_is_refused_before_it_reads_anything(built) -> None:

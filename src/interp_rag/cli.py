@@ -155,7 +155,9 @@ def add(
     """Add URLs, local files (markdown, HTML, text, LaTeX, PDF, a paper's LaTeX source archive) or folders
     of them; one build for all.
 
-    Each is listed as ok or failed with the reason; exit status 1 if any failed."""
+    Each is listed as ok or failed with the reason; exit status 1 if any failed. Ctrl-C stops the add and
+    changes nothing (exit status 130), unless the new index is already in use: then it stops only the
+    deleting of old index versions, the add is reported as done, and the next build or add deletes them."""
     from .store.library import add_sources
 
     llm = question_writer(settings, write_questions)

@@ -41,7 +41,7 @@ from .format import (
 )
 from .integrity import writing
 from .labelling import label_chunks
-from .publish import prune, write_version
+from .publish import prune_or_stop, write_version
 from .questions import question_stage
 from .resolve import Previous, Progress, Resolved, resolve_stage
 
@@ -166,7 +166,7 @@ def _stages(
         # what a killed build left (a .tmp- folder of ~40 MB) goes now, not at the next build that changes
         # something; a read-only index (a shared copy) is still up to date
         with suppress(OSError):
-            prune(settings.index_dir)
+            report.warnings += filter(None, [prune_or_stop(settings.index_dir)])
     else:
         work = chunk_stage(settings, found, prev, progress)
         cache = open_cache(settings.index_dir, prev, report)
@@ -343,6 +343,7 @@ def publish_stage(
         q_owner=work.q_owner,
         source_vectors=work.source_vectors,
         then=then,
+        warnings=report.warnings,
     )
     progress("write", 1, 1, "")
 

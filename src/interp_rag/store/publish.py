@@ -35,12 +35,15 @@ def write_version(
     q_owner: np.ndarray | None = None,
     source_vectors: np.ndarray | None = None,
     then: Callable[[], None] | None = None,
+    warnings: list[str] | None = None,
 ) -> Path:
     """Write a complete version under a temporary name, then make it current with two renames.
 
     A full or read-only disk is a StorageError; the half-written version goes, the previous one stays.
     `then` runs right after the swap, before old versions are pruned; if it fails (or is interrupted) the
-    previous version is made current again, so the index and what `then` writes change together."""
+    previous version is made current again, so the index and what `then` writes change together. A Ctrl-C
+    while old versions are pruned stops only the pruning (`prune_or_stop`): its sentence goes to
+    `warnings`, and the version is returned as published."""
     with writing(index_dir):
         index_dir.mkdir(parents=True, exist_ok=True)
         tmp = index_dir / f".tmp-{uuid.uuid4().hex[:8]}"
@@ -52,7 +55,7 @@ def write_version(
         except BaseException:  # a full disk or Ctrl-C: leave no debris behind (prune would, later)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return _publish(index_dir, tmp, then or (lambda: None))
+        return _publish(index_dir, tmp, then or (lambda: None), warnings)
 
 
 def _write_files(
@@ -111,7 +114,7 @@ def _write_files(
     _fsync_tree(tmp)
 
 
-def _publish(index_dir: Path, tmp: Path, then: Callable[[], None]) -> Path:
+def _publish(index_dir: Path, tmp: Path, then: Callable[[], None], warnings: list[str] | None) -> Path:
     final = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     tmp.rename(final)
     previous = current_dir(index_dir)
@@ -124,8 +127,29 @@ def _publish(index_dir: Path, tmp: Path, then: Callable[[], None]) -> Path:
         # is still on disk, because pruning waits for `then`.
         _point(index_dir, previous)
         raise
-    prune(index_dir)
+    stopped = prune_or_stop(index_dir)
+    if stopped and warnings is not None:
+        warnings.append(stopped)
     return final
+
+
+PRUNE_STOPPED = (
+    "Stopped while old index versions were being deleted: the new index is complete and in use, and "
+    "nothing this command did is undone. What is left of the old versions is never read; the next "
+    "`interp-rag build`, `add` or `remove` deletes it."
+)
+
+
+def prune_or_stop(index_dir: Path) -> str:
+    """`prune`, where a Ctrl-C (or the SIGTERM the CLI turns into one) stops the pruning and not the command:
+    the new version is published and what must change with it is written, so raising it on made `add`
+    print "Aborted!" over a source it had added, and made `remove` put back the source list of a source
+    the index no longer had. Returns PRUNE_STOPPED when stopped, else ""."""
+    try:
+        prune(index_dir)
+    except KeyboardInterrupt:
+        return PRUNE_STOPPED
+    return ""
 
 
 def _point(index_dir: Path, version: Path | None) -> None:
