@@ -193,6 +193,43 @@ def test_serve_rebuilds_a_damaged_index(built) -> None:
     assert current_problem(built.index_dir) is None
 
 
+def test_serve_hashes_each_file_of_a_whole_index_once(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The served app checked the index (every file hashed), then loaded it (every file hashed again)."""
+    from interp_rag.store import integrity
+    from interp_rag.web.app import IndexStatus, prepare_index
+
+    hashed: list[str] = []
+    real = integrity.sha256_file
+    monkeypatch.setattr(integrity, "sha256_file", lambda p: (hashed.append(p.name), real(p))[1])
+    status = IndexStatus(ready=False)
+    prepare_index(built, status)
+    assert status.ready and not status.error
+    assert sorted(hashed) == sorted(Path(name).name for name in load_index(settings=built).meta["files"])
+
+
+def test_a_file_replaced_after_its_check_and_before_its_read_is_caught(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading hashes every file, then reads them: one replaced in between (here the vectors, with bytes of
+    the same size that faiss reads) was loaded as if checked."""
+    from interp_rag.store import index as index_module
+
+    real_read = index_module.read_chunks
+
+    def dense_replaced_meanwhile(v: Path) -> list:
+        p = v / "dense.faiss"
+        data = bytearray(p.read_bytes())
+        data[-8:] = bytes(8)
+        tmp = v / "dense.faiss.new"
+        tmp.write_bytes(bytes(data))
+        tmp.replace(p)
+        return real_read(v)
+
+    monkeypatch.setattr(index_module, "read_chunks", dense_replaced_meanwhile)
+    with pytest.raises(DamagedIndexError, match="dense.faiss changed while the index was read"):
+        load_index(settings=built)
+
+
 def test_corrupt_embedding_cache_is_moved_aside_and_rebuilt(built) -> None:
     cache = built.index_dir / "embeddings.sqlite"
     garbage = bytes(range(256)) * 64

@@ -32,6 +32,10 @@ class IndexMissingError(InterpRagError):
 class StaleIndexError(InterpRagError):
     """The index on disk was built with other settings or an older format."""
 
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message  # the difference alone, for the served app's "building it" line
+
 
 class QuestionError(InterpRagError, ValueError):
     """The question is empty or otherwise unusable."""

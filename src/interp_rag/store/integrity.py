@@ -11,8 +11,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,31 @@ def file_problem(version_dir: Path, meta: dict[str, Any]) -> str | None:
         if sha256_file(p) != rec.get("sha256"):
             return f"{name} does not match its checksum"
     return None
+
+
+Stamp = tuple[int, int, int, int]
+
+
+def stamps(version_dir: Path) -> dict[str, Stamp]:
+    """Each file's inode, size, mtime and ctime. Taken before a load hashes the files and compared once it
+    has read them (`changed_since`): equal stamps mean the bytes read are the bytes hashed, so a file
+    replaced between its check and its read is caught without reading it twice."""
+    out: dict[str, Stamp] = {}
+    for p in version_dir.rglob("*"):
+        with suppress(OSError):  # gone meanwhile: `changed_since` names it
+            st = p.stat()
+            if stat.S_ISREG(st.st_mode):
+                out[p.relative_to(version_dir).as_posix()] = (
+                    st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                )  # fmt: skip
+    return out
+
+
+def changed_since(version_dir: Path, before: dict[str, Stamp]) -> str | None:
+    """The first file whose stamp differs from `before` (replaced, rewritten or gone), in words."""
+    now = stamps(version_dir)
+    changed = [name for name, stamp in before.items() if now.get(name) != stamp]
+    return f"{changed[0]} changed while the index was read" if changed else None
 
 
 def count_problem(meta: dict[str, Any], *, chunks: int, vectors: int) -> str | None:

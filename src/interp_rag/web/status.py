@@ -8,15 +8,14 @@ import threading
 
 from rich.markup import escape
 
-from ..errors import InterpRagError
+from ..errors import DamagedIndexError, IndexMissingError, InterpRagError, StaleIndexError
 from ..ingest.embed import expect_many_questions
 from ..progress import STAGE_LABEL, build_progress, console, print_report
 from ..retrieval.search import query_vector
 from ..settings import Settings
 from ..store.build import build_index
-from ..store.format import config_mismatch, read_meta
+from ..store.format import config_mismatch
 from ..store.index import get_index
-from ..store.integrity import current_problem
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +61,13 @@ class IndexStatus:
 
 
 def prepare_index(settings: Settings, status: IndexStatus) -> None:
-    """Build the index if there is none or it is stale (terminal progress bar, status in the page), then
-    load it and the embedding model, so the first question is fast. Runs in a background thread while the
-    page is served."""
+    """Load the index, or build it first if there is none or it is stale or damaged (terminal progress bar,
+    status in the page), and load the embedding model, so the first question is fast. Runs in a background
+    thread while the page is served."""
     try:
-        # a damaged index is rebuilt like a missing one (the build re-hashes every file and repairs it)
-        why = current_problem(settings.index_dir)
-        meta = None if why else read_meta(settings.index_dir)
-        why = why or ("none yet" if meta is None else config_mismatch(meta, settings))
-        if why:  # missing, or built by another version/settings: an incremental build reuses what it can
+        status.update("load")
+        why = unusable(settings)
+        if why:  # missing, damaged, or built by another version/settings: a build reuses what it can
             console.print(
                 f"Index in {escape(str(settings.index_dir))}/: {escape(why)}; building it while serving."
             )
@@ -81,8 +78,8 @@ def prepare_index(settings: Settings, status: IndexStatus) -> None:
                     bar(stage, done, total, detail)
 
                 print_report(build_index(settings=settings, on_progress=on_progress))
-        status.update("load")
-        get_index(settings)
+            status.update("load")
+            get_index(settings)
         # A question is a few dozen word pieces: one intra-op thread encodes it as fast, and with several
         # questions answered at once more threads only oversubscribe the cores (measured: -25% CPU/request).
         expect_many_questions()  # questions take torch's pass
@@ -97,3 +94,18 @@ def prepare_index(settings: Settings, status: IndexStatus) -> None:
     except Exception as e:  # keep serving: the page says what happened, the log has the traceback
         log.exception("preparing the index failed")
         status.finish(f"unexpected {type(e).__name__}; see the server log.")
+
+
+def unusable(settings: Settings) -> str | None:
+    """Why the index must be built before it can answer (a clause), or None once it is loaded. Loading is
+    the check: it refuses a stale index before reading it and hashes every file it reads, so the hashes
+    checked are those of the files loaded. A check of its own before the load hashed the whole index a
+    second time at every start (2 x ~40 ms for the shipped index)."""
+    try:
+        index = get_index(settings)
+    except IndexMissingError:
+        return "none yet"
+    except (StaleIndexError, DamagedIndexError) as e:
+        return e.why
+    # this process may hold the index loaded under other settings (get_index caches one per directory)
+    return config_mismatch(index.meta, settings)
