@@ -39,6 +39,7 @@ from ..types import UNKNOWN_STANCE, BuildReport, Source
 from .add import Addition, addition_of, path_kind, read_checked, source_url
 from .build import add_read, add_source, build_lock, rebuild_without
 from .format import current_dir
+from .resolve import Progress
 
 
 @dataclass
@@ -103,7 +104,7 @@ def add_sources(
     stance: str = UNKNOWN_STANCE,
     stance_note: str = "",
     settings: Settings | None = None,
-    on_progress: Any = None,
+    on_progress: Progress | None = None,
     llm_questions: Completer | None = None,
 ) -> AddReport:
     """Add files, URLs or folders and index them with one build. Each one's result is reported (ok, or
@@ -121,54 +122,64 @@ def add_sources(
     report = AddReport(results=report_bad)
     if len(todo) > 1 and (id or title):
         raise ConfigError("--id and --title name one source; leave them out when adding several.")
+    request = AddRequest(settings, authors, year, type, stance, stance_note, on_progress, llm_questions)
     if len(todo) == 1:
         # One location: `add_source`, the path the UI's upload takes (it reads the document once, its
         # metadata filling what the caller left out) and whose errors name the location.
-        loc = todo[0]
-        try:
-            build = add_source(
-                loc,
-                id=id,
-                title=title,
-                authors=authors,
-                year=year,
-                type=type,
-                stance=stance,
-                stance_note=stance_note,
-                settings=settings,
-                on_progress=on_progress,
-                llm_questions=llm_questions,
-            )
-        except InterpRagError as e:  # the result names the location already
-            report.results.append(AddResult(loc, False, reason=str(e).removeprefix(f"Cannot add {loc}: ")))
-            return report
-        src = added(settings, loc)
-        report.results.append(AddResult(loc, True, src.id if src else "", src.title if src else ""))
-        report.build = build
+        _add_one(todo[0], request, report, id=id, title=title)
         return report
-
     # the lock from the start: a second add is refused before it reads (a long PDF took minutes, then was
     # refused), and what the list holds cannot change between the checks below and the build
     with build_lock(settings.index_dir):
-        _add_several(
-            todo, report, authors, year, type, stance, stance_note, settings, on_progress, llm_questions
-        )
+        _add_several(todo, request, report)
     return report
 
 
-def _add_several(
-    todo: list[str],
-    report: AddReport,
-    authors: list[str],
-    year: int | None,
-    type: str | None,
-    stance: str,
-    stance_note: str,
-    settings: Settings,
-    on_progress: Any,
-    llm_questions: Completer | None,
-) -> None:
+@dataclass(frozen=True)
+class AddRequest:
+    """What an `add_sources` call asks for every location it adds: the metadata the caller gives (each
+    document's own fills the rest), checked before anything is read, and where and with what to add."""
+
+    settings: Settings
+    authors: list[str]
+    year: int | None
+    type: str | None
+    stance: str
+    stance_note: str
+    on_progress: Progress | None
+    llm_questions: Completer | None
+
+    def progress(self, stage: str, done: int, total: int, detail: str) -> None:
+        if self.on_progress:
+            self.on_progress(stage, done, total, detail)
+
+    def draft(self, location: str) -> Source:
+        """The source `location` becomes, before its document fills in its title, id and what else the
+        caller left out."""
+        return Source(
+            id="new-source", title=location, url=source_url(location), authors=list(self.authors),
+            year=self.year, type=self.type or "", stance=self.stance, stance_note=self.stance_note,
+        )  # fmt: skip
+
+
+def _add_one(loc: str, request: AddRequest, report: AddReport, *, id: str | None, title: str | None) -> None:
+    r = request
+    try:
+        report.build = add_source(
+            loc, id=id, title=title, authors=r.authors, year=r.year, type=r.type, stance=r.stance,
+            stance_note=r.stance_note, settings=r.settings, on_progress=r.on_progress,
+            llm_questions=r.llm_questions,
+        )  # fmt: skip
+    except InterpRagError as e:  # the result names the location already
+        report.results.append(AddResult(loc, False, reason=str(e).removeprefix(f"Cannot add {loc}: ")))
+        return
+    src = added(r.settings, loc)
+    report.results.append(AddResult(loc, True, src.id if src else "", src.title if src else ""))
+
+
+def _add_several(todo: list[str], request: AddRequest, report: AddReport) -> None:
     """`add_sources` for several locations: each read and checked, then one build for those that passed."""
+    settings = request.settings
     existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
     taken = {s.id for s in existing}
     urls = {s.url for s in existing}
@@ -176,34 +187,28 @@ def _add_several(
     added_with: dict[str, str] = {}  # the text of each document read so far, and where it came from
 
     def pages(done: int, total: int, name: str) -> None:  # a PDF's pages as they are read
-        if on_progress:
-            on_progress("pages", done, total, name)
+        request.progress("pages", done, total, name)
 
     for i, loc in enumerate(todo, 1):
-        if on_progress:
-            on_progress("resolve", i, len(todo), loc)
-        url = source_url(loc)
-        if url in urls:
+        request.progress("resolve", i, len(todo), loc)
+        src = request.draft(loc)
+        if src.url in urls:
             report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
             continue
-        src = Source(
-            id="new-source", title=loc, url=url, authors=list(authors or []), year=year, type=type or "",
-            stance=stance, stance_note=stance_note,
-        )  # fmt: skip
         try:
             doc = read_checked(loc, src, settings, existing, taken, pages, added_with=added_with)
         except (SourceError, ConfigError) as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
             continue
         taken.add(src.id)
-        urls.add(url)
-        additions.append(addition_of(doc, settings, url if loc == url else ""))
+        urls.add(src.url)
+        additions.append(addition_of(doc, settings, src.url if loc == src.url else ""))
         report.results.append(AddResult(loc, True, src.id, src.title))
     if additions:
         # Only the new documents are read (the others keep the index's text), and the source list is
         # written after the index: a failed or killed add leaves both as they were.
         report.build = add_read(
-            additions, settings=settings, on_progress=on_progress, llm_questions=llm_questions
+            additions, settings=settings, on_progress=request.on_progress, llm_questions=request.llm_questions
         )
         for r in report.results:  # a source the build could not index after all
             if r.ok and r.id in report.build.sources_failed:
