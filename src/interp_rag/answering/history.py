@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StorageError
 from ..retrieval.query import QueryOptions
 from ..types import Answer
 from .pipeline import answer
@@ -69,23 +69,67 @@ log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 
 
-@contextmanager
-def _connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """One connection per file and process, used under a lock (the UI answers from several threads).
+def _shared(path: Path) -> sqlite3.Connection:
+    """One connection per file and process, used under _LOCK (the UI answers from several threads).
     WAL with synchronous=NORMAL: a commit does not wait for the disk (measured: opening a connection and
-    an fsync per question cost ~30 ms on a busy machine); a power cut may lose the last questions."""
+    an fsync per question cost ~30 ms on a busy machine); a power cut may lose the last questions.
+    StorageError when the file cannot be opened for writing (a read-only index directory)."""
     key = str(path.resolve())
-    with _LOCK:
-        con = _CONNECTIONS.get(key)
-        if con is None or not path.exists():
+    con = _CONNECTIONS.get(key)
+    if con is None or not path.exists():
+        con = None
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(path, timeout=5, check_same_thread=False)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute(_SCHEMA)
-            _CONNECTIONS[key] = con
+        except (sqlite3.Error, OSError) as e:
+            if con is not None:
+                con.close()
+            raise unwritable(path, e) from e
+        _CONNECTIONS[key] = con
+    return con
+
+
+@contextmanager
+def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+    with _LOCK:
+        con = _shared(path)
         with con:
             yield con
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to list or reopen questions from: the shared one, or, where the file cannot be written
+    (a read-only index directory, a copy shared read-only), one that only reads: `interp-rag history`
+    there ended in sqlite's traceback, as even reading a WAL file creates its -shm file beside it.
+    `immutable`: this process cannot change the file."""
+    with _LOCK:
+        try:
+            con: sqlite3.Connection | None = _shared(path)
+        except StorageError:
+            con = None
+        if con is not None:
+            with con:
+                yield con
+            return
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as e:
+        raise unwritable(path, e) from e
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def unwritable(path: Path, e: BaseException) -> StorageError:
+    return StorageError(
+        f"The question history {path} cannot be written ({e}): make the index directory writable, or set "
+        "INTERP_RAG_HISTORY=false to keep no history."
+    )
 
 
 def record_answer(settings: Any, a: Answer, filters: dict[str, Any], k: int) -> int | None:
@@ -103,9 +147,10 @@ def record_answer(settings: Any, a: Answer, filters: dict[str, Any], k: int) -> 
                 (time.strftime("%Y-%m-%d %H:%M:%S"), a.question, json.dumps(stored), json.dumps(cited)),
             )
             return int(cur.lastrowid or 0)
-    except (sqlite3.Error, OSError) as e:
+    except (sqlite3.Error, OSError, StorageError) as e:
         # History is a convenience: a read-only or full disk must not cost the user the answer itself.
-        log.warning("Question not kept in history (%s): %s", history_path(settings), e)
+        why = e if isinstance(e, StorageError) else unwritable(history_path(settings), e)
+        log.warning("Question not kept in history. %s", why)
         return None
 
 
@@ -114,7 +159,7 @@ def recent(settings: Any, limit: int = 20) -> list[HistoryEntry]:
     path = history_path(settings)
     if not getattr(settings, "history", True) or not path.is_file():
         return []
-    with _connect(path) as con:
+    with _reading(path) as con:
         rows = con.execute(
             "SELECT id, asked_at, question, filters, cited FROM history ORDER BY id DESC LIMIT ?",
             (int(limit),),
@@ -138,7 +183,7 @@ def get_entry(settings: Any, entry_id: int) -> HistoryEntry:
     path = history_path(settings)
     row = None
     if isinstance(entry_id, int) and 0 < entry_id < 2**63 and path.is_file():  # SQLite's integers
-        with _connect(path) as con:
+        with _reading(path) as con:
             row = con.execute(
                 "SELECT id, asked_at, question, filters, cited FROM history WHERE id = ?", (int(entry_id),)
             ).fetchone()

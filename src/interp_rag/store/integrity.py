@@ -196,8 +196,16 @@ def storage_error(where: Path, e: BaseException) -> StorageError | None:
         why = f"the embedding cache cannot be written ({e})"
     else:
         return None
+    # what to do for this cause: "free space" was the advice for a directory no one may write to as well
+    space = {_DISK[errno.ENOSPC], _DISK[errno.EDQUOT], _DISK[errno.EFBIG]}
+    fix = (
+        "Free space" if why in space
+        else "Make it writable" if why in (_DISK[errno.EROFS], _DISK[errno.EACCES])
+        else "Move what is in the way" if why in (_DISK[errno.ENOTDIR], _DISK[errno.EISDIR])
+        else "Free space or make it writable"
+    )  # fmt: skip
     return StorageError(
-        f"Cannot write the index in {where}/: {why}. Free space or choose a writable place "
+        f"Cannot write the index in {where}/: {why}. {fix} or choose a writable place "
         "(INTERP_RAG_INDEX_DIR / --index-dir), then run the command again; the previous index is unchanged."
     )
 
