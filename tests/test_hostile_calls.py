@@ -15,7 +15,7 @@ from interp_rag import answer, classify_stance
 from interp_rag.answering.history import get_entry, recent, record_answer, reopen
 from interp_rag.cli import main
 from interp_rag.errors import ConfigError, QuestionError
-from interp_rag.evaluation import QUESTION_FIELDS, load_jsonl
+from interp_rag.evaluation import QUESTION_FIELDS, STANCE_FIELDS, load_jsonl
 from interp_rag.settings import Settings
 from interp_rag.store.index import load_index
 from tests.conftest import make_settings
@@ -68,6 +68,22 @@ def test_one_string_is_not_read_as_passages_of_one_character() -> None:
             "'gold' must be a list",
         ),
         (b"\xff\xfe\x00\x81", "is not UTF-8 text"),
+        # a field of the wrong kind ended the run in a traceback after every question was answered
+        (
+            b'{"id": "a", "question": "q", "kind": "factual", "gold": [{"doc": "d", "quote": 7}]}',
+            "'gold' must",
+        ),
+        (b'{"id": "a", "question": "q", "kind": ["factual"], "gold": []}', "line 1: 'kind' must be text"),
+        (b'{"id": ["a"], "question": "q", "kind": "factual", "gold": []}', "'id' must be text or a number"),
+        (
+            b'{"id": "a", "question": "q", "kind": "contested", "gold": [{"doc": "d", "quote": "x y"}]}',
+            "each gold passage of a contested question needs a 'side', enthusiastic or skeptical",
+        ),
+        (
+            b'{"id": 1, "question": "q", "kind": "factual", "gold": []}\n\n{"id": "1", "question": "r", '
+            b'"kind": "factual", "gold": []}',
+            "line 3: the id '1' is used twice",
+        ),
     ],
 )
 def test_a_question_file_eval_cannot_read_is_named_with_its_line(
@@ -77,6 +93,50 @@ def test_a_question_file_eval_cannot_read_is_named_with_its_line(
     path.write_bytes(content)
     with pytest.raises(ConfigError, match=message):
         load_jsonl(path, QUESTION_FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"id": "s", "quote": "q", "label": "skeptical"}', "line 1: no 'doc' field"),
+        (b'{"id": "s", "doc": "d", "quote": 4, "label": "skeptical"}', "'doc' and 'quote' must be text"),
+        (
+            b'{"id": "s", "doc": "d", "quote": "q", "label": "positive"}',
+            "'label' must be one of enthusiastic, skeptical, neutral, not 'positive'",
+        ),
+        (b'{"id": "a", "question": "q", "kind": "factual", "gold": []}', "no 'doc' field"),  # the other file
+    ],
+)
+def test_a_stance_file_eval_cannot_score_is_named_with_its_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    """A passage without its document, or with a number for a quote, ended the run in a traceback; a label
+    that is no stance was scored as wrong."""
+    path = tmp_path / "stance.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        load_jsonl(path, STANCE_FIELDS)
+
+
+def test_eval_warns_when_the_stance_file_is_for_another_corpus(
+    mini_settings: Settings, tmp_path: Path
+) -> None:
+    from interp_rag.evaluation import evaluate
+
+    questions, stance = tmp_path / "q.jsonl", tmp_path / "s.jsonl"
+    questions.write_text('{"id": "a", "question": "Are probes useful?", "kind": "factual", "gold": []}\n')
+    rows = [("s1", "probes-skeptic"), ("s2", "a-paper-elsewhere"), ("s3", "another-one")]
+    stance.write_text(
+        "".join(
+            f'{{"id": "{i}", "doc": "{d}", "quote": "Probes mislead.", "label": "skeptical"}}\n'
+            for i, d in rows
+        )
+    )
+    result = evaluate(questions, stance_file=stance, settings=mini_settings)
+    assert any(
+        w.startswith("2 of the 3 labelled passages come from documents not in the index (a-paper-elsewhere, ")
+        for w in result["warnings"]
+    ), result.get("warnings")
 
 
 def test_eval_refuses_a_run_file_it_could_not_write_before_it_runs(

@@ -26,7 +26,7 @@ from .retrieval.search import _query_vector_cached
 from .settings import AnswerSettings, Settings, given_path, given_settings
 from .store.index import Index, load_index
 from .text import split_sentences
-from .types import SIDES
+from .types import SIDES, STANCES
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -46,19 +46,19 @@ def matches(passage: dict[str, Any], gold: dict[str, Any]) -> bool:
 
 
 QUESTION_FIELDS = ("id", "question", "kind", "gold")  # a question set's row (../shared/eval/README.md)
-STANCE_FIELDS = ("id", "quote", "label")  # a labelled passage's row
+STANCE_FIELDS = ("id", "doc", "quote", "label")  # a labelled passage's row
 
 
 def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The rows of a JSON-lines file; ConfigError naming the file and line when one cannot be read or lacks
-    a `required` field (and when a question's gold is not a list of passages with doc and quote)."""
+    """The rows of a JSON-lines file; ConfigError naming the file and line when one cannot be read, lacks
+    a `required` field, holds a field of the wrong kind (`row_problem`) or repeats an id."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start}).") from e
     except OSError as e:
         raise ConfigError(f"Cannot read {path}: {e.strerror or e}.") from e
-    rows = []
+    rows, seen = [], set()
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -73,17 +73,41 @@ def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any
             raise ConfigError(
                 f"{path}, line {n}: no {missing[0]!r} field (each line needs {', '.join(required)})."
             )
-        gold = row.get("gold", []) if "gold" in required else []
-        if not isinstance(gold, list) or not all(
-            isinstance(g, dict) and {"doc", "quote"} <= set(g) for g in gold
-        ):
-            raise ConfigError(
-                f"{path}, line {n}: 'gold' must be a list of passages, each with doc and quote."
-            )
+        why = row_problem(row, required)
+        if why:
+            raise ConfigError(f"{path}, line {n}: {why}.")
+        if "id" in required and str(row["id"]) in seen:  # scored as one
+            raise ConfigError(f"{path}, line {n}: the id {row['id']!r} is used twice; ids must be unique.")
+        seen.add(str(row.get("id")))
         rows.append(row)
     if required and not rows:
         raise ConfigError(f"{path} holds no rows: nothing to evaluate.")
     return rows
+
+
+def row_problem(row: dict[str, Any], required: tuple[str, ...]) -> str | None:
+    """A field of a question's or labelled passage's row that is not of its kind, in words: a number for a
+    quote or a list for a kind stopped the run in a traceback, after every question had been answered."""
+    if "id" in required and (isinstance(row["id"], bool) or not isinstance(row["id"], str | int)):
+        return f"'id' must be text or a number, not {type(row['id']).__name__}"
+    if "gold" in required:
+        if not isinstance(row["kind"], str):
+            return "'kind' must be text (factual, attribution, contested or cross-source)"
+        gold = row["gold"]
+        if not isinstance(gold, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("doc"), str) and isinstance(g.get("quote"), str)
+            for g in gold
+        ):
+            return "'gold' must be a list of passages, each with doc and quote (text)"
+        # both_sides_on_contested reads a contested question's sides; other kinds' are not read
+        if row["kind"] == "contested" and not all(g.get("side") in SIDES for g in gold):
+            return f"each gold passage of a contested question needs a 'side', {' or '.join(SIDES)}"
+    if "label" in required:
+        if not isinstance(row["doc"], str) or not isinstance(row["quote"], str):
+            return "'doc' and 'quote' must be text"
+        if row["label"] not in STANCES:
+            return f"'label' must be one of {', '.join(STANCES)}, not {row['label']!r:.40}"
+    return None
 
 
 def score_run(questions: list[dict[str, Any]], run: list[dict[str, Any]], k: int = 8) -> dict[str, Any]:
@@ -255,6 +279,13 @@ def evaluate(
             f"{len(absent)} gold document(s) are not in the index ({', '.join(absent[:5])}"
             f"{', …' if len(absent) > 5 else ''}): add them first (`interp-rag add`)."
         ]
+    elsewhere = sorted({r["doc"] for r in rows} - set(index.sources))
+    if elsewhere:  # a stance file for another corpus (or another index) is scored all the same
+        result.setdefault("warnings", []).append(
+            f"{sum(r['doc'] in elsewhere for r in rows)} of the {len(rows)} labelled passages come from "
+            f"documents not in the index ({', '.join(elsewhere[:5])}{', …' if len(elsewhere) > 5 else ''}): "
+            "is the stance file for this corpus? They are read without their document's title and stance."
+        )
     if stance_file:
         result["stance"] = evaluate_stance(rows, index)
         result["answer"]["side_stance_in_answers"] = score_side_stance(rows, placed)
@@ -267,11 +298,7 @@ def check_questions(qs: list[dict[str, Any]], path: Path, settings: Settings) ->
     question; two with the same id were scored as one."""
     from .retrieval.query import Query
 
-    seen: set[str] = set()
     for line, q in enumerate(qs, 1):
-        if str(q["id"]) in seen:
-            raise ConfigError(f"{path}, line {line}: the id {q['id']!r} is used twice; ids must be unique.")
-        seen.add(str(q["id"]))
         try:
             Query.of(q["question"], settings)
         except InterpRagError as e:
