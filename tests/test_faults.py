@@ -83,6 +83,18 @@ def meta_wrong_shape(s) -> None:
     (version(s) / "meta.json").write_text('["not", "a", "description"]')
 
 
+def meta_field_wrong_shape(field: str, value: object) -> Callable:
+    """meta.json still an index's description, one field of it not what readers take (its own checksum is
+    nowhere: meta.json holds the others'): `stats` and `ask` ended in a traceback, and a "files" record
+    that was no record turned the checksums off."""
+
+    def fault(s) -> None:
+        p = version(s) / "meta.json"
+        p.write_text(json.dumps({**json.loads(p.read_text()), field: value}))
+
+    return fault
+
+
 def current_nowhere(s) -> None:
     (s.index_dir / "CURRENT").write_text("v-19700101T000000-gone\n")
 
@@ -103,6 +115,9 @@ FAULTS: dict[str, Callable] = {
     "meta.json binary garbage": meta_bytes,
     "meta.json cut": meta_cut,
     "meta.json not an object": meta_wrong_shape,
+    "meta.json sources a list": meta_field_wrong_shape("sources", []),
+    "meta.json chunking text": meta_field_wrong_shape("chunking", "x"),
+    "meta.json files text": meta_field_wrong_shape("files", "x"),
     "CURRENT names no version": current_nowhere,
     "CURRENT not text": current_garbled,
     "sources.json garbled, same size": sources_garbled,

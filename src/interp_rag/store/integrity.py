@@ -24,6 +24,8 @@ CURRENT = "CURRENT"
 META = "meta.json"
 # Files every version has; older versions (no "files" record in meta.json) are checked for these only.
 REQUIRED = ("chunks.jsonl", "sources.json", "dense.faiss")
+# meta.json's fields that are objects (the readers call .get and .items on them)
+OBJECTS = ("files", "counts", "sources", "chunking", "bm25", "chunks_by_stance", "failed")
 
 
 def damaged(index_dir: Path, why: str) -> DamagedIndexError:
@@ -69,6 +71,13 @@ def parse_meta(index_dir: Path, version_dir: Path) -> dict[str, Any]:
         raise damaged(index_dir, f"{META} is not readable JSON: {type(e).__name__}") from e
     if not isinstance(meta, dict) or not isinstance(meta.get("chunks"), int):
         raise damaged(index_dir, f"{META} does not describe an index")
+    # Nothing records meta.json's own checksum: a field of another shape is damage, named here, not an
+    # AttributeError in `stats` or `ask` (and a "files" that is no record must not turn the checksums off).
+    for key in OBJECTS:
+        if key in meta and not isinstance(meta[key], dict):
+            raise damaged(index_dir, f"{META} holds {key!r} as {type(meta[key]).__name__}, not an object")
+    if not all(isinstance(st, dict) for st in meta.get("sources", {}).values()):
+        raise damaged(index_dir, f"{META} holds a source's record that is not an object")
     return meta
 
 
