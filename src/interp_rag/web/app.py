@@ -171,6 +171,7 @@ def echo(value: str) -> str:
 CSS_FILE = Path(__file__).parents[1] / "data" / "ui.css"  # package data, beside the stance model
 # a status region that announces answers, aria-busy while one streams, aria-expanded on accordions
 JS_FILE = CSS_FILE.with_name("page.js")
+NEVER = 10**12  # events between two analytics summaries (see quiet_gradio)
 WELCOME = (
     '<div class="answer"><div class="answer-body"><p>Ask a question, or pick an example above. The answer '
     "cites numbered passages <b>[n]</b>; below it are the passages, enthusiastic and skeptical side by side."
@@ -345,6 +346,7 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict[st
         "theme": theme(),
         "js": JS_FILE.read_text(encoding="utf-8"),
         "show_error": True,
+        "enable_monitoring": False,  # /monitoring/summary told anyone how many questions were asked
         "app_kwargs": {"middleware": middleware},
     }
     if pairs:  # Gradio's log-in page; every endpoint then needs the session
@@ -352,12 +354,21 @@ def launch_options(settings: Settings, demo: gr.Blocks | None = None) -> dict[st
     return opts
 
 
+def quiet_gradio() -> None:
+    """Gradio's environment for serving (set when serving, not on import; a value already set wins)."""
+    # A local research tool reports to no one.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # After every event (each question, twice) Gradio's queue rebuilt a pandas table of the last 10,000 events
+    # for its monitoring page, which launch_options turns off: 3-4 ms a question on a fresh server, ~15 ms
+    # after 10,000 events. Read when the queue is made (build_ui), so set before it.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(NEVER))
+
+
 def serve(settings: Settings | None = None) -> None:
     """`interp-rag serve` and `python app.py`: serve at once, build or load the index in the background."""
     settings = settings or get_settings()
     check_choices(settings)  # a misspelt answer mode or reranker stops here, not at every question
-    # A local research tool reports to no one; set when serving, not on import.
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    quiet_gradio()
     check_address(settings.web.host, settings.web.port)
     warning = exposure_warning(settings)
     if warning:  # once, on the terminal (it was logged as well, so shown twice)
