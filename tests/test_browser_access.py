@@ -5,12 +5,14 @@ test-artifacts/."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from interp_rag.settings import Settings
+from interp_rag.web.render import render_notice
 from tests.conftest_ui import ARTIFACTS, App, running_app
 from tests.test_browser import CHROMIUM, FLAGS, ask
 
@@ -246,4 +248,41 @@ def test_text_keeps_its_contrast_in_light_and_dark_mode(chromium: Any, app: App,
     assert low == [], low[:10]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"ui-{scheme}.png"), full_page=True)
+    page.close()
+
+
+def luminance(css: str) -> float:
+    """WCAG relative luminance of a computed `rgb(r, g, b)` colour."""
+    channels = [int(v) / 255 for v in re.findall(r"\d+", css)[:3]]
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_notices_keep_their_contrast_and_sit_in_the_page_theme(chromium: Any, app: App, scheme: str) -> None:
+    """A real notice (a year the filter refuses) and one of each kind as render_notice writes it: 4.5:1 or
+    more in both modes, and in dark mode a dark box (the light pastel boxes glared on the dark page)."""
+    page = open_page(chromium, app, viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    page.get_by_text("Filters").click()
+    page.fill("#year-from input", "0")
+    page.fill("#question textarea", QUESTION)
+    page.press("#question textarea", "Enter")
+    page.wait_for_selector("#notice .notice-error", timeout=30_000)
+    kinds = ("info", "warning", "error", "success")
+    html = "".join(render_notice(f"A {kind} notice written for this test", kind) for kind in kinds)
+    page.evaluate("h => document.querySelector('#notice .notice').insertAdjacentHTML('afterend', h)", html)
+    checked = page.evaluate(CONTRAST, "#notice .notice")
+    assert len(checked) == 5 and "year" in checked[0]["text"], checked
+    assert [c for c in checked if c["ratio"] < 4.5] == [], checked
+    backgrounds = page.evaluate(
+        "() => [...document.querySelectorAll('#notice .notice')]"
+        ".map(e => getComputedStyle(e).backgroundColor)"
+    )
+    lit = [luminance(bg) for bg in backgrounds]
+    if scheme == "dark":
+        assert max(lit) < 0.05, backgrounds  # the page itself is ~0.005; the light boxes were ~0.9
+    else:
+        assert min(lit) > 0.8, backgrounds
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#notice").screenshot(path=str(ARTIFACTS / f"ui-notices-{scheme}.png"))
     page.close()
