@@ -286,3 +286,23 @@ def test_notices_keep_their_contrast_and_sit_in_the_page_theme(chromium: Any, ap
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#notice").screenshot(path=str(ARTIFACTS / f"ui-notices-{scheme}.png"))
     page.close()
+
+
+CHART_NAME = "The field over time: relevant sources by year and side"
+
+
+def test_the_timeline_chart_is_named_by_its_title_and_described_in_words(chromium: Any, app: App) -> None:
+    """A screen reader met the chart as one image named by every tick, legend entry and the title run together
+    ("2024 2025 year 0 2 4 …"); it is named by its title, and its description gives each year's bars."""
+    page = open_page(chromium, app, viewport={"width": 1280, "height": 900})
+    answered(page)
+    chart = page.locator("#timeline-plot").get_by_role("img", name=CHART_NAME, exact=True)
+    chart.wait_for(timeout=20_000)
+    tree = page.locator("#timeline-plot").aria_snapshot()
+    assert CHART_NAME in tree and not re.search(r"\d", tree), tree  # nothing of the SVG's ticks
+    described = chart.evaluate("c => document.getElementById(c.getAttribute('aria-describedby')).textContent")
+    listed = re.findall(r"^(\d{4})\b", page.inner_text("#timeline ul"), flags=re.M)
+    assert len(listed) >= 2, listed
+    for year in listed:
+        assert re.search(rf"{year}: \d+ (enthusiastic|skeptical|neutral)", described), (year, described)
+    page.close()

@@ -74,8 +74,8 @@ def test_timeline_is_drawn_and_links_its_sources_to_cards(page: Any) -> None:
     links = page.locator("#timeline a.tl-card")
     assert (
         links.count() >= 2
-        and "2024" in page.inner_text("#timeline")
-        and "2025" in page.inner_text("#timeline")
+        and "2024" in page.inner_text("#timeline ul")
+        and "2025" in page.inner_text("#timeline ul")
     )
     target = links.last.get_attribute("href")
     assert page.locator(f"article{target}").count() == 1
@@ -91,7 +91,9 @@ def test_timeline_is_drawn_and_links_its_sources_to_cards(page: Any) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.4, y, steps=8)
     page.mouse.up()
     page.wait_for_function(
-        "() => { const t = document.querySelector('#timeline').innerText;"
+        # what is shown: the heading and the list (the chart's hidden description names every year)
+        "() => { const t = [...document.querySelectorAll('#timeline .timeline-head, #timeline ul')]"
+        ".map(e => e.innerText).join(' ');"
         " return t.includes('· 2024 (double-click') && !t.includes('2025') }",
         timeout=20_000,
     )

@@ -84,6 +84,9 @@ def test_timeline_names_a_source_it_does_not_show_by_its_title() -> None:
     assert 'title="unseen">Probes &lt;b&gt;mislead&lt;/b&gt;</span>' in out and ">unseen<" not in out
     assert 'href="#passage-1">[1] Shown note</a>' in out
     assert "Probes <b>mislead</b>" in set(timeline_frame(a)["titles"])
+    # the chart in words, for a screen reader: each year's bars as drawn (2025's skeptical bar is empty)
+    summary = 'id="timeline-summary" class="vh">Relevant sources by year and side. '
+    assert summary + "2024: 1 enthusiastic, 1 skeptical; 2025: 1 enthusiastic.</p>" in out
 
 
 def test_library_lists_searches_and_filters(corpus: Settings) -> None:

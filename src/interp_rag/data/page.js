@@ -14,6 +14,20 @@
       b.setAttribute('aria-expanded', b.classList.contains('open') ? 'true' : 'false');
       const icon = b.querySelector('.icon'); if (icon) icon.setAttribute('aria-hidden', 'true');
     }
+    // The timeline chart's SVG was read as one name of every tick, legend entry and the title run together
+    // ("2024 2025 year 0 2 4 …"): it is an image named by its title, described by the bars in words
+    // (workbench.chart_summary, hidden in the list under it).
+    const chart = document.querySelector('#timeline-plot .vega-embed');
+    if (chart) {
+      const title = chart.querySelector('.role-title-text');
+      const name = title ? title.textContent.trim() : 'Chart of the relevant sources by year and side';
+      if (chart.getAttribute('aria-label') !== name) {
+        chart.setAttribute('role', 'img'); chart.setAttribute('aria-label', name);
+        chart.removeAttribute('aria-roledescription');
+        chart.setAttribute('aria-describedby', 'timeline-summary');
+      }
+      for (const g of chart.querySelectorAll('svg, canvas')) g.setAttribute('aria-hidden', 'true');
+    }
     const box = document.querySelector('#answer');
     if (!box) return;
     const streaming = !!box.querySelector('.answer.streaming');
@@ -24,6 +38,7 @@
     if (now !== last) { last = now; say.textContent = now; }
   };
   new MutationObserver(sync).observe(document.body,
-    {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class']});
+    {subtree: true, childList: true, characterData: true, attributes: true,
+     attributeFilter: ['class', 'aria-label']});  // the chart's label, when Vega sets its own again
   sync();
 }

@@ -77,7 +77,23 @@ def render_timeline(a: Answer | None, years: list[int] | None = None) -> str:
         lines.append(f"<li><b>{esc(year)}</b> {' '.join(cells)}</li>")
     picked = f" · {', '.join(map(str, sorted(years)))} (double-click the chart for all)" if years else ""
     head = "Relevant sources by year" + picked
-    return f'<div class="timeline"><div class="timeline-head">{head}</div><ul>{"".join(lines)}</ul></div>'
+    summary = f'<p id="{CHART_SUMMARY}" class="vh">{esc(chart_summary(a))}</p>'
+    listed = f'<div class="timeline-head">{head}</div><ul>{"".join(lines)}</ul>'
+    return f'<div class="timeline">{summary}{listed}</div>'
+
+
+CHART_SUMMARY = "timeline-summary"  # page.js points the chart's aria-describedby here
+
+
+def chart_summary(a: Answer) -> str:
+    """The chart in words, for a screen reader (the chart's own SVG read out as its axis ticks, legend and
+    title run together): each year's bars, as the chart draws them."""
+    years = [
+        f"{year}: " + ", ".join(f"{row[side]} {side}" for side in SIDES if row[side])
+        for year, row in a.timeline.items()
+        if any(row[side] for side in SIDES)
+    ]
+    return "Relevant sources by year and side. " + "; ".join(years) + "."
 
 
 # ---------------------------------------------------------------- taking the answer away
