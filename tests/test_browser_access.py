@@ -15,6 +15,7 @@ from interp_rag.settings import Settings
 from interp_rag.web.render import render_notice
 from tests.conftest_ui import ARTIFACTS, App, running_app
 from tests.test_browser import CHROMIUM, FLAGS, ask
+from tests.test_browser_workbench import open_sources
 
 pytestmark = pytest.mark.browser
 
@@ -305,4 +306,42 @@ def test_the_timeline_chart_is_named_by_its_title_and_described_in_words(chromiu
     assert len(listed) >= 2, listed
     for year in listed:
         assert re.search(rf"{year}: \d+ (enthusiastic|skeptical|neutral)", described), (year, described)
+    page.close()
+
+
+def unnamed_images(page: Any, selector: str) -> list[str]:
+    """Lines of the accessibility tree under `selector` that are images without a name."""
+    tree = page.locator(selector).aria_snapshot()
+    return [line for line in tree.splitlines() if re.fullmatch(r"\s*- img:?", line)]
+
+
+@pytest.mark.parametrize("width", [375, 1280], ids=["phone", "desktop"])
+def test_controls_used_as_shown_on_a_phone_and_a_desktop(chromium: Any, app: App, width: int) -> None:
+    """The walk's findings: the year boxes stay side by side (on a phone "From year" sat beside the types and
+    "To year" a screen below), the Mode and index panel reads one name above its value on a phone (the values
+    were a third of the width, broken mid-word), and no icon is announced as an unnamed image (each dropdown's
+    arrow and the upload box's cloud were)."""
+    page = open_page(chromium, app, viewport={"width": width, "height": 900})
+    page.get_by_role("button", name="Filters", exact=True).click()
+    page.wait_for_selector("#year-to input", state="visible")
+    start, end = box(page, "#year-from"), box(page, "#year-to")
+    assert start["top"] == end["top"] and start["right"] <= end["left"] and end["right"] <= width, (
+        start,
+        end,
+    )
+    answered(page)
+    page.get_by_role("button", name="Mode and index", exact=True).click()
+    page.wait_for_selector("#mode dl.about dd", state="visible")
+    pairs = page.evaluate(
+        "() => [...document.querySelectorAll('#mode dl.about dt')].map(dt => {"
+        " const dd = dt.nextElementSibling, a = dt.getBoundingClientRect(), b = dd.getBoundingClientRect();"
+        " return {below: b.top >= a.bottom - 1, width: b.width}; })"
+    )
+    assert len(pairs) >= 5
+    if width < 480:
+        assert all(p["below"] and p["width"] > 250 for p in pairs), pairs
+    assert sideways(page) == 0
+    assert unnamed_images(page, "#tab-ask") == []
+    open_sources(page)
+    assert unnamed_images(page, "#tab-sources") == []
     page.close()

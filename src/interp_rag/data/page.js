@@ -28,6 +28,10 @@
       }
       for (const g of chart.querySelectorAll('svg, canvas')) g.setAttribute('aria-hidden', 'true');
     }
+    // Gradio's icons (a dropdown's arrow, the upload box's cloud) were each announced as an unnamed image.
+    for (const icon of document.querySelectorAll('svg:not([aria-hidden]):not([aria-label])')) {
+      if (!icon.querySelector('title')) icon.setAttribute('aria-hidden', 'true');
+    }
     const box = document.querySelector('#answer');
     if (!box) return;
     const streaming = !!box.querySelector('.answer.streaming');

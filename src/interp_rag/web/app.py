@@ -230,10 +230,13 @@ def _layout_ask(c: dict[str, Any], types: list[str], ready: bool, settings: Sett
         )
         # Empty means no limit. Text boxes, not gr.Number: Gradio shows an empty Number as 0 and then refuses
         # 0 as "less than minimum value 1900"; the Query built in ask() reads and checks the years.
-        for key, label in (("year_from", "From year"), ("year_to", "To year")):
-            c[key] = gr.Textbox(
-                label=label, placeholder="any", max_lines=1, min_width=100, elem_id=key.replace("_", "-")
-            )
+        # One row of their own: wrapped with the others, "From year" sat beside the types on a phone and
+        # "To year" a screen below it.
+        with gr.Row(elem_id="years"):
+            for key, label in (("year_from", "From year"), ("year_to", "To year")):
+                c[key] = gr.Textbox(
+                    label=label, placeholder="any", max_lines=1, min_width=100, elem_id=key.replace("_", "-")
+                )
         c["k"] = gr.Slider(1, max_k, value=8, step=1, label="Passages (k)", elem_id="k")
     c["restriction"] = gr.HTML(elem_id="restriction")  # the Sources tab's restriction, said where one asks
     c["notice"] = gr.HTML(elem_id="notice")
