@@ -345,3 +345,33 @@ def test_controls_used_as_shown_on_a_phone_and_a_desktop(chromium: Any, app: App
     open_sources(page)
     assert unnamed_images(page, "#tab-sources") == []
     page.close()
+
+
+def test_arrow_keys_move_between_tabs_and_through_recent_questions(chromium: Any, app: App) -> None:
+    """The tabs follow the pattern a screen reader announces for them (the arrows did nothing), and Recent
+    questions is one radio group: Gradio named each button apart, so the arrows moved nowhere and Tab stopped
+    at every one of the fifteen questions."""
+    page = open_page(chromium, app, viewport={"width": 1280, "height": 900})
+    ask_tab, sources_tab = (page.get_by_role("tab", name=n, exact=True) for n in ("Ask", "Sources"))
+    ask_tab.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.activeElement.id === 'tab-sources-button'")
+    assert sources_tab.get_attribute("aria-selected") == "true"
+    page.wait_for_selector("#library table.library")
+    page.keyboard.press("Home")
+    page.wait_for_function("() => document.activeElement.id === 'tab-ask-button'")
+    assert ask_tab.get_attribute("aria-selected") == "true"
+
+    earlier, later = "What is activation patching?", QUESTION
+    for q in (earlier, later):
+        ask(page, q)
+    page.get_by_role("button", name="Recent questions", exact=True).click()
+    radios = page.locator("#recent input[type=radio]")
+    radios.nth(1).wait_for(timeout=10_000)
+    radios.first.focus()  # the latest question, the one on screen
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("q => document.querySelector('#question textarea').value === q", arg=earlier)
+    assert radios.nth(1).is_checked()
+    page.keyboard.press("Tab")  # out of the list in one step
+    assert page.evaluate("document.activeElement.closest('#recent') === null")
+    page.close()

@@ -32,6 +32,11 @@
     for (const icon of document.querySelectorAll('svg:not([aria-hidden]):not([aria-label])')) {
       if (!icon.querySelector('title')) icon.setAttribute('aria-hidden', 'true');
     }
+    // Gradio names each radio button apart (radio-1, radio-2, …), so the Recent questions list was fifteen
+    // groups of one: arrow keys moved nowhere and Tab stopped at every question. One name makes it one group.
+    for (const r of document.querySelectorAll('#recent input[type=radio]:not([name=recent-question])')) {
+      r.name = 'recent-question';
+    }
     const box = document.querySelector('#answer');
     if (!box) return;
     const streaming = !!box.querySelector('.answer.streaming');
@@ -41,6 +46,17 @@
     const now = news.join('. ');
     if (now !== last) { last = now; say.textContent = now; }
   };
+  // Tabs as a screen reader announces them: the arrow keys (and Home, End) move to the next tab and open it.
+  document.addEventListener('keydown', (ev) => {
+    const tab = ev.target.closest && ev.target.closest('[role=tab]');
+    const keys = {ArrowRight: 1, ArrowLeft: -1, Home: 'first', End: 'last'};
+    if (!tab || !(ev.key in keys)) return;
+    const tabs = [...tab.closest('[role=tablist]').querySelectorAll('[role=tab]:not([disabled])')];
+    const step = keys[ev.key], at = tabs.indexOf(tab);
+    const next = step === 'first' ? tabs[0] : step === 'last' ? tabs[tabs.length - 1]
+      : tabs[(at + step + tabs.length) % tabs.length];
+    ev.preventDefault(); next.focus(); next.click();
+  });
   new MutationObserver(sync).observe(document.body,
     {subtree: true, childList: true, characterData: true, attributes: true,
      attributeFilter: ['class', 'aria-label']});  // the chart's label, when Vega sets its own again
