@@ -375,3 +375,23 @@ def test_arrow_keys_move_between_tabs_and_through_recent_questions(chromium: Any
     page.keyboard.press("Tab")  # out of the list in one step
     assert page.evaluate("document.activeElement.closest('#recent') === null")
     page.close()
+
+
+def test_on_a_phone_passages_with_drawn_math_stay_inside_the_screen(chromium: Any, app: App) -> None:
+    """Restricted (Sources tab) to the first source listed, whose passages hold display math, a question's
+    answer made the phone's page 13 px wider than the screen: each passage box lent the page the width of
+    its formula and its own scroll bar."""
+    page = open_page(chromium, app, viewport={"width": 375, "height": 812})
+    open_sources(page)
+    page.get_by_role("combobox", name="Restrict the next question to these sources").click()
+    page.locator("ul[role=listbox] li").first.click()
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="Ask", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelector('#restriction').innerText.includes('Only this source')"
+    )
+    ask(page, "What do they say?")
+    page.wait_for_selector(".card .text math", state="attached", timeout=20_000)
+    page.wait_for_timeout(300)  # the formulas are drawn after the cards
+    assert sideways(page) == 0
+    page.close()
