@@ -118,6 +118,9 @@ def test_contested_question_shows_both_sides_with_working_citations(real_app: Ap
     assert hrefs and all(re.fullmatch(r"#passage-\d+", h or "") for h in hrefs), hrefs
     for href in set(hrefs):
         assert page.locator(f"article{href}").count() == 1, f"no card for {href}"
+    # hovered (or read by a screen reader), a citation names the source its card shows
+    for i, href in enumerate(hrefs):
+        assert cites.nth(i).get_attribute("title") == page.inner_text(f"article{href} .card-head a")
     target = hrefs[-1]
     cites.last.click()
     page.wait_for_function("h => location.hash === h", arg=target)

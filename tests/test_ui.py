@@ -62,6 +62,9 @@ def assert_inert(text: str) -> None:
         assert tag != "b" or attrs == {}, attrs  # the renderer's own <b> has no attributes
 
 
+CITE_1 = r'<a class="cite" href="#passage-1" title="[^"<>]+">\[1\]</a>'  # a final answer's [1], named
+
+
 def passage(n: int = 1, stance: str = "enthusiastic", **kw: object) -> Passage:
     base: dict[str, object] = {
         "source_id": f"s{n}",
@@ -169,6 +172,20 @@ def test_markdown_answer_links_valid_citations_and_keeps_html_inert() -> None:
     assert_inert(out)
 
 
+def test_a_final_answers_citations_name_their_source_and_a_streaming_ones_do_not() -> None:
+    from interp_rag.types import Answer
+    from interp_rag.web.render import render_answer
+
+    ps = [passage(1), passage(2, title='Probes "mislead" <b>us</b>')]
+    final = Answer("Q?", "Yes [1], no [2], [3].", ps, [], "extractive")
+    out = render_answer(final.text, 2, final)
+    assert '<a class="cite" href="#passage-1" title="Title 1">[1]</a>' in out
+    assert 'href="#passage-2" title="Probes &quot;mislead&quot; &lt;b&gt;us&lt;/b&gt;">[2]</a>' in out
+    assert "[3]" in out and "#passage-3" not in out
+    assert_inert(out)
+    assert "title=" not in render_answer(final.text, 2)  # while it streams, only the numbers
+
+
 def test_notice_is_escaped() -> None:
     out = render_notice("Bad <b>input</b>", "error")
     assert "notice-error" in out and "&lt;b&gt;input&lt;/b&gt;" in out
@@ -262,10 +279,7 @@ def test_ask_streams_llm_output_then_shows_the_final_answer(
     streaming = [v for v in views if "answer streaming" in v.answer]
     assert len(streaming) >= 2 and "Sparse autoencoders" in streaming[0].answer
     final = views[-1]
-    assert (
-        "LLM answer · fake-model" in final.answer
-        and '<a class="cite" href="#passage-1">[1]</a>' in final.answer
-    )
+    assert "LLM answer · fake-model" in final.answer and re.search(CITE_1, final.answer)
     assert final.notice == ""
 
 
@@ -281,7 +295,7 @@ def test_llm_output_is_rendered_inert(ui_corpus_settings: Settings, small_index)
     final = run("sparse autoencoders", ui_corpus_settings, small_index, llm=FakeLLM([evil]))[-1]
     assert_inert(final.answer)
     assert "&lt;script&gt;" in final.answer
-    assert '<a class="cite" href="#passage-1">[1]</a>' in final.answer
+    assert re.search(CITE_1, final.answer)  # its source's title (a payload here) escaped in the attribute
 
 
 # ---------------------------------------------------------------- status, mode, app

@@ -194,10 +194,25 @@ def render_answer(text: str, n_passages: int, final: Answer | None = None) -> st
         if final.low_relevance:
             meta = f"No close match · {len(final.passages)} closest passages{took}"
         meta, cls = (meta if final.passages else ""), "answer"
-    body = f'<div class="answer-body">{render_markdown(text, n_passages)}</div>'
+    body = f'<div class="answer-body">{_named_cites(render_markdown(text, n_passages), final)}</div>'
     # A heading a screen reader can jump to (the page is otherwise h1, then the columns); seen, it is noise.
     head = f'<h2 class="vh">Answer</h2><div class="answer-meta">{esc(meta)}</div>'
     return f'<div class="{cls}">{head}{body}</div>'
+
+
+_CITE_LINK = re.compile(r'<a class="cite" href="#passage-(\d+)">')
+
+
+def _named_cites(body: str, final: Answer | None) -> str:
+    """Each [n] of a final answer names its source on hover and to a screen reader (as its description):
+    "[4]" alone sent the reader down the page to find out whose claim it was."""
+    ps = final.passages if final is not None else []
+
+    def name(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f'{m.group()[:-1]} title="{esc(ps[n - 1].title)}">' if 1 <= n <= len(ps) else m.group()
+
+    return _CITE_LINK.sub(name, body)
 
 
 def render_notice(message: str, kind: str = "warning") -> str:
