@@ -92,7 +92,8 @@ BAD = [
     ({"types": ["nonsense"]}, "Unknown source type 'nonsense'"),
     ({"types": 7}, "source type must be a name or a list of names"),
     ({"stance": "positive"}, "Unknown stance 'positive'"),
-    ({"sources": ["no-such-source"]}, "Unknown source id"),
+    # the ids are where it says (`stats` lists no ids: it was named here)
+    ({"sources": ["no-such-source"]}, r"Unknown source id.*Sources tab.*sources\.toml\) has their ids\.$"),
 ]
 
 

@@ -273,8 +273,8 @@ def remove_source(
         gone = next((s for s in sources if s.id == source_id), None) or half_removed(settings, source_id)
         if gone is None:
             raise SourceError(
-                f"No source {source_id!r} in {settings.sources_file}; "
-                "the Sources tab and `interp-rag stats` list them."
+                f"No source {source_id!r} in {settings.sources_file} (its `id = …` lines name the "
+                "sources; so does the Sources tab)."
             )
         if ids == [source_id]:
             raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
