@@ -16,6 +16,7 @@ from interp_rag.answering.history import get_entry, recent, record_answer, reope
 from interp_rag.answering.pipeline import answer
 from interp_rag.answering.timeline import build_timeline, timeline_note
 from interp_rag.cli import main
+from interp_rag.errors import ConfigError
 from interp_rag.ingest.load import extract_text
 from interp_rag.ingest.metadata import document_metadata
 from interp_rag.settings import Settings
@@ -415,3 +416,23 @@ def test_a_printed_answer_or_document_is_short() -> None:
     doc = Document(Source("s", "T", "https://example.org"), "Probes read features. " * 10_000, "url:x", "h")
     assert len(repr(doc)) < 500 and repr(doc).startswith("Document(source=Source(id='s'")
     assert a.to_dict()["text"] == a.text  # everything is still there
+
+
+def test_a_question_asked_of_a_removed_source_reopens_from_the_rest_or_says_why_not(
+    mini_copy: Settings,
+) -> None:
+    """It raised "Unknown source id(s): …", pointing at the source filter, not at the removal."""
+    index = load_index(settings=mini_copy)
+    ids = sorted(index.sources)[:2]
+    a = answer("Are linear probes useful?", k=3, llm=False, index=index, sources=ids)
+    both = record_answer(mini_copy, a, {"sources": ids}, 3)
+    one = record_answer(mini_copy, a, {"sources": ids[:1]}, 3)
+    remove_source(ids[0], settings=mini_copy)
+    index = load_index(settings=mini_copy)
+    again = reopen(mini_copy, both, index=index)
+    assert {p.source_id for p in again.passages} == {ids[1]}
+    assert again.notice.startswith("Reopened from") and f"{ids[0]} removed" in again.notice
+    with pytest.raises(
+        ConfigError, match=f"Question #{one} was asked of {ids[0]}, removed from the index since"
+    ):
+        reopen(mini_copy, one, index=index)

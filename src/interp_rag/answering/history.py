@@ -20,6 +20,8 @@ from typing import Any
 
 from ..errors import ConfigError, StorageError
 from ..retrieval.query import QueryOptions
+from ..settings import given_settings
+from ..store.index import get_index, given_index
 from ..types import Answer
 from .pipeline import answer
 
@@ -215,12 +217,29 @@ def reopen(settings: Any, entry_id: int, *, index: Any = None) -> Answer:
     k = f.pop("k", 8)
     if isinstance(f.get("years"), list):
         f["years"] = tuple(f["years"])
+    removed: list[str] = []
+    if f.get("sources") and isinstance(f["sources"], str | list):
+        # a question asked of sources removed since: the rest of them, said so (it was "Unknown source id")
+        index = given_index(index) or get_index(given_settings(settings))
+        asked = [f["sources"]] if isinstance(f["sources"], str) else list(f["sources"])
+        removed = [s for s in asked if isinstance(s, str) and s not in index.sources]
+        f["sources"] = [s for s in asked if s not in removed]  # anything else: the query says what is wrong
+        if not f["sources"]:
+            raise ConfigError(
+                f"Question #{e.id} was asked of {', '.join(removed)}, removed from the index since; "
+                "ask it again of other sources."
+            )
     a = answer(e.question, k=k, llm=False, index=index, settings=settings, **f)
     now = [c.chunk_id for c in a.citations]
+    changed = []
+    if removed:
+        changed.append(f"{', '.join(removed)} removed, the other sources asked of were searched")
     if set(now) != set(e.cited):
         gone = [c for c in e.cited if c not in now]
-        a.notice = (
-            f"Reopened from {e.asked_at}; the index has changed since, and the answer now cites other "
-            f"passages" + (f" (no longer cited: {', '.join(gone[:5])})." if gone else ".")
+        changed.append(
+            "the answer now cites other passages"
+            + (f" (no longer cited: {', '.join(gone[:5])})" if gone else "")
         )
+    if changed:
+        a.notice = f"Reopened from {e.asked_at}; the index has changed since: {'; '.join(changed)}."
     return a
