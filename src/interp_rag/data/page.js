@@ -59,6 +59,7 @@
   });
   new MutationObserver(sync).observe(document.body,
     {subtree: true, childList: true, characterData: true, attributes: true,
-     attributeFilter: ['class', 'aria-label']});  // the chart's label, when Vega sets its own again
+     // the chart's label, when Vega sets its own again; a radio's name, when Gradio sets its own again
+     attributeFilter: ['class', 'aria-label', 'name']});
   sync();
 }
