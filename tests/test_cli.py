@@ -267,3 +267,29 @@ def test_ask_reads_the_question_from_stdin_and_a_pipe_gets_no_progress_frames(wo
     assert r.exit_code == 0 and "━" not in r.output and "Built " in r.output  # no bars off a terminal
     r = CliRunner().invoke(main, ["ask", "-", "--k", "3", "--json"], input="Are linear probes useful?\n")
     assert r.exit_code == 0 and json.loads(r.output)["question"] == "Are linear probes useful?"
+
+
+def test_sources_lists_ids_to_remove_by_newest_first_and_filters_like_the_sources_tab(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTERP_RAG_INDEX_DIR", str(built.index_dir))
+    monkeypatch.setenv("INTERP_RAG_SOURCES_FILE", str(built.sources_file))
+    r = CliRunner().invoke(main, ["sources"])  # not a terminal: one tab-separated line a source
+    assert r.exit_code == 0, r.output
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    assert [f[0] for f in lines] == ["probes-skeptic", "probes-optimist", "saliency-notes"]  # newest first
+    assert lines[0][1:5] == ["2024", "essay", "skeptical", lines[0][4]] and int(lines[0][4]) > 0
+    assert lines[0][5] == "Probes Tell You Less Than You Think"
+    assert "3 of 3 sources" in r.stderr
+    r = CliRunner().invoke(main, ["sources", "PROBES", "--stance", "enthusiastic"])
+    assert [line.split("\t")[0] for line in r.stdout.splitlines()] == ["probes-optimist"]
+    r = CliRunner().invoke(main, ["sources", "--type", "docs", "--json"])
+    (row,) = json.loads(r.stdout)
+    assert row["id"] == "saliency-notes" and row["stance_note"] == "Definitions only." and row["chunks"] > 0
+    r = CliRunner().invoke(main, ["sources", "no such words"])
+    assert r.exit_code == 0 and r.stdout == "" and "0 of 3 sources match" in r.stderr
+
+
+def test_sources_without_an_index_says_how_to_build_one(workdir: Path) -> None:
+    r = CliRunner().invoke(main, ["sources"])
+    assert r.exit_code == 1 and "interp-rag build" in r.output and "Traceback" not in r.output

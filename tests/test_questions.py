@@ -93,7 +93,10 @@ BAD = [
     ({"types": 7}, "source type must be a name or a list of names"),
     ({"stance": "positive"}, "Unknown stance 'positive'"),
     # the ids are where it says (`stats` lists no ids: it was named here)
-    ({"sources": ["no-such-source"]}, r"Unknown source id.*Sources tab.*sources\.toml\) has their ids\.$"),
+    (
+        {"sources": ["no-such-source"]},
+        r"Unknown source id.*`interp-rag sources` lists the sources. ids \(so does .* Sources tab\)\.$",
+    ),
 ]
 
 

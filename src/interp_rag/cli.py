@@ -371,12 +371,13 @@ def serve(settings: Settings, host: str | None, port: int | None, mirror: Path |
 
 
 def _register() -> None:
-    # The library's commands (remove, history, stats) live in cli_library.py to keep this module small.
-    from .cli_library import history, remove, stats
+    # The library's commands (remove, history, sources, stats) live in cli_library.py to keep this small.
+    from .cli_library import history, remove, sources, stats
 
     main.add_command(remove)
     main.add_command(history)
     main.add_command(stats)
+    main.add_command(sources)
 
 
 _register()

@@ -1,5 +1,5 @@
-"""`interp-rag remove`, `history` and `stats`, registered on the main group by cli.py, and `user_errors`,
-the translation of library errors both modules use."""
+"""`interp-rag remove`, `history`, `sources` and `stats`, registered on the main group by cli.py, and
+`user_errors`, the translation of library errors both modules use."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from .answering import history as hist
 from .errors import InterpRagError
 from .progress import build_progress, console, out, plain_text, print_report, safe, shown, stance_style
 from .settings import Settings
-from .store.library import remove_source
+from .store.library import find_sources, list_sources, remove_source
 from .text import strip_control
-from .types import Answer
+from .types import SOURCE_STANCES, SOURCE_TYPES, Answer
 
 
 @contextmanager
@@ -180,3 +180,44 @@ def stats(settings: Settings, as_json: bool) -> None:
     if st["stale"]:
         t.add_row("[red]stale[/]", safe(st["stale"]))
     out.print(t)
+
+
+@click.command()
+@click.argument("query", required=False, default="")
+@click.option("--stance", type=click.Choice(SOURCE_STANCES), help="Only sources of this stance.")
+@click.option("--type", "kind", type=click.Choice(SOURCE_TYPES), help="Only sources of this type.")
+@click.option("--json", "as_json", is_flag=True, help="Every field of each source, as JSON.")
+@click.pass_obj
+def sources(settings: Settings, query: str, stance: str | None, kind: str | None, as_json: bool) -> None:
+    """The sources in the index, newest first: their ids (for `remove` and `ask --source`), titles, years,
+    types, stances and chunks. QUERY keeps those whose id, title, authors, stance note or year hold it."""
+    from .store.index import get_index
+
+    with user_errors():
+        rows = list_sources(get_index(settings))
+    keep = find_sources(rows, query, stance or "", kind or "")
+    if as_json:
+        click.echo(json.dumps(keep, ensure_ascii=False, indent=2))
+        return
+    if not sys.stdout.isatty():  # for a pipe, one tab-separated line a source: cut -f1 gives the ids
+        for r in keep:
+            fields = (r["id"], r["year"] or "n.d.", r["type"], r["stance"], r["chunks"], r["title"])
+            click.echo("\t".join(strip_control(str(f)).replace("\t", " ") for f in fields))
+    elif keep:
+        t = Table(box=None, header_style="bold")
+        t.add_column("id", no_wrap=True)  # what `remove` and `ask --source` take: never cut
+        t.add_column("title", overflow="fold", ratio=1)
+        for name in ("year", "type", "stance", "chunks"):
+            t.add_column(name, no_wrap=True)
+        for r in keep:
+            t.add_row(
+                safe(r["id"]),
+                safe(r["title"]),
+                safe(r["year"] or "n.d."),
+                safe(r["type"]),
+                f"[{stance_style(r['stance'])}]{safe(r['stance'])}[/]",
+                str(r["chunks"]),
+            )
+        out.print(t)
+    # the count goes to stderr, so a pipe reads the sources only
+    console.print(f"{len(keep)} of {len(rows)} sources" + ("" if keep else " match"), highlight=False)

@@ -29,7 +29,7 @@ def filter_mask(index: Index, query: Query) -> np.ndarray | None:
         if unknown:
             raise ConfigError(
                 f"Unknown source id(s): {', '.join(unknown)}. "
-                "The Sources tab lists the sources, and the source list (sources.toml) has their ids."
+                "`interp-rag sources` lists the sources' ids (so does the web's Sources tab)."
             )
         keep_src &= np.isin(np.array(a.source_ids, dtype=object), list(query.sources))
     mask = keep_src[a.source_of]

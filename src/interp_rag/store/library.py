@@ -273,8 +273,8 @@ def remove_source(
         gone = next((s for s in sources if s.id == source_id), None) or half_removed(settings, source_id)
         if gone is None:
             raise SourceError(
-                f"No source {source_id!r} in {settings.sources_file} (its `id = …` lines name the "
-                "sources; so does the Sources tab)."
+                f"No source {source_id!r} in {settings.sources_file}: `interp-rag sources` lists the "
+                "sources' ids (so do the web's Sources tab and the file's `id = …` lines)."
             )
         if ids == [source_id]:
             raise SourceError(f"{source_id!r} is the only source; an index needs at least one.")
@@ -329,3 +329,24 @@ def list_sources(index: Index) -> list[dict[str, Any]]:
         st = state.get(sid, {})
         rows.append({**s.to_dict(), "chunks": st.get("chunks", 0), "added": st.get("added", "")})
     return rows
+
+
+def find_sources(
+    rows: list[dict[str, Any]], query: str = "", stance: str = "", kind: str = ""
+) -> list[dict[str, Any]]:
+    """The rows of `list_sources` a reader looks for, newest first: `query` found (any case) in the id,
+    title, an author, the stance note or the year; `stance` and `kind` (type) exactly, when given. The web's
+    Sources tab and `interp-rag sources` list the same rows."""
+    q = (query or "").strip().lower()
+
+    def said(r: dict[str, Any]) -> str:
+        return " ".join([r["id"], r["title"], *r["authors"], r["stance_note"], str(r["year"] or "")]).lower()
+
+    keep = [
+        r
+        for r in rows
+        if (not q or q in said(r))
+        and (not stance or r["stance"] == stance)
+        and (not kind or r["type"] == kind)
+    ]
+    return sorted(keep, key=lambda r: (-(r["year"] or 0), r["title"].lower()))

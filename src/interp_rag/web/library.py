@@ -21,7 +21,7 @@ from ..errors import InterpRagError
 from ..settings import Settings
 from ..store.build import add_source
 from ..store.index import get_index
-from ..store.library import UPLOADS, added, list_sources, remove_source
+from ..store.library import UPLOADS, added, find_sources, list_sources, remove_source
 from ..types import SOURCE_STANCES, SOURCE_TYPES, UNKNOWN_STANCE
 from .access import is_loopback
 from .api import add_source_api, api_parameters, remove_source_api
@@ -42,19 +42,7 @@ def library_rows(settings: Settings, index: Any = None) -> list[dict[str, Any]]:
 
 def render_library(rows: list[dict[str, Any]], query: str = "", stance: str = "", kind: str = "") -> str:
     """The sources as a table: title (linked), authors, year, type, stance and its note, chunks, added."""
-    q = (query or "").strip().lower()
-    keep = [
-        r
-        for r in rows
-        if (
-            not q
-            or q
-            in " ".join([r["id"], r["title"], *r["authors"], r["stance_note"], str(r["year"] or "")]).lower()
-        )
-        and (not stance or r["stance"] == stance)
-        and (not kind or r["type"] == kind)
-    ]
-    keep.sort(key=lambda r: (-(r["year"] or 0), r["title"].lower()))
+    keep = find_sources(rows, query, stance, kind)
     body = []
     for r in keep:
         authors = ", ".join(r["authors"][:3]) + (" et al." if len(r["authors"]) > 3 else "")
