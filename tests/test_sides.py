@@ -41,7 +41,7 @@ def test_plain_praise_does_not_argue_the_skeptical_side_but_a_hedged_one_may() -
     for praise in (
         "Reading the contrastive examples is very clear.",
         "Dictionaries are a promising handle on what a layer stores.",
-        "I expect this to be very, very important and central to safety work.",
+        "These tools will prove crucial and central for audits.",
         "Counterfactual edits are not as risky as global surrogates.",
     ):
         assert against_side(praise, "skeptical"), praise
@@ -57,7 +57,7 @@ def test_plain_praise_does_not_argue_the_skeptical_side_but_a_hedged_one_may() -
 
 def test_talk_that_says_nothing_of_the_subject_is_chatter() -> None:
     for talk in (
-        "Yeah, so it definitely seems like this could be the case.",
+        "Yeah, well, it sounds right, that makes sense.",
         "Right, I think so.",
         "And the comparison with compilers, I don't know, it is nicer if the code is tidy.",
         "And look, I get it, all of this is hard and we have little practice.",
@@ -66,7 +66,7 @@ def test_talk_that_says_nothing_of_the_subject_is_chatter() -> None:
         assert chatter(talk), talk
     for statement in (
         "Yeah, that is fair, and the probing results taught us something lasting about layers.",
-        "But I don't know how this could be used against a deceptive model.",
+        "But I don't know whether any of this would catch a model that lies.",
         "I think superposition explains most polysemantic units.",
         "Right-sized dictionaries recover the planted features.",
         "You know the answer only after the ablation is run.",
@@ -93,7 +93,7 @@ def test_the_answer_quotes_a_failure_for_the_skeptical_side_and_drops_talk() -> 
     upbeat = (
         "Steering vectors change the tone of replies without hurting accuracy on the benchmark. "
         "Our forecast that steering vectors stay stable across prompts turned out false on it. "
-        "Yeah, so it definitely seems like this could be the case."
+        "Yeah, well, it sounds right, that makes sense."
     )
     wary = "Steering vectors fail on long prompts, and their effect on replies fades within a few turns."
     shown = [_passage(1, upbeat, "enthusiastic"), _passage(2, wary, "skeptical")]
@@ -104,7 +104,7 @@ def test_the_answer_quotes_a_failure_for_the_skeptical_side_and_drops_talk() -> 
     enthusiastic, skeptical = out.split("**Enthusiastic sources.**")[1].split("**Skeptical sources.**")
     assert "change the tone of replies" in enthusiastic and "turned out false" not in enthusiastic
     assert "turned out false" in skeptical  # where its words argue, though its passage is upbeat
-    assert "definitely seems" not in out
+    assert "that makes sense" not in out
     before, _ = compose_extractive(
         q,
         shown,
@@ -115,4 +115,4 @@ def test_the_answer_quotes_a_failure_for_the_skeptical_side_and_drops_talk() -> 
         ),
     )
     enthusiastic = before.split("**Enthusiastic sources.**")[1].split("**Skeptical sources.**")[0]
-    assert "turned out false" in enthusiastic and "definitely seems" in enthusiastic
+    assert "turned out false" in enthusiastic and "that makes sense" in enthusiastic
