@@ -362,7 +362,8 @@ def test_arrow_keys_move_between_tabs_and_through_recent_questions(chromium: Any
     page.wait_for_function("() => document.activeElement.id === 'tab-ask-button'")
     assert ask_tab.get_attribute("aria-selected") == "true"
 
-    earlier, later = "What is activation patching?", QUESTION
+    # `earlier` is asked by no other test, so the list shows it second only once refreshed after `later`
+    earlier, later = "What does activation patching measure, in a sentence?", QUESTION
     for q in (earlier, later):
         ask(page, q)
     page.get_by_role("button", name="Recent questions", exact=True).click()
@@ -370,10 +371,19 @@ def test_arrow_keys_move_between_tabs_and_through_recent_questions(chromium: Any
     # The list is refreshed by an event after the answer's own: keys pressed before it arrives land on a
     # list about to be replaced (the test failed now and then), so wait until it leads with the latest.
     page.wait_for_function(
-        "q => { const l = document.querySelectorAll('#recent label');"
-        " return l.length >= 2 && l[0].innerText.includes(q); }",
-        arg=later[:40],
-        timeout=10_000,
+        "([a, b]) => { const l = document.querySelectorAll('#recent label');"
+        " return l.length >= 2 && l[0].innerText.includes(a) && l[1].innerText.includes(b); }",
+        arg=[later[:40], earlier[:40]],
+        timeout=15_000,
+    )
+    # ... and until its buttons have stayed the same elements for a second (a refresh replaces them; a key
+    # pressed on a button being replaced is lost, as a person's would be, and the test failed 1 run in 5)
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#recent input[type=radio]'), w = window.__recentSeen;"
+        " if (!w || w.el !== r) { window.__recentSeen = {el: r, at: performance.now()}; return false; }"
+        " return performance.now() - w.at > 1000; }",
+        polling=100,
+        timeout=15_000,
     )
     radios.first.focus()  # the latest question, the one on screen
     page.keyboard.press("ArrowDown")
