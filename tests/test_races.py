@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,30 @@ from tests.conftest import make_settings
 
 def listed(settings: Settings) -> set[str]:
     return {s.id for s in load_sources(settings.sources_file)}
+
+
+def cli_script(settings: Settings, script: str, *args: str) -> Any:
+    """A Python process running `script` (which patches a stage slow, then calls the CLI) on `settings`'
+    index and source list, its output (stdout and stderr together) readable line by line."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, subprocess_env
+
+    env = subprocess_env(
+        INTERP_RAG_INDEX_DIR=str(settings.index_dir),
+        INTERP_RAG_SOURCES_FILE=str(settings.sources_file),
+        INTERP_RAG_CACHE_DIR=str(settings.cache_dir),
+        INTERP_RAG_EXPANSIONS_DIR="",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def indexed(settings: Settings) -> set[str]:
@@ -247,26 +272,9 @@ def test_kill_or_a_closed_terminal_stops_remove_as_ctrl_c_does(built, sig: str) 
     """`kill PID` (or closing the terminal) during remove's build ended the process on the spot: the list
     had lost the source, the index still had it."""
     import signal
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT, subprocess_env
 
     before = built.sources_file.read_bytes()
-    env = subprocess_env(
-        INTERP_RAG_INDEX_DIR=str(built.index_dir),
-        INTERP_RAG_SOURCES_FILE=str(built.sources_file),
-        INTERP_RAG_CACHE_DIR=str(built.cache_dir),
-        INTERP_RAG_EXPANSIONS_DIR="",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", REMOVE_STOPPED_IN_ITS_BUILD],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = cli_script(built, REMOVE_STOPPED_IN_ITS_BUILD)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "building"
         assert built.sources_file.read_bytes() != before  # the list is without the source now
@@ -294,25 +302,8 @@ main(["add", sys.argv[1]])
 def test_ctrl_c_while_add_prunes_says_the_source_was_added_and_exits_0(built, tmp_path: Path) -> None:
     """It printed "Aborted!" (exit status 130) over an add that had finished."""
     import signal
-    import subprocess
-    import sys
 
-    from tests.conftest import ROOT, subprocess_env
-
-    env = subprocess_env(
-        INTERP_RAG_INDEX_DIR=str(built.index_dir),
-        INTERP_RAG_SOURCES_FILE=str(built.sources_file),
-        INTERP_RAG_CACHE_DIR=str(built.cache_dir),
-        INTERP_RAG_EXPANSIONS_DIR="",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", ADD_STOPPED_WHILE_PRUNING, str(note(tmp_path))],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = cli_script(built, ADD_STOPPED_WHILE_PRUNING, str(note(tmp_path)))
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "pruning"
         proc.send_signal(signal.SIGINT)
