@@ -25,7 +25,7 @@ def passage(n: int, text: str, stance: str, title: str | None = None, score: flo
 def test_claims_score_above_narration_captions_and_meta_remarks() -> None:
     claim = "Sparse autoencoders are not reliable, because their features depend on the dictionary size."
     for narration in (
-        "We spent the better part of a year working on sparse autoencoders.",
+        "We spent a long stretch of 2023 on sparse autoencoders.",
         "Figure 3: Reconstruction loss of sparse autoencoders against the dictionary size used.",
         "In this post we describe what we learned about sparse autoencoders over the year.",
         "Thanks to our colleagues for feedback on a draft of this sparse autoencoder post.",
@@ -59,7 +59,7 @@ def test_cue_expressions_run_on_re2_and_count_as_re_does() -> None:
 
 def test_a_claim_is_chosen_over_narration_about_the_same_words() -> None:
     text = (
-        "We spent the better part of a year working on sparse autoencoders as a tool. "
+        "We spent most of 2023 studying sparse autoencoders as an interpretability tool. "
         "Sparse autoencoders are not a reliable interpretability tool, because the features they find "
         "change with the dictionary size."
     )
