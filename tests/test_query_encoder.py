@@ -112,3 +112,13 @@ def test_the_models_own_settings_are_read(tmp_path: Path) -> None:
     path = model / "sentence_bert_config.json"
     path.write_text(json.dumps({"max_seq_length": 128, "do_lower_case": True}))
     assert model_shape(model)[1:] == (128, True)  # lowercased first, as sentence-transformers does
+
+
+def test_loading_the_model_outside_the_cli_draws_no_progress_bar() -> None:
+    """`python app.py` and the Python API load the model without the CLI's import, and transformers drew its
+    "Loading weights" bar on stderr at every start."""
+    env = {k: v for k, v in subprocess_env().items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    code = "from interp_rag.ingest.embed import encode; print(encode(['a probe of a layer']).shape)"
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "(1, 384)" in p.stdout, p.stderr
+    assert "Loading weights" not in p.stderr and "it/s" not in p.stderr, p.stderr

@@ -50,6 +50,9 @@ OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    # transformers' "Loading weights" bar: `python app.py` and the Python API drew it on every start (the
+    # CLI sets it on import for the same reason); read when transformers is first imported, just below.
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
 
 
