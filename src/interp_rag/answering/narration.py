@@ -54,10 +54,16 @@ _CONVERSATION = re.compile(
 )
 
 
+def folded(sentence: str) -> str:
+    """A sentence as the cue patterns here and in sides.py read it: lower case, a typographic apostrophe
+    as a straight one ("it’s" is "it's")."""
+    return sentence.lower().replace("’", "'")
+
+
 def about_the_text(sentence: str) -> bool:
     """Does the sentence speak of the document or the conversation it sits in (its plan, history, aim, or
     an interview's steering) rather than of its subject?"""
-    low = sentence.lower().replace("’", "'")
+    low = folded(sentence)
     if _ABOUT.search(low) or _CONVERSATION.search(low):
         return True
     return bool(_THE_TEXT.search(low) and _PLAN.search(low))

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .narration import folded
+
 # Words that give the skeptical verdict: a prediction shown false, a method that does not work, a result
 # that misleads, a worry, a small share understood, a need denied. Quoted for the enthusiastic side, such a
 # sentence argues the other one. Over the sentences of our 1,466 hand-labelled passages and dev's 150
@@ -59,7 +61,7 @@ def against_side(sentence: str, side: str) -> bool:
     """Do the sentence's words give the verdict opposite to `side`? For the enthusiastic side: a report of
     failure, a disproved prediction, a worry or a need denied. For the skeptical side: plain praise with no
     doubt, limit or contrast beside it. Neutral and unknown sides are argued by no verdict."""
-    low = sentence.lower().replace("’", "'")
+    low = folded(sentence)
     if side == "enthusiastic":
         return bool(_SKEPTICAL_VERDICT.search(low))
     if side == "skeptical":
@@ -92,7 +94,7 @@ def chatter(sentence: str) -> bool:
     """Is the sentence talk rather than a statement about its subject: a back-channel reply that only agrees
     or hedges, or one holding an aside of conversation (a shrug between commas, a concession to the
     listener, the host steering back)?"""
-    low = sentence.lower().replace("’", "'").strip()
+    low = folded(sentence).strip()
     return bool(_BACKCHANNEL.match(low) or _ASIDE.search(low))
 
 
