@@ -293,3 +293,18 @@ def test_sources_lists_ids_to_remove_by_newest_first_and_filters_like_the_source
 def test_sources_without_an_index_says_how_to_build_one(workdir: Path) -> None:
     r = CliRunner().invoke(main, ["sources"])
     assert r.exit_code == 1 and "interp-rag build" in r.output and "Traceback" not in r.output
+
+
+def test_sources_reads_the_list_without_the_vectors_and_still_reports_a_damaged_index(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interp_rag.store.format import current_dir
+    from interp_rag.store.index import load_index
+    from interp_rag.store.library import list_sources
+
+    assert list_sources(settings=built) == list_sources(load_index(settings=built))
+    monkeypatch.setenv("INTERP_RAG_INDEX_DIR", str(built.index_dir))
+    chunks = current_dir(built.index_dir) / "chunks.jsonl"
+    chunks.write_bytes(chunks.read_bytes()[:-40])  # a damaged file is damage even if the list is whole
+    r = CliRunner().invoke(main, ["sources"])
+    assert r.exit_code == 1 and "damaged" in r.output.lower() and "Traceback" not in r.output

@@ -191,10 +191,8 @@ def stats(settings: Settings, as_json: bool) -> None:
 def sources(settings: Settings, query: str, stance: str | None, kind: str | None, as_json: bool) -> None:
     """The sources in the index, newest first: their ids (for `remove` and `ask --source`), titles, years,
     types, stances and chunks. QUERY keeps those whose id, title, authors, stance note or year hold it."""
-    from .store.index import get_index
-
     with user_errors():
-        rows = list_sources(get_index(settings))
+        rows = list_sources(settings=settings)
     keep = find_sources(rows, query, stance or "", kind or "")
     if as_json:
         click.echo(json.dumps(keep, ensure_ascii=False, indent=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -278,6 +278,39 @@ def _version_stats(index_dir: Path, cur: Path, settings: Settings) -> dict[str, 
             sid for sid, st in meta.get("sources", {}).items() if not st.get("expansions")
         ),
     }
+
+
+def index_sources(
+    index_dir: Path | str | None = None, *, settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    """Every source in the index (its fields, chunk count and when it was first indexed), read from the
+    source list and meta.json alone: `interp-rag sources` took 1.1 s loading the vectors it never read."""
+    settings = given_settings(settings)
+    index_dir, cur = _require_current(index_dir, settings)
+    return _while_swapped(index_dir, cur, lambda v: _version_sources(index_dir, v))
+
+
+def _version_sources(index_dir: Path, cur: Path) -> list[dict[str, Any]]:
+    meta = parse_meta(index_dir, cur)
+    why = file_problem(cur, meta)
+    if why:
+        raise damaged(index_dir, why)
+    with reading(index_dir, "sources.json"):
+        listed = [Source(**s) for s in json.loads((cur / "sources.json").read_text(encoding="utf-8"))]
+    return source_rows(meta, listed)
+
+
+def source_rows(meta: dict[str, Any], sources: Iterable[Source]) -> list[dict[str, Any]]:
+    """A row a source: its fields, its chunk count and when it was first indexed (from meta.json)."""
+    state = meta.get("sources", {})
+    return [
+        {
+            **s.to_dict(),
+            "chunks": state.get(s.id, {}).get("chunks", 0),
+            "added": state.get(s.id, {}).get("added", ""),
+        }
+        for s in sources
+    ]
 
 
 _LOADED: dict[str, Index] = {}

@@ -34,11 +34,11 @@ from ..ingest.sources import (
     local_path,
 )
 from ..settings import Settings, given_settings
-from ..store.index import Index
 from ..types import UNKNOWN_STANCE, BuildReport, Source
 from .add import Addition, addition_of, path_kind, read_checked, source_url
 from .build import add_read, add_source, build_lock, rebuild_without
 from .format import current_dir
+from .index import Index, index_sources, source_rows
 from .resolve import Progress
 
 
@@ -321,14 +321,12 @@ def uploaded_copy(source: Source, settings: Settings) -> Path | None:
     return path if path is not None and path.resolve().parent == folder else None
 
 
-def list_sources(index: Index) -> list[dict[str, Any]]:
-    """Every source in the index with its chunk count and when it was first indexed."""
-    state = index.meta.get("sources", {})
-    rows = []
-    for sid, s in index.sources.items():
-        st = state.get(sid, {})
-        rows.append({**s.to_dict(), "chunks": st.get("chunks", 0), "added": st.get("added", "")})
-    return rows
+def list_sources(index: Index | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Every source in the index with its chunk count and when it was first indexed. Without `index`,
+    the settings' index is read lightly (its source list and meta.json, not its vectors)."""
+    if index is None:
+        return index_sources(settings=settings)
+    return source_rows(index.meta, index.sources.values())
 
 
 def find_sources(
