@@ -40,6 +40,9 @@ class Addition:
     publish: Callable[[], None]  # writes the source list: last, so a failed or killed add changes nothing
 
 
+NEW_ID = "new-source"  # a draft's id until its document's title names it (`unique_id`)
+
+
 def read_new_source(
     location: str, draft: Source, settings: Settings, progress: Callable[[str, int, int, str], None]
 ) -> Addition:
@@ -67,7 +70,7 @@ def read_new_source(
     if any(s.url == url for s in existing):
         raise SourceError(f"{location} is already in {settings.sources_file}.")
     given_title = draft.title
-    draft.url, draft.title, draft.id = url, draft.title or location, draft.id or "new-source"
+    draft.url, draft.title, draft.id = url, draft.title or location, draft.id or NEW_ID
     progress("resolve", 0, 1, location)
     try:
         doc = read_checked(
@@ -138,7 +141,7 @@ def read_checked(
     draft.authors = draft.authors or found.get("authors", [])
     # a document's own date can be anything (a PDF's metadata says 1601 or 9999): then it has none
     draft.year = draft.year or (found["year"] if is_year(found.get("year")) else None)
-    if draft.id == "new-source":
+    if draft.id == NEW_ID:
         draft.id = unique_id(draft.title, taken)
     draft.type = draft.type or guessed_type(location, doc.text)
     validate_source(draft)

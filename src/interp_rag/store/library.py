@@ -35,7 +35,7 @@ from ..ingest.sources import (
 )
 from ..settings import Settings, given_settings
 from ..types import UNKNOWN_STANCE, BuildReport, Source
-from .add import Addition, addition_of, path_kind, read_checked, source_url
+from .add import NEW_ID, Addition, addition_of, path_kind, read_checked, source_url
 from .build import add_read, add_source, build_lock, rebuild_without
 from .format import current_dir
 from .index import Index, index_sources, source_rows
@@ -157,7 +157,7 @@ class AddRequest:
         """The source `location` becomes, before its document fills in its title, id and what else the
         caller left out."""
         return Source(
-            id="new-source", title=location, url=source_url(location), authors=list(self.authors),
+            id=NEW_ID, title=location, url=source_url(location), authors=list(self.authors),
             year=self.year, type=self.type or "", stance=self.stance, stance_note=self.stance_note,
         )  # fmt: skip
 
