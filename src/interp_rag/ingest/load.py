@@ -36,6 +36,10 @@ def guess_format(name: str, data: bytes) -> str:
     if data.startswith(b"\x1f\x8b") or data[257:262] == b"ustar":  # gzip or tar: a paper's LaTeX source
         return "latex-archive"
     fmt = _SUFFIX.get(Path(name).suffix.lower())
+    if fmt in (None, "text"):  # subtitles saved as .txt, or downloaded as text/plain: their shape says so
+        from .transcript import subtitles_format
+
+        fmt = subtitles_format(head) or fmt
     if fmt:
         return fmt
     low = head.lower()
@@ -262,3 +266,19 @@ def _latex_archive_text(data: bytes) -> str:
     from .latex_source import archive_source
 
     return latex_text(archive_source(data))
+
+
+def _subtitles(fmt: str) -> Loader:
+    """The loader of a talk's subtitles (ingest/transcript.py): its cues as a transcript's paragraphs and
+    speakers' turns. `fmt`, what the file's name says, only names what was expected when it is neither."""
+
+    def load(data: bytes) -> str:
+        from .transcript import transcript_text
+
+        return transcript_text(decode(data), fmt)
+
+    return load
+
+
+register("webvtt", ".vtt")(_subtitles("webvtt"))
+register("srt", ".srt")(_subtitles("srt"))
