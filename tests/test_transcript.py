@@ -11,7 +11,9 @@ import pytest
 
 from interp_rag.errors import SourceError
 from interp_rag.ingest.load import extract_text, guess_format
+from interp_rag.ingest.metadata import document_metadata
 from interp_rag.ingest.transcript import PARAGRAPH_WORDS
+from interp_rag.store.add import guessed_type
 
 TALKS = Path(__file__).parent / "data" / "talks"
 
@@ -214,3 +216,32 @@ def test_the_format_is_told_by_suffix_and_by_shape_where_the_suffix_says_only_te
     assert guess_format("notes.md", YOUTUBE.encode()) == "markdown"
     assert guess_format("lecture.vtt", LECTURE.encode()) == "webvtt"
     assert read(LECTURE, "lecture.vtt") == read(LECTURE, "lecture.srt")  # the content decides the parser
+
+
+def test_subtitles_are_a_transcript_named_after_their_file() -> None:
+    data = INTERVIEW.encode()
+    assert document_metadata(data, "Sparse Features Reading Group [a1B2c3D4e5F].en.vtt") == {
+        "title": "Sparse Features Reading Group"
+    }
+    assert document_metadata(data, "reading_group.vtt") == {"title": "reading group"}
+    assert document_metadata(data, "download.vtt") == {}  # a URL's generic name says nothing
+    assert guessed_type("/talks/group.vtt", read(INTERVIEW, "group.vtt"), "webvtt") == "transcript"
+    assert guessed_type("/talks/notes.md", "# Notes\n\nText.", "markdown") == "other"
+
+
+def test_an_added_talk_answers_a_question_from_the_right_passage(built, tmp_path: Path) -> None:
+    from interp_rag.ingest.sources import load_sources
+    from interp_rag.retrieval.retrieve import retrieve
+    from interp_rag.store.build import add_source
+    from interp_rag.store.index import load_index
+
+    talk = tmp_path / "Patching Explained [q9W8e7R6t5Y].en.vtt"
+    talk.write_text(YOUTUBE)
+    add_source(str(talk), settings=built)
+    src = load_sources(built.sources_file)[-1]
+    assert (src.title, src.type) == ("Patching Explained", "transcript")
+    index = load_index(settings=built)
+    hit = retrieve(index, "What does attribution patching approximate, and with how many backward passes?",
+                   k=3).passages[0]  # fmt: skip
+    assert hit.source_id == src.id and "single backward pass" in hit.text
+    assert "-->" not in hit.text and hit.text.count("activation patching") <= 1

@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import SourceError
 from .latex_source import archive_source
 from .load import guess_format
+from .transcript import subtitles_title
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 _SUFFIX = re.compile(r"\s*(?:inc|ltd|llc|gmbh|jr|sr|ii|iii)\.?\s*$", re.I)  # "Anthropic, Inc." is one name
@@ -54,6 +55,8 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
             meta["title"] = _first_heading(text)
     elif fmt in ("markdown", "text"):
         meta = _markdown_meta(text or data.decode("utf-8", "replace"))
+    elif fmt in ("webvtt", "srt"):  # subtitles state no title; their file is named after the talk
+        meta = {"title": subtitles_title(Path(name).name)}
     stem = Path(name).stem.lower()
     title = (meta.get("title") or "").strip()
     if (heading := _first_heading(text)) and (

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.fetch import arxiv_id, fetch, normal_location
+from ..ingest.load import guess_format
 from ..ingest.metadata import document_metadata
 from ..ingest.parts import Limits, reading_parts
 from ..ingest.sources import (
@@ -143,7 +144,7 @@ def read_checked(
     draft.year = draft.year or (found["year"] if is_year(found.get("year")) else None)
     if draft.id == NEW_ID:
         draft.id = unique_id(draft.title, taken)
-    draft.type = draft.type or guessed_type(location, doc.text)
+    draft.type = draft.type or guessed_type(location, doc.text, guess_format(name, data))
     validate_source(draft)
     return doc
 
@@ -151,10 +152,12 @@ def read_checked(
 _ABSTRACT = re.compile(r"^(?:#{1,6}\s*)?(?:\d+\.?\s*)?abstract\b", re.I | re.M)
 
 
-def guessed_type(location: str, text: str) -> str:
-    """A source's type when the caller gives none: "paper" for an arXiv location or a text that opens with
-    an abstract (within its first 5,000 characters), else "other". A type filter then finds an added paper
-    among the papers."""
+def guessed_type(location: str, text: str, fmt: str = "") -> str:
+    """A source's type when the caller gives none: "transcript" for subtitles (`fmt`, ingest/load.py's
+    format name), "paper" for an arXiv location or a text that opens with an abstract (within its first
+    5,000 characters), else "other". A type filter then finds an added paper among the papers."""
+    if fmt in ("webvtt", "srt"):
+        return "transcript"
     if re.search(r"arxiv\.org/", location, re.I) or _ABSTRACT.search(text[:5000]):
         return "paper"
     return "other"

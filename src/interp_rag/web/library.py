@@ -29,7 +29,8 @@ from .render import esc, render_notice, safe_url, source_link
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = [".pdf", ".html", ".htm", ".md", ".markdown", ".tex", ".txt", ".gz", ".tgz", ".tar"]
+UPLOAD_TYPES = [".pdf", ".html", ".htm", ".md", ".markdown", ".tex", ".txt", ".gz", ".tgz", ".tar",
+                ".vtt", ".srt"]  # fmt: skip
 READ_ONLY = "This instance is read-only (INTERP_RAG_READ_ONLY): sources cannot be added or removed."
 
 
