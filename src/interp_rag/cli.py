@@ -20,6 +20,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from .cli_library import show_answer, user_errors
 from .errors import ConfigError, InterpRagError
+from .ingest.load import readable_formats
 from .progress import (
     build_progress,
     console,
@@ -152,8 +153,8 @@ def add(
     stance_note: str,
     write_questions: bool,
 ) -> None:
-    """Add URLs, local files (markdown, HTML, text, LaTeX, PDF, a paper's LaTeX source archive) or folders
-    of them; one build for all.
+    """Add URLs, local files or folders of them; one build for all. A file may be {formats}, or a paper's
+    LaTeX source archive.
 
     Each is listed as ok or failed with the reason; exit status 1 if any failed. Ctrl-C stops the add and
     changes nothing (exit status 130), unless the new index is already in use: then it stops only the
@@ -185,6 +186,10 @@ def add(
         print_report(report.build)
     if any(not r.ok for r in report.results):
         raise click.exceptions.Exit(1)
+
+
+# the formats as the loaders' registry names them: a new format is listed with no edit here
+add.help = (add.help or "").replace("{formats}", readable_formats("or"))
 
 
 def _filters(

@@ -12,21 +12,36 @@ from ..text import strip_control
 from .parts import over_budget
 
 Loader = Callable[[bytes], str]
-# format name -> the function that turns a file's bytes into text; suffix -> format name.
+# format name -> the function that turns a file's bytes into text; suffix -> format name; format name -> how
+# messages name it to a user (in the order registered).
 LOADERS: dict[str, Loader] = {}
 _SUFFIX: dict[str, str] = {}
+_LABEL: dict[str, str] = {}
 
 
-def register(name: str, *suffixes: str) -> Callable[[Loader], Loader]:
+def register(name: str, *suffixes: str, label: str | None = None) -> Callable[[Loader], Loader]:
     """Register a loader for a format and the file suffixes that name it: a new format is one function
-    with this decorator, in this module."""
+    with this decorator, in this module (its reading in a module of its own). `label` names the format in
+    the messages that list what interp-rag reads ("" for none: a form of a format listed already)."""
 
     def deco(fn: Loader) -> Loader:
         LOADERS[name] = fn
         _SUFFIX.update(dict.fromkeys(suffixes, name))
+        _LABEL[name] = name if label is None else label
         return fn
 
     return deco
+
+
+def readable_suffixes() -> list[str]:
+    """The file suffixes a loader reads (".md", ".pdf", …): what a folder is scanned for, an upload takes."""
+    return list(_SUFFIX)
+
+
+def readable_formats(last: str = "and") -> str:
+    """The formats interp-rag reads, for a message: "markdown, plain text, … and PDF"."""
+    labels = list(dict.fromkeys(v for v in _LABEL.values() if v))
+    return f"{', '.join(labels[:-1])} {last} {labels[-1]}" if len(labels) > 1 else "".join(labels)
 
 
 def guess_format(name: str, data: bytes) -> str:
@@ -92,9 +107,7 @@ def refuse_binary(data: bytes) -> None:
         if controls > 0.01 * len(head):
             what = "binary data"
     if what:
-        raise SourceError(
-            f"this is {what}, not a document; interp-rag reads markdown, plain text, HTML, LaTeX and PDF"
-        )
+        raise SourceError(f"this is {what}, not a document; interp-rag reads {readable_formats()}")
 
 
 def extract_text(data: bytes, fmt: str) -> str:
@@ -113,21 +126,21 @@ def extract_text(data: bytes, fmt: str) -> str:
     return text
 
 
+@register("text", ".txt", ".text", ".rst", label="plain text")
 @register("markdown", ".md", ".markdown", ".mdx")
-@register("text", ".txt", ".text", ".rst")
 def _plain_text(data: bytes) -> str:
     # byte-identical apart from line endings: chunk offsets point into what the author wrote
     return decode(data).replace("\r\n", "\n")
 
 
-@register("pdf", ".pdf")
+@register("pdf", ".pdf", label="PDF")
 def _pdf_text(data: bytes) -> str:
     from .pdf import pdf_text
 
     return pdf_text(data)
 
 
-@register("html", ".html", ".htm", ".xhtml")
+@register("html", ".html", ".htm", ".xhtml", label="HTML")
 def _html_text(data: bytes) -> str:
     import trafilatura
 
@@ -251,7 +264,7 @@ def _check_depth(html: str) -> None:
         )
 
 
-@register("latex", ".tex", ".latex")
+@register("latex", ".tex", ".latex", label="LaTeX")
 def _latex_text(data: bytes) -> str:
     """A LaTeX source as a reader reads it: sections as markdown headings, math as written (latex.py)."""
     from .latex import latex_text
@@ -259,7 +272,7 @@ def _latex_text(data: bytes) -> str:
     return latex_text(decode(data))
 
 
-@register("latex-archive", ".gz", ".tgz", ".tar")
+@register("latex-archive", ".gz", ".tgz", ".tar", label="")  # a form of LaTeX
 def _latex_archive_text(data: bytes) -> str:
     """A paper's LaTeX source archive (arXiv's "source" download): its main file, read as `latex`."""
     from .latex import latex_text

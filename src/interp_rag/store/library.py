@@ -24,7 +24,7 @@ from ..ingest.doc2query import Completer, written_by_llm
 from ..ingest.expansions import expansion_file
 from ..ingest.fetch import normal_location
 from ..ingest.latex_source import paper_parts
-from ..ingest.load import _SUFFIX
+from ..ingest.load import readable_formats, readable_suffixes
 from ..ingest.sources import (
     atomic_write,
     check_given,
@@ -76,17 +76,17 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
         if loc.startswith(("http://", "https://")) or kind == "file":
             out.append(loc)
         elif kind == "dir":
+            suffixes = set(readable_suffixes())
             found = [
                 f
                 for f in Path(loc).expanduser().rglob("*")
-                if f.is_file() and f.suffix.lower() in _SUFFIX and not f.name.startswith(".")
+                if f.is_file() and f.suffix.lower() in suffixes and not f.name.startswith(".")
             ]
             parts = paper_parts(found)  # a paper's source folder is one source: its main .tex file
             files = sorted(str(f) for f in found if f.resolve() not in parts)
             if not files:
-                bad.append(
-                    AddResult(loc, False, reason="the folder has no PDF, HTML, markdown, text or LaTeX file")
-                )
+                why = f"the folder has no file interp-rag reads ({readable_formats('or')})"
+                bad.append(AddResult(loc, False, reason=why))
             out += files
         else:
             bad.append(AddResult(loc, False, reason="neither an http(s) URL nor an existing file or folder"))

@@ -18,6 +18,7 @@ import gradio as gr
 from ..answering.llm import LLMClient
 from ..answering.timeline import SIDES
 from ..errors import InterpRagError
+from ..ingest.load import readable_suffixes
 from ..settings import Settings
 from ..store.build import add_source
 from ..store.index import get_index
@@ -29,8 +30,7 @@ from .render import esc, render_notice, safe_url, source_link
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = [".pdf", ".html", ".htm", ".md", ".markdown", ".tex", ".txt", ".gz", ".tgz", ".tar",
-                ".vtt", ".srt"]  # fmt: skip
+UPLOAD_TYPES = readable_suffixes()  # every format a loader reads (ingest/load.py's registry)
 READ_ONLY = "This instance is read-only (INTERP_RAG_READ_ONLY): sources cannot be added or removed."
 
 
