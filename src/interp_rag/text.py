@@ -127,7 +127,8 @@ _URL = re.compile(r"https?://\S+")
 # (BERT's max_input_chars_per_word), so it says nothing to the model (a hash, a blob, a hostile file).
 _UNKNOWN_WORD = re.compile(r"[A-Za-z0-9]{101,}")
 _EMPH = re.compile(r"(\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|`)")
-_HASHES = re.compile(r"^#{1,6}\s*", re.M)
+# a heading's marks, and a tilde code fence's (a backtick fence's go with `_EMPH`): "~~~python" reads "python"
+_HASHES = re.compile(r"^(?:#{1,6}|~{3,})\s*", re.M)
 _TIMESTAMP = re.compile(r"\(\d{1,2}:\d{2}(?::\d{2})?\)")  # transcript turns: "Daniel Filan (01:11:24):"
 _SPACE = re.compile(r"\s+")
 # Site-generator template tags (Jekyll/Liquid, Hugo): a glossary macro shows its term, the rest nothing.

@@ -293,5 +293,12 @@ def _subtitles(fmt: str) -> Loader:
     return load
 
 
-register("webvtt", ".vtt")(_subtitles("webvtt"))
-register("srt", ".srt")(_subtitles("srt"))
+register("webvtt", ".vtt", label="subtitles (.vtt, .srt)")(_subtitles("webvtt"))
+register("srt", ".srt", label="")(_subtitles("srt"))  # named with .vtt
+
+
+@register("notebook", ".ipynb", label="Jupyter notebooks")
+def _notebook_text(data: bytes) -> str:
+    from .notebook import notebook_text
+
+    return notebook_text(data)

@@ -1,6 +1,6 @@
 """A document's own metadata (title, authors, year) as it states it: PDF metadata, HTML meta tags, LaTeX
-\\title/\\author, the first heading. `add` uses it unless the user gives the field; each reader here is a
-nicety, so a broken info dictionary or page gives no field rather than an error."""
+\\title/\\author, a notebook's metadata, the first heading. `add` uses it unless the user gives the field;
+each reader here is a nicety, so a broken info dictionary or page gives no field rather than an error."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import SourceError
 from .latex_source import archive_source
 from .load import guess_format
+from .notebook import notebook_properties
 from .transcript import subtitles_title
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
@@ -57,6 +58,9 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         meta = _markdown_meta(text or data.decode("utf-8", "replace"))
     elif fmt in ("webvtt", "srt"):  # subtitles state no title; their file is named after the talk
         meta = {"title": subtitles_title(Path(name).name)}
+    elif fmt == "notebook":
+        meta = notebook_properties(data)
+        meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
     stem = Path(name).stem.lower()
     title = (meta.get("title") or "").strip()
     if (heading := _first_heading(text)) and (
