@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..text import strip_control
+from .docx import ZIP_MAGIC, is_docx
 from .parts import over_budget
 
 Loader = Callable[[bytes], str]
@@ -50,6 +51,8 @@ def guess_format(name: str, data: bytes) -> str:
         return "pdf"
     if data.startswith(b"\x1f\x8b") or data[257:262] == b"ustar":  # gzip or tar: a paper's LaTeX source
         return "latex-archive"
+    if data.startswith(ZIP_MAGIC) and is_docx(data):  # whatever its name: Google Docs' export URL has none
+        return "docx"
     fmt = _SUFFIX.get(Path(name).suffix.lower())
     if fmt in (None, "text"):  # subtitles saved as .txt, or downloaded as text/plain: their shape says so
         from .transcript import subtitles_format
@@ -80,7 +83,9 @@ def decode(data: bytes) -> str:
 # Signatures of common binary files, to name what was refused. Only signatures with bytes no text has.
 _MAGIC = {
     b"\x7fELF": "an ELF executable",
-    b"PK\x03\x04": "a zip archive (or .docx/.epub/.jar)",
+    ZIP_MAGIC: "a zip archive (.zip, .epub, .odt, .jar, …)",  # a .docx is read (guess_format)
+    # Office's older format (OLE2), which a password-protected .docx is saved in too
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Office 97-2003 file (.doc, .xls, .ppt) or a locked .docx",
     b"\x1f\x8b": "a gzip archive",
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
@@ -114,8 +119,14 @@ def extract_text(data: bytes, fmt: str) -> str:
     if not data.strip():
         raise SourceError("the file is empty")
     # PDFs and archives are binary by nature (their loaders say when they are not readable), but a file
-    # named .pdf without a PDF's header is whatever its bytes say: an executable is named as one.
-    if fmt not in ("pdf", "latex-archive") or (fmt == "pdf" and not data[:1024].lstrip().startswith(b"%PDF")):
+    # named .pdf (.docx) without a PDF's header (a zip's) is whatever its bytes say: an executable is named
+    # as one.
+    binary = {
+        "pdf": data[:1024].lstrip().startswith(b"%PDF"),
+        "docx": data.startswith(ZIP_MAGIC),
+        "latex-archive": True,
+    }
+    if not binary.get(fmt):
         refuse_binary(data)
     load = LOADERS.get(fmt)
     if load is None:
@@ -142,12 +153,17 @@ def _pdf_text(data: bytes) -> str:
 
 @register("html", ".html", ".htm", ".xhtml", label="HTML")
 def _html_text(data: bytes) -> str:
+    return html_markdown(decode(data))
+
+
+def html_markdown(html: str, title: bool = True) -> str:
+    """An HTML page's main text as markdown, headed by the page's title unless `title` is False (a page
+    made by a converter, whose title is no part of what its document shows)."""
     import trafilatura
 
     from .html_notes import drop_footnote_refs
     from .latexml import prepare
 
-    html = decode(data)
     _check_shown_text(html)
     # arXiv's HTML view of a paper: footnotes, equations, figures, bibliography; any page: footnote marks
     html = drop_footnote_refs(prepare(html))
@@ -168,9 +184,9 @@ def _html_text(data: bytes) -> str:
     )
     if text and text.strip():
         text = unescape_markdown(text)
-        title = trafilatura.extract_metadata(html)
-        if title is not None and title.title and not text.lstrip().startswith("#"):
-            text = f"# {title.title}\n\n{text}"
+        meta = trafilatura.extract_metadata(html) if title else None
+        if meta is not None and meta.title and not text.lstrip().startswith("#"):
+            text = f"# {meta.title}\n\n{text}"
         return text
     # Pages too short for trafilatura's main-text heuristics: take the visible text.
     from lxml import html as lh
@@ -302,3 +318,10 @@ def _notebook_text(data: bytes) -> str:
     from .notebook import notebook_text
 
     return notebook_text(data)
+
+
+@register("docx", ".docx", label="Word documents (.docx)")
+def _docx_text(data: bytes) -> str:
+    from .docx import docx_html
+
+    return html_markdown(docx_html(data), title=False)  # the title is the document's Title paragraph

@@ -1,6 +1,7 @@
 """A document's own metadata (title, authors, year) as it states it: PDF metadata, HTML meta tags, LaTeX
-\\title/\\author, a notebook's metadata, the first heading. `add` uses it unless the user gives the field;
-each reader here is a nicety, so a broken info dictionary or page gives no field rather than an error."""
+\\title/\\author, a Word document's core properties, a notebook's metadata, the first heading. `add` uses
+it unless the user gives the field; each reader here is a nicety, so a broken info dictionary or page gives
+no field rather than an error."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError
+from .docx import docx_properties
 from .latex_source import archive_source
 from .load import guess_format
 from .notebook import notebook_properties
@@ -61,6 +63,10 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
     elif fmt == "notebook":
         meta = notebook_properties(data)
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
+    elif fmt == "docx":
+        meta = _docx_meta(data)
+        if text.startswith("# "):  # its Title paragraph, as the page shows it (the property may be stale)
+            meta["title"] = _first_heading(text)
     stem = Path(name).stem.lower()
     title = (meta.get("title") or "").strip()
     if (heading := _first_heading(text)) and (
@@ -68,7 +74,7 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         or re.match(re.escape(heading) + r"\s*[|·—–-]\s*\S", title)  # "LIME | Interpretable ML": the site
     ):
         meta["title"] = heading
-    if fmt in ("html", "pdf") and not (meta.get("authors") or meta.get("year")):
+    if fmt in ("html", "pdf", "docx") and not (meta.get("authors") or meta.get("year")):
         found = _byline_meta(text)  # a page or a printed post with a byline under its title, no tags
         meta.update({k: v for k, v in found.items() if v})
     return {k: v for k, v in meta.items() if v}
@@ -189,6 +195,24 @@ def _pdf_meta(data: bytes) -> dict[str, Any]:
         "authors": _split_authors(author) if author else [],
         "year": int(date.group(1)) if date else None,
     }
+
+
+def _docx_meta(data: bytes) -> dict[str, Any]:
+    """A Word document's core properties: its title, author (Word writes the name of whoever created the
+    file; Google Docs none) and the year it was created."""
+    found = docx_properties(data)
+    author = found.get("author") or ""
+    return {
+        "title": found.get("title") if len(found.get("title") or "") > 3 else "",
+        "authors": [n for n in _names(author) if n.lower() not in _NO_AUTHOR],
+        "year": found.get("year"),
+    }
+
+
+# What Word and its templates write as a file's author when nobody set one
+_NO_AUTHOR = frozenset(
+    {"microsoft office user", "windows user", "user", "author", "unknown", "administrator"}
+)
 
 
 def _info_text(info: Any, key: str) -> str:

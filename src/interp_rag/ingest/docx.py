@@ -1,0 +1,120 @@
+"""A Word document (.docx: Word, Google Docs' and LibreOffice's export) as HTML for the HTML reader, by
+mammoth: headings by their paragraph style, lists by their numbering, tables, footnotes and endnotes at the
+end; comments and images left out. And its core properties (title, author, year).
+
+mammoth rather than python-docx: python-docx gives paragraphs and their style names only, so lists (which
+Google Docs marks by numbering, not by style), footnotes and the order of tables among paragraphs would
+each be code of ours; mammoth is pure Python with one small dependency (cobble)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+from ..errors import SourceError
+
+ZIP_MAGIC = b"PK\x03\x04"
+# The archive's XML parts (what mammoth reads) may unpack to this much, all together, as its directory
+# declares them (zipfile stops unpacking a member at its declared size). mammoth parses them whole into a
+# DOM, about 13 bytes of memory a byte (36 MB for a document.xml of 2.9 MB, 2.4 million characters of text,
+# read in 2.3 s): a zip bomb of a few kB would otherwise take gigabytes. Word writes more XML a character
+# than that; 50 MB leaves room.
+MAX_XML_BYTES = 50_000_000
+# Title paragraphs are the document's h1, Word's "Heading 1" its sections (h2), and so on: headings as
+# markdown writes them under a title, and as an HTML page's sections come under its <h1>.
+STYLE_MAP = "\n".join(
+    [
+        "p[style-name='Title'] => h1:fresh",
+        "p[style-name='Subtitle'] => p:fresh",
+        *(f"p[style-name='Heading {n}'] => h{min(n + 1, 6)}:fresh" for n in range(1, 7)),
+    ]
+)
+# What other zip archives are, to say so when one is named .docx (by a member only they hold)
+_OTHER_ZIPS = (
+    ("content.xml", "an OpenDocument file (.odt, .ods): save it as .docx or PDF"),
+    ("META-INF/container.xml", "an EPUB book"),
+    ("META-INF/MANIFEST.MF", "a Java archive"),
+    ("xl/workbook.xml", "an Excel workbook"),
+    ("ppt/presentation.xml", "a PowerPoint presentation"),
+)
+
+
+def is_docx(data: bytes) -> bool:
+    """Are the bytes a Word document (a zip archive holding word/document.xml), whatever the file's name?"""
+    try:
+        return (
+            data.startswith(ZIP_MAGIC) and "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+        )
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+def _archive(data: bytes) -> zipfile.ZipFile:
+    """The .docx's zip archive, checked to be a Word document of a size mammoth can read."""
+    if not data.startswith(ZIP_MAGIC):
+        raise SourceError("this .docx is not a Word document: it is not a zip archive, as every .docx is")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise SourceError(f"this .docx is a damaged zip archive ({e}); save it again from its editor") from e
+    if "word/document.xml" not in names:
+        what = next((w for member, w in _OTHER_ZIPS if member in names), "a zip archive of something else")
+        raise SourceError(f"this .docx is not a Word document: it is {what} (no word/document.xml)")
+    xml = sum(i.file_size for i in archive.infolist() if i.filename.endswith((".xml", ".rels")))
+    if xml > MAX_XML_BYTES:
+        raise SourceError(
+            f"this .docx unpacks to {xml:,} bytes of XML, more than the {MAX_XML_BYTES:,} it may: a document "
+            "that large or a zip bomb; save the part you want as PDF or text and add that"
+        )
+    return archive
+
+
+def docx_html(data: bytes) -> str:
+    """The document's body as an HTML page: headings, paragraphs, lists, tables, notes."""
+    import mammoth
+
+    _archive(data)
+    try:
+        result = mammoth.convert_to_html(
+            io.BytesIO(data),
+            style_map=STYLE_MAP,
+            # no image is shown as text; mammoth would write each one into the page as base64
+            convert_image=mammoth.images.img_element(lambda image: {}),
+        )
+    except Exception as e:  # mammoth raises what its XML and zip readers raise on a damaged part
+        raise SourceError(f"this .docx could not be read ({type(e).__name__}: {e})") from e
+    return f"<!doctype html><html><body>{result.value}</body></html>"
+
+
+_NS = {
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+}
+_YEAR = re.compile(r"\A(19[5-9]\d|20\d\d)-")
+
+
+def docx_properties(data: bytes) -> dict[str, Any]:
+    """Title, author (as written: metadata.py splits it) and year created, from the document's core
+    properties (docProps/core.xml); {} when it has none or they cannot be read: they are a nicety."""
+    from lxml import etree
+
+    try:
+        raw = _archive(data).read("docProps/core.xml")
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        root = etree.fromstring(raw, parser)
+    except (SourceError, KeyError, zipfile.BadZipFile, OSError, etree.Error):
+        return {}
+
+    def field(tag: str) -> str:
+        node = root.find(tag, _NS)
+        return " ".join((node.text or "").split()) if node is not None else ""
+
+    year = _YEAR.match(field("dcterms:created"))
+    return {
+        "title": field("dc:title"),
+        "author": field("dc:creator"),
+        "year": int(year.group(1)) if year else None,
+    }
