@@ -275,3 +275,23 @@ def test_a_notebooks_title_is_its_first_heading_or_what_its_metadata_says() -> N
     )
     meta = document_metadata(titled, "notes.ipynb", extract_text(titled, "notebook"))
     assert meta == {"title": "Steering notes", "authors": ["Ada Example"]}  # "bot" reads as no name
+
+
+def test_a_raw_notebook_served_as_plain_text_is_read_as_a_notebook() -> None:
+    from interp_rag.ingest.fetch import fetch
+    from tests.support.http import Route, serve
+
+    with serve({"/u/repo/raw/steering.ipynb": Route(body=TUTORIAL, content_type="text/plain")}) as base:
+        body, name = fetch(f"{base}/u/repo/raw/steering.ipynb")
+    assert name.endswith(".ipynb") and "~~~python" in extract_text(body, guess_format(name, body))
+
+
+def test_a_word_document_downloaded_from_an_export_url_is_read() -> None:
+    from interp_rag.ingest.fetch import fetch
+    from tests.support.http import Route, serve
+    from tests.test_formats_docx import DRAFT
+
+    ctype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    with serve({"/document/d/abc/export": Route(body=DRAFT, content_type=ctype)}) as base:
+        body, name = fetch(f"{base}/document/d/abc/export")
+    assert name.endswith(".docx") and "## Motivation" in extract_text(body, guess_format(name, body))

@@ -18,6 +18,7 @@ import httpx
 from ..errors import SourceError
 from ..settings import Settings
 from .latexml import is_latexml
+from .load import readable_suffixes
 from .parts import Limits
 
 # Seconds a whole download may take when the caller gives none: the setting's default (fetch_deadline)
@@ -103,6 +104,9 @@ def _download(
     except httpx.HTTPError as e:
         raise SourceError(f"could not fetch {url}: {type(e).__name__}: {e}") from e
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    named = Path(urlparse(str(resp.url)).path).suffix.lower()
+    if ctype in ("text/plain", "application/json") and named in readable_suffixes():
+        return body, "download" + named  # a raw file's generic type: GitHub serves a notebook as text/plain
     suffix = {
         "application/pdf": ".pdf",
         "text/html": ".html",
@@ -111,7 +115,9 @@ def _download(
         "text/plain": ".txt",
         "application/x-tex": ".tex",
         "text/x-tex": ".tex",
-    }.get(ctype, Path(urlparse(str(resp.url)).path).suffix or ".html")
+        "application/x-ipynb+json": ".ipynb",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    }.get(ctype, named or ".html")
     return body, "download" + suffix
 
 
