@@ -250,6 +250,7 @@ def test_an_nbformat_3_notebook_is_read_too() -> None:
         (b'{"nbformat": 4, "metadata": {}}', "has no list of cells"),
         (b'{"nbformat": 5, "cells": []}', "nbformat 5 .*versions 3 and 4"),
         (b'["a", "list"]', "no object with cells"),
+        (b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests deeper than Python's parser reads"),
         ("Probe notes in Latin-1: caf\u00e9 na\u00efve.".encode("latin-1"), "not UTF-8 text"),
     ],
 )

@@ -77,6 +77,8 @@ def _parse(data: bytes) -> dict[str, Any]:
         raise _not_a_notebook("it is not UTF-8 text") from e
     except json.JSONDecodeError as e:
         raise _not_a_notebook(f"its JSON is damaged ({e.msg} at line {e.lineno}, column {e.colno})") from e
+    except RecursionError as e:  # Python's JSON parser recurses once a level: "[[[[…" a million deep
+        raise _not_a_notebook("its JSON nests deeper than Python's parser reads") from e
     if not isinstance(nb, dict):
         raise _not_a_notebook("its JSON is no object with cells")
     version = nb.get("nbformat")
