@@ -245,3 +245,23 @@ def test_an_added_talk_answers_a_question_from_the_right_passage(built, tmp_path
                    k=3).passages[0]  # fmt: skip
     assert hit.source_id == src.id and "single backward pass" in hit.text
     assert "-->" not in hit.text and hit.text.count("activation patching") <= 1
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "suffix"),
+    [
+        ("/captions", "text/vtt", ".vtt"),  # a video host's captions endpoint names no file
+        ("/talk/subs", "application/x-subrip", ".srt"),
+        ("/raw/talk.srt", "text/plain", ".srt"),  # a raw file served as plain text keeps its own name
+    ],
+)
+def test_downloaded_captions_are_named_by_their_content_type(
+    path: str, content_type: str, suffix: str
+) -> None:
+    from interp_rag.ingest.fetch import fetch
+    from tests.support.http import Route, serve
+
+    body = b"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nA caption we wrote.\n"
+    with serve({path: Route(body=body, content_type=content_type)}) as base:
+        data, name = fetch(base + path, arxiv="")
+    assert data == body and name.endswith(suffix)

@@ -117,6 +117,8 @@ def _download(
         "text/x-tex": ".tex",
         "application/x-ipynb+json": ".ipynb",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+        "text/vtt": ".vtt",  # a talk's captions, as a video host serves them
+        "application/x-subrip": ".srt",
     }.get(ctype, named or ".html")
     return body, "download" + suffix
 
