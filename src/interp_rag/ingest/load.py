@@ -313,7 +313,7 @@ register("webvtt", ".vtt", label="subtitles (.vtt, .srt)")(_subtitles("webvtt"))
 register("srt", ".srt", label="")(_subtitles("srt"))  # named with .vtt
 
 
-@register("notebook", ".ipynb", label="Jupyter notebooks")
+@register("notebook", ".ipynb", label="Jupyter notebooks (.ipynb)")
 def _notebook_text(data: bytes) -> str:
     from .notebook import notebook_text
 
