@@ -6,7 +6,7 @@ from __future__ import annotations
 from interp_rag.ingest.chunk import headings_index
 from interp_rag.text import clean_for_embedding, strip_site_markup
 from interp_rag.types import Answer, Passage, to_markdown
-from interp_rag.web.render import readable, render_card
+from interp_rag.web.render import fenced, readable, render_card
 
 BOOK_CHAPTER = """# Counterfactual probes {#counterfactual-probes}
 
@@ -130,3 +130,27 @@ def test_a_badge_inside_a_link_reads_as_its_label() -> None:
         "[the docs](https://docs.example) and see ![a chart](chart.png)."
     )
     assert readable(text) == "Run it: Open In Colab, read the docs and see a chart."
+
+
+FENCE = "`" * 3
+
+
+def test_code_keeps_its_lines_and_underscores_and_prose_is_still_unwrapped() -> None:
+    text = (
+        "A line of prose long enough to have been wrapped by its author at this point\nand continued.\n\n"
+        f"{FENCE}python\ndef __init__(self, width, depth, dictionary_size, sparsity_penalty=0.01, seed=0):\n"
+        "    self.scale = 2 * width\n"
+        f"{FENCE}\n\nThen **bold** prose."
+    )
+    shown = readable(text)
+    assert "at this point and continued." in shown  # prose joined as markdown joins it
+    code = "def __init__(self, width, depth, dictionary_size, sparsity_penalty=0.01, seed=0):\n    self"
+    assert code in shown
+    assert "Then bold prose." in shown and FENCE not in shown
+
+
+def test_a_passage_cut_inside_a_block_starts_with_code() -> None:
+    text = f"    return x * 2\n{FENCE}\n\nThe *function* doubles.\n\n~~~\nprint(__name__)\n~~~\n"
+    assert [code for _, code in fenced(text)] == [True, False, True]
+    shown = readable(text)
+    assert "print(__name__)" in shown and "The function doubles." in shown

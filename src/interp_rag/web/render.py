@@ -114,9 +114,41 @@ def readable(text: str) -> str:
             t = pattern.sub(repl, t)
         return t
 
-    text = outside_math(text, plain)  # "$x_{i}$ … $y_{j}$" is no emphasis
-    text = re.sub(r"(?m)^(.{60,}\S)\n(?=[^\n\s#>|*+-])(?!\d+[.)]\s)", r"\1 ", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    def prose(t: str) -> str:
+        t = outside_math(t, plain)  # "$x_{i}$ … $y_{j}$" is no emphasis
+        return re.sub(r"(?m)^(.{60,}\S)\n(?=[^\n\s#>|*+-])(?!\d+[.)]\s)", r"\1 ", t)
+
+    # Code keeps its lines and characters: a long line of code was joined to the next as wrapped prose, and
+    # `__init__` lost its underscores as emphasis. Only the fence lines themselves go.
+    shown = "".join(t if code else prose(t) for t, code in fenced(text))
+    return re.sub(r"\n{3,}", "\n\n", shown).strip()
+
+
+_FENCE_LINE = re.compile(r"^[ \t]{0,3}(```|~~~)[ \t]*([^\s`]*)[^\n]*(?:\n|$)", re.M)
+
+
+def fenced(text: str) -> list[tuple[str, bool]]:
+    """`text` as (piece, is code) in order, the fence lines left out. A fence with a language ("```python")
+    always opens a block; a bare one closes the open block, else opens one. A passage cut inside a block (a
+    chunk often starts there) begins with code when its first fence is bare and its fences are odd in
+    number: that fence closes."""
+    out: list[tuple[str, bool]] = []
+    marks = list(_FENCE_LINE.finditer(text))
+    starts_inside = len(marks) % 2 == 1 and not marks[0].group(2)
+    pos, open_mark = 0, marks[0].group(1) if starts_inside else ""
+    for m in marks:
+        mark, info = m.group(1), m.group(2)
+        if open_mark and mark == open_mark and not info:
+            out.append((text[pos : m.start()], True))
+            open_mark = ""
+        elif not open_mark:
+            out.append((text[pos : m.start()], False))
+            open_mark = mark
+        else:
+            continue  # a fence of the other kind (or with a language) inside a block is code
+        pos = m.end()
+    out.append((text[pos:], bool(open_mark)))
+    return [(t, code) for t, code in out if t]
 
 
 def with_math(text: str, prose: Callable[[str], str]) -> str:
