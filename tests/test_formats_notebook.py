@@ -296,3 +296,23 @@ def test_a_word_document_downloaded_from_an_export_url_is_read() -> None:
     with serve({"/document/d/abc/export": Route(body=DRAFT, content_type=ctype)}) as base:
         body, name = fetch(f"{base}/document/d/abc/export")
     assert name.endswith(".docx") and "## Motivation" in extract_text(body, guess_format(name, body))
+
+
+def test_a_folder_of_notebooks_adds_each_once_and_not_jupyters_checkpoint_copies(tmp_path) -> None:
+    """Jupyter saves a copy of each notebook in .ipynb_checkpoints/: a folder's scan took it (first, as it
+    sorts first), and the notebook itself was then refused as a duplicate of its own checkpoint. A folder
+    that is itself hidden (~/.notes) is still scanned."""
+    from pathlib import Path
+
+    from interp_rag.store.library import expand_locations
+
+    root = tmp_path / ".notes"
+    (root / ".ipynb_checkpoints").mkdir(parents=True)
+    (root / "probes" / ".git").mkdir(parents=True)
+    (root / "steering.ipynb").write_bytes(TUTORIAL)
+    (root / ".ipynb_checkpoints" / "steering-checkpoint.ipynb").write_bytes(TUTORIAL)
+    (root / "probes" / "notes.md").write_text("# Probes\n\nA note of ours.\n")
+    (root / "probes" / ".git" / "description.txt").write_text("Unnamed repository.\n")
+    files, bad = expand_locations([str(root)])
+    assert [Path(f).relative_to(root).as_posix() for f in files] == ["probes/notes.md", "steering.ipynb"]
+    assert bad == []

@@ -64,7 +64,9 @@ class AddReport:
 
 
 def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
-    """URLs and files as given; a directory becomes the readable files in it (recursively, sorted)."""
+    """URLs and files as given; a directory becomes the readable files in it (recursively, sorted), none
+    hidden or in a hidden folder: Jupyter keeps a copy of each notebook in .ipynb_checkpoints/, which was
+    added first, and the notebook itself then refused as its duplicate."""
     out: list[str] = []
     bad: list[AddResult] = []
     for loc in locations:
@@ -77,10 +79,13 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
             out.append(loc)
         elif kind == "dir":
             suffixes = set(readable_suffixes())
+            root = Path(loc).expanduser()
             found = [
                 f
-                for f in Path(loc).expanduser().rglob("*")
-                if f.is_file() and f.suffix.lower() in suffixes and not f.name.startswith(".")
+                for f in root.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in suffixes
+                and not any(part.startswith(".") for part in f.relative_to(root).parts)
             ]
             parts = paper_parts(found)  # a paper's source folder is one source: its main .tex file
             files = sorted(str(f) for f in found if f.resolve() not in parts)
