@@ -316,3 +316,23 @@ def test_a_folder_of_notebooks_adds_each_once_and_not_jupyters_checkpoint_copies
     files, bad = expand_locations([str(root)])
     assert [Path(f).relative_to(root).as_posix() for f in files] == ["probes/notes.md", "steering.ipynb"]
     assert bad == []
+
+
+@pytest.mark.parametrize(
+    "first", ["import torch\nx = torch.zeros(3)", "# !pip install transformer_lens\nimport torch"]
+)
+def test_a_notebook_of_code_alone_is_titled_by_its_files_name_not_by_a_fence_or_a_comment(first: str) -> None:
+    """No markdown cell: a comment in the code was read as a heading ("!pip install transformer_lens"), and
+    with none the fence's first line was the title ("~~~python", id "python")."""
+    from interp_rag.store.add import fallback_title
+
+    data = notebook(code(first), code("print(x)", stream("tensor([0., 0., 0.])\n")))
+    text = extract_text(data, "notebook")
+    assert document_metadata(data, "sae_feature_probe.ipynb", text) == {"title": "sae feature probe"}
+    assert document_metadata(data, "download.ipynb", text) == {}  # a URL's generic name says nothing
+    assert fallback_title(text, "https://example.org/nb") == "https://example.org/nb"  # no prose: the URL
+    # a markdown cell's heading after the code is still the title
+    titled = notebook(code(first), md("## Probing a feature\n\nWhat it reads."))
+    assert document_metadata(titled, "x.ipynb", extract_text(titled, "notebook")) == {
+        "title": "Probing a feature"
+    }

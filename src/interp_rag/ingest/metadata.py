@@ -36,8 +36,15 @@ def _first_heading(text: str) -> str:
 
 
 def _heading_at(lines: list[str]) -> int | None:
-    """The position of the first heading among `lines` (stripped), or None."""
-    return next((i for i, ln in enumerate(lines) if _HEADING.match(ln)), None)
+    """The position of the first heading among `lines` (stripped) outside code fences, or None: in a
+    notebook's code "# !pip install …" is a comment, and it was the notebook's title."""
+    code = False
+    for i, ln in enumerate(lines):
+        if ln.startswith(("```", "~~~")):
+            code = not code
+        elif not code and _HEADING.match(ln):
+            return i
+    return None
 
 
 def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
@@ -63,6 +70,9 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
     elif fmt == "notebook":
         meta = notebook_properties(data)
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
+        if not meta.get("title") and not _first_heading(text):  # all code: the file's name says what it is
+            stem = Path(name).stem
+            meta["title"] = "" if stem.lower() == "download" else stem.replace("_", " ").strip()
     elif fmt == "docx":
         meta = _docx_meta(data)
         if text.startswith("# "):  # its Title paragraph, as the page shows it (the property may be stale)

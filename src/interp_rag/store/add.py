@@ -272,13 +272,20 @@ def only_the_new(
 
 
 def fallback_title(text: str, location: str) -> str:
-    """A title for a document that states none: its first heading, its first line when short, else the
-    file's name (or the URL)."""
-    for line in text.splitlines()[:40]:
+    """A title for a document that states none: its first heading, its first line when short (code
+    fences and the code in them are neither: "~~~python" titled a notebook of code), else the file's name
+    (or the URL)."""
+    prose, code = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            code = not code
+        elif not code:
+            prose.append(line)
+    for line in prose[:40]:
         s = line.strip()
         if s.startswith("# ") and one_line(s[2:]):
             return one_line(s[2:])[:200]
-    first = next((one_line(ln) for ln in text.splitlines() if one_line(ln)), "")
+    first = next((one_line(ln) for ln in prose if one_line(ln)), "")
     if first and len(first) < 120:
         return first
     name = location if location.startswith(("http://", "https://")) else Path(location).stem
