@@ -265,3 +265,17 @@ def test_downloaded_captions_are_named_by_their_content_type(
     with serve({path: Route(body=body, content_type=content_type)}) as base:
         data, name = fetch(base + path, arxiv="")
     assert data == body and name.endswith(suffix)
+
+
+def test_subtitles_added_by_url_are_titled_by_the_urls_file_name(built) -> None:
+    """fetch names every download "download.vtt"; the title came from nowhere but the URL ("http://…/talks/
+    Circuits%20Explained.en.vtt", id "http-127-0-0-1-…"), where a file of that name is titled by it."""
+    from interp_rag.store.library import add_sources
+    from tests.support.http import Route, serve
+
+    routes = {"/talks/Circuits%20Explained.en.vtt": Route(body=INTERVIEW.encode(), content_type="text/vtt")}
+    with serve(routes) as base:
+        report = add_sources([f"{base}/talks/Circuits%20Explained.en.vtt"], settings=built)
+    assert [(r.ok, r.id, r.title) for r in report.results] == [
+        (True, "circuits-explained", "Circuits Explained")
+    ]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
@@ -192,8 +193,19 @@ def stated_metadata(
 ) -> dict[str, Any]:
     """Title, authors and year as the document states them; for an arXiv paper as its abs page states them,
     unless the caller gave all three (the page is one more request)."""
-    found = document_metadata(data, name, text)
+    found = document_metadata(data, own_name(location, name), text)
     return found if everything_given else found | arxiv_metadata(location, settings)
+
+
+def own_name(location: str, name: str) -> str:
+    """The name a document's metadata reads: a download's file name in its URL where that names the same
+    format ("https://…/Sparse%20Probing.vtt": "Sparse Probing.vtt"), not the name fetch gives every download
+    ("download.vtt"), so that subtitles or a notebook added by URL are titled by their file as a file is,
+    not by the URL."""
+    if not location.startswith(("http://", "https://")):
+        return name
+    named = unquote(urlparse(location).path.rsplit("/", 1)[-1])
+    return named if Path(named).suffix.lower() == Path(name).suffix.lower() != "" else name
 
 
 def unique_id(title: str, taken: set[str]) -> str:
