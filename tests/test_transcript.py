@@ -279,3 +279,24 @@ def test_subtitles_added_by_url_are_titled_by_the_urls_file_name(built) -> None:
     assert [(r.ok, r.id, r.title) for r in report.results] == [
         (True, "circuits-explained", "Circuits Explained")
     ]
+
+
+def test_a_talks_named_speakers_are_its_authors_and_its_first_words_no_title() -> None:
+    """As the shipped interviews list host and guest: the answer cites "Okafor and Lind", the .bib entry
+    names them. Roles and numbered voices ("Speaker 1") are no names. A file named only "transcript.vtt"
+    was titled by its first turn's label ("**Mira Okafor** (00:00:01):")."""
+    from interp_rag.store.add import fallback_title
+
+    text = read(INTERVIEW, "reading-group.vtt")
+    assert document_metadata(INTERVIEW.encode(), "reading_group.vtt", text) == {
+        "title": "reading group",
+        "authors": ["Mira Okafor", "Tomas Lind"],
+    }
+    voices = ["Host", "Speaker 1", "Host"]
+    roles = "WEBVTT\n\n" + "\n".join(
+        _cue(i + 1, 2 * i, "A sentence we wrote.", v) for i, v in enumerate(voices)
+    )
+    assert "**Host** (00:00:00):" in read(roles, "talk.vtt")
+    assert "authors" not in document_metadata(roles.encode(), "talk.vtt", read(roles, "talk.vtt"))
+    assert fallback_title(text, "/talks/transcript.vtt") == "transcript"
+    assert fallback_title(read(LECTURE, "x.srt"), "/talks/captions.srt") == "captions"

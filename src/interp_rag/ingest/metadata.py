@@ -15,7 +15,7 @@ from .docx import docx_properties
 from .latex_source import archive_source
 from .load import guess_format
 from .notebook import notebook_properties
-from .transcript import subtitles_title
+from .transcript import subtitles_title, transcript_speakers
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 _SUFFIX = re.compile(r"\s*(?:inc|ltd|llc|gmbh|jr|sr|ii|iii)\.?\s*$", re.I)  # "Anthropic, Inc." is one name
@@ -66,7 +66,9 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
     elif fmt in ("markdown", "text"):
         meta = _markdown_meta(text or data.decode("utf-8", "replace"))
     elif fmt in ("webvtt", "srt"):  # subtitles state no title; their file is named after the talk
-        meta = {"title": subtitles_title(Path(name).name)}
+        # and the speakers their turns name are its authors, as the shipped interviews list host and guest
+        speakers = [n for s in transcript_speakers(text) for n in _names(s) if n.lower() not in _ROLES]
+        meta = {"title": subtitles_title(Path(name).name), "authors": speakers[:20]}
     elif fmt == "notebook":
         meta = notebook_properties(data)
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
@@ -219,6 +221,9 @@ def _docx_meta(data: bytes) -> dict[str, Any]:
     }
 
 
+# What a transcript calls a speaker it does not name
+_ROLES = frozenset({"host", "guest", "interviewer", "interviewee", "speaker", "moderator", "audience",
+                    "narrator", "presenter", "unknown", "voice", "question"})  # fmt: skip
 # What Word and its templates write as a file's author when nobody set one
 _NO_AUTHOR = frozenset(
     {"microsoft office user", "windows user", "user", "author", "unknown", "administrator"}

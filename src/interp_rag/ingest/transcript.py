@@ -269,6 +269,17 @@ def _paragraphs(turn: list[_Line]) -> list[_Paragraph]:
     return paras
 
 
+# A turn's label and a timed paragraph's opening, as _render writes them.
+TURN_LABEL = re.compile(r"^\*\*(?P<name>[^*\n]+)\*\* \(\d{2,}:\d{2}:\d{2}\):$", re.M)
+TIMED_LINE = re.compile(r"^(?:\*\*[^*\n]+\*\* )?\(\d{2,}:\d{2}:\d{2}\)")
+
+
+def transcript_speakers(text: str) -> list[str]:
+    """The speakers a transcript's turns name (by voice tags or "Name: " prefixes), in the order they first
+    speak."""
+    return list(dict.fromkeys(m.group("name").strip() for m in TURN_LABEL.finditer(text)))
+
+
 def _clock(ms: int) -> str:
     s = ms // 1000
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"

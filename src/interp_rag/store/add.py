@@ -28,6 +28,7 @@ from ..ingest.sources import (
     validate_source,
     write_cache,
 )
+from ..ingest.transcript import TIMED_LINE
 from ..settings import Settings
 from ..text import one_line
 from ..types import Document, Source
@@ -285,8 +286,8 @@ def only_the_new(
 
 def fallback_title(text: str, location: str) -> str:
     """A title for a document that states none: its first heading, its first line when short (code
-    fences and the code in them are neither: "~~~python" titled a notebook of code), else the file's name
-    (or the URL)."""
+    fences and the code in them are neither: "~~~python" titled a notebook of code; nor is a transcript's
+    first turn label or timed line), else the file's name (or the URL)."""
     prose, code = [], False
     for line in text.splitlines():
         if line.lstrip().startswith(("```", "~~~")):
@@ -298,7 +299,7 @@ def fallback_title(text: str, location: str) -> str:
         if s.startswith("# ") and one_line(s[2:]):
             return one_line(s[2:])[:200]
     first = next((one_line(ln) for ln in prose if one_line(ln)), "")
-    if first and len(first) < 120:
+    if first and len(first) < 120 and not TIMED_LINE.match(first):  # a talk's first words are no title
         return first
     name = location if location.startswith(("http://", "https://")) else Path(location).stem
     return one_line(name) or "Untitled document"
