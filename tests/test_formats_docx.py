@@ -145,6 +145,20 @@ def test_a_word_documents_title_authors_and_year_come_from_it() -> None:
     }
 
 
+def test_a_document_a_script_wrote_with_python_docx_states_no_year() -> None:
+    """python-docx's template says every document was created on 2013-12-23: a report a script wrote today
+    was dated 2013. A date set on it is its date."""
+    d = docx.Document()
+    d.add_paragraph("Notes on steering vectors")
+    d.add_paragraph("A vector added to the residual stream shifts the tone of what the model writes.")
+    out = io.BytesIO()
+    d.save(out)
+    assert word.docx_properties(out.getvalue())["year"] is None
+    d.core_properties.created = datetime.datetime(2024, 2, 1)
+    d.save(out := io.BytesIO())
+    assert word.docx_properties(out.getvalue())["year"] == 2024
+
+
 def test_a_word_document_is_read_whatever_it_is_named() -> None:
     """Google Docs' export URL (…/export?format=docx) has no suffix: the download is named .html."""
     for name in ("download.html", "export", "draft.txt"):

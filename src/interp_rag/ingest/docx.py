@@ -94,6 +94,9 @@ _NS = {
     "dcterms": "http://purl.org/dc/terms/",
 }
 _YEAR = re.compile(r"\A(19[5-9]\d|20\d\d)-")
+# The creation time a template stamps on every document made from it, whenever that was: python-docx's
+# default template (a document a script writes says it was created in 2013)
+_TEMPLATE_CREATED = frozenset({"2013-12-23T23:15:00Z"})
 
 
 def docx_properties(data: bytes) -> dict[str, Any]:
@@ -112,7 +115,8 @@ def docx_properties(data: bytes) -> dict[str, Any]:
         node = root.find(tag, _NS)
         return " ".join((node.text or "").split()) if node is not None else ""
 
-    year = _YEAR.match(field("dcterms:created"))
+    created = field("dcterms:created")
+    year = None if created in _TEMPLATE_CREATED else _YEAR.match(created)
     return {
         "title": field("dc:title"),
         "author": field("dc:creator"),
