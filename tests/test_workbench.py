@@ -88,6 +88,22 @@ def test_bibtex_parses_with_one_entry_per_cited_source_and_fitting_types() -> No
     assert bib == made_answer().to_bibtex()  # stable
 
 
+def test_a_bib_entry_of_an_added_file_names_no_path_and_a_talk_says_it_is_a_transcript() -> None:
+    """A notebook or a Word draft added from this machine: its file:// URL went into the entry (a path no
+    reader of the paper can open) with howpublished = {Online}; a talk's subtitles were 'Online' too."""
+    ps = [
+        passage(1, type="other", url="file:///home/ada/notes/logit_lens.ipynb"),
+        passage(2, type="transcript", url="file:///home/ada/talks/Circuits.en.vtt"),
+        passage(3, type="transcript", url="https://example.org/talks/circuits"),
+    ]
+    cites = [Citation(n, p.chunk_id, p.source_id, p.title, p.url) for n, p in enumerate(ps, 1)]
+    notebook, local_talk, web_talk = parse_bib(Answer("q", "[1][2][3]", ps, cites, "extractive").to_bibtex())
+    assert "url" not in notebook and "howpublished" not in notebook and notebook["ENTRYTYPE"] == "misc"
+    assert "url" not in local_talk and local_talk["howpublished"] == "Transcript"
+    assert web_talk["url"] == "https://example.org/talks/circuits"
+    assert web_talk["howpublished"] == "Transcript"
+
+
 def test_bibtex_keys_are_stable_and_disambiguated() -> None:
     p, q = passage(1), passage(1, source_id="other", chunk_id="other:0")
     assert bibtex_key(p) == bibtex_key(q) == "lovelace2021things"

@@ -301,10 +301,11 @@ def to_bibtex(a: Answer) -> str:
             fields.append(("journal", f"arXiv preprint arXiv:{m.group(1)}" if m else "Preprint"))
             if m:
                 fields += [("eprint", m.group(1)), ("archiveprefix", "arXiv")]
-        if p.url:
+        web = p.url.startswith(("http://", "https://"))
+        if web:  # a file:// URL is a path on this machine (an added file's), nowhere a reader can go
             fields.append(("url", p.url))
-            if kind == "misc":
-                fields.append(("howpublished", "Online"))
+        if kind == "misc" and (how := "Transcript" if p.type == "transcript" else "Online" if web else ""):
+            fields.append(("howpublished", how))
         fields.append(("note", f"interp-rag source {sid}; passage stance: {p.stance}"))
         # URLs stay verbatim (the url package reads them raw); other fields are escaped for LaTeX
         body = ",\n".join(f"  {k} = {{{_raw_url(v) if k == 'url' else _value(v)}}}" for k, v in fields)
