@@ -131,6 +131,14 @@ def test_bad_uploads_show_an_error_and_change_nothing(corpus: Settings, tmp_path
     assert not list((corpus.sources_file.parent / "uploads").iterdir())  # the kept copies are gone
 
 
+def test_an_empty_add_names_every_format_the_upload_takes(corpus: Settings) -> None:
+    """The message listed five formats by hand; the upload takes subtitles, notebooks and Word too."""
+    with pytest.raises(InterpRagError, match="Paste a URL or choose a file") as info:
+        add_upload("  ", None, "neutral", "", settings=corpus)
+    formats = ("subtitles (.vtt, .srt)", "Jupyter notebooks", "Word documents")
+    assert all(w in str(info.value) for w in formats)
+
+
 def test_the_url_box_never_reads_a_file_on_the_server(corpus: Settings, tmp_path: Path) -> None:
     secret = tmp_path / "notes.md"
     secret.write_text("# Private notes\n\nThe reviewer's password is in the drawer, next to the probes.\n")

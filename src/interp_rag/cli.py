@@ -123,7 +123,8 @@ def build(settings: Settings, mirror: Path | None, full: bool, as_json: bool, wr
     "source_type",
     default=None,
     type=click.Choice(SOURCE_TYPES),
-    help="Default: paper for a paper (arXiv, or an abstract at its start), else other.",
+    help="Default: transcript for subtitles, paper for a paper (arXiv, or an abstract at its start), "
+    "else other.",
 )
 @click.option(
     "--stance",

@@ -18,7 +18,7 @@ import gradio as gr
 from ..answering.llm import LLMClient
 from ..answering.timeline import SIDES
 from ..errors import InterpRagError
-from ..ingest.load import readable_suffixes
+from ..ingest.load import readable_formats, readable_suffixes
 from ..settings import Settings
 from ..store.build import add_source
 from ..store.index import get_index
@@ -118,7 +118,7 @@ def add_upload(
         kept = keep_copy(Path(upload), settings.sources_file.parent / UPLOADS)
         location = str(kept)
     if not location:
-        raise InterpRagError("Paste a URL or choose a file (PDF, HTML, markdown, LaTeX or text) to add.")
+        raise InterpRagError(f"Paste a URL or choose a file ({readable_formats('or')}) to add.")
 
     def on_progress(stage: str, done: int, total: int, detail: str) -> None:
         if progress is not None:
