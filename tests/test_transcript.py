@@ -170,6 +170,31 @@ def test_zoom_speaker_prefixes_are_speakers_and_a_one_off_label_is_text() -> Non
     assert read(talk, "talk.vtt") == "(00:00:00) Step One: train the probe. Then test it.\n"
 
 
+def test_zoom_prefixes_name_speakers_with_accents_and_of_any_script() -> None:
+    """ "Émilie Durand: …" did not read as a speaker: her words went into the turn of the one before her."""
+    zoom = "WEBVTT\n\n" + "\n".join(
+        _cue(i + 1, 3.0 * i, f"{who}: {line}")
+        for i, (who, line) in enumerate(
+            [
+                ("Jörg Weiß", "A probe reads one direction."),
+                ("Émilie Durand", "Et le modèle, l'utilise-t-il ?"),
+                ("Jörg Weiß", "Only an intervention tells."),
+                ("山田 太郎", "介入が必要です。"),
+                ("Émilie Durand", "D'accord."),
+            ]
+        )
+    )
+    assert [b.split("\n")[0] for b in blocks(read(zoom, "zoom.vtt"))] == [
+        "**Jörg Weiß** (00:00:00):",
+        "**Émilie Durand** (00:00:03):",
+        "**Jörg Weiß** (00:00:06):",
+        "**山田 太郎** (00:00:09):",
+        "**Émilie Durand** (00:00:12):",
+    ]
+    low = "WEBVTT\n\n" + "\n".join(_cue(i + 1, 2.0 * i, "note: the probe is linear.") for i in range(3))
+    assert "**" not in read(low, "low.vtt")  # a lowercase word is no name
+
+
 def test_unnamed_speaker_changes_start_paragraphs() -> None:
     srt = "1\n00:00:01,000 --> 00:00:03,000\n- Does the probe generalise?\n- Only within the domain.\n\n"
     srt += "2\n00:00:03,000 --> 00:00:05,000\n>> Then the claim is narrower.\n"

@@ -196,14 +196,21 @@ def _dedupe(lines: list[_Line]) -> list[_Line]:
 
 # "Ada Lovelace: …" as Zoom writes a speaker: one to four capitalised words, a colon. Read so only where
 # names that recur open a third of the lines or more (then every such prefix is a speaker, one who spoke
-# once too), so that "Step One: …" in a talk stays text.
-_PREFIX = re.compile(r"^([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}): (?=\S)")
+# once too), so that "Step One: …" in a talk stays text. Words of any script: "Émilie Durand: …" was read
+# as text, in the turn of whoever spoke before her.
+_PREFIX = re.compile(r"^([^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}): (?=\S)")
+
+
+def _prefix_name(text: str) -> str | None:
+    """The speaker a line's "Name: " prefix names: its words capitalised (or of a script without case)."""
+    m = _PREFIX.match(text)
+    return m.group(1) if m and not any(w[0].islower() for w in m.group(1).split()) else None
 
 
 def _named_by_prefix(lines: list[_Line]) -> list[_Line]:
     if any(ln.speaker for ln in lines):
         return lines  # voice tags name the speakers
-    found = [m.group(1) if (m := _PREFIX.match(ln.text)) else None for ln in lines]
+    found = [_prefix_name(ln.text) for ln in lines]
     counts = Counter(name for name in found if name)
     if sum(k for k in counts.values() if k >= 2) * 3 < len(lines):
         return lines
