@@ -154,3 +154,10 @@ def test_a_passage_cut_inside_a_block_starts_with_code() -> None:
     assert [code for _, code in fenced(text)] == [True, False, True]
     shown = readable(text)
     assert "print(__name__)" in shown and "The function doubles." in shown
+
+
+def test_a_heading_after_a_table_row_shows_without_its_hashes() -> None:
+    """A Word table read as markdown ends its rows with a space; a passage joined across the blank line after
+    it opens the next line with a space, and the card showed "### Open questions" hashes and all."""
+    text = "| Method | Unit | \n| Neuron | one unit | \n\n ### Open questions\n\nWhether features are real."
+    assert "Open questions" in readable(text) and "#" not in readable(text)

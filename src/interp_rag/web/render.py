@@ -50,7 +50,8 @@ _PLAIN = (
     (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
     (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),
     (re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"), r"\1"),  # never inside a word: snake_case
-    (re.compile(r"^#{1,6}\s+|^(?:```|~~~).*$", re.M), ""),
+    # a heading may be indented by up to three spaces (as a passage joined across a dropped " \n\n" shows it)
+    (re.compile(r"^[ \t]{0,3}#{1,6}\s+|^(?:```|~~~).*$", re.M), ""),
     # Distill's citation tags and empty anchors are invisible on the page they come from; other markup in a
     # passage stays visible (as escaped text), so a reader sees what the source really says.
     (re.compile(r"\s*<d-cite\b[^>]{0,300}>\s*</d-cite>|<a (?:name|id)=\"[^\"<>]{0,100}\">\s*</a>"), ""),
