@@ -637,6 +637,7 @@ def test_ids_from_long_titles_end_at_a_word_and_an_empty_list_says_so(tmp_path: 
         and slugify("Short title") == "short-title"
         and slugify("!!") == "source"
     )
+    assert slugify("Sondes linéaires – Jörg Weiß") == "sondes-lineaires-jorg-weiss"
     settings = make_settings(tmp_path)
     settings.sources_file.write_text("# no sources yet\n")
     with pytest.raises(SourceError, match="lists no sources; add one with `interp-rag add"):

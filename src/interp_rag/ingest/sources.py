@@ -10,6 +10,7 @@ import os
 import re
 import time
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -201,8 +202,10 @@ def summary(src: Source) -> str:
 
 def slugify(text: str, most: int = 60) -> str:
     """An id from a title: lowercase words joined by '-', cut at a word's end within `most` characters
-    ("…-interpretable-machine-learnin" was cut mid-word)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    ("…-interpretable-machine-learnin" was cut mid-word), accented letters as their plain ones ("Sondes
+    linéaires" was "sondes-lin-aires")."""
+    plain = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
     if len(slug) > most:
         cut = slug[: most + 1].rfind("-")
         slug = slug[:cut] if cut > 0 else slug[:most]
