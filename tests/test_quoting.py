@@ -181,3 +181,16 @@ def test_a_sentence_about_its_own_text_or_talk_is_not_quoted() -> None:
         q, [p], [], index=None, params=AnswerSettings(margin=99, skip_about_text=False)
     )
     assert "goal of this essay" in kept
+
+
+def test_a_speakers_name_is_not_quoted_as_part_of_what_they_said_whatever_its_letters() -> None:
+    from interp_rag.answering.extractive import led_sentences
+
+    text = (
+        "Émilie Durand: Les sondes linéaires trouvent des directions que le modèle utilise vraiment.\n\n"
+        "Ada Byron: Linear probes find directions that the model actually uses in later layers.\n\n"
+        "The result: probes found the direction in every layer we tried."
+    )
+    said = [s for s, *_ in led_sentences(text)]
+    assert said[0].startswith("Les sondes") and said[1].startswith("Linear probes")
+    assert said[2].startswith("The result: probes")  # a sentence's own colon is no speaker

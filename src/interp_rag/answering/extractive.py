@@ -41,7 +41,7 @@ from .prompts import missing_sentence
 from .quoting import points_back, quote_marks, reference_was_a_word, tidy
 from .sides import chatter, read_verdicts
 
-_SPEAKER = re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}\s*:\s+")
+_SPEAKER = re.compile(r"^[^\W\d_a-z][\w.'’-]*(?: [^\W\d_a-z][\w.'’-]*){0,3}\s*:\s+")  # 'Émilie Durand: ' too
 _ASIDE = re.compile(r"\s*\([^()]{12,}\)")  # a parenthesis of a few words or more: examples, references
 # An inline footnote, as Distill's articles give them ("… layers [Footnote: Larger models differ. …] and
 # …"): it holds sentences of its own, which cut the sentence around it into quotable pieces (9 of 1,119 quotes
