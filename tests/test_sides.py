@@ -116,3 +116,19 @@ def test_the_answer_quotes_a_failure_for_the_skeptical_side_and_drops_talk() -> 
     )
     enthusiastic = before.split("**Enthusiastic sources.**")[1].split("**Skeptical sources.**")[0]
     assert "turned out false" in enthusiastic and "that makes sense" in enthusiastic
+
+
+def test_a_side_argued_only_by_a_sentences_own_words_is_not_also_called_missing() -> None:
+    upbeat = (
+        "Steering vectors change the tone of replies without hurting accuracy on the benchmark. "
+        "Our forecast that steering vectors stay stable across prompts turned out false on it."
+    )
+    shown = [_passage(1, upbeat, "enthusiastic")]  # no passage is labelled skeptical
+    q = "Are steering vectors a dependable way to change replies?"
+    out, _ = compose_extractive(
+        q, shown, ["skeptical"], index=None, params=AnswerSettings(margin=99, min_content_words=0)
+    )
+    assert "**Skeptical sources.**" in out and "No skeptical source" not in out
+    off = AnswerSettings(margin=99, min_content_words=0, side_verdict=False)
+    before, _ = compose_extractive(q, shown, ["skeptical"], index=None, params=off)
+    assert "**Skeptical sources.**" not in before and "No skeptical source" in before

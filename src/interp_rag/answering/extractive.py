@@ -380,7 +380,10 @@ def compose_extractive(
         lines = [f"- {clean_for_embedding(p.text)[:300]}… [{i}]" for i, p in enumerate(passages[:3], 1)]
         parts.append("The closest passages in the corpus:\n" + "\n".join(lines))
         cited = list(range(1, min(3, len(passages)) + 1))
-    tail = missing_sentence(missing)
+    # A side the answer argues after all (a sentence whose own words take it, in a passage labelled
+    # otherwise: sides.read_verdicts) is not said to be missing right under its quotation.
+    argued = {block for block, _ in ev.blocks}
+    tail = missing_sentence([m for m in missing if m not in argued])
     if tail:
         parts.append(tail)
     return "\n\n".join(parts), cited
