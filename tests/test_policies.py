@@ -206,6 +206,9 @@ def test_a_side_left_out_by_a_small_k_is_beyond_k_not_missing() -> None:
     assert said.startswith("The enthusiastic side has relevant passages too, beyond the passage shown")
     assert "beyond the 2 passages shown" in beyond_k_sentence(["enthusiastic", "skeptical"], 2)
     assert beyond_k_sentence([], 8) == ""
+    b = index.chunks[int(c.pool[1])]  # the enthusiastic chunk, inside a shown passage's window
+    assert sides_beyond_k(index, c.pool, missing, [("b", b.start - 10, b.end + 10)]) == []
+    assert sides_beyond_k(index, c.pool, missing, [("a", b.start - 10, b.end + 10)]) == ["enthusiastic"]
 
 
 def test_a_question_restricted_to_one_document_gets_k_passages_past_the_document_cap() -> None:

@@ -102,7 +102,7 @@ def _answer_items(
         yield Answer(q, text, passages, [], "extractive", timings=timings, low_relevance=True)
         return
     timeline = build_timeline(index, r.relevant)  # not for a low-relevance answer: it shows no timeline
-    notice = beyond_k_sentence(r.beyond_k, query.k)
+    notice = beyond_k_sentence(r.beyond_k, len(passages))  # as many as shown: a filter may leave fewer
     if client is not None:
         parts: list[str] = []
         notes: list[str] = []

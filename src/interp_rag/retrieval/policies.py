@@ -19,6 +19,7 @@ Before selection, two re-orderings of the candidates (retrieve.py runs them afte
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -304,11 +305,23 @@ def missing_sides(sel: Selection) -> list[str]:
     return [s for s in SIDES if Arrays.code(s) not in shown]
 
 
-def sides_beyond_k(index: Index, relevant: np.ndarray, missing: list[str]) -> list[str]:
+def sides_beyond_k(
+    index: Index, relevant: np.ndarray, missing: list[str], shown: Sequence[tuple[str, int, int]] = ()
+) -> list[str]:
     """Of the `missing` sides, those some `relevant` candidate (chunk positions) takes: at a small k (one or
     two passages) a side can be left out that the corpus has, and saying "no source addresses it" was
-    false."""
-    codes = {int(c) for c in index.arrays.stance_of[np.asarray(relevant, dtype=np.int64)]}
+    false. A candidate whose text a shown passage's window already holds (`shown`: source id, start, end)
+    is not beyond: a larger k would show nothing new ("beyond the passages shown" was said of a chunk
+    inside one of them)."""
+    chunks = index.chunks
+    outside = [
+        int(p)
+        for p in np.asarray(relevant, dtype=np.int64)
+        if not any(
+            sid == chunks[p].source_id and a <= chunks[p].start and chunks[p].end <= b for sid, a, b in shown
+        )
+    ]
+    codes = {int(c) for c in index.arrays.stance_of[np.asarray(outside, dtype=np.int64)]}
     return [s for s in missing if Arrays.code(s) in codes]
 
 

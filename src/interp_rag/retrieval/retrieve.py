@@ -82,7 +82,7 @@ def retrieve(
     is_rel = (rel >= tuning.side_floor * top) & (cands.cos >= tuning.min_cosine)
     shown = [int(pool[i]) for j in chosen for i in choice.parts(j)]
     relevant = list(dict.fromkeys(shown + [int(i) for i in pool[is_rel]]))
-    beyond = sides_beyond_k(index, pool[is_rel], missing)
+    beyond = sides_beyond_k(index, pool[is_rel], missing, [(p.source_id, p.start, p.end) for p in passages])
     missing = [s for s in missing if s not in beyond]
     ms = round((time.perf_counter() - t) * 1000, 2)
     low = not cands.cos.size or float(cands.cos.max()) < tuning.relevance_floor
