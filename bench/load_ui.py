@@ -7,7 +7,9 @@
 Each of --clients clients (default 20) connects, waits for the others, then asks --questions questions
 (default 5) one after another; every request gets a distinct question (from bench/questions/*.jsonl), so
 the query-embedding cache does not flatter the numbers. Prints a JSON summary: latency p50/p95/max of the
-answered requests (client-side, end to end through the queue) and the errors.
+answered requests (client-side, end to end through the queue), the errors, and the app's CPU time per question
+over the run (from /proc, for an app it started or one named by --pid): on a machine shared with other jobs
+the CPU a question costs is steadier than its latency.
 """
 
 from __future__ import annotations
@@ -77,8 +79,17 @@ def failure(result: tuple[str, ...]) -> str:
     return ""
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (all its threads) so far, from /proc; None where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 @contextlib.contextmanager
-def app_server(llm: bool) -> Iterator[str]:
+def app_server(llm: bool) -> Iterator[tuple[str, int]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -100,7 +111,7 @@ def app_server(llm: bool) -> Iterator[str]:
             time.sleep(0.25)
         else:
             raise SystemExit(f"the app did not start; see {log.name}")
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(15)
@@ -125,7 +136,7 @@ def percentile(values: list[float], q: float) -> float:
     return s[max(0, min(len(s) - 1, round(q / 100 * len(s) + 0.5) - 1))]
 
 
-def run(url: str, clients: int, per_client: int, k: int) -> dict:
+def run(url: str, clients: int, per_client: int, k: int, pid: int | None = None) -> dict:
     qs = questions(clients * per_client)
     latencies: list[float] = []
     errors: list[str] = []
@@ -163,11 +174,12 @@ def run(url: str, clients: int, per_client: int, k: int) -> dict:
     for th in threads:
         th.start()
     start.wait()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds(pid)
     for th in threads:
         th.join()
-    wall = time.perf_counter() - t0
+    wall, cpu1 = time.perf_counter() - t0, cpu_seconds(pid)
     total = clients * per_client
+    app_cpu = None if cpu0 is None or cpu1 is None else round((cpu1 - cpu0) * 1000 / total, 1)
     return {
         "url": url,
         "clients": clients,
@@ -186,6 +198,7 @@ def run(url: str, clients: int, per_client: int, k: int) -> dict:
         },
         "wall_s": round(wall, 2),
         "throughput_rps": round(total / wall, 1) if wall else None,
+        "app_cpu_ms_per_question": app_cpu,
         # Client and app share this machine when the app is started here: say how big and how busy it was.
         "cpus": os.cpu_count(),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
@@ -199,10 +212,11 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=5, help="questions per client")
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--llm", action="store_true", help="keep INTERP_RAG_LLM_BASE_URL for a started app")
+    ap.add_argument("--pid", type=int, help="the process id of the app at --url, to report its CPU time")
     args = ap.parse_args()
-    with contextlib.nullcontext(args.url) if args.url else app_server(args.llm) as url:
+    with contextlib.nullcontext((args.url, args.pid)) if args.url else app_server(args.llm) as (url, pid):
         wait_ready(url, args.k)
-        summary = run(url, args.clients, args.questions, args.k)
+        summary = run(url, args.clients, args.questions, args.k, pid)
     print(json.dumps(summary, indent=2))
     sys.exit(1 if summary["errors"] else 0)
 
