@@ -123,6 +123,13 @@ def test_a_card_shows_inline_html_as_its_page_does_and_other_markup_as_written()
     assert "&lt;script" in card and "<script" not in card and "&lt;em&gt;" not in card
 
 
+def test_markup_an_earlier_rule_leaves_behind_is_read_as_well() -> None:
+    """Each rule runs only when the text holds what it matches, checked on the text as the rules before left
+    it: two empty links removed leave `**` around a word, which is then emphasis, as it was before the
+    check (a check on the passage as it came would keep the stars)."""
+    assert readable("It is *[](a)*plain*[](b)* text.") == "It is plain text."
+
+
 def test_a_badge_inside_a_link_reads_as_its_label() -> None:
     """A notebook's "Open in Colab" badge is an image inside a link; a card showed "![Open In Colab](…)"."""
     text = (
