@@ -17,10 +17,12 @@ from interp_rag.settings import Settings
 from interp_rag.store.index import load_index
 from interp_rag.web.access import auth_pairs, exposure_warning
 from interp_rag.web.library import add_upload, library_rows, remove, render_library, render_restriction
-from interp_rag.web.workbench import render_timeline, timeline_frame
+from interp_rag.web.workbench import EXTRAS, extras, render_timeline, timeline_frame
+from tests.conftest import make_settings
 from tests.conftest_ui import build_ui_corpus, start_app, stop_app, wait_http
 from tests.support.http import Route, serve
 from tests.support.pdf import make_pages
+from tests.test_workbench import made_answer
 
 UPLOAD = Path(__file__).parent / "data" / "upload" / "induction-heads-note.md"
 
@@ -87,6 +89,30 @@ def test_timeline_names_a_source_it_does_not_show_by_its_title() -> None:
     # the chart in words, for a screen reader: each year's bars as drawn (2025's skeptical bar is empty)
     summary = 'id="timeline-summary" class="vh">Relevant sources by year and side. '
     assert summary + "2024: 1 enthusiastic, 1 skeptical; 2025: 1 enthusiastic.</p>" in out
+
+
+def test_an_answers_export_files_are_served_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The .md and .bib files are written in Gradio's file folder, so Gradio hands out the files written, not
+    a copy it hashed and made after every answer; the Markdown copied is the file's."""
+    import asyncio
+
+    import gradio as gr
+    from gradio.processing_utils import async_move_files_to_cache
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    a = made_answer()
+    shown = dict(zip(EXTRAS, extras(a, make_settings(tmp_path, history=False)), strict=True))
+    md, bib = shown["download_md"]["value"], shown["download_bib"]["value"]
+    assert Path(md).read_text(encoding="utf-8") == a.to_markdown() == shown["markdown"]
+    assert "@" in Path(bib).read_text(encoding="utf-8")
+    for path in (md, bib):
+        button = gr.DownloadButton(render=False)  # made after GRADIO_TEMP_DIR is set, as the app's are
+        served = asyncio.run(async_move_files_to_cache(button.postprocess(path), button, postprocess=True))
+        assert served["path"] == path
+    none = dict(zip(EXTRAS, extras(None, make_settings(tmp_path, history=False)), strict=True))
+    assert none["download_md"]["value"] is None and none["markdown"] == ""
 
 
 def test_library_lists_searches_and_filters(corpus: Settings) -> None:

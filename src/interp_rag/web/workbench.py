@@ -8,12 +8,12 @@ them; app.py calls these. The Sources tab is web/library.py.
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
+from gradio.utils import get_upload_folder
 
 from ..answering.history import recent, record_answer, reopen
 from ..answering.timeline import SIDES, timeline_note
@@ -99,14 +99,17 @@ def chart_summary(a: Answer) -> str:
 # ---------------------------------------------------------------- taking the answer away
 
 
-def export_files(a: Answer | None) -> tuple[str | None, str | None]:
-    """The answer as a .md and a .bib file, for the download buttons (None before any answer)."""
+def export_files(a: Answer | None, markdown: str | None = None) -> tuple[str | None, str | None]:
+    """The answer as a .md and a .bib file, for the download buttons (None before any answer). `markdown`:
+    `a.to_markdown()` when the caller has it already."""
     if a is None or not a.passages:
         return None, None
-    text, bibtex = a.to_markdown(), a.to_bibtex()
+    text, bibtex = markdown if markdown is not None else a.to_markdown(), a.to_bibtex()
     # One folder per distinct answer (named by its content): asking again reuses it, nothing piles up
-    # per request, and two answers at once never overwrite each other's file.
-    folder = Path(tempfile.gettempdir()) / "interp-rag-exports" / digest(text + bibtex)
+    # per request, and two answers at once never overwrite each other's file. Inside Gradio's own file
+    # folder, so Gradio serves them as they are: elsewhere it checked, hashed and copied both files into
+    # that folder after every answer (~1 ms of the request, and every export on disk twice).
+    folder = Path(get_upload_folder()) / "interp-rag-exports" / digest(text + bibtex)
     folder.mkdir(parents=True, exist_ok=True)
     md, bib = folder / "answer.md", folder / "answer.bib"
     md.write_text(text, encoding="utf-8")
@@ -201,12 +204,13 @@ EXTRAS = (
 def extras(a: Answer | None, settings: Settings) -> tuple[Any, ...]:
     """The values of EXTRAS after an answer (or an error: everything cleared)."""
     frame = timeline_frame(a)
-    md, bib = export_files(a)
     has = a is not None and bool(a.passages)
+    markdown = a.to_markdown() if a is not None and has else ""  # once: copied, and the .md file
+    md, bib = export_files(a, markdown)
     return (
         gr.update(value=frame, visible=not frame.empty),
         render_timeline(a),
-        a.to_markdown() if has else "",
+        markdown,
         gr.update(interactive=has),
         gr.update(value=md, visible=has),
         gr.update(value=bib, visible=has),
