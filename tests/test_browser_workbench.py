@@ -68,6 +68,7 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_timeline_is_drawn_and_links_its_sources_to_cards(page: Any) -> None:
+    assert not page.locator("#download-md").is_visible()  # the downloads come with an answer
     ask(page, Q1)
     page.wait_for_selector("#timeline-plot canvas, #timeline-plot svg", timeout=20_000)
     assert page.locator("#timeline-plot").is_visible()

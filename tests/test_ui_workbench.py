@@ -95,7 +95,9 @@ def test_an_answers_export_files_are_served_as_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The .md and .bib files are written in Gradio's file folder, so Gradio hands out the files written, not
-    a copy it hashed and made after every answer; the Markdown copied is the file's."""
+    a copy it hashed and made after every answer; the Markdown copied is the file's. The buttons are shown
+    and hidden by their row: their own values are plain files (an update of a button's props has Gradio
+    build the button and its API schema anew, every answer)."""
     import asyncio
 
     import gradio as gr
@@ -104,7 +106,8 @@ def test_an_answers_export_files_are_served_as_written(
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     a = made_answer()
     shown = dict(zip(EXTRAS, extras(a, make_settings(tmp_path, history=False)), strict=True))
-    md, bib = shown["download_md"]["value"], shown["download_bib"]["value"]
+    md, bib = shown["download_md"], shown["download_bib"]
+    assert isinstance(md, str) and isinstance(bib, str) and shown["downloads"]["visible"] is True
     assert Path(md).read_text(encoding="utf-8") == a.to_markdown() == shown["markdown"]
     assert "@" in Path(bib).read_text(encoding="utf-8")
     for path in (md, bib):
@@ -112,7 +115,7 @@ def test_an_answers_export_files_are_served_as_written(
         served = asyncio.run(async_move_files_to_cache(button.postprocess(path), button, postprocess=True))
         assert served["path"] == path
     none = dict(zip(EXTRAS, extras(None, make_settings(tmp_path, history=False)), strict=True))
-    assert none["download_md"]["value"] is None and none["markdown"] == ""
+    assert none["download_md"] is None and none["markdown"] == "" and none["downloads"]["visible"] is False
 
 
 def test_library_lists_searches_and_filters(corpus: Settings) -> None:
