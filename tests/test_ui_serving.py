@@ -1,5 +1,6 @@
 """What serving the app costs per question beyond answering it: Gradio's monitoring summary is neither
-computed after every event nor served."""
+computed after every event nor served; an answer's values are postprocessed in its handler, as Gradio would
+have made them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import httpx
 import pytest
 
 from interp_rag.settings import Settings
-from interp_rag.web.app import launch_options, quiet_gradio
+from interp_rag.store.index import load_index
+from interp_rag.web.app import View, ask, build_ui, launch_options, quiet_gradio
+from interp_rag.web.sending import postprocessed
+from interp_rag.web.workbench import EXTRAS, extras
 from tests.conftest_ui import running_app, ui_corpus_settings
 
 __all__ = ["ui_corpus_settings"]  # a fixture, imported to be found here
@@ -58,3 +62,38 @@ def test_the_served_app_tells_no_one_how_many_questions_it_answered(
         assert "event: complete" in done
         # Gradio serves this without a log-in when monitoring is not turned off
         assert httpx.get(f"{app.url}monitoring/summary", timeout=10).status_code == 403
+
+
+def test_an_answer_is_sent_as_gradios_own_postprocessing_would_send_it(
+    ui_corpus_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The /ask event skips Gradio's postprocessing (a worker thread per output); its handler makes the same
+    values: the chart's rows, the export files, the updates' props, all as Gradio makes them."""
+    import asyncio
+    import copy
+
+    from gradio.state_holder import SessionState
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    settings = ui_corpus_settings.model_copy(update={"history": False})
+    index = load_index(settings=settings)
+    demo = build_ui(settings, index=index, llm=False)
+    event = next(fn for fn in demo.fns.values() if fn.api_name == "ask")
+    assert event.postprocess is False  # else Gradio would postprocess the handler's values again
+    finals: list[object] = []
+    *_, view = ask("Are sparse autoencoders useful?", settings=settings, index=index, llm=False,
+                   on_final=lambda a, *_: finals.append(a))  # fmt: skip
+    values = (*view, *extras(finals[0], settings))  # type: ignore[arg-type]
+    assert len(values) == len(View._fields) + len(EXTRAS) == len(event.outputs)
+
+    def sent(vals: tuple[object, ...], gradio_postprocesses: bool) -> list[object]:
+        event.postprocess = gradio_postprocesses
+        try:  # a copy: Gradio takes an update's value out of its dict
+            return asyncio.run(demo.postprocess_data(event, copy.deepcopy(list(vals)), SessionState(demo)))
+        finally:
+            event.postprocess = False
+
+    ours, gradios = sent(postprocessed(event.outputs, values), False), sent(values, True)
+    assert ours == gradios
+    chart, md_file = ours[len(View._fields)], ours[len(View._fields) + EXTRAS.index("download_md")]
+    assert chart["value"]["data"] and md_file["path"].endswith("answer.md")  # type: ignore[index]

@@ -41,6 +41,7 @@ from .render import (
     render_notice,
     safe_url,
 )
+from .sending import postprocessed
 from .status import WAIT_FOR_INDEX_S, IndexStatus, prepare_index
 from .workbench import EXTRAS, extras, layout_answer_tools, layout_history, record, wire_history
 
@@ -270,18 +271,20 @@ def _wire(
             record(settings, a, filters, k)
 
     # Each answer also updates the workbench (timeline, export, recent questions): EXTRAS after the View.
+    # The values go out as Gradio would send them, made here (sending.py): the events say postprocess=False.
     @api_parameters(ask_api)
     def on_ask_streamed(*args: Any) -> Iterator[tuple[Any, ...]]:
         box: dict[str, Any] = {}
         skip = tuple(gr.skip() for _ in EXTRAS)
         for view in ask(*args, **context, on_final=lambda *a: on_final(*a, box)):
-            yield (*view, *(extras(box["answer"], settings) if "answer" in box else skip))
+            more = extras(box["answer"], settings) if "answer" in box else skip
+            yield postprocessed(outputs, (*view, *more))
 
     @api_parameters(ask_api)
     def on_ask_at_once(*args: Any) -> tuple[Any, ...]:
         box: dict[str, Any] = {}
         *_, last = ask(*args, **context, on_final=lambda *a: on_final(*a, box))
-        return (*last, *extras(box.get("answer"), settings))
+        return postprocessed(outputs, (*last, *extras(box.get("answer"), settings)))
 
     # Extractive answers arrive whole: a plain function spares Gradio's generator machinery (two thread
     # hops and a stream per request), which measured as a third of the server's CPU per question.
@@ -290,7 +293,7 @@ def _wire(
     def on_load() -> tuple[str, Any, Any, str]:
         return (*poll(status), render_mode(settings, llm, index))
 
-    progress = {"show_progress": "minimal", "show_progress_on": [c["answer"]]}
+    progress = {"show_progress": "minimal", "show_progress_on": [c["answer"]], "postprocess": False}
     gr.on([c["ask"].click, c["question"].submit], on_ask, inputs, outputs, api_name="ask", **progress)
     # Housekeeping events show no progress timer: a status line flickering "0.1s" every second reads as noise.
     private = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
