@@ -12,7 +12,10 @@ finds its vector cached and they differ only in what they do after retrieval:
 - `handler`: the /ask event's own function (the web layer: answer, HTML, workbench, history);
 - `gradio`: the same event through `Blocks.process_api` (Gradio's pre- and postprocessing around it), a
   new session every --per-session questions (`gradio.new_session`: what starting one costs);
-- `payload`: the JSON of process_api's output as the queue sends it (orjson, as Gradio does).
+- `payload`: the JSON of process_api's output as the queue sends it (orjson, as Gradio does);
+- `web.handler`, `web.gradio`: the handler and process_api again with each question's Answer made
+  beforehand (the stream handed it at once): the serving path's own CPU, without retrieval's ~40 ms and
+  its variance on a busy machine, for comparing two versions of the web layer.
 
 CPU time is `time.process_time()` (torch at one thread, as `serve` sets it), in ms per question: stable on a
 busy machine where wall time is not. Prints a JSON summary.
@@ -63,7 +66,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--repeat", type=int, default=3, help="times each stage runs over the questions")
     ap.add_argument("--per-session", type=int, default=5, help="questions a Gradio session asks")
-    ap.add_argument("--profile", help="write a cProfile of the `gradio` stage here")
+    ap.add_argument("--profile", help="write a cProfile of the `web.gradio` stage here")
     args = ap.parse_args()
 
     import orjson
@@ -71,6 +74,7 @@ def main() -> None:
     from gradio.state_holder import SessionState
 
     from interp_rag.answering.pipeline import answer
+    from interp_rag.answering.stream import AnswerStream
     from interp_rag.ingest.embed import expect_many_questions
     from interp_rag.retrieval.search import query_vector
     from interp_rag.settings import get_settings
@@ -91,6 +95,7 @@ def main() -> None:
         return [q, [], "", "", [], 8, []]
 
     sessions: list[SessionState] = []
+    loop = asyncio.new_event_loop()  # one, as the server's: anyio keeps its worker threads per loop
 
     def through_gradio(q: str) -> dict[str, Any]:
         # a session per --per-session questions, as the load test's clients (a browser tab: one per page)
@@ -99,7 +104,7 @@ def main() -> None:
             sessions[-1].asked = 0  # type: ignore[attr-defined]
         sessions[-1].asked += 1  # type: ignore[attr-defined]
         run = demo.process_api(block_fn=fn_index, inputs=inputs(q), state=sessions[-1])
-        return asyncio.run(run)  # type: ignore[arg-type]
+        return loop.run_until_complete(run)  # type: ignore[arg-type]
 
     qs = questions(args.n)
     warm = ["What is a warm-up question about features?", "How are circuits found in warm-up models?"]
@@ -120,6 +125,27 @@ def main() -> None:
         sizes = [len(orjson.dumps(o["data"], option=orjson.OPT_SERIALIZE_NUMPY)) for o in outs]
         stages.setdefault("payload", []).append((time.process_time() - t) * 1000 / len(outs))
 
+    done = {a.question: a for a in finals}
+    real_stream = web_app.answer_stream
+
+    def made_before(query: Any, **kw: Any) -> Any:
+        final = done.get(query.question)
+        return AnswerStream(iter([final]), query.question) if final else real_stream(query, **kw)
+
+    web_app.answer_stream = made_before  # type: ignore[assignment]
+    for _ in range(args.repeat):
+        stages.setdefault("web.handler", []).append(per_question(lambda q: handler(*inputs(q)), qs)[0])
+        stages.setdefault("web.gradio", []).append(per_question(through_gradio, qs)[0])
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        for q in qs:
+            through_gradio(q)
+        prof.disable()
+        prof.dump_stats(args.profile)
+
+    web_app.answer_stream = real_stream  # type: ignore[assignment]
+
     pieces: dict[str, Callable[[Any], Any]] = {
         "render.answer": lambda a: render.render_answer(a.text, len(a.passages), a),
         "render.balance": lambda a: render.render_balance(a.passages, a.missing_sides, [], a.low_relevance),
@@ -135,14 +161,6 @@ def main() -> None:
     for name, fn in pieces.items():
         for _ in range(args.repeat):
             stages.setdefault(name, []).append(per_question(fn, finals)[0])
-
-    if args.profile:
-        prof = cProfile.Profile()
-        prof.enable()
-        for q in qs:
-            through_gradio(q)
-        prof.disable()
-        prof.dump_stats(args.profile)
 
     med = {k: round(statistics.median(v), 2) for k, v in stages.items()}
     summary = {
