@@ -355,6 +355,9 @@ def test_build_ui_has_an_ask_api_and_serves_on_loopback(ui_corpus_settings: Sett
     # without publishing it five more times)
     named = set(demo.get_api_info()["named_endpoints"])
     assert named == {"/ask", "/reopen", "/add_source", "/remove_source"}, named
+    # an example's question reaches the question box in the page: no request to the server for it
+    fills = [f for f in demo.fns.values() if f.outputs and f.outputs[0].elem_id == "question"]
+    assert len(fills) == 5 and all(f.fn is None and f.js for f in fills)
     opts = launch_options(Settings())
     assert (opts["server_name"], opts["server_port"]) == ("127.0.0.1", 7860) and opts["css"]
 

@@ -163,10 +163,6 @@ def poll(status: IndexStatus) -> tuple[str, Any, Any]:
     return banner, gr.update(interactive=status.ready), gr.Timer(active=not (status.ready or status.error))
 
 
-def echo(value: str) -> str:
-    return value
-
-
 # ---------------------------------------------------------------- layout, wiring, serving
 
 CSS_FILE = Path(__file__).parents[1] / "data" / "ui.css"  # package data, beside the stance model
@@ -298,8 +294,9 @@ def _wire(
     # Housekeeping events show no progress timer: a status line flickering "0.1s" every second reads as noise.
     private = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
     for button in c["examples"]:
-        # the example's question is answered as /ask answers it, not through five more public endpoints
-        button.click(echo, button, c["question"], queue=False, **private).then(
+        # the example's question is answered as /ask answers it, not through five more public endpoints; the
+        # page itself puts it in the question box (a request to the server for that cost a round trip)
+        button.click(None, button, c["question"], js="(q) => q", **private).then(
             on_ask, inputs, outputs, api_visibility="private", **progress
         )
     wire_sources_tab(c, settings, demo)
