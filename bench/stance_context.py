@@ -53,6 +53,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stance_eval import FOLDS, locate, quote_rows, read_jsonl, shipped_chunks, source_folds
+from bench.stance_search import doc_means
 from interp_rag.ingest.chunk import Chunker, headings_index, hidden_spans
 from interp_rag.ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
 from interp_rag.ingest.label import MODEL_FILE, combine, stance_probabilities
@@ -93,7 +94,7 @@ class Data:
         self.dev_vec = embed_rows(self.dev, args.cache)
         chunks, vecs = shipped_chunks(args.index, self.lab + self.dev, args.mirror, sources)
         self.chunks, self.chunk_vecs = chunks, vecs
-        self.centroid = _means([c.source_id for c in chunks], vecs)
+        self.centroid = doc_means([c.source_id for c in chunks], vecs)
         texts = {d: (args.mirror / sources[d].file).read_text(encoding="utf-8") for d in self.centroid}
         missing = 0
         for r in self.lab + self.dev:
@@ -106,7 +107,7 @@ class Data:
             r["chunk_headings"] = chunks[r["chunk"]].headings
         for r in self.written:
             r["headings"] = []
-        topics = _means([r["group"] for r in self.written], self.wr_vec)
+        topics = doc_means([r["group"] for r in self.written], self.wr_vec)
         sizes = {g: sum(r["group"] == g for r in self.written) for g in topics}
         self.centroid |= {g: c for g, c in topics.items() if sizes[g] >= 3}
         print(f"dev quotes not found verbatim (no heading): {missing}", file=sys.stderr)
@@ -184,13 +185,6 @@ class Data:
         }
         np.savez(path, **out)
         return out
-
-
-def _means(ids: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
-    out: dict[str, list[np.ndarray]] = {}
-    for sid, v in zip(ids, vectors, strict=True):
-        out.setdefault(sid, []).append(v)
-    return {sid: np.mean(vs, axis=0) for sid, vs in out.items()}
 
 
 class Model:
