@@ -34,6 +34,10 @@ import httpx
 from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.questions import question_texts  # noqa: E402
+
 FALLBACK = [
     "Are sparse autoencoders actually useful?",
     "Can interpretability detect a deceptive model?",
@@ -55,13 +59,7 @@ def connect(url: str, **kw: object) -> Client:
 
 
 def questions(n: int) -> list[str]:
-    found = [
-        json.loads(line)["question"]
-        for p in sorted((ROOT / "bench" / "questions").glob("*.jsonl"))
-        for line in p.read_text().splitlines()
-        if line.strip()
-    ]
-    pool = found or FALLBACK
+    pool = question_texts() or FALLBACK
     return [pool[i % len(pool)] for i in range(n)]
 
 

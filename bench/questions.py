@@ -14,6 +14,17 @@ from interp_rag.ingest.sources import load_sources
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def question_texts() -> list[str]:
+    """Every question of our question sets (bench/questions/*.jsonl), in file order: what the load and CPU
+    benches ask (distinct questions, so no cache flatters them)."""
+    return [
+        json.loads(line)["question"]
+        for p in sorted((ROOT / "bench" / "questions").glob("*.jsonl"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
 def question_run(description: str) -> tuple[argparse.Namespace, Any, Any, list[dict[str, Any]]]:
     """What a script run over a question set starts from: its arguments (QUESTIONS.jsonl, --index-dir,
     -k), the settings and index they name (with the question encoder made ready for many questions), and

@@ -40,16 +40,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ["INTERP_RAG_LLM_BASE_URL"] = ""
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.questions import question_texts  # noqa: E402
 
 
 def questions(n: int) -> list[str]:
-    found = [
-        json.loads(line)["question"]
-        for p in sorted((ROOT / "bench" / "questions").glob("*.jsonl"))
-        for line in p.read_text().splitlines()
-        if line.strip()
-    ]
-    return list(dict.fromkeys(found))[:n]
+    return list(dict.fromkeys(question_texts()))[:n]
 
 
 def per_question(fn: Callable[[Any], Any], items: list[Any]) -> tuple[float, list[Any]]:
