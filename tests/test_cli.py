@@ -308,3 +308,18 @@ def test_sources_reads_the_list_without_the_vectors_and_still_reports_a_damaged_
     chunks.write_bytes(chunks.read_bytes()[:-40])  # a damaged file is damage even if the list is whole
     r = CliRunner().invoke(main, ["sources"])
     assert r.exit_code == 1 and "damaged" in r.output.lower() and "Traceback" not in r.output
+
+
+def test_add_of_a_folder_says_which_files_it_left_out_and_still_succeeds(
+    built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("INTERP_RAG_INDEX_DIR", str(built.index_dir))
+    monkeypatch.setenv("INTERP_RAG_SOURCES_FILE", str(built.sources_file))
+    folder = tmp_path / "reading"
+    folder.mkdir()
+    (folder / "note.md").write_text("# Probe Notes\n\nA probe reads a direction out of the activations.\n")
+    (folder / "results.csv").write_text("layer,accuracy\n1,0.7\n")
+    r = CliRunner().invoke(main, ["add", str(folder)])
+    assert r.exit_code == 0, r.output
+    assert "ok " in r.output
+    assert "skipped 1 file(s) of a format interp-rag does not read: results.csv" in r.output

@@ -183,6 +183,10 @@ def add(
             out.print(f"[green]ok[/]      {safe(r.id)}  {safe(r.title)}  ({safe(r.location)})")
         else:
             out.print(f"[red]failed[/]  {safe(r.location)}: {safe(r.reason)}")
+    if report.skipped:  # a folder's files of other formats: said, not failed
+        n = len(report.skipped)
+        names = ", ".join(Path(f).name for f in report.skipped[:5]) + (" …" if n > 5 else "")
+        out.print(f"[yellow]skipped[/] {n} file(s) of a format interp-rag does not read: {safe(names)}")
     if report.build is not None:
         print_report(report.build)
     if any(not r.ok for r in report.results):

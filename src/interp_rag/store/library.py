@@ -55,6 +55,8 @@ class AddResult:
 class AddReport:
     results: list[AddResult] = field(default_factory=list)
     build: BuildReport | None = None
+    # files in a folder given that are of no format interp-rag reads (a .csv, slides): not read, and said
+    skipped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,12 +65,14 @@ class AddReport:
 # ---------------------------------------------------------------- adding
 
 
-def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
+def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult], list[str]]:
     """URLs and files as given; a directory becomes the readable files in it (recursively, sorted), none
     hidden or in a hidden folder: Jupyter keeps a copy of each notebook in .ipynb_checkpoints/, which was
-    added first, and the notebook itself then refused as its duplicate."""
+    added first, and the notebook itself then refused as its duplicate. Also the files a folder holds of no
+    format interp-rag reads (sorted), which a user would otherwise not know were left out."""
     out: list[str] = []
     bad: list[AddResult] = []
+    skipped: list[str] = []
     for loc in locations:
         try:
             kind = path_kind(loc)
@@ -80,13 +84,13 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
         elif kind == "dir":
             suffixes = set(readable_suffixes())
             root = Path(loc).expanduser()
-            found = [
+            shown = [
                 f
                 for f in root.rglob("*")
-                if f.is_file()
-                and f.suffix.lower() in suffixes
-                and not any(part.startswith(".") for part in f.relative_to(root).parts)
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(root).parts)
             ]
+            found = [f for f in shown if f.suffix.lower() in suffixes]
+            skipped += sorted(str(f) for f in shown if f.suffix.lower() not in suffixes)
             parts = paper_parts(found)  # a paper's source folder is one source: its main .tex file
             files = sorted(str(f) for f in found if f.resolve() not in parts)
             if not files:
@@ -95,7 +99,7 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult]]:
             out += files
         else:
             bad.append(AddResult(loc, False, reason="neither an http(s) URL nor an existing file or folder"))
-    return out, bad
+    return out, bad, skipped
 
 
 def add_sources(
@@ -123,8 +127,8 @@ def add_sources(
         raise ConfigError(f"locations must be a list of URLs or file paths, not {locations!r:.60}.")
     check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title, id=id)
     authors = given_authors(authors)
-    todo, report_bad = expand_locations([normal_location(given_location(loc)) for loc in locations])
-    report = AddReport(results=report_bad)
+    todo, report_bad, skipped = expand_locations([normal_location(given_location(loc)) for loc in locations])
+    report = AddReport(results=report_bad, skipped=skipped)
     if len(todo) > 1 and (id or title):
         raise ConfigError("--id and --title name one source; leave them out when adding several.")
     request = AddRequest(settings, authors, year, type, stance, stance_note, on_progress, llm_questions)
