@@ -33,12 +33,22 @@ STYLE_MAP = "\n".join(
 )
 # What other zip archives are, to say so when one is named .docx (by a member only they hold)
 _OTHER_ZIPS = (
-    ("content.xml", "an OpenDocument file (.odt, .ods): save it as .docx or PDF"),
+    ("content.xml", "an OpenDocument file (.odt, .ods; save it as .docx or PDF)"),
     ("META-INF/container.xml", "an EPUB book"),
     ("META-INF/MANIFEST.MF", "a Java archive"),
-    ("xl/workbook.xml", "an Excel workbook"),
-    ("ppt/presentation.xml", "a PowerPoint presentation"),
+    ("xl/workbook.xml", "an Excel workbook (.xlsx)"),
+    ("ppt/presentation.xml", "a PowerPoint presentation (.pptx; export it as PDF to add it)"),
 )
+
+
+def zip_kind(data: bytes) -> str | None:
+    """What a zip archive other than a Word document is (an EPUB, slides, a workbook…), by a member only
+    that kind holds; None when it is none of them or cannot be read."""
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    return next((w for member, w in _OTHER_ZIPS if member in names), None)
 
 
 def is_docx(data: bytes) -> bool:
@@ -61,7 +71,7 @@ def _archive(data: bytes) -> zipfile.ZipFile:
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise SourceError(f"this .docx is a damaged zip archive ({e}); save it again from its editor") from e
     if "word/document.xml" not in names:
-        what = next((w for member, w in _OTHER_ZIPS if member in names), "a zip archive of something else")
+        what = zip_kind(data) or "a zip archive of something else"
         raise SourceError(f"this .docx is not a Word document: it is {what} (no word/document.xml)")
     xml = sum(i.file_size for i in archive.infolist() if i.filename.endswith((".xml", ".rels")))
     if xml > MAX_XML_BYTES:

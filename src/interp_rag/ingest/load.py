@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..text import strip_control
-from .docx import ZIP_MAGIC, is_docx
+from .docx import ZIP_MAGIC, is_docx, zip_kind
 from .parts import over_budget
 
 Loader = Callable[[bytes], str]
@@ -105,6 +105,8 @@ def refuse_binary(data: bytes) -> None:
     executable renamed to .txt would otherwise be chunked and embedded as hundreds of junk passages."""
     head = data[:65536]
     what = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+    if head.startswith(ZIP_MAGIC):  # slides, a workbook, a book: named, not "a zip archive"
+        what = zip_kind(data) or what
     if what is None and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs
         # NUL counts among the controls: a stray one in a long text is damage to strip, not a binary; an
         # executable or random bytes hold far more than 1 % of them
