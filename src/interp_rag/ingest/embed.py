@@ -61,8 +61,18 @@ def _load_model():
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
-    return SentenceTransformer(str(model_path()), device="cpu")
+    # The variable above is read when huggingface_hub is first imported, and the web app imports it
+    # (through gradio) before any model loads: the bar was drawn under `make run` all the same. Off for our
+    # load only; a host that shows transformers' bars keeps them for its own.
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(str(model_path()), device="cpu")
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
 
 
 def get_model():
