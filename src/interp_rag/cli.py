@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -13,10 +12,6 @@ from typing import Any
 
 import click
 from rich.table import Table
-
-# transformers draws a "Loading weights" bar on stderr each time the model loads (every CLI call): it reads
-# this once, at import, so it is set before anything imports transformers.
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from .cli_library import show_answer, user_errors
 from .errors import ConfigError, InterpRagError

@@ -50,9 +50,6 @@ OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
-    # transformers' "Loading weights" bar: `python app.py` and the Python API drew it on every start (the
-    # CLI sets it on import for the same reason); read when transformers is first imported, just below.
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
 
 
@@ -63,9 +60,10 @@ def _load_model():
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
-    # The variable above is read when huggingface_hub is first imported, and the web app imports it
-    # (through gradio) before any model loads: the bar was drawn under `make run` all the same. Off for our
-    # load only; a host that shows transformers' bars keeps them for its own.
+    # transformers draws a "Loading weights" bar on stderr at every load (each CLI call, `make run`, the
+    # API). HF_HUB_DISABLE_PROGRESS_BARS is read only when huggingface_hub is first imported, which the web
+    # app does (through gradio) before the model loads; so the bar is turned off here, for our load only: a
+    # host that shows transformers' bars keeps them for its own.
     shown = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
