@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -281,3 +281,14 @@ def one_line(text: str) -> str:
     """`text` printable and on one line, its runs of white space single spaces: a title as the source list
     keeps it (a document's heading or a pasted title may carry newlines, tabs or control characters)."""
     return " ".join(strip_control(text).split())
+
+
+def outside_code(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Each line outside ``` and ~~~ code fences, with its position among `lines`; the fence lines left out.
+    A title or a first heading is never a line of code: "# !pip install …" is a comment in a notebook."""
+    code = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            code = not code
+        elif not code:
+            yield i, line

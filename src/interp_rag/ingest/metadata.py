@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError
+from ..text import outside_code
 from .docx import docx_properties
 from .latex_source import archive_source
 from .load import guess_format
@@ -38,13 +39,7 @@ def _first_heading(text: str) -> str:
 def _heading_at(lines: list[str]) -> int | None:
     """The position of the first heading among `lines` (stripped) outside code fences, or None: in a
     notebook's code "# !pip install …" is a comment, and it was the notebook's title."""
-    code = False
-    for i, ln in enumerate(lines):
-        if ln.startswith(("```", "~~~")):
-            code = not code
-        elif not code and _HEADING.match(ln):
-            return i
-    return None
+    return next((i for i, ln in outside_code(lines) if _HEADING.match(ln)), None)
 
 
 def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:

@@ -30,7 +30,7 @@ from ..ingest.sources import (
 )
 from ..ingest.transcript import TIMED_LINE
 from ..settings import Settings
-from ..text import one_line
+from ..text import one_line, outside_code
 from ..types import Document, Source
 from .format import read_meta
 
@@ -288,12 +288,7 @@ def fallback_title(text: str, location: str) -> str:
     """A title for a document that states none: its first heading, its first line when short (code
     fences and the code in them are neither: "~~~python" titled a notebook of code; nor is a transcript's
     first turn label or timed line), else the file's name (or the URL)."""
-    prose, code = [], False
-    for line in text.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            code = not code
-        elif not code:
-            prose.append(line)
+    prose = [line for _, line in outside_code(text.splitlines())]
     for line in prose[:40]:
         s = line.strip()
         if s.startswith("# ") and one_line(s[2:]):
