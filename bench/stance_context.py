@@ -52,14 +52,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stance_eval import FOLDS, locate, quote_rows, read_jsonl, shipped_chunks, source_folds
+from bench.stance_eval import (
+    FOLDS,
+    LabelledRows,
+    locate,
+    quote_rows,
+    read_jsonl,
+    shipped_chunks,
+    source_folds,
+)
 from bench.stance_search import doc_means
 from interp_rag.ingest.chunk import Chunker, headings_index, hidden_spans
 from interp_rag.ingest.embed import EmbeddingCache, embed_with_cache, model_id, tokenizer_path
 from interp_rag.ingest.label import MODEL_FILE, combine, stance_probabilities
-from interp_rag.ingest.label_train import Recipe, _vectorizer, embed_rows, load_labelled, load_written
+from interp_rag.ingest.label_train import Recipe, _vectorizer, embed_rows
 from interp_rag.ingest.prior import prior_features
-from interp_rag.ingest.sources import load_sources, resolve
+from interp_rag.ingest.sources import resolve
 from interp_rag.settings import get_settings
 from interp_rag.text import clean_for_embedding, digest
 from interp_rag.types import STANCES, Source
@@ -80,18 +88,13 @@ def heading_text(path: list[str], levels: str) -> str:
     return " ".join(path[1:] if levels == "inner" else path)
 
 
-class Data:
+class Data(LabelledRows):
     """Every passage scored, with its vector, its document's mean chunk vector and its heading path."""
 
     def __init__(self, args: argparse.Namespace):
-        sources = {s.id: s for s in load_sources(args.sources)}
+        super().__init__(args)
+        sources = self.sources
         self.cache_path, self._hvec = args.cache, {}
-        self.lab = load_labelled(args.data, args.mirror, sources)
-        self.written = load_written(args.data)
-        self.dev = quote_rows(read_jsonl(args.dev), sources)
-        self.lab_vec = embed_rows(self.lab, args.cache)
-        self.wr_vec = embed_rows(self.written, args.cache)
-        self.dev_vec = embed_rows(self.dev, args.cache)
         chunks, vecs = shipped_chunks(args.index, self.lab + self.dev, args.mirror, sources)
         self.chunks, self.chunk_vecs = chunks, vecs
         self.centroid = doc_means([c.source_id for c in chunks], vecs)

@@ -80,6 +80,20 @@ def quote_rows(rows: list[dict[str, Any]], sources: dict[str, Source]) -> list[d
     ]
 
 
+class LabelledRows:
+    """What the stance benches score, embedded once: our labelled passages (`lab`), the passages we wrote
+    (`written`) and dev's labelled quotes (`dev`), each with its vectors, and the sources they lie in."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.sources = {s.id: s for s in load_sources(args.sources)}
+        self.lab = load_labelled(args.data, args.mirror, self.sources)
+        self.written = load_written(args.data)
+        self.dev = quote_rows(read_jsonl(args.dev), self.sources)
+        self.lab_vec = embed_rows(self.lab, args.cache)
+        self.wr_vec = embed_rows(self.written, args.cache)
+        self.dev_vec = embed_rows(self.dev, args.cache)
+
+
 def predict(model: dict, rows: list[dict[str, Any]], vectors: np.ndarray) -> list[str]:
     texts = [clean_for_embedding(r["text"]) for r in rows]
     return classify_vectors(vectors, texts, [r["prior"] for r in rows], model=model)[0]

@@ -37,10 +37,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stance_eval import FOLDS, locate, quote_rows, read_jsonl, shipped_chunks, source_folds
+from bench.stance_eval import (
+    FOLDS,
+    LabelledRows,
+    locate,
+    quote_rows,
+    read_jsonl,
+    shipped_chunks,
+    source_folds,
+)
 from interp_rag.ingest.label import MODEL_FILE, prepare_model, stance_probabilities
-from interp_rag.ingest.label_train import Recipe, embed_rows, fit, load_labelled, load_written
-from interp_rag.ingest.sources import load_sources, resolve
+from interp_rag.ingest.label_train import Recipe, embed_rows, fit
+from interp_rag.ingest.sources import resolve
 from interp_rag.store.format import current_dir, read_chunks
 from interp_rag.text import BLOCK_BREAK, clean_for_embedding, split_sentences
 from interp_rag.types import STANCES, Source
@@ -99,19 +107,13 @@ def accuracy(gold: list[str], pred: list[str]) -> float:
     return round(float(np.mean([g == p for g, p in zip(gold, pred, strict=True)])), 3)
 
 
-class Data:
+class Data(LabelledRows):
     """Everything the variants are scored on, embedded once."""
 
     def __init__(self, args: argparse.Namespace):
-        sources = {s.id: s for s in load_sources(args.sources)}
-        self.lab = load_labelled(args.data, args.mirror, sources)
-        self.written = load_written(args.data)
-        self.dev = quote_rows(read_jsonl(args.dev), sources)
-        self.lab_vec = embed_rows(self.lab, args.cache)
-        self.wr_vec = embed_rows(self.written, args.cache)
-        self.dev_vec = embed_rows(self.dev, args.cache)
+        super().__init__(args)
         self.chunks = (
-            shipped_chunks(args.index, self.lab + self.dev, args.mirror, sources) if args.index else None
+            shipped_chunks(args.index, self.lab + self.dev, args.mirror, self.sources) if args.index else None
         )
         self.means: dict[str, np.ndarray] = {}
         self.unseen_means: dict[str, np.ndarray] = {}
