@@ -149,17 +149,21 @@ def test_unpunctuated_automatic_captions_break_at_pauses_between_cues() -> None:
     ]
 
 
+def _zoom(turns: list[tuple[str, str]]) -> str:
+    """A meeting tool's captions: one cue a turn, three seconds apart, each line "Name: what they said"."""
+    return "WEBVTT\n\n" + "\n".join(
+        _cue(i + 1, 3.0 * i, f"{who}: {line}") for i, (who, line) in enumerate(turns)
+    )
+
+
 def test_zoom_speaker_prefixes_are_speakers_and_a_one_off_label_is_text() -> None:
-    zoom = "WEBVTT\n\n" + "\n".join(
-        _cue(i + 1, 3.0 * i, f"{who}: {line}")
-        for i, (who, line) in enumerate(
-            [
-                ("Ada Brook", "Let us start with the ablation results."),
-                ("Ada Brook", "They were mixed."),
-                ("Sam Ito", "Zero ablation broke the model outright."),
-                ("Ada Brook", "Mean ablation did not."),
-            ]
-        )
+    zoom = _zoom(
+        [
+            ("Ada Brook", "Let us start with the ablation results."),
+            ("Ada Brook", "They were mixed."),
+            ("Sam Ito", "Zero ablation broke the model outright."),
+            ("Ada Brook", "Mean ablation did not."),
+        ]
     )
     assert blocks(read(zoom, "zoom.vtt")) == [
         "**Ada Brook** (00:00:00):\nLet us start with the ablation results. They were mixed.",
@@ -172,17 +176,14 @@ def test_zoom_speaker_prefixes_are_speakers_and_a_one_off_label_is_text() -> Non
 
 def test_zoom_prefixes_name_speakers_with_accents_and_of_any_script() -> None:
     """ "Émilie Durand: …" did not read as a speaker: her words went into the turn of the one before her."""
-    zoom = "WEBVTT\n\n" + "\n".join(
-        _cue(i + 1, 3.0 * i, f"{who}: {line}")
-        for i, (who, line) in enumerate(
-            [
-                ("Jörg Weiß", "A probe reads one direction."),
-                ("Émilie Durand", "Et le modèle, l'utilise-t-il ?"),
-                ("Jörg Weiß", "Only an intervention tells."),
-                ("山田 太郎", "介入が必要です。"),
-                ("Émilie Durand", "D'accord."),
-            ]
-        )
+    zoom = _zoom(
+        [
+            ("Jörg Weiß", "A probe reads one direction."),
+            ("Émilie Durand", "Et le modèle, l'utilise-t-il ?"),
+            ("Jörg Weiß", "Only an intervention tells."),
+            ("山田 太郎", "介入が必要です。"),
+            ("Émilie Durand", "D'accord."),
+        ]
     )
     assert [b.split("\n")[0] for b in blocks(read(zoom, "zoom.vtt"))] == [
         "**Jörg Weiß** (00:00:00):",
