@@ -24,7 +24,8 @@ CONTENT_MAX_TOKENS = MODEL_MAX_TOKENS - 2
 SPLITTER_NAME = (
     "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
     "model word pieces; title context; ordered offsets; template tags dropped; reference lists and HTML "
-    "comments left out; inline base64 data left out; pieces of at most 3000 characters"
+    "comments left out; inline base64 data left out; pieces of at most 3000 characters; code fences kept "
+    "with their code"
 )
 # A piece's length in characters, whatever its word pieces: a run of letters with no space is one unknown
 # word piece to the model, so 300 kB of it made one "chunk" of 300 kB (the longest shipped chunk has 1,558).
@@ -135,6 +136,37 @@ def _bounded(piece: str) -> list[str]:
     return [*out, piece]
 
 
+def mend_fences(text: str, start: int, end: int, fences: list[int]) -> tuple[int, int]:
+    """The span [start, end) of `text` moved so that no code fence is left on the wrong side of a cut.
+
+    The splitter cuts before every bare fence line, so a piece began with the fence that closes the code
+    before it (and its prose then read as code), and a piece could end on the fence that opens the code
+    after it, or be nothing but that fence. `fences` are the offsets of the fence lines (text's _FENCE
+    matches), alternately opening and closing. A closing fence that starts the span, or an opening fence
+    that ends it, is left out of it; the closing fence just past its end, or the opening fence just before
+    its start, is taken in (only across white space: a cut in the middle of long code stays there)."""
+
+    def line_end(at: int) -> int:
+        return (text.find("\n", at) + 1) or len(text)
+
+    i = bisect.bisect_right(fences, start)  # fences at or before the start
+    if i % 2 == 0 and i and fences[i - 1] == start:  # the span opens on a closing fence: drop its line
+        start = line_end(start)
+    elif i % 2 == 1 and fences[i - 1] != start and not text[line_end(fences[i - 1]) : start].strip():
+        start = fences[i - 1]  # the span opens just inside code: take in the fence that opened it
+    j = bisect.bisect_left(fences, end)  # fences before the end
+    if j % 2 == 1 and not text[line_end(fences[j - 1]) : end].strip():
+        end = fences[j - 1]  # the span ends on an opening fence with nothing of its code after it
+    elif j % 2 == 1 and j < len(fences) and not text[end : fences[j]].strip():
+        end = min(line_end(fences[j]), len(text))  # the code's closing fence is all that the span lacks
+        end -= text[end - 1 : end] == "\n"
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    return start, max(start, end)
+
+
 # Markdown structure first, then paragraphs, lines and sentences; words only when a sentence is too long.
 SEPARATORS = [
     r"\n#{1,6} ",
@@ -210,6 +242,7 @@ class Chunker:
         body_start = fm.end() if fm else 0
         hidden = hidden_spans(text)
         h_offsets, h_paths = headings_index(text, hidden)
+        fences = [m.start() for m in _FENCE.finditer(text)]
         chunks: list[Chunk] = []
         pos = prev_end = body_start
         pieces = [
@@ -228,6 +261,9 @@ class Chunker:
                 start = start if start >= 0 else text.find(piece, body_start)
             end = start + len(piece)
             pos, prev_end = start + 1, max(prev_end, end)
+            if fences:
+                start, end = mend_fences(text, start, end, fences)
+                piece = text[start:end]
             if not clean_for_embedding(piece):  # a lone rule or image link says nothing
                 continue
             i = bisect.bisect_right(h_offsets, start) - 1
