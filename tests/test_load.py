@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from interp_rag.errors import SourceError
-from interp_rag.ingest.load import extract_text, guess_format
+from interp_rag.ingest.load import extract_text, guess_format, legacy_encoding, reads_western
 from interp_rag.ingest.pdf import tidy
 from interp_rag.ingest.sources import fetch, resolve
 from interp_rag.types import Source
@@ -272,6 +272,32 @@ def test_non_utf8_text_is_decoded(tmp_path: Path) -> None:
     assert load_file(tmp_path / "latin.txt") == text
     (tmp_path / "bom.txt").write_bytes("\ufeffcafé au lait".encode())
     assert load_file(tmp_path / "bom.txt") == "café au lait"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Naïve probes, “superposition” and the Señor’s déjà vu.\n", "cp1252"),  # read as cp1250 before
+        ("Voilà: the neurons fire à peu près où l'on s'y attend, è così.\n", "cp1252"),  # as cp1258 before
+        ("Źródło: pięć łabędzi nad zbiornikiem, żółta łódź i ćma nocą.\n", "cp1250"),
+    ],
+)
+def test_a_short_legacy_text_is_read_in_the_code_page_it_was_written_in(
+    tmp_path: Path, text: str, encoding: str
+) -> None:
+    (tmp_path / "short.txt").write_bytes(text.encode(encoding))
+    assert load_file(tmp_path / "short.txt") == text
+
+
+def test_the_legacy_encoding_rule() -> None:
+    french = "Naïve probes, l’état de l’art, déjà vu: « voilà »."
+    assert reads_western(french) and reads_western("Señor, ¿qué es la superposición? 20 °C, 5 €.")
+    assert not reads_western("Za¿ó³æ gêœl¹ jaŸñ")  # Polish read in the wrong code page
+    assert not reads_western("Pøíliš žluouèký kùò")  # Czech: š and ž are not taken as Western
+    assert legacy_encoding(french.encode("cp1252"), "cp1250") == "cp1252"
+    assert legacy_encoding("Źródło: żółta łódź.".encode("cp1250"), "cp1250") == "cp1250"
+    for text, code_page in [("Это текст о нейронных сетях.", "cp1251"), ("Это текст о сетях.", "koi8_r")]:
+        assert legacy_encoding(text.encode(code_page), code_page) == code_page  # all accented as Western
 
 
 def test_fetch_html_pdf_and_text_from_a_real_server() -> None:

@@ -107,6 +107,12 @@ def test_subrip_multiline_cues_join_into_sentences_and_a_pause_starts_a_paragrap
     assert read("\ufeff" + LECTURE, "lecture.srt") == text  # a byte order mark
 
 
+def test_short_subtitles_saved_in_windows_1252_keep_their_accents() -> None:
+    line = "Naïve probes and the Señor’s déjà vu, à la carte."
+    data = f"1\n00:00:01,000 --> 00:00:03,000\n{line}\n".encode("cp1252")  # once read as Windows-1257
+    assert line in extract_text(data, guess_format("a.srt", data))
+
+
 def _cue(n: int, start: float, line: str, voice: str = "") -> str:
     def clock(t: float) -> str:
         return f"00:{int(t) // 60:02d}:{int(t) % 60:02d}.{round(t % 1 * 1000):03d}"

@@ -66,8 +66,52 @@ def guess_format(name: str, data: bytes) -> str:
     return "text"
 
 
+# A short text in a legacy code page is often read by charset_normalizer as another one whose letter
+# statistics a few lines cannot rule out: a French subtitle in Windows-1252 came back as Windows-1250
+# ("naïve" as "naďve", "à" as "ŕ"), Baltic or Vietnamese. Writing on interpretability is mostly English and
+# Western European, so Windows-1252 is read wherever its reading looks like such writing: every character
+# beyond ASCII a Western letter or typographic mark, and no symbol wedged inside a word (Polish read as
+# Windows-1252 gives "Za¿ó³æ"). Š and Ž are left out of the letters: with them, Czech in Windows-1250
+# would also read as Western. Most of Western writing's letters are ASCII (French has about one accented
+# letter in twenty-five), while Cyrillic or Greek read as Windows-1252 are accented letters throughout.
+# A Baltic text can still read as Western: rare here, and the price of the rule.
+WESTERN = "cp1252"
+WESTERN_MAX_ACCENTED = 0.25
+_WESTERN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ffŒœ]")
+_WESTERN_MARKS = set("\u00a0‘’‚“”„–—…•€†‡‰‹›™") | {chr(c) for c in range(0xA1, 0xC0)}
+
+
+def reads_western(text: str) -> bool:
+    """Whether `text` reads as Western European writing: see WESTERN."""
+    letters = sum(ch.isalpha() for ch in text)
+    if sum(ch.isalpha() and not ch.isascii() for ch in text) > WESTERN_MAX_ACCENTED * letters:
+        return False
+    for i, ch in enumerate(text):
+        if ch < " " and ch not in "\t\n\r\f":  # NULs: UTF-16, or not text at all
+            return False
+        if ch.isascii() or _WESTERN_LETTERS.match(ch):
+            continue
+        if ch not in _WESTERN_MARKS:
+            return False
+        wedged = 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha()
+        if wedged and ch not in "’‘\u00b7":  # an apostrophe, or Catalan's middle dot ("l·l"), is in a word
+            return False
+    return True
+
+
+def legacy_encoding(data: bytes, guessed: str | None) -> str:
+    """The encoding to read non-UTF-8 `data` with: Windows-1252 where its reading looks Western (WESTERN),
+    else charset_normalizer's guess, else Windows-1252 all the same."""
+    try:
+        if reads_western(data.decode(WESTERN)):
+            return WESTERN
+    except UnicodeDecodeError:  # a byte Windows-1252 leaves undefined
+        pass
+    return guessed or WESTERN
+
+
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM) first; otherwise the most likely legacy encoding."""
+    """UTF-8 (with or without BOM) first; otherwise the most likely legacy encoding (legacy_encoding)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -75,9 +119,7 @@ def decode(data: bytes) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is not None:
-        return str(best)
-    return data.decode("cp1252", errors="replace")
+    return data.decode(legacy_encoding(data, best and best.encoding), errors="replace")
 
 
 # Signatures of common binary files, to name what was refused. Only signatures with bytes no text has.
