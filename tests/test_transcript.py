@@ -198,6 +198,9 @@ def test_zoom_prefixes_name_speakers_with_accents_and_of_any_script() -> None:
         "**山田 太郎** (00:00:09):",
         "**Émilie Durand** (00:00:12):",
     ]
+    text = read(zoom, "zoom.vtt")  # and all three are the talk's authors, the name without case too
+    authors = document_metadata(zoom.encode(), "zoom.vtt", text)["authors"]
+    assert authors == ["Jörg Weiß", "Émilie Durand", "山田 太郎"]
     low = "WEBVTT\n\n" + "\n".join(_cue(i + 1, 2.0 * i, "note: the probe is linear.") for i in range(3))
     assert "**" not in read(low, "low.vtt")  # a lowercase word is no name
 

@@ -156,12 +156,13 @@ _NOT_A_NAME = frozenset({"the", "a", "an", "this", "these", "that", "those", "we
 
 
 def _reads_as_name(name: str) -> bool:
-    """A person's or a team's name: one to six words, the first capitalised and no article or pronoun, no
-    digits or URL."""
+    """A person's or a team's name: one to six words, the first capitalised (or of a script without case:
+    "李明", "Ömer"), no article or pronoun, no digits or URL."""
     words = name.split()
     return (
         1 <= len(words) <= 6
-        and name[:1].isupper()
+        and name[:1].isalpha()
+        and not name[:1].islower()
         and words[0].lower() not in _NOT_A_NAME
         and not re.search(r"\d|https?:|[:@]", name)
     )
