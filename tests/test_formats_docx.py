@@ -224,11 +224,12 @@ def test_the_readable_formats_come_from_the_registry(tmp_path: Path) -> None:
     from interp_rag.store.library import expand_locations
     from interp_rag.web.library import UPLOAD_TYPES
 
-    assert {".ipynb", ".docx", ".pdf", ".md", ".tex", ".gz"} <= set(UPLOAD_TYPES)
+    assert {".ipynb", ".docx", ".mhtml", ".pdf", ".md", ".tex", ".gz"} <= set(UPLOAD_TYPES)
     assert "Jupyter notebooks" in readable_formats() and "Word documents" in readable_formats()
-    usage = CliRunner().invoke(main, ["add", "--help"], terminal_width=200).output
+    usage = " ".join(CliRunner().invoke(main, ["add", "--help"], terminal_width=200).output.split())
     assert f"A file may be {readable_formats('or')}" in usage
-    assert "markdown, plain text, PDF, HTML, LaTeX, " in usage and "Jupyter notebooks" in usage
+    assert "markdown, plain text, PDF, HTML, saved web pages (.mhtml), LaTeX, " in usage
+    assert "Jupyter notebooks" in usage
     (tmp_path / "nb.ipynb").write_bytes(TUTORIAL)
     (tmp_path / "draft.docx").write_bytes(b"PK\x03\x04")
     (tmp_path / "data.csv").write_text("a,b\n")

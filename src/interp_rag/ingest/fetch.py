@@ -119,6 +119,9 @@ def _download(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
         "text/vtt": ".vtt",  # a talk's captions, as a video host serves them
         "application/x-subrip": ".srt",
+        "multipart/related": ".mhtml",  # a page saved as one file, served as it was saved
+        "application/x-mimearchive": ".mhtml",
+        "message/rfc822": ".mhtml",
     }.get(ctype, named or ".html")
     return body, "download" + suffix
 

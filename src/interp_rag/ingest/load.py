@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import SourceError
 from ..text import strip_control
 from .docx import ZIP_MAGIC, is_docx, zip_kind
+from .mhtml import is_saved_page
 from .parts import over_budget
 
 Loader = Callable[[bytes], str]
@@ -54,6 +55,8 @@ def guess_format(name: str, data: bytes) -> str:
     if data.startswith(ZIP_MAGIC) and is_docx(data):  # whatever its name: Google Docs' export URL has none
         return "docx"
     fmt = _SUFFIX.get(Path(name).suffix.lower())
+    if fmt in (None, "text", "html") and is_saved_page(head):  # a saved page downloaded or renamed
+        return "mhtml"
     if fmt in (None, "text"):  # subtitles saved as .txt, or downloaded as text/plain: their shape says so
         from .transcript import subtitles_format
 
@@ -198,6 +201,13 @@ def _pdf_text(data: bytes) -> str:
 @register("html", ".html", ".htm", ".xhtml", label="HTML")
 def _html_text(data: bytes) -> str:
     return html_markdown(decode(data))
+
+
+@register("mhtml", ".mhtml", ".mht", label="saved web pages (.mhtml)")
+def _mhtml_text(data: bytes) -> str:
+    from .mhtml import saved_page
+
+    return html_markdown(saved_page(data).html)
 
 
 def html_markdown(html: str, title: bool = True) -> str:

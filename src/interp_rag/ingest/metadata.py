@@ -15,6 +15,7 @@ from ..text import outside_code
 from .docx import docx_properties
 from .latex_source import archive_source
 from .load import guess_format
+from .mhtml import saved_page
 from .notebook import notebook_properties
 from .transcript import subtitles_title, transcript_speakers
 
@@ -70,6 +71,13 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         if not meta.get("title") and not _first_heading(text):  # all code: the file's name says what it is
             stem = Path(name).stem
             meta["title"] = "" if stem.lower() == "download" else stem.replace("_", " ").strip()
+    elif fmt == "mhtml":  # a saved page: its HTML's own tags, else the title it had when it was saved
+        try:
+            page = saved_page(data)
+        except SourceError:
+            page = None
+        meta = _html_meta(page.html.encode()) if page else {}
+        meta["title"] = meta.get("title") or (page.title if page else "")
     elif fmt == "docx":
         meta = _docx_meta(data)
         if text.startswith("# "):  # its Title paragraph, as the page shows it (the property may be stale)
@@ -81,7 +89,7 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         or re.match(re.escape(heading) + r"\s*[|·—–-]\s*\S", title)  # "LIME | Interpretable ML": the site
     ):
         meta["title"] = heading
-    if fmt in ("html", "pdf", "docx") and not (meta.get("authors") or meta.get("year")):
+    if fmt in ("html", "mhtml", "pdf", "docx") and not (meta.get("authors") or meta.get("year")):
         found = _byline_meta(text)  # a page or a printed post with a byline under its title, no tags
         meta.update({k: v for k, v in found.items() if v})
     return {k: v for k, v in meta.items() if v}
