@@ -117,6 +117,7 @@ def _download(
         "text/x-tex": ".tex",
         "application/x-ipynb+json": ".ipynb",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+        "application/epub+zip": ".epub",
         "text/vtt": ".vtt",  # a talk's captions, as a video host serves them
         "application/x-subrip": ".srt",
         "multipart/related": ".mhtml",  # a page saved as one file, served as it was saved

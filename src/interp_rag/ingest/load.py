@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import SourceError
 from ..text import strip_control
 from .docx import ZIP_MAGIC, is_docx, zip_kind
+from .epub import is_epub
 from .mhtml import is_saved_page
 from .parts import over_budget
 
@@ -54,6 +55,8 @@ def guess_format(name: str, data: bytes) -> str:
         return "latex-archive"
     if data.startswith(ZIP_MAGIC) and is_docx(data):  # whatever its name: Google Docs' export URL has none
         return "docx"
+    if data.startswith(ZIP_MAGIC) and is_epub(data):
+        return "epub"
     fmt = _SUFFIX.get(Path(name).suffix.lower())
     if fmt in (None, "text", "html") and is_saved_page(head):  # a saved page downloaded or renamed
         return "mhtml"
@@ -171,6 +174,7 @@ def extract_text(data: bytes, fmt: str) -> str:
     binary = {
         "pdf": data[:1024].lstrip().startswith(b"%PDF"),
         "docx": data.startswith(ZIP_MAGIC),
+        "epub": data.startswith(ZIP_MAGIC),
         "latex-archive": True,
     }
     if not binary.get(fmt):
@@ -372,6 +376,13 @@ def _notebook_text(data: bytes) -> str:
     from .notebook import notebook_text
 
     return notebook_text(data)
+
+
+@register("epub", ".epub", label="EPUB books (.epub)")
+def _epub_text(data: bytes) -> str:
+    from .epub import epub_text
+
+    return epub_text(data, lambda html: html_markdown(html, title=False))  # a chapter's <title> is the book's
 
 
 @register("docx", ".docx", label="Word documents (.docx)")

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import outside_code
 from .docx import docx_properties
+from .epub import epub_properties
 from .latex_source import archive_source
 from .load import guess_format
 from .mhtml import saved_page
@@ -78,15 +79,24 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
             page = None
         meta = _html_meta(page.html.encode()) if page else {}
         meta["title"] = meta.get("title") or (page.title if page else "")
+    elif fmt == "epub":
+        meta = epub_properties(data)
+        meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
     elif fmt == "docx":
         meta = _docx_meta(data)
         if text.startswith("# "):  # its Title paragraph, as the page shows it (the property may be stale)
             meta["title"] = _first_heading(text)
     stem = Path(name).stem.lower()
     title = (meta.get("title") or "").strip()
-    if (heading := _first_heading(text)) and (
-        title.lower() in ("", stem, "untitled")  # a page's <title> that is only its file's name says nothing
-        or re.match(re.escape(heading) + r"\s*[|·—–-]\s*\S", title)  # "LIME | Interpretable ML": the site
+    # (a book's first heading is its first chapter's: its package's title stands, however the file is named)
+    if (
+        fmt != "epub"
+        and (heading := _first_heading(text))
+        and (
+            title.lower()
+            in ("", stem, "untitled")  # a page's <title> that is only its file's name says nothing
+            or re.match(re.escape(heading) + r"\s*[|·—–-]\s*\S", title)  # "LIME | Interpretable ML": the site
+        )
     ):
         meta["title"] = heading
     if fmt in ("html", "mhtml", "pdf", "docx") and not (meta.get("authors") or meta.get("year")):
