@@ -191,3 +191,33 @@ def test_a_book_is_added_and_answers_from_its_chapter(built: Settings, tmp_path:
     first = retrieve(index, question, k=3, settings=built)
     assert first.passages[0].source_id == source.id and "Selectivity" in first.passages[0].text
     assert first.passages[0].headings[0] == "Chapter 1. Why probes mislead"  # the chapter, as a heading
+
+
+def garbled(data: bytes, member: str) -> bytes:
+    """`data` with `member`'s compressed bytes scrambled: its deflate stream broken, or its CRC wrong."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    out = bytearray(data)
+    for i in range(start + 2, start + info.compress_size - 2):
+        out[i] ^= 0x5A
+    return bytes(out)
+
+
+def newer_zip(data: bytes) -> bytes:
+    """`data` whose first directory entry asks for a zip version this Python cannot unpack (14.7)."""
+    at = data.index(b"PK\x01\x02")
+    return data[: at + 6] + (147).to_bytes(2, "little") + data[at + 8 :]
+
+
+@pytest.mark.parametrize("name", ["book.epub", "draft.docx"])
+def test_a_damaged_archive_is_refused_saying_so_never_with_a_raw_zip_error(name: str) -> None:
+    """zlib.error, NotImplementedError and EOFError from a damaged member escaped as crashes (found by
+    truncating and flipping bytes of these books and drafts)."""
+    from tests.test_formats_docx import DRAFT
+
+    data = BOOK if name.endswith(".epub") else DRAFT
+    member = "OEBPS/text/ch1.xhtml" if name.endswith(".epub") else "word/document.xml"
+    for bad in (garbled(data, member), newer_zip(data)):
+        with pytest.raises(SourceError):
+            extract_text(bad, guess_format(name, bad))
+        document_metadata(bad, name)  # metadata is a nicety: none, not a crash

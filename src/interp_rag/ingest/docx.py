@@ -11,11 +11,15 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from typing import Any
 
 from ..errors import SourceError
 
 ZIP_MAGIC = b"PK\x03\x04"
+# What opening a damaged zip archive, or unpacking one of its members, raises: a bad CRC or header, a broken
+# deflate stream, a cut-off file, a version or compression method zipfile does not know
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, ValueError)
 # The archive's XML parts (what mammoth reads) may unpack to this much, all together, as its directory
 # declares them (zipfile stops unpacking a member at its declared size). mammoth parses them whole into a
 # DOM, about 13 bytes of memory a byte (36 MB for a document.xml of 2.9 MB, 2.4 million characters of text,
@@ -46,7 +50,7 @@ def zip_kind(data: bytes) -> str | None:
     that kind holds; None when it is none of them or cannot be read."""
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except ZIP_ERRORS:
         return None
     return next((w for member, w in _OTHER_ZIPS if member in names), None)
 
@@ -57,7 +61,7 @@ def is_docx(data: bytes) -> bool:
         return (
             data.startswith(ZIP_MAGIC) and "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
         )
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except ZIP_ERRORS:
         return False
 
 
@@ -68,7 +72,7 @@ def _archive(data: bytes) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+    except ZIP_ERRORS as e:
         raise SourceError(f"this .docx is a damaged zip archive ({e}); save it again from its editor") from e
     if "word/document.xml" not in names:
         what = zip_kind(data) or "a zip archive of something else"
@@ -118,7 +122,7 @@ def docx_properties(data: bytes) -> dict[str, Any]:
         raw = _archive(data).read("docProps/core.xml")
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
         root = etree.fromstring(raw, parser)
-    except (SourceError, KeyError, zipfile.BadZipFile, OSError, etree.Error):
+    except (SourceError, KeyError, etree.Error, *ZIP_ERRORS):
         return {}
 
     def field(tag: str) -> str:

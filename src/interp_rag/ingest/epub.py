@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import SourceError
-from .docx import ZIP_MAGIC
+from .docx import ZIP_ERRORS, ZIP_MAGIC
 from .parts import over_budget, part_read
 
 CONTAINER = "META-INF/container.xml"
@@ -46,19 +46,30 @@ def is_epub(data: bytes) -> bool:
     """Are the bytes an EPUB book (a zip archive holding META-INF/container.xml), whatever the file's name?"""
     try:
         return data.startswith(ZIP_MAGIC) and CONTAINER in zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except ZIP_ERRORS:
         return False
+
+
+def _read(archive: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return archive.read(name)
+    except KeyError as e:
+        raise SourceError(f"this EPUB names a part it does not hold ({name})") from e
+    except ZIP_ERRORS as e:
+        raise SourceError(
+            f"this EPUB is damaged: its {name} could not be unpacked ({type(e).__name__}: {e}); download or "
+            "export it again"
+        ) from e
 
 
 def _xml(archive: zipfile.ZipFile, name: str) -> Any:
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    raw = _read(archive, name)
     try:
-        root = etree.fromstring(archive.read(name), parser)
-    except KeyError as e:
-        raise SourceError(f"this EPUB names a part it does not hold ({name})") from e
-    except (etree.Error, ValueError, zipfile.BadZipFile, OSError) as e:
+        root = etree.fromstring(raw, parser)
+    except (etree.Error, ValueError) as e:
         raise SourceError(f"this EPUB's {name} could not be read ({type(e).__name__}: {e})") from e
     if root is None:
         raise SourceError(f"this EPUB's {name} is empty or no XML")
@@ -71,8 +82,8 @@ class _Book:
     def __init__(self, data: bytes) -> None:
         try:
             self.archive = zipfile.ZipFile(io.BytesIO(data))
-            names = set(self.archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            self.names = names = set(self.archive.namelist())
+        except ZIP_ERRORS as e:
             raise SourceError(f"this EPUB is a damaged zip archive ({e}); download or export it again") from e
         if CONTAINER not in names:
             raise SourceError(f"this .epub is no EPUB book: it holds no {CONTAINER}")
@@ -134,10 +145,9 @@ def epub_text(data: bytes, read_html: Callable[[str], str]) -> str:
     texts: list[str] = []
     chars = 0
     for i, path in enumerate(paths, 1):
-        try:
-            raw = book.archive.read(path)
-        except KeyError:  # a spine item the archive lacks: the rest of the book still reads
+        if path not in book.names:  # a spine item the archive lacks: the rest of the book still reads
             continue
+        raw = _read(book.archive, path)
         # Without its XML declaration (lxml refuses a declared encoding on text already decoded) and its
         # head (a cover page's text was its <title>, "Cover"; every chapter's is the book's)
         page = _HEAD.sub("", _DECLARATION.sub("", raw.decode("utf-8", "replace"), count=1), count=1)
