@@ -8,13 +8,14 @@ its questions through `answer()` (k = 8, extractive, no LLM), writes run.json an
 
     python bench/unseen.py [--index-dir index] [--mirror ../shared/corpus] [--unseen ../shared/unseen-dev]
         [--out run.json] [--keep DIR] [--tuning '{"question_weight": 0}']
-        [--as markdown|html|pdf] [--references N] [--stance-as given|unknown|neutral] [--no-notes]
+        [--as markdown|html|pdf|epub|mhtml] [--references N] [--stance-as given|unknown|neutral] [--no-notes]
 
 --keep DIR keeps (or reuses, when it already holds one) the index with the documents added, so variants of
 query-time retrieval can be compared without adding the documents again. `--as html` adds each document
 as the HTML page markdown-it renders of it, `--as pdf` as the PDF headless Chromium prints of that page
-(running header and footer on every page): the kinds of file a researcher adds for a blog post or a paper,
-their text found again by the HTML and PDF loaders. Also reported:
+(running header and footer on every page), `--as epub` as an EPUB book of that page (a chapter at each
+section), `--as mhtml` as that page saved as one file: the kinds of file a researcher adds for a blog post, a
+paper or a book, their text found again by the HTML, PDF, EPUB and saved-page loaders. Also reported:
 - the mixed case (issue 9 item 4): for each gold passage, the rank of the first candidate chunk whose shown
   passage holds it, split by added vs shipped documents, with the shipped corpus's expansion questions and
   with every document's withheld (everything on an equal footing);
@@ -25,7 +26,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import json
+import quopri
+import re
 import shutil
 import statistics
 import subprocess
@@ -102,6 +106,11 @@ def convert(path: Path, out: Path, fmt: str) -> Path:
     )
     if fmt == "html":
         return html
+    if fmt in ("epub", "mhtml"):
+        write = {"epub": epub_file, "mhtml": mhtml_file}[fmt]
+        target = out / f"{path.stem}.{fmt}"
+        target.write_bytes(write(html.read_text(encoding="utf-8"), path.stem))
+        return target
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("--as pdf needs chromium on PATH")
@@ -113,6 +122,66 @@ def convert(path: Path, out: Path, fmt: str) -> Path:
         timeout=120,
     )
     return pdf
+
+
+def mhtml_file(html: str, name: str) -> bytes:
+    """The page as Chrome saves it as one file: a MIME message, its HTML quoted-printable."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    msg = MIMEMultipart("related", type="text/html")
+    msg["From"] = "<Saved by Blink>"
+    msg["Snapshot-Content-Location"] = f"https://example.org/{name}"
+    msg["Subject"] = name
+    part = MIMEText(html, "html", "utf-8")
+    part.replace_header("Content-Transfer-Encoding", "quoted-printable")
+    part.set_payload(quopri.encodestring(html.encode()).decode("ascii"))
+    part["Content-Location"] = f"https://example.org/{name}"
+    msg.attach(part)
+    return msg.as_bytes()
+
+
+def epub_file(html: str, name: str) -> bytes:
+    """The page as an EPUB 3 book: a chapter at each <h2> (the text before the first one a chapter of its
+    own), a navigation document and a cover page, in a spine that reads them in order."""
+    import zipfile
+
+    body = html.split("</style>", 1)[-1]
+    parts = [p for p in re.split(r"(?=<h2>)", body) if p.strip()]
+    chapters = {
+        f"ch{i}.xhtml": '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml">'
+        f"<head><title>{name}</title></head><body>{part}</body></html>"
+        for i, part in enumerate(parts)
+    }
+    page = '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>{}</title></head><body>{}</body></html>'
+    chapters["nav.xhtml"] = page.format("Contents", "<nav><ol><li>Contents</li></ol></nav>")
+    chapters["cover.xhtml"] = page.format("Cover", '<img src="cover.png" alt=""/>')
+    order = ["cover.xhtml", "nav.xhtml", *(f"ch{i}.xhtml" for i in range(len(parts)))]
+    nav = ' properties="nav"'
+    items = "".join(
+        f'<item id="i{i}" href="{n}" media-type="application/xhtml+xml"{nav if n == "nav.xhtml" else ""}/>'
+        for i, n in enumerate(order)
+    )
+    spine = "".join(f'<itemref idref="i{i}"/>' for i in range(len(order)))
+    opf = (
+        '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{name}</dc:title></metadata>'
+        f"<manifest>{items}</manifest><spine>{spine}</spine></package>"
+    )
+    container = (
+        '<?xml version="1.0"?><container version="1.0" '
+        'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+        '<rootfile full-path="OEBPS/book.opf" media-type="application/oebps-package+xml"/>'
+        "</rootfiles></container>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
+        z.writestr("META-INF/container.xml", container)
+        z.writestr("OEBPS/book.opf", opf)
+        for n, text in chapters.items():
+            z.writestr(f"OEBPS/{n}", text)
+    return out.getvalue()
 
 
 def add_unseen(
@@ -211,9 +280,10 @@ def main() -> None:
     ap.add_argument(
         "--as",
         dest="fmt",
-        choices=("markdown", "html", "pdf"),
+        choices=("markdown", "html", "pdf", "epub", "mhtml"),
         default="markdown",
-        help="add each document as itself, as a rendered HTML page, or as a browser-printed PDF",
+        help="add each document as itself, as a rendered HTML page, as a browser-printed PDF, as an EPUB "
+        "book of that page (a chapter per section) or as the page saved as one file (.mhtml)",
     )
     ap.add_argument(
         "--references",
