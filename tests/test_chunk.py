@@ -46,7 +46,7 @@ def test_a_cut_inside_long_code_stays_where_it_is() -> None:
 
 
 def test_no_chunk_begins_on_a_closing_fence_or_ends_on_an_opening_one() -> None:
-    code = f"{F}python\n# load the model\n{CODE}\n{F}"
+    code = f"{F}python\n# load the model\n" + "\n".join(CODE.splitlines()[:8]) + f"\n{F}"  # fits a chunk
     text = f"# Title\n\n{PROSE}\n\n{code}\n\n{PROSE}\n\n{F}\nplain\n{F}\n\nEnd.\n"
     chunks = _default_chunker().chunk(Document(Source(id="t", title="T"), text, "file:x", "h"))
     fences = _fences(text)
@@ -58,3 +58,15 @@ def test_no_chunk_begins_on_a_closing_fence_or_ends_on_an_opening_one() -> None:
         assert not re.fullmatch(f"{F}\\w+", last), c.text[-40:]
     assert [c.start for c in chunks if c.text.startswith("Sentence number 0")] == [text.index(PROSE, 10)]
     assert any(c.text.startswith(f"{F}python\n# load the model") for c in chunks)
+
+
+def test_a_fence_is_not_taken_in_past_the_chunks_size() -> None:
+    text = f"Intro.\n\n{F}\ncode()\n{F}\n\nAfter.\n"
+    a, b = mend_fences(text, *_span(text, f"Intro.\n\n{F}\ncode()"), _fences(text), grow=False)
+    assert text[a:b] == f"Intro.\n\n{F}\ncode()"  # only shrunk
+    chunker = _default_chunker()
+    code = "\n".join(f"value_{i} = compute(layer={i}, head={i % 12})" for i in range(60))
+    doc = f"Some prose first.\n\n{F}python\n{code}\n{F}\n\nAnd prose after the code, to end on.\n"
+    chunks = chunker.chunk(Document(Source(id="c", title="C"), doc, "file:x", "h"))
+    assert max(chunker.count_many([c.text for c in chunks])) <= chunker.chunk_tokens
+    assert not any(c.text.startswith(F + "\n") for c in chunks)  # and still no passage opens on a closer

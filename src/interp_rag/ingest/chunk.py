@@ -25,7 +25,7 @@ SPLITTER_NAME = (
     "langchain RecursiveCharacterTextSplitter (markdown, paragraph, sentence separators), "
     "model word pieces; title context; ordered offsets; template tags dropped; reference lists and HTML "
     "comments left out; inline base64 data left out; pieces of at most 3000 characters; code fences kept "
-    "with their code"
+    "with their code where it fits"
 )
 # A piece's length in characters, whatever its word pieces: a run of letters with no space is one unknown
 # word piece to the model, so 300 kB of it made one "chunk" of 300 kB (the longest shipped chunk has 1,558).
@@ -136,7 +136,7 @@ def _bounded(piece: str) -> list[str]:
     return [*out, piece]
 
 
-def mend_fences(text: str, start: int, end: int, fences: list[int]) -> tuple[int, int]:
+def mend_fences(text: str, start: int, end: int, fences: list[int], grow: bool = True) -> tuple[int, int]:
     """The span [start, end) of `text` moved so that no code fence is left on the wrong side of a cut.
 
     The splitter cuts before every bare fence line, so a piece began with the fence that closes the code
@@ -144,7 +144,8 @@ def mend_fences(text: str, start: int, end: int, fences: list[int]) -> tuple[int
     after it, or be nothing but that fence. `fences` are the offsets of the fence lines (text's _FENCE
     matches), alternately opening and closing. A closing fence that starts the span, or an opening fence
     that ends it, is left out of it; the closing fence just past its end, or the opening fence just before
-    its start, is taken in (only across white space: a cut in the middle of long code stays there)."""
+    its start, is taken in (only across white space: a cut in the middle of long code stays there), unless
+    not `grow` (then the span only shrinks: taking a fence in would pass the chunk's size)."""
 
     def line_end(at: int) -> int:
         return (text.find("\n", at) + 1) or len(text)
@@ -152,12 +153,12 @@ def mend_fences(text: str, start: int, end: int, fences: list[int]) -> tuple[int
     i = bisect.bisect_right(fences, start)  # fences at or before the start
     if i % 2 == 0 and i and fences[i - 1] == start:  # the span opens on a closing fence: drop its line
         start = line_end(start)
-    elif i % 2 == 1 and fences[i - 1] != start and not text[line_end(fences[i - 1]) : start].strip():
+    elif grow and i % 2 == 1 and fences[i - 1] != start and not text[line_end(fences[i - 1]) : start].strip():
         start = fences[i - 1]  # the span opens just inside code: take in the fence that opened it
     j = bisect.bisect_left(fences, end)  # fences before the end
     if j % 2 == 1 and not text[line_end(fences[j - 1]) : end].strip():
         end = fences[j - 1]  # the span ends on an opening fence with nothing of its code after it
-    elif j % 2 == 1 and j < len(fences) and not text[end : fences[j]].strip():
+    elif grow and j % 2 == 1 and j < len(fences) and not text[end : fences[j]].strip():
         end = min(line_end(fences[j]), len(text))  # the code's closing fence is all that the span lacks
         end -= text[end - 1 : end] == "\n"
     while end > start and text[end - 1].isspace():
@@ -262,7 +263,10 @@ class Chunker:
             end = start + len(piece)
             pos, prev_end = start + 1, max(prev_end, end)
             if fences:
-                start, end = mend_fences(text, start, end, fences)
+                a, b = mend_fences(text, start, end, fences)
+                if (a < start or b > end) and self.count(text[a:b]) > self.chunk_tokens:  # the fence took in
+                    a, b = mend_fences(text, start, end, fences, grow=False)  # passes the size: only shrink
+                start, end = a, b
                 piece = text[start:end]
             if not clean_for_embedding(piece):  # a lone rule or image link says nothing
                 continue
