@@ -75,10 +75,12 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
     elif fmt == "mhtml":  # a saved page: its HTML's own tags, else the title it had when it was saved
         try:
             page = saved_page(data)
-        except SourceError:
+        except SourceError:  # the text's own error is reported where it is read
             page = None
-        meta = _html_meta(page.html.encode()) if page else {}
-        meta["title"] = meta.get("title") or (page.title if page else "")
+        if page is not None:
+            # as text: the bytes' encoding is the part's, which a <meta charset> in the page may misstate
+            meta = _html_meta(page.html)
+            meta["title"] = meta.get("title") or page.title
     elif fmt == "epub":
         meta = epub_properties(data)
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
@@ -88,15 +90,11 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
             meta["title"] = _first_heading(text)
     stem = Path(name).stem.lower()
     title = (meta.get("title") or "").strip()
-    # (a book's first heading is its first chapter's: its package's title stands, however the file is named)
-    if (
-        fmt != "epub"
-        and (heading := _first_heading(text))
-        and (
-            title.lower()
-            in ("", stem, "untitled")  # a page's <title> that is only its file's name says nothing
-            or re.match(re.escape(heading) + r"\s*[|·—–-]\s*\S", title)  # "LIME | Interpretable ML": the site
-        )
+    # a book's first heading is its first chapter's: its package's title stands, however the file is named
+    heading = "" if fmt == "epub" else _first_heading(text)
+    if heading and (
+        title.lower() in ("", stem, "untitled")  # a page's <title> that is only its file's name says nothing
+        or re.match(re.escape(heading) + r"\s*[|·—–-]\s*\S", title)  # "LIME | Interpretable ML": the site
     ):
         meta["title"] = heading
     if fmt in ("html", "mhtml", "pdf", "docx") and not (meta.get("authors") or meta.get("year")):
@@ -255,7 +253,7 @@ def _info_text(info: Any, key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _html_meta(data: bytes) -> dict[str, Any]:
+def _html_meta(data: bytes | str) -> dict[str, Any]:
     from lxml import html as lh
 
     try:
