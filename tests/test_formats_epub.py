@@ -17,10 +17,8 @@ from interp_rag.ingest.load import extract_text, guess_format, readable_formats
 from interp_rag.ingest.metadata import document_metadata
 from interp_rag.ingest.parts import reading_parts
 from interp_rag.ingest.sources import fetch
-from interp_rag.retrieval.retrieve import retrieve
 from interp_rag.settings import Settings
-from interp_rag.store.index import load_index
-from interp_rag.store.library import add_sources
+from tests.support.adding import add_one, first_passage
 from tests.support.http import Route, serve
 
 CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
@@ -181,16 +179,11 @@ def test_a_zip_bomb_is_refused_before_it_is_parsed(monkeypatch) -> None:
 
 def test_a_book_is_added_and_answers_from_its_chapter(built: Settings, tmp_path: Path) -> None:
     path = tmp_path / "Field Notes on Probing.epub"
-    path.write_bytes(BOOK)
-    report = add_sources([str(path)], settings=built)
-    assert [r.ok for r in report.results] == [True], [r.reason for r in report.results]
-    index = load_index(settings=built)
-    source = index.sources["field-notes-on-probing"]
+    index, source = add_one(built, path, BOOK, "field-notes-on-probing")
     assert (source.authors, source.year) == (["Ada Example", "Ben Sample"], 2024)
-    question = "What does a control task of random labels measure for a probe?"
-    first = retrieve(index, question, k=3, settings=built)
-    assert first.passages[0].source_id == source.id and "Selectivity" in first.passages[0].text
-    assert first.passages[0].headings[0] == "Chapter 1. Why probes mislead"  # the chapter, as a heading
+    first = first_passage(index, built, "What does a control task of random labels measure for a probe?")
+    assert first.source_id == source.id and "Selectivity" in first.text
+    assert first.headings[0] == "Chapter 1. Why probes mislead"  # the chapter, as a heading
 
 
 def garbled(data: bytes, member: str) -> bytes:

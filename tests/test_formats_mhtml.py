@@ -16,10 +16,8 @@ from interp_rag.errors import SourceError
 from interp_rag.ingest.load import extract_text, guess_format, readable_formats
 from interp_rag.ingest.metadata import document_metadata
 from interp_rag.ingest.sources import fetch
-from interp_rag.retrieval.retrieve import retrieve
 from interp_rag.settings import Settings
-from interp_rag.store.index import load_index
-from interp_rag.store.library import add_sources
+from tests.support.adding import add_one, first_passage
 from tests.support.http import Route, serve
 
 URL = "https://blog.example.org/posts/reading-probes"
@@ -122,13 +120,7 @@ def test_a_saved_page_without_html_is_refused_saying_so() -> None:
 
 def test_a_saved_page_is_added_and_answers_first(built: Settings, tmp_path: Path) -> None:
     path = tmp_path / "Reading Probes Carefully.mhtml"
-    path.write_bytes(SAVED)
-    report = add_sources([str(path)], settings=built)
-    assert [r.ok for r in report.results] == [True], [r.reason for r in report.results]
-    index = load_index(settings=built)
-    source = index.sources["reading-probes-carefully"]
+    index, source = add_one(built, path, SAVED, "reading-probes-carefully")
     assert (source.authors, source.year) == (["Ada Example"], 2025)
-    first = retrieve(
-        index, "What does a random-label control task add to probe accuracy?", k=3, settings=built
-    )
-    assert first.passages[0].source_id == source.id and "selectivity baseline" in first.passages[0].text
+    first = first_passage(index, built, "What does a random-label control task add to probe accuracy?")
+    assert first.source_id == source.id and "selectivity baseline" in first.text
