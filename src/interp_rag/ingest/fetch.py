@@ -8,6 +8,7 @@ import re
 import socket
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -17,6 +18,7 @@ import httpx
 
 from ..errors import SourceError
 from ..settings import Settings
+from .landing import landing_pdf
 from .latexml import is_latexml
 from .load import readable_suffixes
 from .parts import Limits
@@ -39,6 +41,13 @@ def normal_location(location: str) -> str:
     return _WEB_SCHEME.sub(lambda m: m.group(1).lower() + "://", location, count=1)
 
 
+@dataclass(frozen=True)
+class Fetched:
+    body: bytes
+    name: str  # a file-like name whose suffix tells the format ("download.pdf")
+    landing_page: bytes = b""  # the landing page the paper was found from (landing.py), when it was
+
+
 def fetch(
     url: str,
     *,
@@ -49,11 +58,29 @@ def fetch(
     deadline: float = FETCH_DEADLINE,
     private: bool = True,
 ) -> tuple[bytes, str]:
-    """Download a URL; returns the body and a file-like name whose suffix tells the format. An arXiv abs
-    page is a landing page: its paper is read from `arxiv` (settings.arxiv_url), from the paper's HTML view
-    where arXiv has one, else from its PDF (`paper_urls`); with `arxiv=""` the page itself. `timeout` bounds
-    each wait, `deadline` each whole download (seconds). `private=False`: no request (redirects included)
-    goes to this machine or its private network (`refuse_private`)."""
+    """Download a URL (as fetch_document does); the body and a name whose suffix tells the format."""
+    got = fetch_document(url, client=client, timeout=timeout, max_bytes=max_bytes, arxiv=arxiv,
+                         deadline=deadline, private=private)  # fmt: skip
+    return got.body, got.name
+
+
+def fetch_document(
+    url: str,
+    *,
+    client: httpx.Client | None = None,
+    timeout: float = 30.0,
+    max_bytes: int = 100_000_000,
+    arxiv: str = ARXIV,
+    deadline: float = FETCH_DEADLINE,
+    private: bool = True,
+    landing: bool = True,
+) -> Fetched:
+    """Download a URL. An arXiv abs page is a landing page: its paper is read from `arxiv`
+    (settings.arxiv_url), from the paper's HTML view where arXiv has one, else from its PDF (`paper_urls`);
+    with `arxiv=""` the page itself. Any other paper's landing page that names its PDF (landing.py: an
+    OpenReview forum, a proceedings page) is read as that PDF, unless not `landing` or the PDF cannot be
+    fetched. `timeout` bounds each wait, `deadline` each whole download (seconds). `private=False`: no
+    request (redirects included) goes to this machine or its private network (`refuse_private`)."""
     url = normal_location(url)
     urls = paper_urls(url, arxiv) if arxiv else [url]
     if not urls[-1].startswith(("http://", "https://")):
@@ -68,11 +95,16 @@ def fetch(
             # arXiv's HTML view: 404 for a paper it could not convert, and then the PDF is the paper
             found = _download(client, candidate, timeout, max_bytes, deadline, missing_ok=True)
             if found is not None and found[1].endswith(".html") and is_latexml(_head(found[0])):
-                return found
+                return Fetched(*found)
         found = _download(client, urls[-1], timeout, max_bytes, deadline)
         if found is None:  # only a download that may be missing returns None; kept honest for the types
             raise SourceError(f"nothing was fetched from {urls[-1]}")
-        return found
+        if landing and found[1].endswith(".html") and (pdf := landing_pdf(found[0], urls[-1])):
+            # the PDF it names, if it is one (not a login page): else the landing page is all there is
+            paper = _download(client, pdf, timeout, max_bytes, deadline, missing_ok=True)
+            if paper is not None and paper[0][:1024].lstrip().startswith(b"%PDF"):
+                return Fetched(paper[0], "download.pdf", landing_page=found[0])
+        return Fetched(*found)
     finally:
         client.event_hooks["request"] = hooks
         if own:

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from ..errors import ConfigError, InterpRagError, SourceError
-from ..ingest.fetch import arxiv_id, fetch, normal_location
+from ..ingest.fetch import Fetched, arxiv_id, fetch_document, normal_location
 from ..ingest.load import guess_format
 from ..ingest.metadata import document_metadata
 from ..ingest.parts import Limits, reading_parts
@@ -121,7 +121,8 @@ def read_checked(
     # Read once: the text and the document's own metadata come from the same bytes (a PDF's text took
     # 5.6 s to extract, and was extracted twice when the metadata had its own read).
     try:
-        data, name = read_location(location, settings)
+        got = read_location(location, settings)
+        data, name = got.body, got.name
         with reading_parts(lambda done, total: pages(done, total, Path(name).name)):
             doc = read_document(draft, data, name, origin, Limits.from_settings(settings))
     except (SourceError, OSError) as e:
@@ -136,7 +137,7 @@ def read_checked(
     added_with[doc.content_hash] = location
     # what the caller left out, as the document states it
     given = bool(given_title and draft.authors and draft.year)
-    found = stated_metadata(location, data, name, doc.text, settings, everything_given=given)
+    found = stated_metadata(location, got, doc.text, settings, everything_given=given)
     if given_title and not one_line(given_title):
         raise ConfigError(f"the title {given_title!r} has no printable characters; give another, or none")
     title = one_line(given_title) or one_line(found.get("title") or "")
@@ -172,12 +173,12 @@ def source_url(location: str) -> str:
     return Path(location).expanduser().resolve().as_uri()
 
 
-def read_location(location: str, settings: Settings) -> tuple[bytes, str]:
-    """A URL's or a file's bytes (an arXiv abs page's: its paper's HTML view or PDF), within the size limit,
-    and a name whose suffix tells their format."""
+def read_location(location: str, settings: Settings) -> Fetched:
+    """A URL's or a file's bytes (an arXiv abs page's: its paper's HTML view or PDF; a landing page's: the
+    PDF it names), within the size limit, and a name whose suffix tells their format."""
     limits = Limits.from_settings(settings)
     if location.startswith(("http://", "https://")):
-        return fetch(
+        return fetch_document(
             location,
             timeout=settings.fetch_timeout,
             max_bytes=limits.max_bytes,
@@ -186,15 +187,19 @@ def read_location(location: str, settings: Settings) -> tuple[bytes, str]:
             private=settings.fetch_private,
         )
     path = Path(location).expanduser()
-    return read_local(path, limits), path.name
+    return Fetched(read_local(path, limits), path.name)
 
 
 def stated_metadata(
-    location: str, data: bytes, name: str, text: str, settings: Settings, everything_given: bool
+    location: str, got: Fetched, text: str, settings: Settings, everything_given: bool
 ) -> dict[str, Any]:
-    """Title, authors and year as the document states them; for an arXiv paper as its abs page states them,
-    unless the caller gave all three (the page is one more request)."""
-    found = document_metadata(data, own_name(location, name), text)
+    """Title, authors and year as the document states them; for a paper read from its landing page as that
+    page's tags state them (a PDF's own metadata is often its editor's: "Microsoft Word - draft.docx"), and
+    for an arXiv paper as its abs page states them, unless the caller gave all three (the abs page is one
+    more request)."""
+    found = document_metadata(got.body, own_name(location, got.name), text)
+    if got.landing_page:
+        found |= document_metadata(got.landing_page, "landing.html")
     return found if everything_given else found | arxiv_metadata(location, settings)
 
 
@@ -226,11 +231,12 @@ def arxiv_metadata(location: str, settings: Settings) -> dict[str, Any]:
     if not paper:
         return {}
     try:
-        page, name = fetch(f"{settings.arxiv_url.rstrip('/')}/abs/{paper}", timeout=settings.fetch_timeout,
-                           max_bytes=5_000_000, arxiv="", deadline=settings.fetch_deadline)  # fmt: skip
+        page = fetch_document(f"{settings.arxiv_url.rstrip('/')}/abs/{paper}", timeout=settings.fetch_timeout,
+                              max_bytes=5_000_000, arxiv="", deadline=settings.fetch_deadline,
+                              landing=False)  # fmt: skip
     except SourceError:
         return {}
-    return document_metadata(page, "abs.html") if name.endswith(".html") else {}
+    return document_metadata(page.body, "abs.html") if page.name.endswith(".html") else {}
 
 
 def same_text(content_hash: str, settings: Settings, existing: list[Source]) -> str:
