@@ -4,14 +4,18 @@ fetched, stays the document. The pages and PDFs are ours, served on 127.0.0.1.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from interp_rag.ingest.fetch import fetch_document
+from interp_rag.errors import InterpRagError
+from interp_rag.ingest.fetch import fetch_document, normal_location, paper_name_url
 from interp_rag.ingest.landing import LANDING_MAX_WORDS, landing_pdf
 from interp_rag.ingest.sources import load_sources
 from interp_rag.settings import Settings
 from interp_rag.store.index import load_index
 from interp_rag.store.library import add_sources
+from interp_rag.web.library import add_upload
 from tests.support.http import Route, serve
 from tests.support.pdf import make_pdf
 
@@ -105,3 +109,46 @@ def test_a_page_that_holds_the_paper_and_the_abs_page_asked_for_itself_are_not_f
         assert fetch_document(f"{base}/article").name.endswith(".html")
         assert fetch_document(f"{base}/forum", landing=False).name.endswith(".html")
     assert "/article.pdf" not in hits
+
+
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("arXiv:2301.05217", "https://arxiv.org/abs/2301.05217"),
+        ("arxiv: 2301.05217v2", "https://arxiv.org/abs/2301.05217v2"),
+        ("2301.05217", "https://arxiv.org/abs/2301.05217"),
+        ("10.48550/arXiv.2301.05217", "https://arxiv.org/abs/2301.05217"),  # arXiv's own DOI
+        ("arXiv:cs/0112017", "https://arxiv.org/abs/cs/0112017"),
+        ("doi:10.18653/v1/2023.acl-long.1", "https://doi.org/10.18653/v1/2023.acl-long.1"),
+        ("10.1038/s41586-024-07487-w", "https://doi.org/10.1038/s41586-024-07487-w"),
+        ("notes.md", ""),
+        ("12345", ""),
+        ("https://example.org/paper", ""),
+    ],
+)
+def test_a_paper_named_by_its_arxiv_id_or_doi_is_its_url(typed: str, url: str) -> None:
+    assert paper_name_url(typed) == url
+    assert normal_location(typed) == (url or typed)
+
+
+def test_a_file_named_like_an_arxiv_id_is_the_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "2301.05217").write_text("My notes on the paper, kept under its id.\n")
+    assert normal_location("2301.05217") == "2301.05217"
+
+
+def test_add_and_the_url_box_take_an_arxiv_id(built: Settings) -> None:
+    hits: list[str] = []
+    routes = {"/pdf/2401.00001": Route(body=PAPER, content_type="application/pdf")}
+    with serve(routes, hits) as base:
+        settings = built.model_copy(update={"arxiv_url": base})
+        given = {"title": "Probes", "authors": ["A. B."], "year": 2024}
+        report = add_sources(["arXiv:2401.00001"], settings=settings, **given)
+        assert [r.ok for r in report.results] == [True], [r.reason for r in report.results]
+        # the same paper again, by the web's URL box: it maps the id before its http(s) check
+        with pytest.raises(InterpRagError, match=r"https://arxiv.org/abs/2401.00001 is already in"):
+            add_upload("arXiv:2401.00001", None, "neutral", "paper", settings=settings)
+    assert hits[:2] == ["/html/2401.00001", "/pdf/2401.00001"]  # read as `add https://arxiv.org/abs/…` reads
+    assert [s.url for s in load_sources(built.sources_file) if s.title == "Probes"] == [
+        "https://arxiv.org/abs/2401.00001"
+    ]

@@ -32,13 +32,41 @@ ARXIV = "https://arxiv.org"  # where an abs page's paper and metadata are fetche
 _WEB_SCHEME = re.compile(r"^(https?)://", re.IGNORECASE)
 
 
+# A paper named as researchers write it: "arXiv:2301.05217" (or the bare id, with a version or not, or an
+# old-style "arXiv:cs/0112017"), a DOI ("10.1038/s41586-024-07487-w", "doi:…", arXiv's own DOI
+# "10.48550/arXiv.2301.05217")
+_ARXIV_NAME = re.compile(r"^(?:arxiv:\s*|10\.48550/arxiv\.)?(\d{4}\.\d{4,5}(?:v\d+)?)$", re.IGNORECASE)
+_ARXIV_OLD = re.compile(r"^arxiv:\s*([a-z-]+(?:\.[a-z]{2})?/\d{7}(?:v\d+)?)$", re.IGNORECASE)
+_DOI = re.compile(r"^(?:doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+
+
+def paper_name_url(location: str) -> str:
+    """The URL of a paper named by its arXiv id or its DOI (see _ARXIV_NAME), or "" for anything else."""
+    name = location.strip()
+    if m := _ARXIV_NAME.match(name) or _ARXIV_OLD.match(name):
+        return f"https://arxiv.org/abs/{m.group(1)}"
+    if m := _DOI.match(name):
+        return f"https://doi.org/{m.group(1)}"
+    return ""
+
+
 def normal_location(location: str) -> str:
     """A location as `add` reads it: a URL's scheme in lower case ("HTTP://example.org/x" is a URL, not
     a file of that name on this machine); a file:// URL (how the source list stores an added file) as the
-    path it names; anything else as given."""
+    path it names; a paper's arXiv id or DOI as its URL, unless a file of that name is here; anything else
+    as given."""
     if location[:7].lower() == "file://":
         return unquote(urlparse(location).path) or location
+    if (url := paper_name_url(location)) and not _exists(location):
+        return url
     return _WEB_SCHEME.sub(lambda m: m.group(1).lower() + "://", location, count=1)
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).expanduser().exists()
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)

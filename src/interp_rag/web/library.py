@@ -18,6 +18,7 @@ import gradio as gr
 from ..answering.llm import LLMClient
 from ..answering.timeline import SIDES
 from ..errors import InterpRagError
+from ..ingest.fetch import paper_name_url
 from ..ingest.load import readable_formats, readable_suffixes
 from ..settings import Settings
 from ..store.build import add_source
@@ -104,6 +105,7 @@ def add_upload(
         settings = settings.model_copy(update={"fetch_private": False})
     llm = LLMClient.required(settings, "Writing questions") if write_questions else None
     location = (url or "").strip()
+    location = paper_name_url(location) or location  # "arXiv:2301.05217", a DOI: the paper's URL
     kept: Path | None = None
     if upload and location:
         raise InterpRagError("Give a URL or a file, not both.")
@@ -111,7 +113,8 @@ def add_upload(
         # A path typed here would be read on the server: any client could pull a file it can read (a
         # .env, someone's notes) into the index and then read it back as a passage.
         raise InterpRagError(
-            "The URL box takes an http(s) URL; to add a file from your computer, choose it under the box."
+            "The URL box takes an http(s) URL, an arXiv id or a DOI; to add a file from your computer, "
+            "choose it under the box."
         )
     if upload:
         # Gradio's upload folder is temporary: the source list must point at a copy that stays.
@@ -219,7 +222,9 @@ def layout_sources_tab(c: dict[str, Any], settings: Settings) -> None:
         gr.HTML(f'<p class="muted">{esc(READ_ONLY)}</p>')
         return
     with gr.Accordion("Add a source", open=True, elem_id="add-box"), gr.Row():
-        c["add_url"] = gr.Textbox(label="URL", placeholder="https://…", scale=3, elem_id="add-url")
+        c["add_url"] = gr.Textbox(
+            label="URL", placeholder="https://…, arXiv:2301.05217 or a DOI", scale=3, elem_id="add-url"
+        )
         c["add_file"] = gr.File(label="or a file", file_types=UPLOAD_TYPES, type="filepath", scale=2,
                                 elem_id="add-file")  # fmt: skip
         with gr.Column(scale=1, min_width=160):
