@@ -83,6 +83,19 @@ def test_a_landing_page_is_added_as_its_paper_named_by_its_tags(built: Settings)
     assert "Log in" not in text and "Abstract:" not in text
 
 
+def test_a_relative_pdf_address_is_read_against_where_a_redirect_led() -> None:
+    """A DOI's resolver redirects to the publisher's page, whose tag may name the PDF relative to itself."""
+    routes = {
+        "/10.1234/probes": Route(302, b"", location="/papers/probes/"),
+        "/papers/probes/": Route(body=landing("files/paper.pdf")),
+        "/papers/probes/files/paper.pdf": Route(body=PAPER, content_type="application/pdf"),
+    }
+    with serve(routes) as base:
+        got = fetch_document(f"{base}/10.1234/probes")
+    assert got.name == "download.pdf" and got.url == f"{base}/papers/probes/files/paper.pdf"
+    assert b"citation_title" in got.landing_page
+
+
 @pytest.mark.parametrize(
     "pdf_route",
     [

@@ -17,6 +17,7 @@ class Route:
     content_type: str = "text/html; charset=utf-8"
     delay: float = 0.0
     gate: threading.Event | None = None  # when given, the answer waits until the test sets it
+    location: str = ""  # a redirect's target (with a 3xx status)
 
 
 @contextmanager
@@ -35,6 +36,8 @@ def serve(routes: dict[str, Route], hits: list[str] | None = None) -> Iterator[s
             try:
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
+                if route.location:
+                    self.send_header("Location", route.location)
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 self.wfile.write(route.body)

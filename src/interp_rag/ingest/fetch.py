@@ -74,6 +74,7 @@ class Fetched:
     body: bytes
     name: str  # a file-like name whose suffix tells the format ("download.pdf")
     landing_page: bytes = b""  # the landing page the paper was found from (landing.py), when it was
+    url: str = ""  # where the body came from, redirects followed
 
 
 def fetch(
@@ -122,17 +123,18 @@ def fetch_document(
         for candidate in urls[:-1]:
             # arXiv's HTML view: 404 for a paper it could not convert, and then the PDF is the paper
             found = _download(client, candidate, timeout, max_bytes, deadline, missing_ok=True)
-            if found is not None and found[1].endswith(".html") and is_latexml(_head(found[0])):
-                return Fetched(*found)
+            if found is not None and found.name.endswith(".html") and is_latexml(_head(found.body)):
+                return found
         found = _download(client, urls[-1], timeout, max_bytes, deadline)
         if found is None:  # only a download that may be missing returns None; kept honest for the types
             raise SourceError(f"nothing was fetched from {urls[-1]}")
-        if landing and found[1].endswith(".html") and (pdf := landing_pdf(found[0], urls[-1])):
+        # (its PDF's address read against where the page was, a DOI's redirect followed)
+        if landing and found.name.endswith(".html") and (pdf := landing_pdf(found.body, found.url)):
             # the PDF it names, if it is one (not a login page): else the landing page is all there is
             paper = _download(client, pdf, timeout, max_bytes, deadline, missing_ok=True)
-            if paper is not None and paper[0][:1024].lstrip().startswith(b"%PDF"):
-                return Fetched(paper[0], "download.pdf", landing_page=found[0])
-        return Fetched(*found)
+            if paper is not None and paper.body[:1024].lstrip().startswith(b"%PDF"):
+                return Fetched(paper.body, "download.pdf", landing_page=found.body, url=paper.url)
+        return found
     finally:
         client.event_hooks["request"] = hooks
         if own:
@@ -147,9 +149,9 @@ def _download(
     deadline: float,
     *,
     missing_ok: bool = False,
-) -> tuple[bytes, str] | None:
-    """One GET: the body and a name whose suffix tells its format (None for an HTTP error status when
-    `missing_ok`)."""
+) -> Fetched | None:
+    """One GET: the body, a name whose suffix tells its format and the URL it came from (None for an HTTP
+    error status when `missing_ok`)."""
     try:
         with client.stream("GET", url) as resp:
             if resp.status_code >= 400:
@@ -166,7 +168,8 @@ def _download(
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     named = Path(urlparse(str(resp.url)).path).suffix.lower()
     if ctype in ("text/plain", "application/json") and named in readable_suffixes():
-        return body, "download" + named  # a raw file's generic type: GitHub serves a notebook as text/plain
+        # a raw file's generic type: GitHub serves a notebook as text/plain
+        return Fetched(body, "download" + named, url=str(resp.url))
     suffix = {
         "application/pdf": ".pdf",
         "text/html": ".html",
@@ -184,7 +187,7 @@ def _download(
         "application/x-mimearchive": ".mhtml",
         "message/rfc822": ".mhtml",
     }.get(ctype, named or ".html")
-    return body, "download" + suffix
+    return Fetched(body, "download" + suffix, url=str(resp.url))
 
 
 def _head(body: bytes) -> str:
