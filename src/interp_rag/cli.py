@@ -150,7 +150,8 @@ def add(
     write_questions: bool,
 ) -> None:
     """Add URLs, local files or folders of them; one build for all. A file may be {formats}, or a paper's
-    LaTeX source archive. A paper may also be named by its arXiv id (arXiv:2301.05217) or its DOI.
+    LaTeX source archive. A paper may also be named by its arXiv id (arXiv:2301.05217) or its DOI, and a
+    reading list (.bib) adds the papers its entries point to.
 
     Each is listed as ok or failed with the reason; exit status 1 if any failed. Ctrl-C stops the add and
     changes nothing (exit status 130), unless the new index is already in use: then it stops only the

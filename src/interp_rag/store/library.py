@@ -25,6 +25,8 @@ from ..ingest.expansions import expansion_file
 from ..ingest.fetch import normal_location
 from ..ingest.latex_source import paper_parts
 from ..ingest.load import readable_formats, readable_suffixes
+from ..ingest.parts import Limits
+from ..ingest.reading_list import MAX_BIB_BYTES, reading_list
 from ..ingest.sources import (
     atomic_write,
     check_given,
@@ -32,6 +34,7 @@ from ..ingest.sources import (
     given_location,
     load_sources,
     local_path,
+    read_local,
 )
 from ..settings import Settings, given_settings
 from ..types import UNKNOWN_STANCE, BuildReport, Source
@@ -66,7 +69,9 @@ class AddReport:
 
 
 def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult], list[str]]:
-    """URLs and files as given; a directory becomes the readable files in it (recursively, sorted), none
+    """URLs and files as given; a .bib file the papers it lists (ingest/reading_list.py: by arXiv id, URL or
+    DOI, each an entry that names none reported as not added); a directory becomes the readable files in it
+    (recursively, sorted), none
     hidden or in a hidden folder: Jupyter keeps a copy of each notebook in .ipynb_checkpoints/, which was
     added first, and the notebook itself then refused as its duplicate. Also the files a folder holds of no
     format interp-rag reads (sorted), which a user would otherwise not know were left out."""
@@ -79,7 +84,16 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult], 
         except SourceError as e:
             bad.append(AddResult(loc, False, reason=str(e)))
             continue
-        if loc.startswith(("http://", "https://")) or kind == "file":
+        if kind == "file" and loc.lower().endswith(".bib"):  # a reading list: the papers it lists
+            try:
+                listed = reading_list(read_local(Path(loc).expanduser(), Limits(max_bytes=MAX_BIB_BYTES)))
+            except SourceError as e:
+                bad.append(AddResult(loc, False, reason=str(e)))
+                continue
+            out += [p.location for p in listed if p.location]
+            why = "its entry names no arXiv id, http(s) URL or DOI to read the paper from"
+            bad += [AddResult(f"{loc}: {p.key}", False, reason=why) for p in listed if not p.location]
+        elif loc.startswith(("http://", "https://")) or kind == "file":
             out.append(loc)
         elif kind == "dir":
             suffixes = set(readable_suffixes())
