@@ -77,19 +77,10 @@ class Fetched:
     url: str = ""  # where the body came from, redirects followed
 
 
-def fetch(
-    url: str,
-    *,
-    client: httpx.Client | None = None,
-    timeout: float = 30.0,
-    max_bytes: int = 100_000_000,
-    arxiv: str = ARXIV,
-    deadline: float = FETCH_DEADLINE,
-    private: bool = True,
-) -> tuple[bytes, str]:
-    """Download a URL (as fetch_document does); the body and a name whose suffix tells the format."""
-    got = fetch_document(url, client=client, timeout=timeout, max_bytes=max_bytes, arxiv=arxiv,
-                         deadline=deadline, private=private)  # fmt: skip
+def fetch(url: str, **options: Any) -> tuple[bytes, str]:
+    """Download a URL as `fetch_document` does (the same keyword options); the body and a name whose suffix
+    tells its format."""
+    got = fetch_document(url, **options)
     return got.body, got.name
 
 
