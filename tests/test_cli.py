@@ -323,3 +323,8 @@ def test_add_of_a_folder_says_which_files_it_left_out_and_still_succeeds(
     assert r.exit_code == 0, r.output
     assert "ok " in r.output
     assert "skipped 1 file(s) of a format interp-rag does not read: results.csv" in r.output
+    assert ".bib" not in r.output
+    (folder / "refs.bib").write_text("@misc{a, url={https://example.org/a}}\n")  # a bibliography beside notes
+    (folder / "more.md").write_text("# More Notes\n\nA second note on probes, read with the first.\n")
+    r = CliRunner().invoke(main, ["add", str(folder / "more.md"), str(folder)])
+    assert "refs.bib" in r.output and "name it on its own to add the papers it lists" in r.output

@@ -183,6 +183,8 @@ def add(
         n = len(report.skipped)
         names = ", ".join(Path(f).name for f in report.skipped[:5]) + (" …" if n > 5 else "")
         out.print(f"[yellow]skipped[/] {n} file(s) of a format interp-rag does not read: {safe(names)}")
+        if any(f.lower().endswith(".bib") for f in report.skipped):  # a paper's bibliography, most likely
+            out.print("  (a .bib in a folder is not read; name it on its own to add the papers it lists)")
     if report.build is not None:
         print_report(report.build)
     if any(not r.ok for r in report.results):
