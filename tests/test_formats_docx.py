@@ -233,12 +233,12 @@ def test_the_readable_formats_come_from_the_registry(tmp_path: Path) -> None:
     (tmp_path / "nb.ipynb").write_bytes(TUTORIAL)
     (tmp_path / "draft.docx").write_bytes(b"PK\x03\x04")
     (tmp_path / "data.csv").write_text("a,b\n")
-    found, bad, skipped = expand_locations([str(tmp_path)])
+    found, bad, skipped, _ = expand_locations([str(tmp_path)])
     assert sorted(Path(f).name for f in found) == ["draft.docx", "nb.ipynb"] and not bad
     assert skipped == [str(tmp_path / "data.csv")]  # not read, and said
     (tmp_path / "nb.ipynb").unlink()
     (tmp_path / "draft.docx").unlink()
-    _, bad, _ = expand_locations([str(tmp_path)])
+    bad = expand_locations([str(tmp_path)]).bad
     assert readable_formats("or") in bad[0].reason and "Word documents" in bad[0].reason
 
 

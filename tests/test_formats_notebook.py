@@ -313,7 +313,7 @@ def test_a_folder_of_notebooks_adds_each_once_and_not_jupyters_checkpoint_copies
     (root / ".ipynb_checkpoints" / "steering-checkpoint.ipynb").write_bytes(TUTORIAL)
     (root / "probes" / "notes.md").write_text("# Probes\n\nA note of ours.\n")
     (root / "probes" / ".git" / "description.txt").write_text("Unnamed repository.\n")
-    files, bad, _ = expand_locations([str(root)])
+    files, bad, _, _ = expand_locations([str(root)])
     assert [Path(f).relative_to(root).as_posix() for f in files] == ["probes/notes.md", "steering.ipynb"]
     assert bad == []
 

@@ -63,7 +63,8 @@ def test_a_reading_list_adds_its_papers_in_one_build(built: Settings, tmp_path: 
         bib = tmp_path / "reading.bib"
         bib.write_text(
             "@article{drift, title={Probes Under Drift},\n  journal={arXiv preprint arXiv:2401.00001}}\n"
-            f"@misc{{steer, title={{Steering, Measured}}, url={{{base}/post}}, year={{2025}}}}\n"
+            f"@misc{{steer, title={{Steering, Measured}}, author={{Example, Ada and Sample, Bo}},\n"
+            f"  url={{{base}/post}}, year={{2025}}}}\n"
             "@book{molnar, title={A Book With No Link}, author={Molnar, Christoph}}\n",
             encoding="utf-8",
         )
@@ -76,5 +77,24 @@ def test_a_reading_list_adds_its_papers_in_one_build(built: Settings, tmp_path: 
         "its entry names no arXiv id, http(s) URL or DOI to read the paper from",
     )
     assert report.build is not None and "/post" in hits and "/pdf/2401.00001" in hits
-    urls = {s.url for s in load_sources(built.sources_file)}
-    assert {"https://arxiv.org/abs/2401.00001", f"{base}/post"} <= urls
+    sources = {s.url: s for s in load_sources(built.sources_file)}
+    assert {"https://arxiv.org/abs/2401.00001", f"{base}/post"} <= set(sources)
+    # what each entry states stands: the page has no author or date, the entry does
+    post = sources[f"{base}/post"]
+    assert (post.title, post.authors, post.year) == ("Steering, Measured", ["Ada Example", "Bo Sample"], 2025)
+    assert sources["https://arxiv.org/abs/2401.00001"].title == "Probes Under Drift"
+
+
+def test_a_reading_list_of_one_paper_gives_it_the_entrys_metadata_unless_the_caller_does(
+    built: Settings, tmp_path: Path
+) -> None:
+    page = b"<html><body><article><h1>Untitled draft</h1><p>Notes on probes.</p></article></body></html>"
+    entry = r"@misc{d, title={Probing {Controls}, Revisited}, author={M{\"u}ller, J{\"o}rg}, url={URL},"
+    entry += " year={2023}}"  # the caller's --year stands over it
+    bib = tmp_path / "one.bib"
+    with serve({"/draft": Route(body=page)}) as base:
+        bib.write_text(entry.replace("URL", f"{base}/draft") + "\n", encoding="utf-8")
+        report = add_sources([str(bib)], settings=built, year=2024)
+    assert report.results[0].ok, report.results
+    src = next(s for s in load_sources(built.sources_file) if s.url == f"{base}/draft")
+    assert (src.title, src.authors, src.year) == ("Probing Controls, Revisited", ["Jörg Müller"], 2024)

@@ -30,6 +30,35 @@ MAX_BIB_BYTES = 10_000_000
 class Listed:
     key: str  # the entry's citation key
     location: str  # the URL its paper is read from; "" when the entry names none
+    # as the entry states them (the reader's own library: they stand over what the paper's page says)
+    title: str = ""
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+
+
+def _plain(value: str) -> str:
+    """A field's text without BibTeX's protective braces or line breaks."""
+    return " ".join(value.replace("{", "").replace("}", "").split())
+
+
+def _person(name: str) -> str:
+    """ "Olah, Chris" as "Chris Olah" (answers cite by the last word of a name)."""
+    last, comma, first = name.partition(",")
+    return f"{first.strip()} {last.strip()}" if comma and first.strip() and "," not in first else name.strip()
+
+
+def listed(fields: dict[str, Any]) -> Listed:
+    """An entry as a paper to add: where it is read from and what the entry states of it."""
+    get = {k.lower(): str(v) for k, v in fields.items()}.get
+    people = [_person(_plain(a)) for a in re.split(r"\s+and\s+", get("author", ""))]
+    year = re.search(r"\b(1[5-9]\d\d|20\d\d)\b", get("year", "") or get("date", ""))
+    return Listed(
+        key=str(fields.get("ID", "?")),
+        location=entry_location(fields),
+        title=_plain(get("title", ""))[:200],
+        authors=tuple(a for a in people if a and a.lower() != "others")[:20],
+        year=int(year.group(1)) if year else None,
+    )
 
 
 def entry_location(fields: dict[str, Any]) -> str:
@@ -64,11 +93,15 @@ def reading_list(data: bytes) -> list[Listed]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # an old export; field values are mostly ASCII
+    from bibtexparser.customization import convert_to_unicode
+
+    # accents as written in LaTeX ({\"o}) read as letters
     parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False, interpolate_strings=True)
+    parser.customization = convert_to_unicode
     try:
         entries = bibtexparser.loads(text, parser).entries
     except Exception as e:  # the parser raises what pyparsing raises on a damaged file
         raise SourceError(f"the .bib could not be read ({type(e).__name__}: {e})") from e
     if not entries:
         raise SourceError("the .bib holds no BibTeX entry (@article{…}, @misc{…}, …)")
-    return [Listed(str(e.get("ID", "?")), entry_location(e)) for e in entries]
+    return [listed(e) for e in entries]

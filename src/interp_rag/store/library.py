@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ConfigError, InterpRagError, SourceError
 from ..ingest.doc2query import Completer, written_by_llm
@@ -26,7 +26,7 @@ from ..ingest.fetch import normal_location
 from ..ingest.latex_source import paper_parts
 from ..ingest.load import readable_formats, readable_suffixes
 from ..ingest.parts import Limits
-from ..ingest.reading_list import MAX_BIB_BYTES, reading_list
+from ..ingest.reading_list import MAX_BIB_BYTES, Listed, reading_list
 from ..ingest.sources import (
     atomic_write,
     check_given,
@@ -68,7 +68,14 @@ class AddReport:
 # ---------------------------------------------------------------- adding
 
 
-def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult], list[str]]:
+class Expanded(NamedTuple):
+    locations: list[str]  # each to add
+    bad: list[AddResult]  # given locations (or a reading list's entries) that name nothing to add
+    skipped: list[str]  # a folder's files of no format interp-rag reads
+    listed: dict[str, Listed]  # the locations a reading list gave, with what its entries state
+
+
+def expand_locations(locations: list[str]) -> Expanded:
     """URLs and files as given; a .bib file the papers it lists (ingest/reading_list.py: by arXiv id, URL or
     DOI, each an entry that names none reported as not added); a directory becomes the readable files in it
     (recursively, sorted), none
@@ -78,6 +85,7 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult], 
     out: list[str] = []
     bad: list[AddResult] = []
     skipped: list[str] = []
+    stated: dict[str, Listed] = {}
     for loc in locations:
         try:
             kind = path_kind(loc)
@@ -90,6 +98,7 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult], 
             except SourceError as e:
                 bad.append(AddResult(loc, False, reason=str(e)))
                 continue
+            stated.update({p.location: p for p in listed if p.location and p.location not in stated})
             out += [p.location for p in listed if p.location]
             why = "its entry names no arXiv id, http(s) URL or DOI to read the paper from"
             bad += [AddResult(f"{loc}: {p.key}", False, reason=why) for p in listed if not p.location]
@@ -113,7 +122,7 @@ def expand_locations(locations: list[str]) -> tuple[list[str], list[AddResult], 
             out += files
         else:
             bad.append(AddResult(loc, False, reason="neither an http(s) URL nor an existing file or folder"))
-    return out, bad, skipped
+    return Expanded(out, bad, skipped, stated)
 
 
 def add_sources(
@@ -141,7 +150,9 @@ def add_sources(
         raise ConfigError(f"locations must be a list of URLs or file paths, not {locations!r:.60}.")
     check_given(type=type, stance=stance, year=year, stance_note=stance_note, title=title, id=id)
     authors = given_authors(authors)
-    todo, report_bad, skipped = expand_locations([normal_location(given_location(loc)) for loc in locations])
+    todo, report_bad, skipped, stated = expand_locations(
+        [normal_location(given_location(loc)) for loc in locations]
+    )
     report = AddReport(results=report_bad, skipped=skipped)
     if len(todo) > 1 and (id or title):
         raise ConfigError("--id and --title name one source; leave them out when adding several.")
@@ -149,12 +160,12 @@ def add_sources(
     if len(todo) == 1:
         # One location: `add_source`, the path the UI's upload takes (it reads the document once, its
         # metadata filling what the caller left out) and whose errors name the location.
-        _add_one(todo[0], request, report, id=id, title=title)
+        _add_one(todo[0], request, report, id=id, title=title, listed=stated.get(todo[0]))
         return report
     # the lock from the start: a second add is refused before it reads (a long PDF took minutes, then was
     # refused), and what the list holds cannot change between the checks below and the build
     with build_lock(settings.index_dir):
-        _add_several(todo, request, report)
+        _add_several(todo, request, report, stated)
     return report
 
 
@@ -185,11 +196,23 @@ class AddRequest:
         )  # fmt: skip
 
 
-def _add_one(loc: str, request: AddRequest, report: AddReport, *, id: str | None, title: str | None) -> None:
+def _add_one(
+    loc: str,
+    request: AddRequest,
+    report: AddReport,
+    *,
+    id: str | None,
+    title: str | None,
+    listed: Listed | None,
+) -> None:
     r = request
+    # what the caller gives, else what a reading list's entry states, else what the document does
+    title = title or (listed.title if listed else None)
+    authors = r.authors or (list(listed.authors) if listed else [])
+    year = r.year or (listed.year if listed else None)
     try:
         report.build = add_source(
-            loc, id=id, title=title, authors=r.authors, year=r.year, type=r.type, stance=r.stance,
+            loc, id=id, title=title, authors=authors, year=year, type=r.type, stance=r.stance,
             stance_note=r.stance_note, settings=r.settings, on_progress=r.on_progress,
             llm_questions=r.llm_questions,
         )  # fmt: skip
@@ -200,7 +223,7 @@ def _add_one(loc: str, request: AddRequest, report: AddReport, *, id: str | None
     report.results.append(AddResult(loc, True, src.id if src else "", src.title if src else ""))
 
 
-def _add_several(todo: list[str], request: AddRequest, report: AddReport) -> None:
+def _add_several(todo: list[str], request: AddRequest, report: AddReport, stated: dict[str, Listed]) -> None:
     """`add_sources` for several locations: each read and checked, then one build for those that passed."""
     settings = request.settings
     existing = load_sources(settings.sources_file) if settings.sources_file.exists() else []
@@ -215,11 +238,15 @@ def _add_several(todo: list[str], request: AddRequest, report: AddReport) -> Non
     for i, loc in enumerate(todo, 1):
         request.progress("resolve", i, len(todo), loc)
         src = request.draft(loc)
+        listed = stated.get(loc)
+        if listed:  # what a reading list's entry states, where the caller gave nothing
+            src.authors, src.year = src.authors or list(listed.authors), src.year or listed.year
         if src.url in urls:
             report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
             continue
         try:
-            doc = read_checked(loc, src, settings, existing, taken, pages, added_with=added_with)
+            title = listed.title if listed else ""
+            doc = read_checked(loc, src, settings, existing, taken, pages, title, added_with=added_with)
         except (SourceError, ConfigError) as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
             continue
