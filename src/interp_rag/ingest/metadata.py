@@ -275,11 +275,11 @@ def _html_meta(data: bytes | str) -> dict[str, Any]:
     authors = metas("citation_author", "dc.creator", "author", "article:author")
     dates = metas("citation_publication_date", "citation_date", "dc.date", "article:published_time", "date")
     year = next((int(m.group(1)) for d in dates if (m := _YEAR.search(d))), None)
-    names = [_first_last(a) for a in authors if not a.startswith("http")]
+    names = [first_last(a) for a in authors if not a.startswith("http")]
     return {"title": titles[0][:200] if titles else "", "authors": names[:20], "year": year}
 
 
-def _first_last(name: str) -> str:
+def first_last(name: str) -> str:
     """ "Olah, Chris" (how citation_author usually writes a name: arXiv, Distill, journals) as "Chris Olah":
     answers cite by the last word of a name, and "Chris (2020)" is nobody's citation."""
     last, comma, first = name.partition(",")

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import SourceError
 from .fetch import paper_name_url
+from .metadata import first_last
 
 # An arXiv id where an entry writes one: "arXiv:2301.05217", "arXiv preprint arXiv:2301.05217v2",
 # "https://arxiv.org/abs/2301.05217", "…/pdf/2301.05217v1.pdf"
@@ -41,16 +42,11 @@ def _plain(value: str) -> str:
     return " ".join(value.replace("{", "").replace("}", "").split())
 
 
-def _person(name: str) -> str:
-    """ "Olah, Chris" as "Chris Olah" (answers cite by the last word of a name)."""
-    last, comma, first = name.partition(",")
-    return f"{first.strip()} {last.strip()}" if comma and first.strip() and "," not in first else name.strip()
-
-
 def listed(fields: dict[str, Any]) -> Listed:
     """An entry as a paper to add: where it is read from and what the entry states of it."""
     get = {k.lower(): str(v) for k, v in fields.items()}.get
-    people = [_person(_plain(a)) for a in re.split(r"\s+and\s+", get("author", ""))]
+    # BibTeX's "Last, First and Last, First" (metadata.first_last turns each as citation tags are turned)
+    people = [first_last(_plain(a)) for a in re.split(r"\s+and\s+", get("author", ""))]
     year = re.search(r"\b(1[5-9]\d\d|20\d\d)\b", get("year", "") or get("date", ""))
     return Listed(
         key=str(fields.get("ID", "?")),
