@@ -298,9 +298,9 @@ def test_sources_without_an_index_says_how_to_build_one(workdir: Path) -> None:
 def test_sources_reads_the_list_without_the_vectors_and_still_reports_a_damaged_index(
     built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from interp_rag.store.catalogue import list_sources
     from interp_rag.store.format import current_dir
     from interp_rag.store.index import load_index
-    from interp_rag.store.library import list_sources
 
     assert list_sources(settings=built) == list_sources(load_index(settings=built))
     monkeypatch.setenv("INTERP_RAG_INDEX_DIR", str(built.index_dir))

@@ -15,8 +15,8 @@ from interp_rag import answer
 from interp_rag.answering.llm import LLMClient
 from interp_rag.ingest.doc2query import parse_reply, usable, written_by_llm
 from interp_rag.store.build import add_source
+from interp_rag.store.catalogue import remove_source
 from interp_rag.store.index import index_stats, load_index
-from interp_rag.store.library import remove_source
 from interp_rag.text import digest
 from tests.conftest import make_settings
 from tests.support.fake_llm import Reply, completion, fake_llm

@@ -22,8 +22,9 @@ from interp_rag.ingest.load import extract_text
 from interp_rag.ingest.metadata import document_metadata
 from interp_rag.ingest.sources import Limits, fetch, load_sources, read_document, write_sources
 from interp_rag.store.build import add_source
+from interp_rag.store.catalogue import remove_source
 from interp_rag.store.index import load_index
-from interp_rag.store.library import add_sources, remove_source
+from interp_rag.store.library import add_sources
 from interp_rag.text import clean_for_embedding, digest
 from interp_rag.types import Document, Source
 from tests.support.pdf import make_pages

@@ -105,7 +105,7 @@ def test_ctrl_c_while_old_versions_are_pruned_keeps_a_remove_done(
 ) -> None:
     """The same stop during `remove` put the source list back after the index had lost the source: the
     list named a source the index did not have, and the next build brought it back."""
-    from interp_rag.store.library import remove_source
+    from interp_rag.store.catalogue import remove_source
 
     monkeypatch.setattr(publish, "prune", stopped_pruning)
     with not_raised_on():
@@ -137,7 +137,7 @@ def test_remove_while_another_build_holds_the_lock_never_touches_the_list(
 ) -> None:
     """`remove` edited sources.toml before it asked for the lock, and put back the list it had read when
     refused: an `add` holding the lock that listed its source in between lost it."""
-    from interp_rag.store import library
+    from interp_rag.store import catalogue as library
 
     writes: list[Path] = []
     real_write = library.atomic_write
@@ -177,7 +177,7 @@ def test_a_reader_whose_version_is_swapped_and_pruned_mid_load_reads_the_new_one
 def test_remove_finishes_a_remove_that_was_killed_before_its_build(built) -> None:
     """kill -9 (or a closed terminal) during `remove`'s build left the list without the source and the
     index with it; `remove` again said there was no such source while `stats` listed it."""
-    from interp_rag.store.library import _without, remove_source
+    from interp_rag.store.catalogue import _without, remove_source
 
     text = built.sources_file.read_text(encoding="utf-8")
     built.sources_file.write_text(_without(text, "saliency-notes"), encoding="utf-8")  # where it was killed
@@ -257,7 +257,7 @@ REMOVE_STOPPED_IN_ITS_BUILD = """
 import signal, sys, time
 signal.signal(signal.SIGHUP, signal.SIG_DFL)
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-from interp_rag.store import library
+from interp_rag.store import catalogue as library
 def slow_build(settings, on_progress=None):
     print("building", flush=True)
     time.sleep(120)

@@ -20,8 +20,9 @@ from interp_rag.errors import ConfigError
 from interp_rag.ingest.load import extract_text
 from interp_rag.ingest.metadata import document_metadata
 from interp_rag.settings import Settings
+from interp_rag.store.catalogue import remove_source
 from interp_rag.store.index import load_index
-from interp_rag.store.library import add_sources, remove_source
+from interp_rag.store.library import add_sources
 from interp_rag.types import Answer, Citation, Passage, bibtex_key, entry_type
 from tests.conftest import make_settings
 from tests.support.pdf import make_pages

@@ -87,8 +87,9 @@ if TYPE_CHECKING:
     from .ingest.label import classify_stance
     from .retrieval.retrieve import retrieve
     from .store.build import add_source, build_index
+    from .store.catalogue import list_sources, remove_source
     from .store.index import index_stats, load_index
-    from .store.library import add_sources, list_sources, remove_source
+    from .store.library import add_sources
     from .web.app import build_ui
 
 

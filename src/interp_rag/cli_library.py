@@ -18,7 +18,7 @@ from .answering import history as hist
 from .errors import InterpRagError
 from .progress import build_progress, console, out, plain_text, print_report, safe, shown, stance_style
 from .settings import Settings
-from .store.library import find_sources, list_sources, remove_source
+from .store.catalogue import find_sources, list_sources, remove_source
 from .text import strip_control
 from .types import SOURCE_STANCES, SOURCE_TYPES, Answer
 

@@ -22,8 +22,9 @@ from ..ingest.fetch import paper_name_url
 from ..ingest.load import readable_formats, readable_suffixes
 from ..settings import Settings
 from ..store.build import add_source
+from ..store.catalogue import UPLOADS, find_sources, list_sources, remove_source
 from ..store.index import get_index
-from ..store.library import UPLOADS, added, find_sources, list_sources, remove_source
+from ..store.library import added
 from ..types import SOURCE_STANCES, SOURCE_TYPES, UNKNOWN_STANCE
 from .access import is_loopback
 from .api import add_source_api, api_parameters, remove_source_api
