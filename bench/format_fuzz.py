@@ -1,7 +1,7 @@
 """Damaged files of every format `add` reads: each must be refused with a SourceError (a reason a user can
 read), or read; no other exception may escape the loader or the metadata reader.
 
-    python bench/format_fuzz.py [--seeds 0,1] [--flips 150]
+    python bench/format_fuzz.py [--seeds 0,1] [--flips 150] [--only docs.rst,book.epub]
 
 For each format, one file built by the tests (our own sentences) is cut at ~60 points and has 1-20 random
 bytes replaced in `--flips` copies; each is read as `add` reads it (guess_format, extract_text) and its
@@ -32,6 +32,7 @@ def samples() -> dict[str, bytes]:
     from tests.test_formats_epub import BOOK
     from tests.test_formats_mhtml import SAVED
     from tests.test_formats_notebook import TUTORIAL
+    from tests.test_formats_rst import PAGE
     from tests.test_latex import PAPER
     from tests.test_load import HTML
     from tests.test_transcript import LECTURE, YOUTUBE
@@ -52,6 +53,7 @@ def samples() -> dict[str, bytes]:
         "talk.vtt": YOUTUBE.encode(),
         "lecture.srt": LECTURE.encode(),
         "post.html": HTML,
+        "docs.rst": PAGE.encode(),
     }
 
 
@@ -69,9 +71,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--flips", type=int, default=150)
+    ap.add_argument("--only", default="", help="comma-separated sample names (docs.rst,book.epub): only those")
     args = ap.parse_args()
+    only = {n for n in args.only.split(",") if n}
     escaped: collections.Counter[tuple[str, str, str, str]] = collections.Counter()
     for name, data in samples().items():
+        if only and name not in only:
+            continue
         n = 0
         for seed in (int(s) for s in args.seeds.split(",")):
             for case in damaged(data, random.Random(seed), args.flips):

@@ -172,6 +172,8 @@ def _download(
         "application/x-ipynb+json": ".ipynb",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
         "application/epub+zip": ".epub",
+        "text/x-rst": ".rst",
+        "text/prs.fallenstein.rst": ".rst",  # reStructuredText's registered type
         "text/vtt": ".vtt",  # a talk's captions, as a video host serves them
         "application/x-subrip": ".srt",
         "multipart/related": ".mhtml",  # a page saved as one file, served as it was saved

@@ -188,7 +188,7 @@ def extract_text(data: bytes, fmt: str) -> str:
     return text
 
 
-@register("text", ".txt", ".text", ".rst", label="plain text")
+@register("text", ".txt", ".text", label="plain text")
 @register("markdown", ".md", ".markdown", ".mdx")
 def _plain_text(data: bytes) -> str:
     # byte-identical apart from line endings: chunk offsets point into what the author wrote
@@ -383,6 +383,13 @@ def _epub_text(data: bytes) -> str:
     from .epub import epub_text
 
     return epub_text(data, lambda html: html_markdown(html, title=False))  # a chapter's <title> is the book's
+
+
+@register("rst", ".rst", ".rest", label="reStructuredText (.rst)")
+def _rst_text(data: bytes) -> str:
+    from .rst import rst_html
+
+    return html_markdown(rst_html(data), title=False)  # docutils writes the title as the page's heading
 
 
 @register("docx", ".docx", label="Word documents (.docx)")

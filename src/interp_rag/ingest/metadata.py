@@ -18,6 +18,7 @@ from .latex_source import archive_source
 from .load import guess_format
 from .mhtml import saved_page
 from .notebook import notebook_properties
+from .rst import rst_properties
 from .transcript import subtitles_title, transcript_speakers
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
@@ -83,6 +84,12 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
             meta["title"] = meta.get("title") or page.title
     elif fmt == "epub":
         meta = epub_properties(data)
+        meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
+    elif fmt == "rst":
+        try:
+            meta = rst_properties(data)
+        except SourceError:  # the text's own error is reported where it is read
+            meta = {}
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
     elif fmt == "docx":
         meta = _docx_meta(data)
