@@ -71,7 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--flips", type=int, default=150)
-    ap.add_argument("--only", default="", help="comma-separated sample names (docs.rst,book.epub): only those")
+    ap.add_argument("--only", default="", help="only these samples (docs.rst,book.epub)")
     args = ap.parse_args()
     only = {n for n in args.only.split(",") if n}
     escaped: collections.Counter[tuple[str, str, str, str]] = collections.Counter()
