@@ -62,9 +62,13 @@ def test_a_sentence_leaning_on_the_one_before_is_told() -> None:
         "But it raises the odds that a probe picks up noise.",
         "It only reads the last two layers of the model.",
         "Such a method could tell us what each neuron stores.",
+        "In contrast, the team learned much more from downstream tasks.",  # more than from what?
+        "On the other hand, probes trained on random labels score as well.",
+        "Similarly, a circuit found in one model may be absent in another.",
     ):
         assert points_back(leaning), leaning
     for alone in (
+        "In contrast to probes, sparse autoencoders need no labels.",  # the comparison is stated
         "This paper argues that probes mislead.",
         "It is easy to train a probe that finds nothing real.",
         "It turns out that far more concepts are linear.",
@@ -194,3 +198,22 @@ def test_a_speakers_name_is_not_quoted_as_part_of_what_they_said_whatever_its_le
     said = [s for s, *_ in led_sentences(text)]
     assert said[0].startswith("Les sondes") and said[1].startswith("Linear probes")
     assert said[2].startswith("The result: probes")  # a sentence's own colon is no speaker
+
+
+def test_a_bold_phrase_opening_its_paragraph_is_no_sentence_to_lean_on() -> None:
+    from interp_rag.answering.extractive import led_sentences
+
+    text = (
+        "**Robustness and interpretability.** Conversely, training for robustness often yields features "
+        "that people find easier to read.\n\n"
+        "Probes trained on random labels can score well on their own. Conversely, a selective probe "
+        "scores well only on the real task."
+    )
+    led = {s: before for s, _, _, before in led_sentences(text)}
+    assert (
+        led["Conversely, training for robustness often yields features that people find easier to read."]
+        == ""
+    )
+    assert led["Conversely, a selective probe scores well only on the real task."] == (
+        "Probes trained on random labels can score well on their own."
+    )

@@ -59,6 +59,11 @@ def sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str
     return [(s, a, b) for s, a, b, _ in led_sentences(text, params)]
 
 
+# A paragraph's bold opening phrase standing as its heading ("**Robustness and interpretability.**
+# Conversely, …"): no sentence a reader could take as what the next one leans on.
+_RUN_IN = re.compile(r"(\*\*|__)[^*_\n]+\1")
+
+
 def led_sentences(text: str, params: AnswerSettings | None = None) -> list[tuple[str, int, int, str]]:
     """`sentences`, each with the readable sentence just before it in its paragraph ("" when it opens the
     paragraph or that one is no whole sentence): what a sentence pointing back ("They found …") needs."""
@@ -84,7 +89,9 @@ def led_sentences(text: str, params: AnswerSettings | None = None) -> list[tuple
                 s = _ASIDE.sub(" (…)", s)
                 words = len(s.split())
             readable = words <= params.max_words and s[0].isupper()
-            if readable and (finished(s) or s.endswith("?")):  # a question leads its answer well
+            run_in = bool(_RUN_IN.fullmatch(raw.strip()))  # a bold phrase opening its paragraph: a heading
+            # a question leads its answer well
+            if readable and not run_in and (finished(s) or s.endswith("?")):
                 prev = s
             if params.min_words <= words and readable and finished(s):
                 out.append((s, base + para.find(raw), base + para.find(raw) + len(raw), before))

@@ -30,10 +30,14 @@ _OPENS_AFTER = " \t([{—–-/"  # a straight double quote after these opens a q
 # …", "Such a tool …"; not "This paper …", which the source's title explains), a personal pronoun ("They
 # are a cheap first look …", "Its weights …"), or an "it" that is no placeholder ("It only reads the last
 # two layers …"; "It is easy to …", "It may sound daunting to …" and "It turns out that …" are: a
-# verb of being or seeming, then "to" or "that"), after a joining word ("But it raises …").
+# verb of being or seeming, then "to" or "that"), after a joining word ("But it raises …"); or a
+# comparison with what came before ("In contrast, the team learned much more from …": more than from what?).
 _POINTS_BACK = re.compile(
     r"^(?:(?:but|and|so|yet|thus|hence|still|also|however|instead)\b,?\s+)?"
-    r"(?:(?:this|that|these|those|such)\b(?!\s+(?:paper|post|article|essay|book|chapter|section|review|"
+    r"(?:(?:in|by) (?:contrast|comparison)\b(?!\s+(?:to|with)\b)|conversely\b|on the other hand\b"
+    r"|similarly\b|likewise\b"
+    r"|unlike (?:this|that|these|those|them|it)\b"
+    r"|(?:this|that|these|those|such)\b(?!\s+(?:paper|post|article|essay|book|chapter|section|review|"
     r"survey|proposal|manuscript|report|thesis|blog|talk|episode|tutorial|notebook|document)\b)"
     r"|(?:they|he|she|its|their|his|her|both)\b"
     r"|it\b(?!(?:['’]s|\s+(?:is|was|would|will|may|might|can|could|should|must|seems|seemed|turns|turned|"
