@@ -62,6 +62,8 @@ def test_talk_that_says_nothing_of_the_subject_is_chatter() -> None:
         "And the comparison with compilers, I don't know, it is nicer if the code is tidy.",
         "And look, I get it, all of this is hard and we have little practice.",
         "Now that we've seen a few pretty pictures, let's go back to the small network.",
+        "Yeah, so you say that the dictionary is smaller, but its features outnumber the neurons.",  # the host
+        "And you mentioned the analogy with unit tests.",
     ):
         assert chatter(talk), talk
     for statement in (
@@ -70,6 +72,7 @@ def test_talk_that_says_nothing_of_the_subject_is_chatter() -> None:
         "I think superposition explains most polysemantic units.",
         "Right-sized dictionaries recover the planted features.",
         "You know the answer only after the ablation is run.",
+        "You say that probes mislead; the control tasks show when they do.",  # an essay answering a critic
     ):
         assert not chatter(statement), statement
 

@@ -90,12 +90,20 @@ _ASIDE = re.compile(
 )
 
 
+# The host handing the guest's point back ("Yeah, so you say that the dictionary is smaller, but …"): what
+# the guest said, in the guest's own words, is the passage to quote, not the host's paraphrase of it.
+_RESTATES = re.compile(
+    r"^(?:(?:yeah|yes|right|okay|ok|so|and|but|well)\b,?\s+)+you(?:['’]re| are)?\s+"
+    r"(?:say|said|saying|mention(?:ed)?|argu(?:e|ed|ing)|claim(?:ed)?|suggest(?:ed|ing)?)\b"
+)
+
+
 def chatter(sentence: str) -> bool:
     """Is the sentence talk rather than a statement about its subject: a back-channel reply that only agrees
-    or hedges, or one holding an aside of conversation (a shrug between commas, a concession to the
-    listener, the host steering back)?"""
+    or hedges, one holding an aside of conversation (a shrug between commas, a concession to the listener,
+    the host steering back), or the host restating the guest's point?"""
     low = folded(sentence).strip()
-    return bool(_BACKCHANNEL.match(low) or _ASIDE.search(low))
+    return bool(_BACKCHANNEL.match(low) or _ASIDE.search(low) or _RESTATES.match(low))
 
 
 def read_verdicts(cands: list[Any]) -> None:
