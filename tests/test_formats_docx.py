@@ -206,7 +206,7 @@ def test_other_zip_archives_are_refused_naming_what_is_readable() -> None:
         with pytest.raises(
             SourceError,
             match=r"this is a zip archive \(.*\), not a document; interp-rag reads "
-            r".*Jupyter notebooks \(\.ipynb\), EPUB books \(\.epub\) and Word documents \(\.docx\)",
+            r".*Jupyter notebooks \(\.ipynb\), EPUB books \(\.epub\), .* and Word documents \(\.docx\)",
         ):
             extract_text(data, guess_format(name, data))
 

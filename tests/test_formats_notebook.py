@@ -287,6 +287,37 @@ def test_a_raw_notebook_served_as_plain_text_is_read_as_a_notebook() -> None:
     assert name.endswith(".ipynb") and "~~~python" in extract_text(body, guess_format(name, body))
 
 
+def test_a_notebooks_page_on_github_is_read_from_its_raw_file() -> None:
+    """GitHub's page of a notebook (its "blob" view) is an app page that does not hold the notebook (GitHub
+    draws it in a frame from elsewhere): `add` of that address, the one a browser shows, fetches the raw
+    file instead. httpx's own in-process transport stands in for the two hosts (nothing leaves this
+    machine); the fetch code, its size and deadline checks included, is the real one."""
+    import httpx
+
+    from interp_rag.ingest.fetch import fetch, raw_file_url
+
+    asked: list[str] = []
+
+    def host(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        if request.url.host == "raw.githubusercontent.com":
+            return httpx.Response(
+                200, content=TUTORIAL, headers={"content-type": "text/plain; charset=utf-8"}
+            )
+        return httpx.Response(200, content=b"<html><body><div id=app></div></body></html>")
+
+    page = "https://github.com/ada/steering/blob/main/notebooks/steering.ipynb?plain=1#L3"
+    with httpx.Client(transport=httpx.MockTransport(host)) as client:
+        body, name = fetch(page, client=client)
+    assert asked == ["https://raw.githubusercontent.com/ada/steering/main/notebooks/steering.ipynb"]
+    assert name.endswith(".ipynb") and "~~~python" in extract_text(body, guess_format(name, body))
+    assert raw_file_url("https://gitlab.com/ada/tools/steering/-/blob/v2/README.md#usage") == (
+        "https://gitlab.com/ada/tools/steering/-/raw/v2/README.md"
+    )
+    for other in ("https://github.com/ada/steering", "https://github.com/ada/steering/tree/main/docs"):
+        assert raw_file_url(other) == other  # a repository's or a folder's page is the page
+
+
 def test_a_word_document_downloaded_from_an_export_url_is_read() -> None:
     from interp_rag.ingest.fetch import fetch
     from tests.support.http import Route, serve

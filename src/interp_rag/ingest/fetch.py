@@ -62,6 +62,25 @@ def normal_location(location: str) -> str:
     return _WEB_SCHEME.sub(lambda m: m.group(1).lower() + "://", location, count=1)
 
 
+# A file's page on a code host, and where the host serves the file itself: GitHub's and GitLab's "blob" view
+# is an app page (a notebook is not in it at all: GitHub draws it in a frame from elsewhere), its raw view the
+# file (as text/plain, its name telling the format). The view's own query and fragment ("?plain=1", "#L10")
+# say how to show it, not what it is.
+_GITHUB_BLOB = re.compile(r"^https?://(?:www\.)?github\.com/([^/?#]+)/([^/?#]+)/blob/([^?#]+)", re.IGNORECASE)
+_GITLAB_BLOB = re.compile(r"^(https?://(?:www\.)?gitlab\.com/[^?#]+?)/-/blob/([^?#]+)", re.IGNORECASE)
+
+
+def raw_file_url(url: str) -> str:
+    """Where a code host serves the file a "blob" page shows (github.com/o/r/blob/main/demo.ipynb →
+    raw.githubusercontent.com/o/r/main/demo.ipynb; gitlab.com/g/p/-/blob/main/x.md → …/-/raw/main/x.md);
+    any other URL as given."""
+    if m := _GITHUB_BLOB.match(url):
+        return f"https://raw.githubusercontent.com/{m.group(1)}/{m.group(2)}/{m.group(3)}"
+    if m := _GITLAB_BLOB.match(url):
+        return f"{m.group(1)}/-/raw/{m.group(2)}"
+    return url
+
+
 def _exists(path: str) -> bool:
     try:
         return Path(path).expanduser().exists()
@@ -97,11 +116,12 @@ def fetch_document(
 ) -> Fetched:
     """Download a URL. An arXiv abs page is a landing page: its paper is read from `arxiv`
     (settings.arxiv_url), from the paper's HTML view where arXiv has one, else from its PDF (`paper_urls`);
-    with `arxiv=""` the page itself. Any other paper's landing page that names its PDF (landing.py: an
+    with `arxiv=""` the page itself. A file's page on GitHub or GitLab is read as the file (`raw_file_url`).
+    Any other paper's landing page that names its PDF (landing.py: an
     OpenReview forum, a proceedings page) is read as that PDF, unless not `landing` or the PDF cannot be
     fetched. `timeout` bounds each wait, `deadline` each whole download (seconds). `private=False`: no
     request (redirects included) goes to this machine or its private network (`refuse_private`)."""
-    url = normal_location(url)
+    url = raw_file_url(normal_location(url))
     urls = paper_urls(url, arxiv) if arxiv else [url]
     if not urls[-1].startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
