@@ -62,7 +62,8 @@ def test_talk_that_says_nothing_of_the_subject_is_chatter() -> None:
         "And the comparison with compilers, I don't know, it is nicer if the code is tidy.",
         "And look, I get it, all of this is hard and we have little practice.",
         "Now that we've seen a few pretty pictures, let's go back to the small network.",
-        "Yeah, so you say that the dictionary is smaller, but its features outnumber the neurons.",  # the host
+        # the host restating the guest
+        "Yeah, so you say that the dictionary is smaller, but its features outnumber the neurons.",
         "And you mentioned the analogy with unit tests.",
     ):
         assert chatter(talk), talk
