@@ -389,7 +389,7 @@ def _epub_text(data: bytes) -> str:
 def _rst_text(data: bytes) -> str:
     from .rst import rst_html
 
-    return html_markdown(rst_html(data), title=False)  # docutils writes the title as the page's heading
+    return html_markdown(rst_html(decode(data)), title=False)  # docutils writes the title as a heading
 
 
 @register("docx", ".docx", label="Word documents (.docx)")

@@ -15,7 +15,7 @@ from ..text import outside_code
 from .docx import docx_properties
 from .epub import epub_properties
 from .latex_source import archive_source
-from .load import guess_format
+from .load import decode, guess_format
 from .mhtml import saved_page
 from .notebook import notebook_properties
 from .rst import rst_properties
@@ -87,7 +87,7 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
     elif fmt == "rst":
         try:
-            meta = rst_properties(data)
+            meta = rst_properties(decode(data))
         except SourceError:  # the text's own error is reported where it is read
             meta = {}
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]

@@ -63,14 +63,14 @@ class ReadRst(NamedTuple):
     meta: dict[str, Any]
 
 
-def rst_html(data: bytes) -> str:
-    """The document as HTML for the HTML reader (see the module's docstring)."""
-    return _read(data).html
+def rst_html(text: str) -> str:
+    """The document (its decoded text) as HTML for the HTML reader (see the module's docstring)."""
+    return _read(text).html
 
 
-def rst_properties(data: bytes) -> dict[str, Any]:
+def rst_properties(text: str) -> dict[str, Any]:
     """Title, authors and year as the document states them (its title, :Author(s): and :Date: fields)."""
-    return dict(_read(data).meta)
+    return dict(_read(text).meta)
 
 
 def _parse_errors() -> tuple[type[BaseException], ...]:
@@ -80,15 +80,13 @@ def _parse_errors() -> tuple[type[BaseException], ...]:
     return (ApplicationError, SystemMessage, ValueError, TypeError, IndexError, KeyError, AttributeError)
 
 
-@lru_cache(maxsize=2)  # the text and the metadata of one `add` read the same bytes: parsed once
-def _read(data: bytes) -> ReadRst:
+@lru_cache(maxsize=2)  # the text and the metadata of one `add` read the same document: parsed once
+def _read(text: str) -> ReadRst:
     from docutils import nodes
     from docutils.core import publish_doctree, publish_from_doctree
     from docutils.writers import html5_polyglot
 
-    from .load import decode
-
-    source = decode(data).replace("\r\n", "\n")
+    source = text.replace("\r\n", "\n")
     _know_extensions(source)
     try:
         tree = publish_doctree(source, settings_overrides={**_SAFE, "warning_stream": io.StringIO()})
