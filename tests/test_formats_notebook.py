@@ -294,7 +294,8 @@ def test_a_notebooks_page_on_github_is_read_from_its_raw_file() -> None:
     machine); the fetch code, its size and deadline checks included, is the real one."""
     import httpx
 
-    from interp_rag.ingest.fetch import fetch, raw_file_url
+    from interp_rag.ingest.fetch import fetch
+    from interp_rag.ingest.file_views import raw_file_url
 
     asked: list[str] = []
 

@@ -18,6 +18,7 @@ import httpx
 
 from ..errors import SourceError
 from ..settings import Settings
+from .file_views import file_view
 from .landing import landing_pdf
 from .latexml import is_latexml
 from .load import readable_suffixes
@@ -62,25 +63,6 @@ def normal_location(location: str) -> str:
     return _WEB_SCHEME.sub(lambda m: m.group(1).lower() + "://", location, count=1)
 
 
-# A file's page on a code host, and where the host serves the file itself: GitHub's and GitLab's "blob" view
-# is an app page (a notebook is not in it at all: GitHub draws it in a frame from elsewhere), its raw view the
-# file (as text/plain, its name telling the format). The view's own query and fragment ("?plain=1", "#L10")
-# say how to show it, not what it is.
-_GITHUB_BLOB = re.compile(r"^https?://(?:www\.)?github\.com/([^/?#]+)/([^/?#]+)/blob/([^?#]+)", re.IGNORECASE)
-_GITLAB_BLOB = re.compile(r"^(https?://(?:www\.)?gitlab\.com/[^?#]+?)/-/blob/([^?#]+)", re.IGNORECASE)
-
-
-def raw_file_url(url: str) -> str:
-    """Where a code host serves the file a "blob" page shows (github.com/o/r/blob/main/demo.ipynb →
-    raw.githubusercontent.com/o/r/main/demo.ipynb; gitlab.com/g/p/-/blob/main/x.md → …/-/raw/main/x.md);
-    any other URL as given."""
-    if m := _GITHUB_BLOB.match(url):
-        return f"https://raw.githubusercontent.com/{m.group(1)}/{m.group(2)}/{m.group(3)}"
-    if m := _GITLAB_BLOB.match(url):
-        return f"{m.group(1)}/-/raw/{m.group(2)}"
-    return url
-
-
 def _exists(path: str) -> bool:
     try:
         return Path(path).expanduser().exists()
@@ -116,12 +98,14 @@ def fetch_document(
 ) -> Fetched:
     """Download a URL. An arXiv abs page is a landing page: its paper is read from `arxiv`
     (settings.arxiv_url), from the paper's HTML view where arXiv has one, else from its PDF (`paper_urls`);
-    with `arxiv=""` the page itself. A file's page on GitHub or GitLab is read as the file (`raw_file_url`).
+    with `arxiv=""` the page itself. A file's page (GitHub, GitLab, the Hugging Face Hub, Google Docs, Slides
+    and Drive) is read as the file (file_views.py).
     Any other paper's landing page that names its PDF (landing.py: an
     OpenReview forum, a proceedings page) is read as that PDF, unless not `landing` or the PDF cannot be
     fetched. `timeout` bounds each wait, `deadline` each whole download (seconds). `private=False`: no
     request (redirects included) goes to this machine or its private network (`refuse_private`)."""
-    url = raw_file_url(normal_location(url))
+    given = normal_location(url)
+    url, view = file_view(given)
     urls = paper_urls(url, arxiv) if arxiv else [url]
     if not urls[-1].startswith(("http://", "https://")):
         raise SourceError(f"{url!r} is not an http(s) URL or an existing file.")
@@ -139,6 +123,8 @@ def fetch_document(
         found = _download(client, urls[-1], timeout, max_bytes, deadline)
         if found is None:  # only a download that may be missing returns None; kept honest for the types
             raise SourceError(f"nothing was fetched from {urls[-1]}")
+        if view is not None:
+            view.check(given, found.name)
         # (its PDF's address read against where the page was, a DOI's redirect followed)
         if landing and found.name.endswith(".html") and (pdf := landing_pdf(found.body, found.url)):
             # the PDF it names, if it is one (not a login page): else the landing page is all there is
