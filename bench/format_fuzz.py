@@ -32,6 +32,7 @@ def samples() -> dict[str, bytes]:
     from tests.test_formats_epub import BOOK
     from tests.test_formats_mhtml import SAVED
     from tests.test_formats_notebook import TUTORIAL
+    from tests.test_formats_pptx import DECK
     from tests.test_formats_rst import PAGE
     from tests.test_latex import PAPER
     from tests.test_load import HTML
@@ -54,6 +55,7 @@ def samples() -> dict[str, bytes]:
         "lecture.srt": LECTURE.encode(),
         "post.html": HTML,
         "docs.rst": PAGE.encode(),
+        "talk.pptx": DECK,
     }
 
 

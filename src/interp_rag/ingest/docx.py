@@ -41,7 +41,7 @@ _OTHER_ZIPS = (
     ("META-INF/container.xml", "an EPUB book"),
     ("META-INF/MANIFEST.MF", "a Java archive"),
     ("xl/workbook.xml", "an Excel workbook (.xlsx)"),
-    ("ppt/presentation.xml", "a PowerPoint presentation (.pptx; export it as PDF to add it)"),
+    ("ppt/presentation.xml", "a slide deck (.pptx: name it so to add it)"),
 )
 
 
@@ -108,21 +108,31 @@ _NS = {
     "dcterms": "http://purl.org/dc/terms/",
 }
 _YEAR = re.compile(r"\A(19[5-9]\d|20\d\d)-")
-# The creation time a template stamps on every document made from it, whenever that was: python-docx's
-# default template (a document a script writes says it was created in 2013)
-_TEMPLATE_CREATED = frozenset({"2013-12-23T23:15:00Z"})
+# The creation time a template stamps on every document made from it, whenever that was: python-docx's and
+# python-pptx's default templates (a file a script writes says it was created in 2013)
+_TEMPLATE_CREATED = frozenset({"2013-12-23T23:15:00Z", "2013-01-27T09:14:16Z"})
 
 
 def docx_properties(data: bytes) -> dict[str, Any]:
     """Title, author (as written: metadata.py splits it) and year created, from the document's core
     properties (docProps/core.xml); {} when it has none or they cannot be read: they are a nicety."""
+    try:
+        return core_properties(_archive(data))
+    except SourceError:
+        return {}
+
+
+def core_properties(archive: zipfile.ZipFile) -> dict[str, Any]:
+    """The title, author and year created of an Office file (a Word document, a slide deck) from its core
+    properties (docProps/core.xml, the same in every Office format); {} when it has none or they cannot
+    be read."""
     from lxml import etree
 
     try:
-        raw = _archive(data).read("docProps/core.xml")
+        raw = archive.read("docProps/core.xml")
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
         root = etree.fromstring(raw, parser)
-    except (SourceError, KeyError, etree.Error, *ZIP_ERRORS):
+    except (KeyError, etree.Error, *ZIP_ERRORS):
         return {}
 
     def field(tag: str) -> str:

@@ -178,6 +178,7 @@ def _download(
         "application/x-ipynb+json": ".ipynb",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
         "application/epub+zip": ".epub",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
         "text/x-rst": ".rst",
         "text/prs.fallenstein.rst": ".rst",  # reStructuredText's registered type
         "text/vtt": ".vtt",  # a talk's captions, as a video host serves them

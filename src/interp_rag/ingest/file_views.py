@@ -49,7 +49,8 @@ VIEWS = [
     _view("GitLab", r"(https?://(?:www\.)?gitlab\.com/[^?#]+?)/-/blob/([^?#]+)", r"\1/-/raw/\2"),
     # a model's or dataset's file on the Hugging Face Hub (a model card, the notes of an SAE release)
     _view("Hugging Face", r"(https?://huggingface\.co/[^?#]+?)/blob/([^?#]+)", r"\1/resolve/\2"),
-    # a Google Doc as a Word document (the Word reader reads it), Slides as a PDF, a file on Drive
+    # a Google Doc as a Word document (the Word reader reads it), Slides as a deck (their speaker notes
+    # with them, which a PDF leaves out), a file on Drive
     _view(
         "Google Docs",
         r"https?://docs\.google\.com/document/d/([\w-]+)(?:[/?#].*)?",
@@ -59,7 +60,7 @@ VIEWS = [
     _view(
         "Google Slides",
         r"https?://docs\.google\.com/presentation/d/([\w-]+)(?:[/?#].*)?",
-        r"https://docs.google.com/presentation/d/\1/export/pdf",
+        r"https://docs.google.com/presentation/d/\1/export/pptx",
         html_is_refusal=True,
     ),
     _view(

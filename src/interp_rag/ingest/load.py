@@ -13,6 +13,7 @@ from .docx import ZIP_MAGIC, is_docx, zip_kind
 from .epub import is_epub
 from .mhtml import is_saved_page
 from .parts import over_budget
+from .slides import is_pptx
 
 Loader = Callable[[bytes], str]
 # format name -> the function that turns a file's bytes into text; suffix -> format name; format name -> how
@@ -57,6 +58,8 @@ def guess_format(name: str, data: bytes) -> str:
         return "docx"
     if data.startswith(ZIP_MAGIC) and is_epub(data):
         return "epub"
+    if data.startswith(ZIP_MAGIC) and is_pptx(data):  # Google Slides' export URL names no suffix either
+        return "pptx"
     fmt = _SUFFIX.get(Path(name).suffix.lower())
     if fmt in (None, "text", "html") and is_saved_page(head):  # a saved page downloaded or renamed
         return "mhtml"
@@ -175,6 +178,7 @@ def extract_text(data: bytes, fmt: str) -> str:
         "pdf": data[:1024].lstrip().startswith(b"%PDF"),
         "docx": data.startswith(ZIP_MAGIC),
         "epub": data.startswith(ZIP_MAGIC),
+        "pptx": data.startswith(ZIP_MAGIC),
         "latex-archive": True,
     }
     if not binary.get(fmt):
@@ -390,6 +394,13 @@ def _rst_text(data: bytes) -> str:
     from .rst import rst_html
 
     return html_markdown(rst_html(decode(data)), title=False)  # docutils writes the title as a heading
+
+
+@register("pptx", ".pptx", label="slide decks (.pptx)")
+def _pptx_text(data: bytes) -> str:
+    from .slides import pptx_text
+
+    return pptx_text(data)
 
 
 @register("docx", ".docx", label="Word documents (.docx)")

@@ -19,6 +19,7 @@ from .load import decode, guess_format
 from .mhtml import saved_page
 from .notebook import notebook_properties
 from .rst import rst_properties
+from .slides import pptx_properties
 from .transcript import subtitles_title, transcript_speakers
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
@@ -91,8 +92,10 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         except SourceError:  # the text's own error is reported where it is read
             meta = {}
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
+    elif fmt == "pptx":  # a deck's first slide's title is its title, and the heading below agrees
+        meta = _office_meta(pptx_properties(data))
     elif fmt == "docx":
-        meta = _docx_meta(data)
+        meta = _office_meta(docx_properties(data))
         if text.startswith("# "):  # its Title paragraph, as the page shows it (the property may be stale)
             meta["title"] = _first_heading(text)
     stem = Path(name).stem.lower()
@@ -228,13 +231,14 @@ def _pdf_meta(data: bytes) -> dict[str, Any]:
     }
 
 
-def _docx_meta(data: bytes) -> dict[str, Any]:
-    """A Word document's core properties: its title, author (Word writes the name of whoever created the
-    file; Google Docs none) and the year it was created."""
-    found = docx_properties(data)
+def _office_meta(found: dict[str, Any]) -> dict[str, Any]:
+    """An Office file's core properties (a Word document's, a deck's): its title, author (Word writes the
+    name of whoever created the file; Google Docs none) and the year it was created."""
     author = found.get("author") or ""
     return {
-        "title": found.get("title") if len(found.get("title") or "") > 3 else "",
+        "title": found.get("title")
+        if len(found.get("title") or "") > 3 and not _NO_TITLE.match(found["title"])
+        else "",
         "authors": [n for n in _names(author) if n.lower() not in _NO_AUTHOR],
         "year": found.get("year"),
     }
@@ -243,6 +247,8 @@ def _docx_meta(data: bytes) -> dict[str, Any]:
 # What a transcript calls a speaker it does not name
 _ROLES = frozenset({"host", "guest", "interviewer", "interviewee", "speaker", "moderator", "audience",
                     "narrator", "presenter", "unknown", "voice", "question"})  # fmt: skip
+# What PowerPoint and Google Slides write as a deck's title when nobody set one
+_NO_TITLE = re.compile(r"(?:untitled |powerpoint )?presentation\d*$", re.IGNORECASE)
 # What Word and its templates write as a file's author when nobody set one
 _NO_AUTHOR = frozenset(
     {"microsoft office user", "windows user", "user", "author", "unknown", "administrator"}
