@@ -42,7 +42,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         ),
         (
             "https://docs.google.com/presentation/d/1XyZ/edit#slide=id.p",
-            "https://docs.google.com/presentation/d/1XyZ/export/pdf",
+            "https://docs.google.com/presentation/d/1XyZ/export/pptx",
         ),
         (
             "https://drive.google.com/file/d/1QwE/view?usp=drive_link",

@@ -158,3 +158,22 @@ def test_a_deck_that_unpacks_to_too_much_xml_is_refused_before_it_is_parsed(monk
     with pytest.raises(SourceError, match=r"unpacks to [\d,]+ bytes of XML, more than the 20,000"):
         extract_text(DECK, "pptx")
     assert document_metadata(DECK, "big.pptx", "") == {}  # metadata is a nicety: no error, no field
+
+
+def test_a_paragraph_starting_with_a_hash_is_no_heading_and_a_cells_bar_no_column() -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    prs = Presentation(io.BytesIO(DECK))
+    slide = prs.slides.add_slide(prs.slide_layouts[5])
+    slide.shapes.title.text = "Counting features"
+    slide.shapes.add_textbox(
+        Inches(1), Inches(2), Inches(6), Inches(1)
+    ).text_frame.text = "# of features grows"
+    cell = slide.shapes.add_table(1, 1, Inches(1), Inches(4), Inches(6), Inches(1)).table.cell(0, 0)
+    cell.text = "a | b"
+    out = io.BytesIO()
+    prs.save(out)
+    text = read(out.getvalue())
+    assert "## Counting features" in text and "\n\\# of features grows" in text
+    assert "| a \\| b |" in text

@@ -80,7 +80,7 @@ def _slide(number: int, slide: Any) -> str:
         lines += _shape_lines(shape)
     if slide.has_notes_slide:
         notes = slide.notes_slide.notes_text_frame
-        said = [" ".join(p.text.split()) for p in notes.paragraphs] if notes is not None else []
+        said = [_plain(p.text) for p in notes.paragraphs] if notes is not None else []
         said = [s for s in said if s]
         if said:
             lines.append("")
@@ -104,7 +104,7 @@ def _shapes(shapes: Any) -> list[Any]:
 
 def _shape_lines(shape: Any) -> list[str]:
     if getattr(shape, "has_table", False) and shape.has_table:
-        rows = [[" ".join(c.text.split()) for c in row.cells] for row in shape.table.rows]
+        rows = [[_plain(c.text).replace("|", "\\|") for c in row.cells] for row in shape.table.rows]
         rows = [r for r in rows if any(r)]
         if not rows:
             return []
@@ -116,10 +116,17 @@ def _shape_lines(shape: Any) -> list[str]:
         return []
     out = []
     for p in shape.text_frame.paragraphs:
-        text = " ".join(p.text.split())
+        text = _plain(p.text)
         if text:
             out.append(f"{'  ' * p.level}- {text}" if _bulleted(shape, p) else f"\n{text}\n")
     return out
+
+
+def _plain(text: str) -> str:
+    """A paragraph of a slide on one line, read as the words it shows: a leading "#" ("# of features") is
+    no markdown heading."""
+    text = " ".join(text.split())
+    return "\\" + text if text.startswith("#") else text
 
 
 def _bulleted(shape: Any, paragraph: Any) -> bool:
