@@ -152,9 +152,9 @@ def test_a_deck_is_added_and_its_notes_answer_first(built: Settings, tmp_path: P
 
 
 def test_a_deck_that_unpacks_to_too_much_xml_is_refused_before_it_is_parsed(monkeypatch) -> None:
-    from interp_rag.ingest import slides
+    from interp_rag.ingest import docx
 
-    monkeypatch.setattr(slides, "MAX_XML_BYTES", 20_000)  # the deck's parts hold more (its masters alone)
+    monkeypatch.setattr(docx, "MAX_XML_BYTES", 20_000)  # the deck's parts hold more (its masters alone)
     with pytest.raises(SourceError, match=r"unpacks to [\d,]+ bytes of XML, more than the 20,000"):
         extract_text(DECK, "pptx")
     assert document_metadata(DECK, "big.pptx", "") == {}  # metadata is a nicety: no error, no field

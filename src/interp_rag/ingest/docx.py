@@ -67,21 +67,35 @@ def is_docx(data: bytes) -> bool:
 
 def _archive(data: bytes) -> zipfile.ZipFile:
     """The .docx's zip archive, checked to be a Word document of a size mammoth can read."""
+    return office_archive(
+        data,
+        ".docx",
+        "word/document.xml",
+        "a Word document",
+        "save the part you want as PDF or text and add that",
+    )
+
+
+def office_archive(data: bytes, suffix: str, member: str, kind: str, advice: str) -> zipfile.ZipFile:
+    """An Office file's zip archive (a .docx, a .pptx), checked to be `kind` (holding `member`) and to
+    unpack to no more XML than its reader may parse whole (MAX_XML_BYTES); SourceError saying which not."""
     if not data.startswith(ZIP_MAGIC):
-        raise SourceError("this .docx is not a Word document: it is not a zip archive, as every .docx is")
+        raise SourceError(f"this {suffix} is not {kind}: it is not a zip archive, as every {suffix} is")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
+        infos = archive.infolist()
     except ZIP_ERRORS as e:
-        raise SourceError(f"this .docx is a damaged zip archive ({e}); save it again from its editor") from e
-    if "word/document.xml" not in names:
+        raise SourceError(
+            f"this {suffix} is a damaged zip archive ({e}); save it again from its editor"
+        ) from e
+    if member not in {i.filename for i in infos}:
         what = zip_kind(data) or "a zip archive of something else"
-        raise SourceError(f"this .docx is not a Word document: it is {what} (no word/document.xml)")
-    xml = sum(i.file_size for i in archive.infolist() if i.filename.endswith((".xml", ".rels")))
+        raise SourceError(f"this {suffix} is not {kind}: it is {what} (no {member})")
+    xml = sum(i.file_size for i in infos if i.filename.endswith((".xml", ".rels")))
     if xml > MAX_XML_BYTES:
         raise SourceError(
-            f"this .docx unpacks to {xml:,} bytes of XML, more than the {MAX_XML_BYTES:,} it may: a document "
-            "that large or a zip bomb; save the part you want as PDF or text and add that"
+            f"this {suffix} unpacks to {xml:,} bytes of XML, more than the {MAX_XML_BYTES:,} it may: a file "
+            f"that large or a zip bomb; {advice}"
         )
     return archive
 

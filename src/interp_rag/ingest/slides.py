@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ..errors import SourceError
-from .docx import MAX_XML_BYTES, ZIP_ERRORS, ZIP_MAGIC, core_properties
+from .docx import ZIP_ERRORS, ZIP_MAGIC, core_properties, office_archive
 
 PPTX_MEMBER = "ppt/presentation.xml"
 
@@ -31,24 +31,7 @@ def is_pptx(data: bytes) -> bool:
 
 def _checked(data: bytes) -> Any:
     """The deck's zip archive, checked to be a deck of a size python-pptx can read whole."""
-    import zipfile
-
-    if not data.startswith(ZIP_MAGIC):
-        raise SourceError("this .pptx is not a slide deck: it is not a zip archive, as every .pptx is")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except ZIP_ERRORS as e:
-        raise SourceError(f"this .pptx is a damaged zip archive ({e}); save it again from its editor") from e
-    if PPTX_MEMBER not in {i.filename for i in infos}:
-        raise SourceError(f"this .pptx is not a slide deck (no {PPTX_MEMBER})")
-    xml = sum(i.file_size for i in infos if i.filename.endswith((".xml", ".rels")))
-    if xml > MAX_XML_BYTES:
-        raise SourceError(
-            f"this .pptx unpacks to {xml:,} bytes of XML, more than the {MAX_XML_BYTES:,} it may: a deck "
-            "that large or a zip bomb; export it as PDF and add that"
-        )
-    return archive
+    return office_archive(data, ".pptx", PPTX_MEMBER, "a slide deck", "export it as PDF and add that")
 
 
 def pptx_text(data: bytes) -> str:
