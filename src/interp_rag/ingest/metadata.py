@@ -92,7 +92,7 @@ def document_metadata(data: bytes, name: str, text: str = "") -> dict[str, Any]:
         except SourceError:  # the text's own error is reported where it is read
             meta = {}
         meta["authors"] = [n for a in meta.get("authors", []) for n in _names(a)]
-    elif fmt == "pptx":  # a deck's first slide's title is its title, and the heading below agrees
+    elif fmt == "pptx":  # with no title in its properties, its first slide's title (the heading, below)
         meta = _office_meta(pptx_properties(data))
     elif fmt == "docx":
         meta = _office_meta(docx_properties(data))
