@@ -101,8 +101,9 @@ def fetch_document(
     with `arxiv=""` the page itself. A file's page (GitHub, GitLab, the Hugging Face Hub, Google Docs, Slides
     and Drive) is read as the file (file_views.py). Any other paper's landing page that names its PDF
     (landing.py: an OpenReview forum, a proceedings page) is read as that PDF, unless not `landing` or the
-    PDF cannot be fetched. `timeout` bounds each wait, `deadline` each whole download (seconds). `private=False`: no
-    request (redirects included) goes to this machine or its private network (`refuse_private`)."""
+    PDF cannot be fetched. `timeout` bounds each wait, `deadline` each whole download (seconds).
+    `private=False`: no request (redirects included) goes to this machine or its private network
+    (`refuse_private`)."""
     given = normal_location(url)
     url, view = file_view(given)
     urls = paper_urls(url, arxiv) if arxiv else [url]
