@@ -92,6 +92,28 @@ def test_a_sentence_leaning_on_the_one_before_is_quoted_with_it() -> None:
     assert "“They are a reliable starting point" in alone
 
 
+def test_half_a_comparison_is_never_quoted_without_its_other_half() -> None:
+    """ "In contrast, …" opening a passage compares with something the reader does not have (and may argue
+    the opposite of its source): quoted with the sentence before it, or not at all."""
+    from interp_rag.settings import AnswerSettings
+
+    text = (
+        "In contrast, sparse autoencoders found far fewer of the planted features in our deeper models.\n\n"
+        "Sparse autoencoders recover most planted features in shallow toy models of superposition."
+    )
+    p = Passage("d", "d:0", "Doc", ["A Author"], 2024, "https://e.org", text, "skeptical", 0.8, 0.9)
+    q = "Do sparse autoencoders recover the planted features?"
+    out, _ = compose_extractive(q, [p], [], index=None, params=AnswerSettings(min_claim=0.0, margin=99))
+    assert "recover most planted features" in out and "far fewer" not in out
+    led = "Probes recover most planted features in shallow models. " + text.split("\n\n")[0]
+    p = Passage("d", "d:0", "Doc", ["A Author"], 2024, "https://e.org", led, "skeptical", 0.8, 0.9)
+    out, _ = compose_extractive(q, [p], [], index=None, params=AnswerSettings(min_claim=0.0, margin=99))
+    assert (
+        "In contrast, sparse" in out
+    )  # after the sentence it compares with, quoted with it or just before it
+    assert out.index("Probes recover most planted features") < out.index("In contrast, sparse")
+
+
 def test_leads_are_quoted_only_within_the_answers_sentence_budget() -> None:
     """A lead is a quoted sentence too: the best-scored sentences' leads come first, and an answer that
     quotes its most already gets none (the answer stays a few sentences)."""

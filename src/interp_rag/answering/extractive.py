@@ -38,7 +38,7 @@ from .evidence import (
 )
 from .narration import about_the_text
 from .prompts import missing_sentence
-from .quoting import points_back, quote_marks, reference_was_a_word, tidy
+from .quoting import compares_back, points_back, quote_marks, reference_was_a_word, tidy
 from .sides import chatter, read_verdicts
 
 _SPEAKER = re.compile(r"^[^\W\d_a-z][\w.'’-]*(?: [^\W\d_a-z][\w.'’-]*){0,3}\s*:\s+")  # 'Émilie Durand: ' too
@@ -176,6 +176,8 @@ def candidates(
             s.chunk = chunk
             if before and points_back(text) and len(f"{before} {text}".split()) <= params.lead_max_words:
                 s.lead = before
+            elif compares_back(text):  # "In contrast, …" with nothing before it to quote: half a comparison
+                continue
             features = {
                 "coverage": coverage,
                 "density": density,
