@@ -45,24 +45,24 @@ _OTHER_ZIPS = (
 )
 
 
+DOCX_MEMBER = "word/document.xml"  # what every Word document holds, and nothing else does
+
+
+def zip_names(data: bytes) -> set[str]:
+    """The members of a zip archive; none when the bytes are not one or its directory cannot be read."""
+    if not data.startswith(ZIP_MAGIC):
+        return set()
+    try:
+        return set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except ZIP_ERRORS:
+        return set()
+
+
 def zip_kind(data: bytes) -> str | None:
     """What a zip archive other than a Word document is (an EPUB, slides, a workbook…), by a member only
     that kind holds; None when it is none of them or cannot be read."""
-    try:
-        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except ZIP_ERRORS:
-        return None
+    names = zip_names(data)
     return next((w for member, w in _OTHER_ZIPS if member in names), None)
-
-
-def is_docx(data: bytes) -> bool:
-    """Are the bytes a Word document (a zip archive holding word/document.xml), whatever the file's name?"""
-    try:
-        return (
-            data.startswith(ZIP_MAGIC) and "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
-        )
-    except ZIP_ERRORS:
-        return False
 
 
 def _archive(data: bytes) -> zipfile.ZipFile:
@@ -70,7 +70,7 @@ def _archive(data: bytes) -> zipfile.ZipFile:
     return office_archive(
         data,
         ".docx",
-        "word/document.xml",
+        DOCX_MEMBER,
         "a Word document",
         "save the part you want as PDF or text and add that",
     )

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import SourceError
-from .docx import ZIP_ERRORS, ZIP_MAGIC
+from .docx import ZIP_ERRORS
 from .parts import over_budget, part_read
 
 CONTAINER = "META-INF/container.xml"
@@ -40,14 +40,6 @@ _FONT_OBFUSCATION = ("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")
 _HEAD = re.compile(r"<head\b.*?</head\s*>", re.S | re.I)
-
-
-def is_epub(data: bytes) -> bool:
-    """Are the bytes an EPUB book (a zip archive holding META-INF/container.xml), whatever the file's name?"""
-    try:
-        return data.startswith(ZIP_MAGIC) and CONTAINER in zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except ZIP_ERRORS:
-        return False
 
 
 def _read(archive: zipfile.ZipFile, name: str) -> bytes:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..text import strip_control
-from .docx import ZIP_MAGIC, is_docx, zip_kind
-from .epub import is_epub
+from .docx import DOCX_MEMBER, ZIP_MAGIC, zip_kind, zip_names
+from .epub import CONTAINER
 from .mhtml import is_saved_page
 from .parts import over_budget
-from .slides import is_pptx
+from .slides import PPTX_MEMBER
 
 Loader = Callable[[bytes], str]
 # format name -> the function that turns a file's bytes into text; suffix -> format name; format name -> how
@@ -54,12 +54,12 @@ def guess_format(name: str, data: bytes) -> str:
         return "pdf"
     if data.startswith(b"\x1f\x8b") or data[257:262] == b"ustar":  # gzip or tar: a paper's LaTeX source
         return "latex-archive"
-    if data.startswith(ZIP_MAGIC) and is_docx(data):  # whatever its name: Google Docs' export URL has none
-        return "docx"
-    if data.startswith(ZIP_MAGIC) and is_epub(data):
-        return "epub"
-    if data.startswith(ZIP_MAGIC) and is_pptx(data):  # Google Slides' export URL names no suffix either
-        return "pptx"
+    # a Word document, a book, a deck, whatever its name (Google Docs' and Slides' export URLs name none):
+    # by the member only that kind holds, from one read of the archive's directory
+    names = zip_names(data)
+    for member, kind in ((DOCX_MEMBER, "docx"), (CONTAINER, "epub"), (PPTX_MEMBER, "pptx")):
+        if member in names:
+            return kind
     fmt = _SUFFIX.get(Path(name).suffix.lower())
     if fmt in (None, "text", "html") and is_saved_page(head):  # a saved page downloaded or renamed
         return "mhtml"

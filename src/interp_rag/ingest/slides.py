@@ -14,19 +14,9 @@ import re
 from typing import Any
 
 from ..errors import SourceError
-from .docx import ZIP_ERRORS, ZIP_MAGIC, core_properties, office_archive
+from .docx import core_properties, office_archive
 
 PPTX_MEMBER = "ppt/presentation.xml"
-
-
-def is_pptx(data: bytes) -> bool:
-    """Are the bytes a slide deck (a zip archive holding ppt/presentation.xml), whatever the file's name?"""
-    import zipfile
-
-    try:
-        return data.startswith(ZIP_MAGIC) and PPTX_MEMBER in zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except ZIP_ERRORS:
-        return False
 
 
 def _checked(data: bytes) -> Any:
