@@ -68,10 +68,10 @@ class Expanded(NamedTuple):
 def expand_locations(locations: list[str]) -> Expanded:
     """URLs and files as given; a .bib file the papers it lists (ingest/reading_list.py: by arXiv id, URL or
     DOI, each an entry that names none reported as not added); a directory becomes the readable files in it
-    (recursively, sorted), none
-    hidden or in a hidden folder: Jupyter keeps a copy of each notebook in .ipynb_checkpoints/, which was
-    added first, and the notebook itself then refused as its duplicate. Also the files a folder holds of no
-    format interp-rag reads (sorted), which a user would otherwise not know were left out."""
+    (recursively, sorted), none hidden or in a hidden folder: Jupyter keeps a copy of each notebook in
+    .ipynb_checkpoints/, which was added first, and the notebook itself then refused as its duplicate. Also
+    the files a folder holds of no format interp-rag reads (sorted), which a user would otherwise not know
+    were left out."""
     out: list[str] = []
     bad: list[AddResult] = []
     skipped: list[str] = []
@@ -196,10 +196,7 @@ def _add_one(
     listed: Listed | None,
 ) -> None:
     r = request
-    # what the caller gives, else what a reading list's entry states, else what the document does
-    title = title or (listed.title if listed else None)
-    authors = r.authors or (list(listed.authors) if listed else [])
-    year = r.year or (listed.year if listed else None)
+    title, authors, year = _with_listed(listed, title, r.authors, r.year)
     try:
         report.build = add_source(
             loc, id=id, title=title, authors=authors, year=year, type=r.type, stance=r.stance,
@@ -211,6 +208,16 @@ def _add_one(
         return
     src = added(r.settings, loc)
     report.results.append(AddResult(loc, True, src.id if src else "", src.title if src else ""))
+
+
+def _with_listed(
+    listed: Listed | None, title: str | None, authors: list[str], year: int | None
+) -> tuple[str | None, list[str], int | None]:
+    """Title, authors and year: what the caller gives, else what a reading list's entry states (the
+    document's own metadata fills what both leave out)."""
+    if listed is None:
+        return title, authors, year
+    return title or listed.title, authors or list(listed.authors), year or listed.year
 
 
 def _add_several(todo: list[str], request: AddRequest, report: AddReport, stated: dict[str, Listed]) -> None:
@@ -228,14 +235,11 @@ def _add_several(todo: list[str], request: AddRequest, report: AddReport, stated
     for i, loc in enumerate(todo, 1):
         request.progress("resolve", i, len(todo), loc)
         src = request.draft(loc)
-        listed = stated.get(loc)
-        if listed:  # what a reading list's entry states, where the caller gave nothing
-            src.authors, src.year = src.authors or list(listed.authors), src.year or listed.year
+        title, src.authors, src.year = _with_listed(stated.get(loc), "", src.authors, src.year)
         if src.url in urls:
             report.results.append(AddResult(loc, False, reason=f"already in {settings.sources_file}"))
             continue
         try:
-            title = listed.title if listed else ""
             doc = read_checked(loc, src, settings, existing, taken, pages, title, added_with=added_with)
         except (SourceError, ConfigError) as e:
             report.results.append(AddResult(loc, False, reason=str(e)))
