@@ -10,7 +10,7 @@ import pytest
 
 from interp_rag.errors import SourceError
 from interp_rag.ingest.fetch import fetch
-from interp_rag.ingest.file_views import raw_file_url
+from interp_rag.ingest.file_views import file_view
 from interp_rag.ingest.load import extract_text, guess_format
 from tests.test_formats_docx import DRAFT
 
@@ -56,7 +56,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     ],
 )
 def test_a_files_page_maps_to_the_file(page: str, file: str) -> None:
-    assert raw_file_url(page) == file
+    assert file_view(page)[0] == file
 
 
 def hosts(answers: dict[str, httpx.Response], asked: list[str]) -> httpx.Client:

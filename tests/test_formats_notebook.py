@@ -295,7 +295,7 @@ def test_a_notebooks_page_on_github_is_read_from_its_raw_file() -> None:
     import httpx
 
     from interp_rag.ingest.fetch import fetch
-    from interp_rag.ingest.file_views import raw_file_url
+    from interp_rag.ingest.file_views import file_view
 
     asked: list[str] = []
 
@@ -312,11 +312,11 @@ def test_a_notebooks_page_on_github_is_read_from_its_raw_file() -> None:
         body, name = fetch(page, client=client)
     assert asked == ["https://raw.githubusercontent.com/ada/steering/main/notebooks/steering.ipynb"]
     assert name.endswith(".ipynb") and "~~~python" in extract_text(body, guess_format(name, body))
-    assert raw_file_url("https://gitlab.com/ada/tools/steering/-/blob/v2/README.md#usage") == (
+    assert file_view("https://gitlab.com/ada/tools/steering/-/blob/v2/README.md#usage")[0] == (
         "https://gitlab.com/ada/tools/steering/-/raw/v2/README.md"
     )
     for other in ("https://github.com/ada/steering", "https://github.com/ada/steering/tree/main/docs"):
-        assert raw_file_url(other) == other  # a repository's or a folder's page is the page
+        assert file_view(other) == (other, None)  # a repository's or a folder's page is the page
 
 
 def test_a_word_document_downloaded_from_an_export_url_is_read() -> None:

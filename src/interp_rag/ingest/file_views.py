@@ -78,8 +78,3 @@ def file_view(url: str) -> tuple[str, FileView | None]:
         if m := view.page.match(url):
             return m.expand(view.file), view
     return url, None
-
-
-def raw_file_url(url: str) -> str:
-    """The address `add` fetches for `url`: the file itself where `url` is a page showing it."""
-    return file_view(url)[0]
